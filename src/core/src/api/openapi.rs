@@ -1,0 +1,240 @@
+//! The OpenAPI 3.1 documents served at `/openapi.json`. Operations are listed here, apart
+//! from the route tables, so that a test can catch a route missing from the document or a
+//! documented path that no longer exists.
+
+use crate::http::Method;
+use serde_json::{Value, json};
+
+pub struct Operation {
+    pub method: Method,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// `publishable`, `customer_or_cart`, `admin:<role>`, `bootstrap` or `none`.
+    pub auth: &'static str,
+    pub request: Option<&'static str>,
+    pub response: Option<&'static str>,
+    pub status: u16,
+}
+
+const fn op(method: Method, path: &'static str, summary: &'static str, auth: &'static str, request: Option<&'static str>, response: Option<&'static str>, status: u16) -> Operation {
+    Operation { method, path, summary, auth, request, response, status }
+}
+
+use Method::{Delete, Get, Patch, Post, Put};
+
+pub const STOREFRONT: &[Operation] = &[
+    op(Get, "/healthz", "Liveness and D1 check", "none", None, Some("Health"), 200),
+    op(Get, "/openapi.json", "This document", "none", None, None, 200),
+    op(Get, "/v1/products", "List active products (keyset pagination: limit, starting_after)", "publishable", None, Some("ProductPage"), 200),
+    op(Get, "/v1/products/{id_or_slug}", "One active product by id or slug", "publishable", None, Some("Product"), 200),
+    op(Post, "/v1/carts", "Create a guest cart (returns cart_token once) or get the customer's cart", "publishable", None, Some("Cart"), 201),
+    op(Get, "/v1/carts/current", "The caller's cart, priced from the catalog now", "customer_or_cart", None, Some("Cart"), 200),
+    op(Post, "/v1/carts/current/items", "Add a variant; same variant and options add up", "customer_or_cart", Some("AddCartItem"), Some("Cart"), 200),
+    op(Patch, "/v1/carts/current/items/{item_id}", "Set a line's quantity (1-99)", "customer_or_cart", Some("UpdateCartItem"), Some("Cart"), 200),
+    op(Delete, "/v1/carts/current/items/{item_id}", "Remove a line", "customer_or_cart", None, Some("Cart"), 200),
+    op(Post, "/v1/carts/merge", "Merge the guest cart (x-cart-token) into the signed-in customer's cart", "customer", None, Some("Cart"), 200),
+];
+
+pub const ADMIN: &[Operation] = &[
+    op(Get, "/healthz", "Liveness and D1 check", "none", None, Some("Health"), 200),
+    op(Get, "/openapi.json", "This document", "none", None, None, 200),
+    op(Post, "/admin/api/v1/stores", "Create a store, its publishable key and first superadmin key", "bootstrap", Some("CreateStore"), Some("CreatedStore"), 201),
+    op(Get, "/admin/api/v1/store", "The caller's store", "admin:support", None, Some("Store"), 200),
+    op(Patch, "/admin/api/v1/store", "Rename the store or replace its settings", "admin:superadmin", Some("UpdateStore"), Some("Store"), 200),
+    op(Get, "/admin/api/v1/admin-keys", "List admin keys (prefixes only)", "admin:superadmin", None, Some("AdminKeyList"), 200),
+    op(Post, "/admin/api/v1/admin-keys", "Create an admin key (shown once)", "admin:superadmin", Some("CreateAdminKey"), Some("NewAdminKey"), 201),
+    op(Delete, "/admin/api/v1/admin-keys/{key_id}", "Revoke an admin key", "admin:superadmin", None, None, 204),
+    op(Get, "/admin/api/v1/products", "List products of any status (status, limit, starting_after)", "admin:support", None, Some("ProductPage"), 200),
+    op(Post, "/admin/api/v1/products", "Create a product with variants", "admin:admin", Some("CreateProduct"), Some("Product"), 201),
+    op(Get, "/admin/api/v1/products/{product_id}", "One product with variants and provider mappings", "admin:support", None, Some("Product"), 200),
+    op(Patch, "/admin/api/v1/products/{product_id}", "Edit a product; status follows draft <-> active -> archived -> draft", "admin:admin", Some("UpdateProduct"), Some("Product"), 200),
+    op(Post, "/admin/api/v1/products/{product_id}/archive", "Take a product off sale", "admin:admin", None, Some("Product"), 200),
+    op(Post, "/admin/api/v1/products/{product_id}/variants", "Add a variant", "admin:admin", Some("VariantInput"), Some("Product"), 201),
+    op(Patch, "/admin/api/v1/variants/{variant_id}", "Edit a variant", "admin:admin", Some("UpdateVariant"), Some("Product"), 200),
+    op(Post, "/admin/api/v1/variants/{variant_id}/archive", "Take a variant off sale", "admin:admin", None, Some("Product"), 200),
+    op(Get, "/admin/api/v1/variants/{variant_id}/provider-mappings", "Provider mappings of a variant", "admin:support", None, Some("MappingList"), 200),
+    op(Put, "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}", "Set the provider's external variant id and cost", "admin:admin", Some("SetMapping"), Some("MappingList"), 200),
+    op(Delete, "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}", "Remove a provider mapping", "admin:admin", None, Some("MappingList"), 200),
+];
+
+fn schemas() -> Value {
+    let s = |t: &str| json!({ "type": t });
+    let r = |n: &str| json!({ "$ref": format!("#/components/schemas/{n}") });
+    let price = json!({ "type": "object", "properties": { "amount": s("integer"), "currency": s("string") }, "required": ["amount", "currency"] });
+    json!({
+        "Problem": { "type": "object", "description": "RFC 9457 problem; `type` is a stable snake_case code.",
+            "properties": { "type": s("string"), "title": s("string"), "status": s("integer"), "detail": s("string"), "instance": s("string"),
+                "errors": { "type": "array", "items": { "type": "object", "properties": { "field": s("string"), "message": s("string") } } } },
+            "required": ["type", "title", "status"] },
+        "Health": { "type": "object", "properties": { "status": s("string"), "worker": s("string"), "d1": s("string") } },
+        "Price": price,
+        "Variant": { "type": "object", "properties": { "id": s("string"), "sku": s("string"), "title": s("string"),
+            "kind": { "enum": ["physical", "digital"] }, "price": r("Price"), "estimated_production_days": { "type": ["integer", "null"] },
+            "status": { "enum": ["active", "archived"] }, "fulfillment_provider": { "type": ["string", "null"] },
+            "digital_asset_key": { "type": ["string", "null"] }, "provider_mappings": { "type": "array", "items": r("Mapping") } } },
+        "Product": { "type": "object", "properties": { "id": s("string"), "slug": s("string"), "title": s("string"), "description": s("string"),
+            "status": { "enum": ["draft", "active", "archived"] }, "images": { "type": "array", "items": s("string") },
+            "variants": { "type": "array", "items": r("Variant") }, "created_at": s("string"), "updated_at": s("string") } },
+        "ProductPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("Product") }, "has_more": s("boolean"), "next_cursor": { "type": ["string", "null"] } } },
+        "CartItem": { "type": "object", "properties": { "id": s("string"), "variant_id": s("string"), "product_id": s("string"), "title": s("string"),
+            "sku": s("string"), "kind": s("string"), "options": { "type": "object", "additionalProperties": s("string") }, "quantity": s("integer"),
+            "unit_price": s("integer"), "line_total": s("integer"), "available": s("boolean") } },
+        "Cart": { "type": "object", "properties": { "id": s("string"), "status": { "enum": ["active", "checked_out", "abandoned", "merged"] },
+            "currency": s("string"), "items": { "type": "array", "items": r("CartItem") }, "item_count": s("integer"), "subtotal": s("integer"),
+            "requires_shipping": s("boolean"), "expires_at": s("string"), "updated_at": s("string"),
+            "cart_token": { "type": "string", "description": "Only when a guest cart is created." } } },
+        "AddCartItem": { "type": "object", "required": ["variant_id", "quantity"], "properties": { "variant_id": s("string"),
+            "quantity": { "type": "integer", "minimum": 1, "maximum": 99 }, "options": { "type": "object", "additionalProperties": s("string"), "maxProperties": 10 } } },
+        "UpdateCartItem": { "type": "object", "required": ["quantity"], "properties": { "quantity": { "type": "integer", "minimum": 1, "maximum": 99 } } },
+        "VariantInput": { "type": "object", "required": ["sku", "kind", "price_amount"], "properties": { "sku": s("string"), "title": s("string"),
+            "kind": { "enum": ["physical", "digital"] }, "price_amount": { "type": "integer", "minimum": 0, "maximum": 100_000_000 }, "currency": s("string"),
+            "digital_asset_key": s("string"), "fulfillment_provider": { "enum": ["printful", "prodigi", "gooten", "gelato", "manual", "warehouse"] },
+            "estimated_production_days": { "type": "integer", "minimum": 0, "maximum": 365 } } },
+        "UpdateVariant": { "type": "object", "properties": { "sku": s("string"), "title": s("string"), "price_amount": s("integer"),
+            "digital_asset_key": { "type": ["string", "null"] }, "fulfillment_provider": { "type": ["string", "null"] },
+            "estimated_production_days": { "type": ["integer", "null"] }, "status": { "enum": ["active", "archived"] }, "position": s("integer") } },
+        "CreateProduct": { "type": "object", "required": ["title"], "properties": { "title": s("string"), "slug": s("string"), "description": s("string"),
+            "status": { "enum": ["draft", "active"] }, "images": { "type": "array", "items": s("string") }, "variants": { "type": "array", "items": r("VariantInput") } } },
+        "UpdateProduct": { "type": "object", "properties": { "title": s("string"), "slug": s("string"), "description": s("string"),
+            "status": { "enum": ["draft", "active", "archived"] }, "images": { "type": "array", "items": s("string") } } },
+        "Mapping": { "type": "object", "properties": { "provider": s("string"), "external_variant_id": s("string"), "cost": { "oneOf": [r("Price"), { "type": "null" }] }, "updated_at": s("string") } },
+        "MappingList": { "type": "object", "properties": { "data": { "type": "array", "items": r("Mapping") } } },
+        "SetMapping": { "type": "object", "required": ["external_variant_id"], "properties": { "external_variant_id": s("string"), "cost_amount": s("integer"), "cost_currency": s("string") } },
+        "StoreSettings": { "type": "object", "properties": {
+            "identity": { "type": ["object", "null"], "properties": { "issuer": s("string"), "audience": s("string"), "hs256_secret": s("string"), "jwks_url": s("string") } },
+            "shipping": { "type": "object", "properties": { "flat_amount": s("integer"), "free_from_amount": { "type": ["integer", "null"] } } },
+            "success_url": { "type": ["string", "null"] }, "cancel_url": { "type": ["string", "null"] },
+            "cancellation_window_minutes": { "type": ["integer", "null"] }, "default_provider": { "type": ["string", "null"] } } },
+        "Store": { "type": "object", "properties": { "id": s("string"), "name": s("string"), "order_prefix": s("string"), "currency": s("string"),
+            "settings": r("StoreSettings"), "publishable_keys": { "type": "array", "items": s("string") }, "created_at": s("string"), "updated_at": s("string") } },
+        "CreateStore": { "type": "object", "required": ["name", "order_prefix", "currency"], "properties": { "name": s("string"),
+            "order_prefix": { "type": "string", "pattern": "^[A-Z0-9]{2,6}$" }, "currency": s("string"), "settings": r("StoreSettings") } },
+        "UpdateStore": { "type": "object", "properties": { "name": s("string"), "settings": r("StoreSettings") } },
+        "CreatedStore": { "type": "object", "properties": { "store": r("Store"), "publishable_key": s("string"), "admin_key": r("NewAdminKey") } },
+        "CreateAdminKey": { "type": "object", "required": ["role", "label"], "properties": { "role": { "enum": ["support", "admin", "superadmin"] }, "label": s("string") } },
+        "NewAdminKey": { "type": "object", "properties": { "id": s("string"), "key": s("string"), "role": s("string"), "label": s("string") } },
+        "AdminKeyList": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": {
+            "id": s("string"), "key_prefix": s("string"), "role": s("string"), "label": s("string"), "created_at": s("string"), "revoked_at": { "type": ["string", "null"] } } } } } }
+    })
+}
+
+fn security(auth: &str) -> Value {
+    match auth {
+        "none" => json!([]),
+        "publishable" => json!([{ "publishableKey": [] }]),
+        "customer" => json!([{ "publishableKey": [], "customerJwt": [] }]),
+        "customer_or_cart" => json!([{ "publishableKey": [], "customerJwt": [] }, { "publishableKey": [], "cartToken": [] }]),
+        _ => json!([{ "adminKey": [] }]),
+    }
+}
+
+/// The operations of one API (`storefront` or `admin`).
+pub fn operations(api: &str) -> &'static [Operation] {
+    if api == "admin" { ADMIN } else { STOREFRONT }
+}
+
+/// The whole OpenAPI document of `storefront` or `admin`.
+pub fn document(api: &str) -> Value {
+    let mut paths = serde_json::Map::new();
+    for o in operations(api) {
+        let mut params = Vec::new();
+        for seg in o.path.split('/') {
+            if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
+            }
+        }
+        if o.method == Post && o.auth != "none" {
+            params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 },
+                "description": "The first response is saved for 24 h and replayed; the same key with another body gets 422." }));
+        }
+        let mut responses = serde_json::Map::new();
+        let ok = match o.response {
+            Some(s) => json!({ "description": "Success", "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{s}") } } } }),
+            None => json!({ "description": "Success" }),
+        };
+        responses.insert(o.status.to_string(), ok);
+        responses.insert("default".into(), json!({ "description": "Problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }));
+        let mut operation = json!({
+            "summary": o.summary,
+            "operationId": format!("{}{}", o.method.as_str().to_lowercase(), o.path.replace(['/', '{', '}', '-', '.'], "_")),
+            "parameters": params,
+            "security": security(o.auth),
+            "responses": responses,
+        });
+        if let Some(role) = o.auth.strip_prefix("admin:") {
+            operation["x-required-role"] = json!(role);
+        }
+        if let Some(req) = o.request {
+            operation["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{req}") } } } });
+        }
+        let entry = paths.entry(o.path.to_owned()).or_insert_with(|| json!({}));
+        entry[o.method.as_str().to_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": format!("Lading {api} API"), "version": env!("CARGO_PKG_VERSION"),
+            "description": "Errors are application/problem+json with a stable `type`. Every response carries x-request-id." },
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "publishableKey": { "type": "apiKey", "in": "header", "name": "x-publishable-api-key" },
+                "cartToken": { "type": "apiKey", "in": "header", "name": "x-cart-token" },
+                "customerJwt": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "adminKey": { "type": "http", "scheme": "bearer", "description": "An admin key (or the bootstrap key for POST /admin/api/v1/stores)." }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Route;
+
+    fn same<R: Copy>(api: &str, routes: &[Route<R>]) {
+        let doc = document(api);
+        for r in routes {
+            assert!(
+                doc["paths"][r.pattern][r.method.as_str().to_lowercase()].is_object(),
+                "{api}: route {} {} is missing from openapi.json",
+                r.method.as_str(),
+                r.pattern
+            );
+        }
+        for o in operations(api) {
+            assert!(
+                routes.iter().any(|r| r.method == o.method && r.pattern == o.path),
+                "{api}: openapi.json documents {} {} but no route serves it",
+                o.method.as_str(),
+                o.path
+            );
+        }
+        // Every $ref resolves.
+        let text = doc.to_string();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
+            assert!(doc["components"]["schemas"][&name].is_object(), "{api}: dangling $ref {name}");
+        }
+    }
+
+    #[test]
+    fn storefront_document_matches_its_routes() {
+        same("storefront", crate::api::storefront::ROUTES);
+    }
+
+    #[test]
+    fn admin_document_matches_its_routes() {
+        same("admin", crate::api::admin::ROUTES);
+    }
+
+    #[test]
+    fn documented_admin_roles_match_enforced_roles() {
+        for r in crate::api::admin::ROUTES {
+            let o = ADMIN.iter().find(|o| o.method == r.method && o.path == r.pattern).unwrap();
+            let documented = o.auth.strip_prefix("admin:");
+            let enforced = crate::api::admin::required_role(r.id).map(|r| r.as_str());
+            assert_eq!(documented, enforced, "{} {}", r.method.as_str(), r.pattern);
+        }
+    }
+}

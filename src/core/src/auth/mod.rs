@@ -1,0 +1,28 @@
+//! Who is calling: storefront publishable keys, customer JWTs, admin keys and roles.
+
+mod caller;
+pub mod jwt;
+
+pub use caller::{AdminCaller, StorefrontCaller, admin_caller, customer_of, storefront_caller};
+
+use sha2::{Digest, Sha256};
+
+/// Lowercase hex SHA-256: how admin keys and cart tokens are kept at rest.
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Constant-time equality for secrets.
+pub fn secure_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The bearer token of an `Authorization` header.
+pub fn bearer(header: Option<&str>) -> Option<&str> {
+    let h = header?.trim();
+    let (scheme, token) = h.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}

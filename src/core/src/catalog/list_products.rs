@@ -1,0 +1,40 @@
+use super::{Audience, ProductView, page_limit, product_views};
+use crate::AppError;
+use crate::domain::ProductStatus;
+use crate::ports::Platform;
+use crate::sql::catalog;
+use serde::Serialize;
+
+/// A keyset page: pass `next_cursor` back as `starting_after`.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub has_more: bool,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists products by creation order. Shoppers see active products only.
+///
+/// # Errors
+/// 422 for a bad `limit` or `status`.
+pub async fn list_products<P: Platform>(
+    p: &P,
+    store_id: &str,
+    who: Audience,
+    status: Option<&str>,
+    starting_after: Option<&str>,
+    limit: Option<&str>,
+) -> Result<Page<ProductView>, AppError> {
+    let limit = page_limit(limit)?;
+    let status = match who {
+        Audience::Storefront => Some(ProductStatus::Active),
+        Audience::Admin => status
+            .map(|s| ProductStatus::parse(s).ok_or_else(|| AppError::validation("status", "must be draft, active or archived")))
+            .transpose()?,
+    };
+    let mut rows = catalog::products_page(p.db(), store_id, status, starting_after, limit + 1).await?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = if has_more { rows.last().map(|r| r.id.clone()) } else { None };
+    Ok(Page { data: product_views(p.db(), rows, who).await?, has_more, next_cursor })
+}

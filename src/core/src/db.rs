@@ -1,0 +1,168 @@
+//! The storage port. Both adapters (D1 in the Workers, rusqlite natively) run the same SQL
+//! against the same schema (`migrations/`).
+//!
+//! Rows come back as JSON objects (what D1 gives natively) and are decoded into typed rows
+//! with serde, so the SQL modules are written once.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value as Json};
+
+/// A bound SQL parameter. D1 turns every number into a JS number: keep integers well under
+/// 2^53 and ids as TEXT.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One SQL statement with `?` placeholders (at most 100 parameters: D1's limit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Stmt {
+    pub fn new(sql: impl Into<String>) -> Self {
+        Stmt { sql: sql.into(), params: Vec::new() }
+    }
+    /// Appends one parameter.
+    #[must_use]
+    pub fn bind(mut self, v: impl Into<Value>) -> Self {
+        self.params.push(v.into());
+        self
+    }
+}
+
+/// Builds a [`Stmt`]: `stmt!("SELECT … WHERE id = ?", id)`.
+#[macro_export]
+macro_rules! stmt {
+    ($sql:expr $(, $p:expr)* $(,)?) => {
+        $crate::db::Stmt::new($sql)$(.bind($p))*
+    };
+}
+
+pub type Row = Map<String, Json>;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum DbError {
+    /// A UNIQUE or PRIMARY KEY constraint refused the write; the text names the constraint.
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    /// A CHECK or FOREIGN KEY constraint refused the write.
+    #[error("constraint violated: {0}")]
+    Constraint(String),
+    /// A row did not have the shape the code expected (a bug or a schema drift).
+    #[error("cannot decode row: {0}")]
+    Decode(String),
+    /// The database is unreachable or failed; retrying may help.
+    #[error("database failure: {0}")]
+    Unavailable(String),
+}
+
+impl DbError {
+    /// Classifies a driver error message (SQLite's wording is the same on D1).
+    pub fn from_message(msg: &str) -> Self {
+        if msg.contains("UNIQUE constraint failed") || msg.contains("PRIMARY KEY constraint failed") {
+            DbError::Unique(msg.to_owned())
+        } else if msg.contains("CHECK constraint failed") || msg.contains("FOREIGN KEY constraint failed") || msg.contains("NOT NULL constraint failed") {
+            DbError::Constraint(msg.to_owned())
+        } else {
+            DbError::Unavailable(msg.to_owned())
+        }
+    }
+}
+
+/// The storage port.
+///
+/// Contracts every adapter MUST keep:
+/// - `batch` is atomic: either every statement takes effect or none does, and no other
+///   writer sees a state in between.
+/// - `run` and `batch` report, per statement, the number of rows it changed.
+/// - Integer columns come back as JSON integers, never as floats.
+/// - Constraint failures come back as [`DbError::Unique`] / [`DbError::Constraint`].
+pub trait Db {
+    /// Runs a query and returns every row.
+    async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError>;
+    /// Runs one write and returns the number of changed rows.
+    async fn run(&self, stmt: Stmt) -> Result<u64, DbError>;
+    /// Runs several writes atomically; returns the changed-row count of each.
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>, DbError>;
+}
+
+/// Query helpers with typed decoding, for every [`Db`].
+pub trait DbExt: Db {
+    async fn query<T: DeserializeOwned>(&self, stmt: Stmt) -> Result<Vec<T>, DbError> {
+        self.all(stmt).await?.into_iter().map(decode).collect()
+    }
+    async fn first<T: DeserializeOwned>(&self, stmt: Stmt) -> Result<Option<T>, DbError> {
+        self.all(stmt).await?.into_iter().next().map(decode).transpose()
+    }
+    /// Value of the first column of the first row, e.g. for `SELECT COUNT(*) AS n`.
+    async fn scalar_i64(&self, stmt: Stmt) -> Result<i64, DbError> {
+        let rows = self.all(stmt).await?;
+        rows.first()
+            .and_then(|r| r.values().next())
+            .and_then(Json::as_i64)
+            .ok_or_else(|| DbError::Decode("expected one integer".into()))
+    }
+}
+impl<D: Db + ?Sized> DbExt for D {}
+
+pub fn decode<T: DeserializeOwned>(row: Row) -> Result<T, DbError> {
+    serde_json::from_value(Json::Object(row)).map_err(|e| DbError::Decode(e.to_string()))
+}
+
+/// Decodes a TEXT column holding JSON (`settings`, `options`, `images`).
+pub fn json_column<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    let s = String::deserialize(d)?;
+    serde_json::from_str(&s).map_err(serde::de::Error::custom)
+}

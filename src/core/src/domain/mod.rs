@@ -1,0 +1,18 @@
+//! Values with rules and the state machines. Every value that has a rule is a newtype
+//! with a private field and a `parse` that returns a typed error.
+
+mod catalog;
+mod cart;
+mod ids;
+mod money;
+mod roles;
+mod state_machine;
+mod values;
+
+pub use cart::CartStatus;
+pub use catalog::{ProductStatus, ProviderCode, VariantKind, VariantStatus};
+pub use ids::crockford;
+pub use money::{Currency, Money};
+pub use roles::Role;
+pub use state_machine::StateMachine;
+pub use values::{CartOptions, Email, Quantity, Sku, Slug, Text};

@@ -1,0 +1,57 @@
+/// A closed set of states whose allowed transitions are data (one table per machine).
+pub trait StateMachine: Copy + Eq + std::fmt::Debug + 'static {
+    /// Every state, initial state first.
+    const ALL: &'static [Self];
+    /// Every allowed `(from, to)` pair.
+    const TRANSITIONS: &'static [(Self, Self)];
+
+    fn can_go(self, to: Self) -> bool {
+        Self::TRANSITIONS.iter().any(|&(f, t)| f == self && t == to)
+    }
+
+    /// States reachable from the initial state; tests assert this is all of them.
+    fn reachable() -> Vec<Self> {
+        let mut seen = vec![Self::ALL[0]];
+        let mut i = 0;
+        while i < seen.len() {
+            for &(f, t) in Self::TRANSITIONS {
+                if f == seen[i] && !seen.contains(&t) {
+                    seen.push(t);
+                }
+            }
+            i += 1;
+        }
+        seen
+    }
+}
+
+/// Declares a closed string enum: `as_str`, `parse`, serde as the snake_case string.
+#[macro_export]
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+        impl $name {
+            pub const VALUES: &'static [&'static str] = &[$($s),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                $name::parse(&s).ok_or_else(|| serde::de::Error::custom(format!(
+                    "must be one of: {}", $name::VALUES.join(", "))))
+            }
+        }
+    };
+}

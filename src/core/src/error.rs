@@ -1,0 +1,42 @@
+//! The error every use case returns. Each variant maps to one HTTP status and a stable
+//! problem `type` (see [`crate::http::Problem`]).
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input broke a rule; nothing was written.
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    /// The thing does not exist, or the caller may not know that it does.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is valid but conflicts with the current state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Missing or invalid credentials.
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// Valid credentials without the right to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A service we depend on failed; retrying may help.
+    #[error("upstream failure: {0}")]
+    Upstream(String),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation { field: field.into(), message: message.into() }
+    }
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Unauthenticated { code, message: message.into() }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict { code, message: message.into() }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

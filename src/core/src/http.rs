@@ -1,0 +1,397 @@
+//! A framework-free HTTP model: the Workers translate `worker::Request` into [`Request`]
+//! and [`Response`] back, so every handler runs (and is tested) natively too.
+
+use crate::AppError;
+use crate::db::DbError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "HEAD" => Method::Head,
+            "OPTIONS" => Method::Options,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+        }
+    }
+}
+
+/// Largest request body any JSON route accepts.
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    /// Decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub request_id: String,
+}
+
+impl Request {
+    pub fn new(method: Method, path_and_query: &str) -> Self {
+        let (path, q) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        Request {
+            method,
+            path: path.to_owned(),
+            query: parse_query(q),
+            headers: Vec::new(),
+            body: Vec::new(),
+            request_id: "req_test".into(),
+        }
+    }
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+    #[must_use]
+    pub fn json_body(mut self, v: &serde_json::Value) -> Self {
+        self.headers.push(("content-type".into(), "application/json".into()));
+        self.body = serde_json::to_vec(v).unwrap_or_default();
+        self
+    }
+    pub fn get_header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Decodes a JSON body.
+    ///
+    /// # Errors
+    /// 415 when the content type is not JSON, 413 when too large, 400 when the JSON is
+    /// malformed, 422 when it does not fit the expected shape.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Problem> {
+        let ct = self.get_header("content-type").unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+            return Err(Problem::new(415, "unsupported_media_type", "Unsupported media type")
+                .detail("Send the body as application/json."));
+        }
+        if self.body.len() > MAX_JSON_BODY {
+            return Err(Problem::new(413, "payload_too_large", "Payload too large")
+                .detail(format!("The body may have at most {MAX_JSON_BODY} bytes.")));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&self.body).map_err(|e| {
+            Problem::new(400, "malformed_json", "Malformed JSON").detail(format!("The body is not valid JSON: {e}."))
+        })?;
+        serde_json::from_value(value).map_err(|e| {
+            Problem::new(422, "validation_failed", "Validation failed").detail(format!("The body does not fit: {e}."))
+        })
+    }
+}
+
+pub fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Why a request failed on our side: logged by the Worker, never sent.
+    pub log_cause: Option<String>,
+}
+
+impl Response {
+    pub fn json<T: Serialize>(status: u16, body: &T) -> Self {
+        Response {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(body).unwrap_or_default(),
+            log_cause: None,
+        }
+    }
+    pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Response { status, headers: vec![("content-type".into(), content_type.into())], body: body.into(), log_cause: None }
+    }
+    pub fn empty(status: u16) -> Self {
+        Response { status, headers: Vec::new(), body: Vec::new(), log_cause: None }
+    }
+    #[must_use]
+    pub fn with_header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.to_owned(), v.to_owned()));
+        self
+    }
+    pub fn get_header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn body_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// An RFC 9457 problem. `type` is a stable snake_case code clients can switch on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Seconds, for 429/503.
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
+    /// Logged, never sent.
+    #[serde(skip)]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(status: u16, kind: &str, title: &str) -> Self {
+        Problem {
+            kind: kind.into(),
+            title: title.into(),
+            status,
+            detail: None,
+            errors: Vec::new(),
+            instance: None,
+            retry_after: None,
+            cause: None,
+        }
+    }
+    #[must_use]
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+    pub fn not_found(what: &str) -> Self {
+        Problem::new(404, &format!("{}_not_found", what.replace(' ', "_")), "Not found")
+            .detail(format!("No {what} matches this request."))
+    }
+    pub fn route_not_found() -> Self {
+        Problem::new(404, "route_not_found", "Not found").detail("No route matches this path.")
+    }
+    pub fn method_not_allowed(allowed: &[Method]) -> Self {
+        let list: Vec<_> = allowed.iter().map(|m| m.as_str()).collect();
+        Problem::new(405, "method_not_allowed", "Method not allowed")
+            .detail(format!("This path accepts: {}.", list.join(", ")))
+    }
+    pub fn into_response(mut self, request_id: &str) -> Response {
+        self.instance = Some(request_id.to_owned());
+        let mut r = Response::json(self.status, &self);
+        r.headers[0].1 = "application/problem+json".into();
+        if let Some(s) = self.retry_after {
+            r.headers.push(("retry-after".into(), s.to_string()));
+        }
+        r.log_cause = self.cause;
+        r
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Validation { field, message } => {
+                let mut p = Problem::new(422, "validation_failed", "Validation failed")
+                    .detail(format!("{field}: {message}"));
+                p.errors.push(FieldError { field, message });
+                p
+            }
+            AppError::NotFound(what) => Problem::not_found(what),
+            AppError::Conflict { code, message } => Problem::new(409, code, "Conflict").detail(message),
+            AppError::Unauthenticated { code, message } => {
+                Problem::new(401, code, "Unauthenticated").detail(message)
+            }
+            AppError::Forbidden(m) => Problem::new(403, "forbidden", "Forbidden").detail(m),
+            AppError::Upstream(m) => {
+                let mut p = Problem::new(502, "upstream_unavailable", "Upstream unavailable")
+                    .detail("A service Lading depends on failed; try again.");
+                p.cause = Some(m);
+                p
+            }
+            AppError::Storage(DbError::Unique(m)) => {
+                let mut p = Problem::new(409, "conflict", "Conflict").detail("This conflicts with an existing record.");
+                p.cause = Some(m);
+                p
+            }
+            AppError::Storage(e) => {
+                let mut p = Problem::new(503, "storage_unavailable", "Service unavailable")
+                    .detail("Storage failed; try again.");
+                p.retry_after = Some(1);
+                p.cause = Some(e.to_string());
+                p
+            }
+        }
+    }
+}
+
+impl From<DbError> for Problem {
+    fn from(e: DbError) -> Self {
+        AppError::Storage(e).into()
+    }
+}
+
+/// One route: method, path pattern with `{param}` segments, and the handler's name.
+#[derive(Debug, Clone, Copy)]
+pub struct Route<R: Copy> {
+    pub method: Method,
+    pub pattern: &'static str,
+    pub id: R,
+}
+
+/// Path parameters captured by a pattern.
+#[derive(Debug, Default, Clone)]
+pub struct Params(Vec<(&'static str, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
+    }
+}
+
+fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
+    let mut params = Vec::new();
+    let mut ps = pattern.trim_matches('/').split('/');
+    let mut xs = path.trim_end_matches('/').trim_start_matches('/').split('/');
+    loop {
+        match (ps.next(), xs.next()) {
+            (None, None) => return Some(Params(params)),
+            (Some(p), Some(x)) => {
+                if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    if x.is_empty() {
+                        return None;
+                    }
+                    params.push((name, percent_decode(x)));
+                } else if p != x {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Finds the route for a request, or the problem to answer (404 or 405).
+///
+/// # Errors
+/// No pattern matches the path (404), or none with this method (405).
+pub fn route<R: Copy>(routes: &[Route<R>], method: Method, path: &str) -> Result<(R, Params), Problem> {
+    let mut allowed = Vec::new();
+    for r in routes {
+        if let Some(p) = match_pattern(r.pattern, path) {
+            if r.method == method || (method == Method::Head && r.method == Method::Get) {
+                return Ok((r.id, p));
+            }
+            allowed.push(r.method);
+        }
+    }
+    if allowed.is_empty() { Err(Problem::route_not_found()) } else { Err(Problem::method_not_allowed(&allowed)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_capture_parameters() {
+        let p = match_pattern("/v1/carts/current/items/{item_id}", "/v1/carts/current/items/ci_1").unwrap();
+        assert_eq!(p.get("item_id"), "ci_1");
+        assert!(match_pattern("/v1/carts/current/items/{item_id}", "/v1/carts/current/items/").is_none());
+        assert!(match_pattern("/v1/products", "/v1/products/x").is_none());
+    }
+
+    #[test]
+    fn wrong_method_is_405_and_unknown_path_404() {
+        let routes = [Route { method: Method::Get, pattern: "/a", id: 1 }];
+        assert_eq!(route(&routes, Method::Post, "/a").unwrap_err().status, 405);
+        assert_eq!(route(&routes, Method::Get, "/b").unwrap_err().status, 404);
+        assert_eq!(route(&routes, Method::Get, "/a/").unwrap().0, 1);
+    }
+
+    #[test]
+    fn json_bodies_are_checked_in_order() {
+        #[derive(serde::Deserialize, Debug)]
+        struct B {
+            #[allow(dead_code)]
+            n: i64,
+        }
+        let r = Request::new(Method::Post, "/x");
+        assert_eq!(r.json::<B>().unwrap_err().status, 415);
+        let mut r = r.header("content-type", "application/json; charset=utf-8");
+        r.body = b"{nope".to_vec();
+        assert_eq!(r.json::<B>().unwrap_err().kind, "malformed_json");
+        r.body = br#"{"n":"x"}"#.to_vec();
+        assert_eq!(r.json::<B>().unwrap_err().status, 422);
+        r.body = br#"{"n":1}"#.to_vec();
+        assert!(r.json::<B>().is_ok());
+    }
+
+    #[test]
+    fn query_strings_are_decoded() {
+        assert_eq!(parse_query("a=1&b=x%20y+z"), vec![("a".into(), "1".into()), ("b".into(), "x y z".into())]);
+    }
+}

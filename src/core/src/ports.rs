@@ -1,0 +1,70 @@
+//! What the core needs from the platform. No `Send` bounds: the Workers' bindings are
+//! JavaScript objects and their futures are not `Send`.
+
+use crate::db::Db;
+
+/// An outbound HTTP request (JWKS, later Stripe and the providers).
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboundResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Outbound HTTP.
+///
+/// Contract: MUST return `Err` only when no HTTP response was received (connection
+/// refused, timeout); any HTTP status, 5xx included, is an `Ok` response.
+pub trait HttpClient {
+    async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, String>;
+}
+
+/// Process-wide settings read from Worker variables and secrets.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Worker secret `ADMIN_BOOTSTRAP_KEY`: a platform superadmin that can create stores.
+    pub bootstrap_admin_key: Option<String>,
+    /// Worker variable `ENVIRONMENT` (`development`, `production`…).
+    pub environment: String,
+}
+
+/// Everything a use case may touch outside its arguments.
+///
+/// Contracts: `now_ms` MUST be milliseconds since the Unix epoch; `fill_random` MUST use a
+/// cryptographically secure generator (tokens and keys come from it).
+pub trait Platform {
+    type Db: Db;
+    type Http: HttpClient;
+    fn db(&self) -> &Self::Db;
+    fn http(&self) -> &Self::Http;
+    fn now_ms(&self) -> i64;
+    fn fill_random(&self, buf: &mut [u8]);
+    fn settings(&self) -> &Settings;
+}
+
+/// Helpers derived from the [`Platform`] primitives.
+pub trait PlatformExt: Platform {
+    /// A new id: `prefix_` + a ULID (time-ordered, so keyset pagination by id follows
+    /// creation order).
+    fn new_id(&self, prefix: &str) -> String {
+        let mut b = [0u8; 16];
+        self.fill_random(&mut b);
+        let rand = u128::from_be_bytes(b) & ((1u128 << 80) - 1);
+        let ulid = ulid::Ulid::from_parts(self.now_ms().max(0) as u64, rand);
+        format!("{prefix}_{}", ulid.to_string().to_lowercase())
+    }
+    /// A secret token with `bytes * 8` random bits, base32 (Crockford, lowercase).
+    fn new_token(&self, prefix: &str, bytes: usize) -> String {
+        let mut b = vec![0u8; bytes];
+        self.fill_random(&mut b);
+        format!("{prefix}{}", crate::domain::crockford(&b).to_lowercase())
+    }
+}
+impl<P: Platform + ?Sized> PlatformExt for P {}

@@ -1,0 +1,6 @@
+//! The SQL of each aggregate, run by either storage adapter. Every multi-statement write
+//! is one atomic batch whose statements are safe to run again.
+
+pub mod carts;
+pub mod catalog;
+pub mod stores;

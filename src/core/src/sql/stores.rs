@@ -1,0 +1,198 @@
+use crate::db::{Db, DbError, DbExt, Stmt, json_column};
+use crate::domain::{ProviderCode, Role};
+use crate::stmt;
+use serde::{Deserialize, Serialize};
+
+/// Store settings kept as JSON beside the store.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct StoreSettings {
+    /// How customers' bearer JWTs are verified; without it, only guests can shop.
+    pub identity: Option<IdentitySettings>,
+    pub shipping: ShippingRates,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    /// Minutes after payment during which a customer may cancel.
+    pub cancellation_window_minutes: Option<u32>,
+    /// Provider for physical items whose variant names none.
+    pub default_provider: Option<ProviderCode>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdentitySettings {
+    pub issuer: String,
+    pub audience: String,
+    /// Shared secret for HS256 tokens. Never returned by the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hs256_secret: Option<String>,
+    /// JWKS for RS256/ES256 tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+}
+
+/// Flat shipping below a threshold, free from it (seed default: 9.99 below 150.00).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShippingRates {
+    pub flat_amount: i64,
+    pub free_from_amount: Option<i64>,
+}
+
+impl Default for ShippingRates {
+    fn default() -> Self {
+        ShippingRates { flat_amount: 999, free_from_amount: Some(15_000) }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoreRow {
+    pub id: String,
+    pub name: String,
+    pub order_prefix: String,
+    pub currency: String,
+    #[serde(deserialize_with = "json_column")]
+    pub settings: StoreSettings,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminKeyRow {
+    pub id: String,
+    pub store_id: String,
+    pub key_prefix: String,
+    pub role: Role,
+    pub label: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn insert_store(s: &StoreRow) -> Stmt {
+    stmt!(
+        "INSERT INTO stores (id, name, order_prefix, currency, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        &s.id,
+        &s.name,
+        &s.order_prefix,
+        &s.currency,
+        serde_json::to_string(&s.settings).unwrap_or_else(|_| "{}".into()),
+        s.created_at,
+        s.updated_at,
+    )
+}
+
+pub fn insert_publishable_key(key: &str, store_id: &str, now: i64) -> Stmt {
+    stmt!("INSERT INTO publishable_keys (key, store_id, created_at) VALUES (?, ?, ?)", key, store_id, now)
+}
+
+pub fn insert_admin_key(k: &AdminKeyRow, key_hash: &str) -> Stmt {
+    stmt!(
+        "INSERT INTO admin_keys (id, store_id, key_hash, key_prefix, role, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        &k.id,
+        &k.store_id,
+        key_hash,
+        &k.key_prefix,
+        k.role.as_str(),
+        &k.label,
+        k.created_at,
+    )
+}
+
+pub async fn store_by_publishable_key(db: &impl Db, key: &str) -> Result<Option<StoreRow>, DbError> {
+    db.first(stmt!(
+        "SELECT s.* FROM publishable_keys k JOIN stores s ON s.id = k.store_id WHERE k.key = ? AND k.revoked_at IS NULL",
+        key
+    ))
+    .await
+}
+
+pub async fn store_by_id(db: &impl Db, id: &str) -> Result<Option<StoreRow>, DbError> {
+    db.first(stmt!("SELECT * FROM stores WHERE id = ?", id)).await
+}
+
+pub async fn publishable_keys(db: &impl Db, store_id: &str) -> Result<Vec<String>, DbError> {
+    #[derive(Deserialize)]
+    struct K {
+        key: String,
+    }
+    let rows: Vec<K> = db
+        .query(stmt!("SELECT key FROM publishable_keys WHERE store_id = ? AND revoked_at IS NULL ORDER BY created_at", store_id))
+        .await?;
+    Ok(rows.into_iter().map(|k| k.key).collect())
+}
+
+pub async fn update_store(db: &impl Db, s: &StoreRow) -> Result<u64, DbError> {
+    db.run(stmt!(
+        "UPDATE stores SET name = ?, settings = ?, updated_at = ? WHERE id = ?",
+        &s.name,
+        serde_json::to_string(&s.settings).unwrap_or_else(|_| "{}".into()),
+        s.updated_at,
+        &s.id
+    ))
+    .await
+}
+
+pub async fn admin_key_by_hash(db: &impl Db, key_hash: &str) -> Result<Option<AdminKeyRow>, DbError> {
+    db.first(stmt!(
+        "SELECT id, store_id, key_prefix, role, label, created_at, revoked_at FROM admin_keys WHERE key_hash = ? AND revoked_at IS NULL",
+        key_hash
+    ))
+    .await
+}
+
+pub async fn admin_keys(db: &impl Db, store_id: &str) -> Result<Vec<AdminKeyRow>, DbError> {
+    db.query(stmt!(
+        "SELECT id, store_id, key_prefix, role, label, created_at, revoked_at FROM admin_keys WHERE store_id = ? ORDER BY id",
+        store_id
+    ))
+    .await
+}
+
+pub async fn revoke_admin_key(db: &impl Db, store_id: &str, id: &str, now: i64) -> Result<u64, DbError> {
+    db.run(stmt!(
+        "UPDATE admin_keys SET revoked_at = ? WHERE id = ? AND store_id = ? AND revoked_at IS NULL",
+        now,
+        id,
+        store_id
+    ))
+    .await
+}
+
+/// The customer for an identity-provider subject, created on first sight.
+pub async fn upsert_customer(
+    db: &impl Db,
+    new_id: &str,
+    store_id: &str,
+    subject: &str,
+    email: Option<&str>,
+    now: i64,
+) -> Result<CustomerRow, DbError> {
+    if let Some(c) = customer_by_subject(db, store_id, subject).await? {
+        return Ok(c);
+    }
+    db.run(stmt!(
+        "INSERT INTO customers (id, store_id, subject, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        new_id,
+        store_id,
+        subject,
+        email,
+        now,
+        now
+    ))
+    .await?;
+    customer_by_subject(db, store_id, subject)
+        .await?
+        .ok_or_else(|| DbError::Decode("customer vanished after insert".into()))
+}
+
+async fn customer_by_subject(db: &impl Db, store_id: &str, subject: &str) -> Result<Option<CustomerRow>, DbError> {
+    db.first(stmt!("SELECT id, store_id, subject, email, blocked FROM customers WHERE store_id = ? AND subject = ?", store_id, subject))
+        .await
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CustomerRow {
+    pub id: String,
+    pub store_id: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub blocked: i64,
+}

@@ -1,0 +1,127 @@
+//! The rusqlite storage adapter: the same SQL and the same migration files as D1, on a
+//! real SQLite. Used by the core's tests and native tools.
+
+use crate::db::{Db, DbError, Row, Stmt, Value};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+pub struct SqliteDb {
+    conn: RefCell<Connection>,
+}
+
+/// `migrations/` at the repository root.
+pub fn migrations_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations")
+}
+
+impl SqliteDb {
+    /// An in-memory database with every migration applied, in file-name order (as
+    /// wrangler applies them).
+    ///
+    /// # Errors
+    /// A migration that SQLite refuses.
+    pub fn open_migrated() -> Result<Self, DbError> {
+        let conn = Connection::open_in_memory().map_err(err)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;").map_err(err)?;
+        let db = SqliteDb { conn: RefCell::new(conn) };
+        db.apply_migrations(&migrations_dir())?;
+        Ok(db)
+    }
+
+    /// # Errors
+    /// An unreadable directory or a migration that SQLite refuses.
+    pub fn apply_migrations(&self, dir: &Path) -> Result<(), DbError> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| DbError::Unavailable(format!("{}: {e}", dir.display())))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .collect();
+        files.sort();
+        for f in files {
+            let sql = std::fs::read_to_string(&f).map_err(|e| DbError::Unavailable(e.to_string()))?;
+            self.conn
+                .borrow()
+                .execute_batch(&sql)
+                .map_err(|e| DbError::Unavailable(format!("{}: {e}", f.display())))?;
+        }
+        Ok(())
+    }
+
+    /// Direct access for tests (`EXPLAIN QUERY PLAN`, counting rows).
+    pub fn conn(&self) -> std::cell::Ref<'_, Connection> {
+        self.conn.borrow()
+    }
+}
+
+fn err(e: rusqlite::Error) -> DbError {
+    DbError::from_message(&e.to_string())
+}
+
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+fn run_one(conn: &Connection, stmt: &Stmt) -> Result<u64, DbError> {
+    let params: Vec<Param<'_>> = stmt.params.iter().map(Param).collect();
+    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+    let mut st = conn.prepare_cached(&stmt.sql).map_err(err)?;
+    // `raw_execute` would refuse statements that return rows (`… RETURNING`); step through.
+    let mut rows = st.query(refs.as_slice()).map_err(err)?;
+    while rows.next().map_err(err)?.is_some() {}
+    drop(rows);
+    Ok(conn.changes())
+}
+
+impl Db for SqliteDb {
+    async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
+        let conn = self.conn.borrow();
+        let params: Vec<Param<'_>> = stmt.params.iter().map(Param).collect();
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let mut st = conn.prepare_cached(&stmt.sql).map_err(err)?;
+        let names: Vec<String> = st.column_names().iter().map(|s| (*s).to_owned()).collect();
+        let mut rows = st.query(refs.as_slice()).map_err(err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(err)? {
+            let mut row = Row::new();
+            for (i, name) in names.iter().enumerate() {
+                let v = match r.get_ref(i).map_err(err)? {
+                    ValueRef::Null => serde_json::Value::Null,
+                    ValueRef::Integer(n) => n.into(),
+                    ValueRef::Real(f) => f.into(),
+                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                    ValueRef::Blob(b) => hex::encode(b).into(),
+                };
+                row.insert(name.clone(), v);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    async fn run(&self, stmt: Stmt) -> Result<u64, DbError> {
+        run_one(&self.conn.borrow(), &stmt)
+    }
+
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>, DbError> {
+        let mut conn = self.conn.borrow_mut();
+        let tx = conn.transaction().map_err(err)?;
+        let mut changes = Vec::with_capacity(stmts.len());
+        for s in &stmts {
+            changes.push(run_one(&tx, s)?);
+        }
+        tx.commit().map_err(err)?;
+        Ok(changes)
+    }
+}

@@ -1,0 +1,44 @@
+use super::{StoreView, check_settings, store_view};
+use crate::AppError;
+use crate::domain::Text;
+use crate::ports::Platform;
+use crate::sql::stores::{self, StoreSettings};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateStore {
+    pub name: Option<String>,
+    /// Replaces the settings whole.
+    pub settings: Option<StoreSettings>,
+}
+
+/// # Errors
+/// 404, 422 for invalid fields.
+pub async fn update_store<P: Platform>(p: &P, store_id: &str, input: UpdateStore) -> Result<StoreView, AppError> {
+    let mut s = stores::store_by_id(p.db(), store_id).await?.ok_or(AppError::NotFound("store"))?;
+    if let Some(n) = input.name {
+        s.name = Text::parse(&n, 1, 100).map_err(|m| AppError::validation("name", m))?.into_string();
+    }
+    if let Some(mut settings) = input.settings {
+        // The masked secret coming back from a GET keeps the stored one.
+        if let (Some(new), Some(old)) = (settings.identity.as_mut(), s.settings.identity.as_ref()) {
+            if new.hs256_secret.as_deref() == Some("********") {
+                new.hs256_secret = old.hs256_secret.clone();
+            }
+        }
+        check_settings(&settings)?;
+        s.settings = settings;
+    }
+    s.updated_at = p.now_ms();
+    stores::update_store(p.db(), &s).await?;
+    let keys = stores::publishable_keys(p.db(), store_id).await?;
+    Ok(store_view(s, keys))
+}
+
+/// # Errors
+/// 404.
+pub async fn get_store<P: Platform>(p: &P, store_id: &str) -> Result<StoreView, AppError> {
+    let s = stores::store_by_id(p.db(), store_id).await?.ok_or(AppError::NotFound("store"))?;
+    let keys = stores::publishable_keys(p.db(), store_id).await?;
+    Ok(store_view(s, keys))
+}

@@ -1,0 +1,218 @@
+//! A test platform: real SQLite with the real migrations, a clock the test moves, a
+//! seeded generator, and an HTTP client that serves fixed bodies (the JWKS).
+
+#![allow(dead_code)]
+
+use lading_core::http::{Method, Request, Response};
+use lading_core::ports::{HttpClient, OutboundRequest, OutboundResponse, Platform, Settings};
+use lading_core::sqlite::SqliteDb;
+use serde_json::{Value, json};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+pub const BOOTSTRAP: &str = "bootstrap-key-for-tests-0123456789";
+pub const HS_SECRET: &str = "an-hs256-secret-of-at-least-32-characters";
+pub const JWKS_URL: &str = "http://idp.test/.well-known/jwks.json";
+pub const ISSUER: &str = "https://idp.test/";
+pub const AUDIENCE: &str = "lading-storefront";
+
+#[derive(Default)]
+pub struct FakeHttp {
+    pub bodies: RefCell<HashMap<String, (u16, String)>>,
+    pub calls: Cell<u32>,
+}
+
+impl HttpClient for FakeHttp {
+    async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, String> {
+        self.calls.set(self.calls.get() + 1);
+        match self.bodies.borrow().get(&req.url) {
+            Some((status, body)) => Ok(OutboundResponse { status: *status, body: body.clone().into_bytes() }),
+            None => Err(format!("connection refused: {}", req.url)),
+        }
+    }
+}
+
+pub struct TestPlatform {
+    pub db: SqliteDb,
+    pub now: Cell<i64>,
+    rng: Cell<u64>,
+    pub http: FakeHttp,
+    settings: Settings,
+}
+
+impl TestPlatform {
+    pub fn new() -> Self {
+        let http = FakeHttp::default();
+        let jwks = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/idp/jwks.json")).unwrap();
+        http.bodies.borrow_mut().insert(JWKS_URL.into(), (200, jwks));
+        TestPlatform {
+            db: SqliteDb::open_migrated().expect("migrations apply"),
+            now: Cell::new(1_790_000_000_000),
+            rng: Cell::new(0x9E37_79B9_7F4A_7C15),
+            http,
+            settings: Settings { bootstrap_admin_key: Some(BOOTSTRAP.into()), environment: "test".into() },
+        }
+    }
+    pub fn advance_ms(&self, ms: i64) {
+        self.now.set(self.now.get() + ms);
+    }
+    /// Rows in every table: what "changes nothing" is checked against.
+    pub fn row_counts(&self) -> Vec<(String, i64)> {
+        let conn = self.db.conn();
+        let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").unwrap();
+        let names: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        names
+            .into_iter()
+            .map(|n| {
+                let c: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM \"{n}\""), [], |r| r.get(0)).unwrap();
+                (n, c)
+            })
+            .collect()
+    }
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+    pub fn exec(&self, sql: &str) {
+        self.db.conn().execute_batch(sql).unwrap();
+    }
+}
+
+impl Platform for TestPlatform {
+    type Db = SqliteDb;
+    type Http = FakeHttp;
+    fn db(&self) -> &SqliteDb {
+        &self.db
+    }
+    fn http(&self) -> &FakeHttp {
+        &self.http
+    }
+    fn now_ms(&self) -> i64 {
+        self.now.get()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        // xorshift64*: deterministic, distinct per call; real Workers use crypto.getRandomValues.
+        for b in buf {
+            let mut x = self.rng.get();
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.rng.set(x);
+            *b = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
+        }
+    }
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+pub fn run<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+/// Sends a request through the storefront or admin API.
+pub fn call(p: &TestPlatform, api: &str, req: Request) -> Response {
+    run(async {
+        match api {
+            "admin" => lading_core::api::admin::handle(p, req).await,
+            _ => lading_core::api::storefront::handle(p, req).await,
+        }
+    })
+}
+
+pub fn req(method: Method, path: &str) -> Request {
+    Request::new(method, path)
+}
+
+/// A store with an identity provider, its publishable key and superadmin key.
+pub struct Store {
+    pub id: String,
+    pub pk: String,
+    pub admin: String,
+}
+
+pub fn create_store(p: &TestPlatform, prefix: &str) -> Store {
+    let r = call(
+        p,
+        "admin",
+        req(Method::Post, "/admin/api/v1/stores").header("authorization", &format!("Bearer {BOOTSTRAP}")).json_body(&json!({
+            "name": format!("Store {prefix}"), "order_prefix": prefix, "currency": "usd",
+            "settings": { "identity": { "issuer": ISSUER, "audience": AUDIENCE, "hs256_secret": HS_SECRET, "jwks_url": JWKS_URL } }
+        })),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let b = r.body_json();
+    Store {
+        id: b["store"]["id"].as_str().unwrap().into(),
+        pk: b["publishable_key"].as_str().unwrap().into(),
+        admin: b["admin_key"]["key"].as_str().unwrap().into(),
+    }
+}
+
+pub fn admin(p: &TestPlatform, s: &Store, method: Method, path: &str, body: Option<Value>) -> Response {
+    let mut r = req(method, path).header("authorization", &format!("Bearer {}", s.admin));
+    if let Some(b) = body {
+        r = r.json_body(&b);
+    }
+    call(p, "admin", r)
+}
+
+/// An active product with one physical and one digital variant; returns (product, [variant ids]).
+pub fn product(p: &TestPlatform, s: &Store, slug: &str, price: i64) -> (Value, Vec<String>) {
+    let r = admin(p, s, Method::Post, "/admin/api/v1/products", Some(json!({
+        "title": format!("Poster {slug}"), "slug": slug, "status": "active",
+        "variants": [
+            { "sku": format!("{slug}-A3"), "kind": "physical", "price_amount": price, "fulfillment_provider": "printful", "estimated_production_days": 3 },
+            { "sku": format!("{slug}-PDF"), "kind": "digital", "price_amount": price / 2, "digital_asset_key": format!("assets/{slug}.pdf") }
+        ]
+    })));
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let b = r.body_json();
+    let ids = b["variants"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect();
+    (b, ids)
+}
+
+/// Storefront request as a guest (optionally with a cart token).
+pub fn shop(p: &TestPlatform, s: &Store, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+    let mut r = req(method, path).header("x-publishable-api-key", &s.pk);
+    if let Some(t) = token {
+        r = r.header("x-cart-token", t);
+    }
+    if let Some(b) = body {
+        r = r.json_body(&b);
+    }
+    call(p, "storefront", r)
+}
+
+/// Storefront request as a customer with a bearer JWT.
+pub fn shop_as(p: &TestPlatform, s: &Store, jwt: &str, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+    let mut r = req(method, path).header("x-publishable-api-key", &s.pk).header("authorization", &format!("Bearer {jwt}"));
+    if let Some(t) = token {
+        r = r.header("x-cart-token", t);
+    }
+    if let Some(b) = body {
+        r = r.json_body(&b);
+    }
+    call(p, "storefront", r)
+}
+
+pub fn hs256(p: &TestPlatform, sub: &str, aud: &str, exp_in_s: i64) -> String {
+    let now = p.now_ms() / 1000;
+    let claims = json!({ "sub": sub, "iss": ISSUER, "aud": aud, "exp": now + exp_in_s, "iat": now, "email": format!("{sub}@example.com") });
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &jsonwebtoken::EncodingKey::from_secret(HS_SECRET.as_bytes())).unwrap()
+}
+
+pub fn signed(p: &TestPlatform, alg: jsonwebtoken::Algorithm, sub: &str) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/idp/");
+    let (key, kid) = match alg {
+        jsonwebtoken::Algorithm::RS256 => (
+            jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(format!("{dir}rsa-private.pem")).unwrap()).unwrap(),
+            "sim-rsa-1",
+        ),
+        _ => (jsonwebtoken::EncodingKey::from_ec_pem(&std::fs::read(format!("{dir}ec-private.pem")).unwrap()).unwrap(), "sim-ec-1"),
+    };
+    let mut h = jsonwebtoken::Header::new(alg);
+    h.kid = Some(kid.into());
+    let now = p.now_ms() / 1000;
+    let claims = json!({ "sub": sub, "iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "nbf": now - 1 });
+    jsonwebtoken::encode(&h, &claims, &key).unwrap()
+}
