@@ -1,1 +1,446 @@
+//! # Layout
+//!
+//! The local stack, for the end-to-end tests (`e2e/`), `npm start` (`bin/lading-dev.rs`) and
+//! the benchmark (`bin/lading-bench.rs`):
+//! - [`Stack::start`] applies the migrations to a fresh local D1, starts the provider
+//!   simulator and every Worker under one `wrangler dev` (shared local D1, R2 and Queues),
+//!   on free loopback ports, and waits until each Worker's `/healthz` answers.
+//! - Per-stack wrangler configs are generated from the committed ones, with local variables
+//!   (bootstrap key, simulator URLs) added, so two stacks never share state or settings.
+//! - Dropping the stack stops every process it started.
 
+pub mod client;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const WORKERS: [&str; 5] = [
+    "storefront",
+    "admin",
+    "webhooks",
+    "fulfillment",
+    "scheduler",
+];
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+pub struct Options {
+    /// Where local D1/R2/Queues state, generated configs and logs go (emptied first).
+    pub state_dir: PathBuf,
+    pub gateway_port: u16,
+    pub simulator_port: u16,
+    pub bootstrap_key: String,
+}
+
+impl Options {
+    /// Fresh state under `target/e2e/<name>-<pid>` on free ports.
+    pub fn ephemeral(name: &str) -> Self {
+        Options {
+            state_dir: target_dir()
+                .join("e2e")
+                .join(format!("{name}-{}", std::process::id())),
+            gateway_port: free_port(),
+            simulator_port: free_port(),
+            bootstrap_key: format!(
+                "bootstrap-{}-{}",
+                std::process::id(),
+                Instant::now().elapsed().as_nanos()
+            ),
+        }
+    }
+}
+
+pub struct Stack {
+    pub base: String,
+    pub simulator: String,
+    pub bootstrap_key: String,
+    pub state_dir: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Stack {
+    /// The base URL of one Worker: every path of that Worker lives under it.
+    pub fn worker(&self, name: &str) -> String {
+        format!("{}/_/{name}", self.base)
+    }
+
+    /// Starts everything and waits for health.
+    ///
+    /// # Panics
+    /// When a tool is missing (run `npm run setup` and `npm run build`) or a process fails
+    /// to come up; the message says which and where its log is.
+    pub fn start(opts: Options) -> Stack {
+        let root = root();
+        for w in WORKERS {
+            let built = root.join(format!("src/workers/{w}/build/index.js"));
+            assert!(
+                built.exists(),
+                "{} is missing: run `npm run build` first",
+                built.display()
+            );
+        }
+        let sim_bin = target_dir().join("debug/lading-simulator");
+        assert!(
+            sim_bin.exists(),
+            "{} is missing: run `cargo build -p lading-simulator`",
+            sim_bin.display()
+        );
+        let wrangler = root.join("node_modules/.bin/wrangler");
+        assert!(
+            wrangler.exists(),
+            "wrangler is missing: run `npm run setup`"
+        );
+
+        let _ = std::fs::remove_dir_all(&opts.state_dir);
+        let persist = opts.state_dir.join("state");
+        let conf = opts.state_dir.join("config");
+        std::fs::create_dir_all(&persist).expect("state dir");
+        std::fs::create_dir_all(&conf).expect("config dir");
+        let simulator = format!("http://127.0.0.1:{}", opts.simulator_port);
+
+        let mut children = Vec::new();
+        let sim_log =
+            std::fs::File::create(opts.state_dir.join("simulator.log")).expect("log file");
+        children.push(
+            Command::new(&sim_bin)
+                .args(["--port", &opts.simulator_port.to_string()])
+                .stdout(sim_log.try_clone().expect("log"))
+                .stderr(sim_log)
+                .process_group(0)
+                .spawn()
+                .expect("the simulator starts"),
+        );
+
+        // Per-stack configs: absolute paths, local variables.
+        let local_vars = format!(
+            "ENVIRONMENT = \"development\"\nADMIN_BOOTSTRAP_KEY = \"{}\"\n",
+            opts.bootstrap_key
+        );
+        let mut configs = vec![rewrite_config(
+            &root.join("wrangler.toml"),
+            &conf.join("gateway.toml"),
+            &root,
+            "",
+        )];
+        for w in WORKERS {
+            let dir = root.join(format!("src/workers/{w}"));
+            configs.push(rewrite_config(
+                &dir.join("wrangler.toml"),
+                &conf.join(format!("{w}.toml")),
+                &dir,
+                &local_vars,
+            ));
+        }
+
+        let path_env = format!(
+            "{}:{}",
+            root.join("node_modules/.bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let migrate = Command::new(&wrangler)
+            .args([
+                "d1",
+                "migrations",
+                "apply",
+                "lading",
+                "--local",
+                "--persist-to",
+            ])
+            .arg(&persist)
+            .arg("-c")
+            .arg(&configs[0])
+            .env("PATH", &path_env)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "true")
+            .current_dir(&root)
+            .output()
+            .expect("wrangler runs");
+        assert!(
+            migrate.status.success(),
+            "migrations failed:\n{}{}",
+            String::from_utf8_lossy(&migrate.stdout),
+            String::from_utf8_lossy(&migrate.stderr)
+        );
+
+        let log_path = opts.state_dir.join("wrangler.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut cmd = Command::new(&wrangler);
+        cmd.arg("dev");
+        for c in &configs {
+            cmd.arg("-c").arg(c);
+        }
+        cmd.args([
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &opts.gateway_port.to_string(),
+            "--inspector-port",
+            &free_port().to_string(),
+        ])
+        .arg("--persist-to")
+        .arg(&persist)
+        .args([
+            "--show-interactive-dev-session=false",
+            "--log-level",
+            "info",
+        ])
+        .env("PATH", &path_env)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true")
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .process_group(0);
+        children.push(cmd.spawn().expect("wrangler dev starts"));
+
+        let stack = Stack {
+            base: format!("http://127.0.0.1:{}", opts.gateway_port),
+            simulator,
+            bootstrap_key: opts.bootstrap_key,
+            state_dir: opts.state_dir,
+            children,
+        };
+        stack.wait_healthy(&log_path);
+        stack
+    }
+
+    fn wait_healthy(&self, log_path: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut pending: Vec<String> = WORKERS
+            .iter()
+            .map(|w| format!("{}/healthz", self.worker(w)))
+            .collect();
+        pending.push(format!("{}/__control/health", self.simulator));
+        while !pending.is_empty() {
+            pending.retain(|url| !matches!(http_get_status(url), Some(200)));
+            if pending.is_empty() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                panic!(
+                    "the local stack did not become healthy in 120 s; still waiting for {pending:?}\n--- {} (tail) ---\n{}",
+                    log_path.display(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// The local D1 database file (SQLite), for counting rows and for test fixtures that
+    /// stand in for the passing of time.
+    pub fn d1_path(&self) -> PathBuf {
+        let dir = self
+            .state_dir
+            .join("state/v3/d1/miniflare-D1DatabaseObject");
+        std::fs::read_dir(&dir)
+            .expect("local D1 exists")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| {
+                p.extension().is_some_and(|x| x == "sqlite")
+                    && p.file_name().is_some_and(|n| n != "metadata.sqlite")
+            })
+            .expect("local D1 database file")
+    }
+
+    pub fn d1(&self) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(self.d1_path()).expect("open local D1");
+        c.busy_timeout(Duration::from_secs(5))
+            .expect("busy timeout");
+        c
+    }
+
+    /// Rows in every table, to prove a rejected request changed nothing.
+    pub fn row_counts(&self) -> Vec<(String, i64)> {
+        let c = self.d1();
+        let mut st = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations' ORDER BY name")
+            .expect("list tables");
+        let names: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .expect("tables")
+            .map(Result::unwrap)
+            .collect();
+        names
+            .into_iter()
+            .map(|n| {
+                let count = c
+                    .query_row(&format!("SELECT COUNT(*) FROM \"{n}\""), [], |r| r.get(0))
+                    .expect("count");
+                (n, count)
+            })
+            .collect()
+    }
+
+    /// Runs one Worker alone under its own `wrangler dev` (same local state), e.g. to read
+    /// its console output, which wrangler prints only for the first Worker of a stack.
+    pub fn solo(&self, worker: &str) -> Solo {
+        let root = root();
+        let port = free_port();
+        let log_path = self.state_dir.join(format!("solo-{worker}-{port}.log"));
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let child = Command::new(root.join("node_modules/.bin/wrangler"))
+            .arg("dev")
+            .arg("-c")
+            .arg(self.state_dir.join(format!("config/{worker}.toml")))
+            .args([
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--inspector-port",
+                &free_port().to_string(),
+            ])
+            .arg("--persist-to")
+            .arg(self.state_dir.join("state"))
+            .args(["--show-interactive-dev-session=false"])
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    root.join("node_modules/.bin").display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "true")
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("wrangler dev starts");
+        let solo = Solo {
+            base: format!("http://127.0.0.1:{port}"),
+            log_path,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while http_get_status(&format!("{}/healthz", solo.base)) != Some(200) {
+            assert!(
+                Instant::now() < deadline,
+                "{worker} alone did not become healthy; see {}",
+                solo.log_path.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        solo
+    }
+
+    /// Everything the Workers logged so far.
+    pub fn wrangler_log(&self) -> String {
+        std::fs::read_to_string(self.state_dir.join("wrangler.log")).unwrap_or_default()
+    }
+}
+
+/// One Worker under its own `wrangler dev`; stopped when dropped.
+pub struct Solo {
+    pub base: String,
+    log_path: PathBuf,
+    child: Child,
+}
+
+impl Solo {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Solo {
+    fn drop(&mut self) {
+        kill_group(&self.child);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            kill_group(c);
+        }
+        for c in &mut self.children {
+            let _ = c.wait();
+        }
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+/// Each child leads its own process group, so wrangler's node and workerd go with it.
+fn kill_group(c: &Child) {
+    // SAFETY: kill(2) with a negative pid signals the process group; no memory is touched.
+    unsafe {
+        libc::kill(-(c.id() as i32), libc::SIGTERM);
+    }
+}
+
+/// A tiny blocking GET for health checks (no runtime needed).
+fn http_get_status(url: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut first = String::new();
+    BufReader::new(&mut s).read_line(&mut first).ok()?;
+    let mut sink = Vec::new();
+    let _ = s.read_to_end(&mut sink);
+    first.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Copies a wrangler config with absolute paths and extra `[vars]`.
+fn rewrite_config(src: &Path, dst: &Path, dir: &Path, extra_vars: &str) -> PathBuf {
+    let text = std::fs::read_to_string(src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    let mut out = String::new();
+    for line in text.lines() {
+        if let Some(v) = line
+            .strip_prefix("main = \"")
+            .and_then(|l| l.strip_suffix('"'))
+        {
+            out.push_str(&format!("main = \"{}\"\n", dir.join(v).display()));
+        } else if let Some(v) = line
+            .strip_prefix("migrations_dir = \"")
+            .and_then(|l| l.strip_suffix('"'))
+        {
+            out.push_str(&format!("migrations_dir = \"{}\"\n", dir.join(v).display()));
+        } else if line.starts_with("ENVIRONMENT = ") && !extra_vars.is_empty() {
+            out.push_str(extra_vars);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(dst, out).expect("write config");
+    dst.to_path_buf()
+}

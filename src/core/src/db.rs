@@ -67,7 +67,10 @@ pub struct Stmt {
 
 impl Stmt {
     pub fn new(sql: impl Into<String>) -> Self {
-        Stmt { sql: sql.into(), params: Vec::new() }
+        Stmt {
+            sql: sql.into(),
+            params: Vec::new(),
+        }
     }
     /// Appends one parameter.
     #[must_use]
@@ -106,9 +109,13 @@ pub enum DbError {
 impl DbError {
     /// Classifies a driver error message (SQLite's wording is the same on D1).
     pub fn from_message(msg: &str) -> Self {
-        if msg.contains("UNIQUE constraint failed") || msg.contains("PRIMARY KEY constraint failed") {
+        if msg.contains("UNIQUE constraint failed") || msg.contains("PRIMARY KEY constraint failed")
+        {
             DbError::Unique(msg.to_owned())
-        } else if msg.contains("CHECK constraint failed") || msg.contains("FOREIGN KEY constraint failed") || msg.contains("NOT NULL constraint failed") {
+        } else if msg.contains("CHECK constraint failed")
+            || msg.contains("FOREIGN KEY constraint failed")
+            || msg.contains("NOT NULL constraint failed")
+        {
             DbError::Constraint(msg.to_owned())
         } else {
             DbError::Unavailable(msg.to_owned())
@@ -139,7 +146,12 @@ pub trait DbExt: Db {
         self.all(stmt).await?.into_iter().map(decode).collect()
     }
     async fn first<T: DeserializeOwned>(&self, stmt: Stmt) -> Result<Option<T>, DbError> {
-        self.all(stmt).await?.into_iter().next().map(decode).transpose()
+        self.all(stmt)
+            .await?
+            .into_iter()
+            .next()
+            .map(decode)
+            .transpose()
     }
     /// Value of the first column of the first row, e.g. for `SELECT COUNT(*) AS n`.
     async fn scalar_i64(&self, stmt: Stmt) -> Result<i64, DbError> {

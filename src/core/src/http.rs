@@ -60,7 +60,9 @@ pub struct Request {
 
 impl Request {
     pub fn new(method: Method, path_and_query: &str) -> Self {
-        let (path, q) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        let (path, q) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
         Request {
             method,
             path: path.to_owned(),
@@ -72,20 +74,28 @@ impl Request {
     }
     #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         self
     }
     #[must_use]
     pub fn json_body(mut self, v: &serde_json::Value) -> Self {
-        self.headers.push(("content-type".into(), "application/json".into()));
+        self.headers
+            .push(("content-type".into(), "application/json".into()));
         self.body = serde_json::to_vec(v).unwrap_or_default();
         self
     }
     pub fn get_header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Decodes a JSON body.
@@ -95,20 +105,31 @@ impl Request {
     /// malformed, 422 when it does not fit the expected shape.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Problem> {
         let ct = self.get_header("content-type").unwrap_or("");
-        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
-            return Err(Problem::new(415, "unsupported_media_type", "Unsupported media type")
-                .detail("Send the body as application/json."));
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json"
+            && !(mime.starts_with("application/") && mime.ends_with("+json"))
+        {
+            return Err(
+                Problem::new(415, "unsupported_media_type", "Unsupported media type")
+                    .detail("Send the body as application/json."),
+            );
         }
         if self.body.len() > MAX_JSON_BODY {
             return Err(Problem::new(413, "payload_too_large", "Payload too large")
                 .detail(format!("The body may have at most {MAX_JSON_BODY} bytes.")));
         }
         let value: serde_json::Value = serde_json::from_slice(&self.body).map_err(|e| {
-            Problem::new(400, "malformed_json", "Malformed JSON").detail(format!("The body is not valid JSON: {e}."))
+            Problem::new(400, "malformed_json", "Malformed JSON")
+                .detail(format!("The body is not valid JSON: {e}."))
         })?;
         serde_json::from_value(value).map_err(|e| {
-            Problem::new(422, "validation_failed", "Validation failed").detail(format!("The body does not fit: {e}."))
+            Problem::new(422, "validation_failed", "Validation failed")
+                .detail(format!("The body does not fit: {e}."))
         })
     }
 }
@@ -131,7 +152,8 @@ fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 2;
@@ -165,10 +187,20 @@ impl Response {
         }
     }
     pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
-        Response { status, headers: vec![("content-type".into(), content_type.into())], body: body.into(), log_cause: None }
+        Response {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+            log_cause: None,
+        }
     }
     pub fn empty(status: u16) -> Self {
-        Response { status, headers: Vec::new(), body: Vec::new(), log_cause: None }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            log_cause: None,
+        }
     }
     #[must_use]
     pub fn with_header(mut self, k: &str, v: &str) -> Self {
@@ -176,7 +208,10 @@ impl Response {
         self
     }
     pub fn get_header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn body_json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
@@ -229,8 +264,12 @@ impl Problem {
         self
     }
     pub fn not_found(what: &str) -> Self {
-        Problem::new(404, &format!("{}_not_found", what.replace(' ', "_")), "Not found")
-            .detail(format!("No {what} matches this request."))
+        Problem::new(
+            404,
+            &format!("{}_not_found", what.replace(' ', "_")),
+            "Not found",
+        )
+        .detail(format!("No {what} matches this request."))
     }
     pub fn route_not_found() -> Self {
         Problem::new(404, "route_not_found", "Not found").detail("No route matches this path.")
@@ -262,7 +301,9 @@ impl From<AppError> for Problem {
                 p
             }
             AppError::NotFound(what) => Problem::not_found(what),
-            AppError::Conflict { code, message } => Problem::new(409, code, "Conflict").detail(message),
+            AppError::Conflict { code, message } => {
+                Problem::new(409, code, "Conflict").detail(message)
+            }
             AppError::Unauthenticated { code, message } => {
                 Problem::new(401, code, "Unauthenticated").detail(message)
             }
@@ -274,7 +315,8 @@ impl From<AppError> for Problem {
                 p
             }
             AppError::Storage(DbError::Unique(m)) => {
-                let mut p = Problem::new(409, "conflict", "Conflict").detail("This conflicts with an existing record.");
+                let mut p = Problem::new(409, "conflict", "Conflict")
+                    .detail("This conflicts with an existing record.");
                 p.cause = Some(m);
                 p
             }
@@ -309,14 +351,20 @@ pub struct Params(Vec<(&'static str, String)>);
 
 impl Params {
     pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 }
 
 fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
     let mut params = Vec::new();
     let mut ps = pattern.trim_matches('/').split('/');
-    let mut xs = path.trim_end_matches('/').trim_start_matches('/').split('/');
+    let mut xs = path
+        .trim_end_matches('/')
+        .trim_start_matches('/')
+        .split('/');
     loop {
         match (ps.next(), xs.next()) {
             (None, None) => return Some(Params(params)),
@@ -339,7 +387,11 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
 ///
 /// # Errors
 /// No pattern matches the path (404), or none with this method (405).
-pub fn route<R: Copy>(routes: &[Route<R>], method: Method, path: &str) -> Result<(R, Params), Problem> {
+pub fn route<R: Copy>(
+    routes: &[Route<R>],
+    method: Method,
+    path: &str,
+) -> Result<(R, Params), Problem> {
     let mut allowed = Vec::new();
     for r in routes {
         if let Some(p) = match_pattern(r.pattern, path) {
@@ -349,7 +401,11 @@ pub fn route<R: Copy>(routes: &[Route<R>], method: Method, path: &str) -> Result
             allowed.push(r.method);
         }
     }
-    if allowed.is_empty() { Err(Problem::route_not_found()) } else { Err(Problem::method_not_allowed(&allowed)) }
+    if allowed.is_empty() {
+        Err(Problem::route_not_found())
+    } else {
+        Err(Problem::method_not_allowed(&allowed))
+    }
 }
 
 #[cfg(test)]
@@ -358,15 +414,29 @@ mod tests {
 
     #[test]
     fn patterns_capture_parameters() {
-        let p = match_pattern("/v1/carts/current/items/{item_id}", "/v1/carts/current/items/ci_1").unwrap();
+        let p = match_pattern(
+            "/v1/carts/current/items/{item_id}",
+            "/v1/carts/current/items/ci_1",
+        )
+        .unwrap();
         assert_eq!(p.get("item_id"), "ci_1");
-        assert!(match_pattern("/v1/carts/current/items/{item_id}", "/v1/carts/current/items/").is_none());
+        assert!(
+            match_pattern(
+                "/v1/carts/current/items/{item_id}",
+                "/v1/carts/current/items/"
+            )
+            .is_none()
+        );
         assert!(match_pattern("/v1/products", "/v1/products/x").is_none());
     }
 
     #[test]
     fn wrong_method_is_405_and_unknown_path_404() {
-        let routes = [Route { method: Method::Get, pattern: "/a", id: 1 }];
+        let routes = [Route {
+            method: Method::Get,
+            pattern: "/a",
+            id: 1,
+        }];
         assert_eq!(route(&routes, Method::Post, "/a").unwrap_err().status, 405);
         assert_eq!(route(&routes, Method::Get, "/b").unwrap_err().status, 404);
         assert_eq!(route(&routes, Method::Get, "/a/").unwrap().0, 1);
@@ -392,6 +462,9 @@ mod tests {
 
     #[test]
     fn query_strings_are_decoded() {
-        assert_eq!(parse_query("a=1&b=x%20y+z"), vec![("a".into(), "1".into()), ("b".into(), "x y z".into())]);
+        assert_eq!(
+            parse_query("a=1&b=x%20y+z"),
+            vec![("a".into(), "1".into()), ("b".into(), "x y z".into())]
+        );
     }
 }

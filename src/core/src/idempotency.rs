@@ -31,9 +31,15 @@ pub struct Ticket {
 pub fn key_of(req: &Request) -> Result<Option<String>, Problem> {
     match req.get_header("idempotency-key") {
         None => Ok(None),
-        Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..0x7f).contains(&b)) => Ok(Some(k.to_owned())),
-        Some(_) => Err(Problem::new(400, "invalid_idempotency_key", "Invalid Idempotency-Key")
-            .detail("Idempotency-Key must be 1-255 printable ASCII characters without spaces.")),
+        Some(k)
+            if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..0x7f).contains(&b)) =>
+        {
+            Ok(Some(k.to_owned()))
+        }
+        Some(_) => Err(
+            Problem::new(400, "invalid_idempotency_key", "Invalid Idempotency-Key")
+                .detail("Idempotency-Key must be 1-255 printable ASCII characters without spaces."),
+        ),
     }
 }
 
@@ -51,7 +57,14 @@ pub fn request_hash(req: &Request) -> String {
 /// # Errors
 /// 422 when the key was used with another request, 409 while the first is in flight,
 /// storage failures.
-pub async fn claim(db: &impl Db, store_id: &str, scope: &str, key: &str, hash: &str, now: i64) -> Result<Claim, Problem> {
+pub async fn claim(
+    db: &impl Db,
+    store_id: &str,
+    scope: &str,
+    key: &str,
+    hash: &str,
+    now: i64,
+) -> Result<Claim, Problem> {
     let inserted = db
         .run(stmt!(
             "INSERT INTO idempotency_keys (store_id, scope, key, request_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -63,7 +76,11 @@ pub async fn claim(db: &impl Db, store_id: &str, scope: &str, key: &str, hash: &
         ))
         .await?;
     if inserted == 1 {
-        return Ok(Claim::Proceed(Ticket { store_id: store_id.into(), scope: scope.into(), key: key.into() }));
+        return Ok(Claim::Proceed(Ticket {
+            store_id: store_id.into(),
+            scope: scope.into(),
+            key: key.into(),
+        }));
     }
     #[derive(Deserialize)]
     struct Saved {
@@ -84,8 +101,10 @@ pub async fn claim(db: &impl Db, store_id: &str, scope: &str, key: &str, hash: &
         return Err(in_progress());
     };
     if saved.request_hash != hash {
-        return Err(Problem::new(422, "idempotency_key_reused", "Idempotency-Key reused")
-            .detail("This Idempotency-Key was already used with a different request."));
+        return Err(
+            Problem::new(422, "idempotency_key_reused", "Idempotency-Key reused")
+                .detail("This Idempotency-Key was already used with a different request."),
+        );
     }
     match (saved.response_status, saved.response_body) {
         (Some(status), Some(body)) => {
@@ -100,8 +119,12 @@ pub async fn claim(db: &impl Db, store_id: &str, scope: &str, key: &str, hash: &
 }
 
 fn in_progress() -> Problem {
-    let mut p = Problem::new(409, "idempotency_request_in_progress", "Request in progress")
-        .detail("A request with this Idempotency-Key is still running; retry shortly.");
+    let mut p = Problem::new(
+        409,
+        "idempotency_request_in_progress",
+        "Request in progress",
+    )
+    .detail("A request with this Idempotency-Key is still running; retry shortly.");
     p.retry_after = Some(1);
     p
 }
@@ -143,5 +166,9 @@ pub async fn release(db: &impl Db, t: &Ticket) -> Result<(), DbError> {
 /// # Errors
 /// Storage failures.
 pub async fn purge(db: &impl Db, now: i64) -> Result<u64, DbError> {
-    db.run(stmt!("DELETE FROM idempotency_keys WHERE created_at < ?", now - RETENTION_MS)).await
+    db.run(stmt!(
+        "DELETE FROM idempotency_keys WHERE created_at < ?",
+        now - RETENTION_MS
+    ))
+    .await
 }

@@ -14,6 +14,7 @@
 //! - [`auth`]: publishable keys, admin keys and roles, customer JWTs.
 //! - [`stores`], [`catalog`], [`carts`]: use cases, one file per verb.
 //! - [`idempotency`]: `Idempotency-Key` claims and replays.
+//! - [`jobs`]: scheduled work by cron expression.
 //! - [`http`]: a framework-free request/response model, routing and problem+json errors.
 //! - [`api`]: the storefront and admin HTTP APIs (routes, handlers, OpenAPI documents);
 //!   the Worker crates only translate `worker::Request` to [`http::Request`] and back.
@@ -31,11 +32,13 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod jobs;
 pub mod ports;
+pub mod queue;
 pub mod sql;
-pub mod stores;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod stores;
 pub mod time_fmt;
 
 pub use error::AppError;

@@ -24,8 +24,11 @@ impl SqliteDb {
     /// A migration that SQLite refuses.
     pub fn open_migrated() -> Result<Self, DbError> {
         let conn = Connection::open_in_memory().map_err(err)?;
-        conn.execute_batch("PRAGMA foreign_keys = ON;").map_err(err)?;
-        let db = SqliteDb { conn: RefCell::new(conn) };
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(err)?;
+        let db = SqliteDb {
+            conn: RefCell::new(conn),
+        };
         db.apply_migrations(&migrations_dir())?;
         Ok(db)
     }
@@ -41,7 +44,8 @@ impl SqliteDb {
             .collect();
         files.sort();
         for f in files {
-            let sql = std::fs::read_to_string(&f).map_err(|e| DbError::Unavailable(e.to_string()))?;
+            let sql =
+                std::fs::read_to_string(&f).map_err(|e| DbError::Unavailable(e.to_string()))?;
             self.conn
                 .borrow()
                 .execute_batch(&sql)

@@ -10,20 +10,27 @@ pub const HOUR_MS: i64 = 3_600_000;
 pub fn rfc3339(ms: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let t = t.replace_nanosecond((ms.rem_euclid(1000) as u32) * 1_000_000).unwrap_or(t);
+    let t = t
+        .replace_nanosecond((ms.rem_euclid(1000) as u32) * 1_000_000)
+        .unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
 }
 
 /// Calendar year of a timestamp (used by order numbers).
 pub fn year(ms: i64) -> i32 {
-    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).map(|t| t.year()).unwrap_or(1970)
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(|t| t.year())
+        .unwrap_or(1970)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn formats_milliseconds_in_utc() {
-        assert_eq!(super::rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            super::rfc3339(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
         assert_eq!(super::year(1_700_000_000_123), 2023);
     }
 }

@@ -12,7 +12,11 @@ use support::*;
 fn hs256_rs256_and_es256_tokens_are_accepted() {
     let p = TestPlatform::new();
     let s = create_store(&p, "AB");
-    for jwt in [hs256(&p, "u1", AUDIENCE, 600), signed(&p, Algorithm::RS256, "u2"), signed(&p, Algorithm::ES256, "u3")] {
+    for jwt in [
+        hs256(&p, "u1", AUDIENCE, 600),
+        signed(&p, Algorithm::RS256, "u2"),
+        signed(&p, Algorithm::ES256, "u3"),
+    ] {
         let r = shop_as(&p, &s, &jwt, Post, "/v1/carts", None, None);
         assert_eq!(r.status, 201, "{:?}", r.body_json());
     }
@@ -37,13 +41,32 @@ fn expired_forged_or_misaddressed_tokens_are_refused_and_change_nothing() {
         &jsonwebtoken::EncodingKey::from_secret(b"not-the-store-secret-not-the-store-secret"),
     )
     .unwrap();
-    let none_alg = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&format!(r#"{{"sub":"u","iss":"{ISSUER}","aud":"{AUDIENCE}","exp":9999999999}}"#)));
-    for (name, jwt) in [("expired", expired), ("wrong audience", wrong_aud), ("forged", forged), ("other key", other_key), ("alg none", none_alg), ("garbage", "abc".into())] {
+    let none_alg = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none","typ":"JWT"}"#),
+        b64(&format!(
+            r#"{{"sub":"u","iss":"{ISSUER}","aud":"{AUDIENCE}","exp":9999999999}}"#
+        ))
+    );
+    for (name, jwt) in [
+        ("expired", expired),
+        ("wrong audience", wrong_aud),
+        ("forged", forged),
+        ("other key", other_key),
+        ("alg none", none_alg),
+        ("garbage", "abc".into()),
+    ] {
         let r = shop_as(&p, &s, &jwt, Post, "/v1/carts", None, None);
         assert_eq!(r.status, 401, "{name}");
         assert_eq!(r.body_json()["type"], "invalid_token", "{name}");
     }
-    let r = call(&p, "storefront", req(Get, "/v1/carts/current").header("x-publishable-api-key", &s.pk).header("authorization", "Basic abc"));
+    let r = call(
+        &p,
+        "storefront",
+        req(Get, "/v1/carts/current")
+            .header("x-publishable-api-key", &s.pk)
+            .header("authorization", "Basic abc"),
+    );
     assert_eq!(r.status, 401);
     assert_eq!(p.row_counts(), before);
 }
@@ -58,9 +81,15 @@ fn a_token_becomes_valid_at_nbf_and_invalid_after_exp() {
     let p = TestPlatform::new();
     let s = create_store(&p, "AB");
     let jwt = hs256(&p, "u", AUDIENCE, 120);
-    assert_eq!(shop_as(&p, &s, &jwt, Post, "/v1/carts", None, None).status, 201);
+    assert_eq!(
+        shop_as(&p, &s, &jwt, Post, "/v1/carts", None, None).status,
+        201
+    );
     p.advance_ms(200_000);
-    assert_eq!(shop_as(&p, &s, &jwt, Get, "/v1/carts/current", None, None).status, 401);
+    assert_eq!(
+        shop_as(&p, &s, &jwt, Get, "/v1/carts/current", None, None).status,
+        401
+    );
 }
 
 #[test]
@@ -69,15 +98,33 @@ fn every_admin_route_refuses_a_missing_or_wrong_key() {
     let _s = create_store(&p, "AB");
     let before = p.row_counts();
     for r in ROUTES.iter().filter(|r| r.pattern.starts_with("/admin/")) {
-        let path = r.pattern.replace("{product_id}", "prod_x").replace("{variant_id}", "var_x").replace("{key_id}", "akey_x").replace("{provider}", "printful");
-        for auth in [None, Some("Bearer lak_wrong"), Some("Bearer "), Some("Token abc")] {
+        let path = r
+            .pattern
+            .replace("{product_id}", "prod_x")
+            .replace("{variant_id}", "var_x")
+            .replace("{key_id}", "akey_x")
+            .replace("{provider}", "printful");
+        for auth in [
+            None,
+            Some("Bearer lak_wrong"),
+            Some("Bearer "),
+            Some("Token abc"),
+        ] {
             let mut rq = req(r.method, &path).json_body(&json!({}));
             if let Some(a) = auth {
                 rq = rq.header("authorization", a);
             }
             let resp = call(&p, "admin", rq);
-            assert_eq!(resp.status, 401, "{} {path} with {auth:?}", r.method.as_str());
-            assert_eq!(resp.get_header("content-type"), Some("application/problem+json"));
+            assert_eq!(
+                resp.status,
+                401,
+                "{} {path} with {auth:?}",
+                r.method.as_str()
+            );
+            assert_eq!(
+                resp.get_header("content-type"),
+                Some("application/problem+json")
+            );
         }
     }
     assert_eq!(p.row_counts(), before);
@@ -87,24 +134,96 @@ fn every_admin_route_refuses_a_missing_or_wrong_key() {
 fn roles_limit_what_a_key_can_do() {
     let p = TestPlatform::new();
     let s = create_store(&p, "AB");
-    let r = admin(&p, &s, Post, "/admin/api/v1/admin-keys", Some(json!({ "role": "support", "label": "helpdesk" })));
+    let r = admin(
+        &p,
+        &s,
+        Post,
+        "/admin/api/v1/admin-keys",
+        Some(json!({ "role": "support", "label": "helpdesk" })),
+    );
     assert_eq!(r.status, 201);
-    let support = Store { id: s.id.clone(), pk: s.pk.clone(), admin: r.body_json()["key"].as_str().unwrap().into() };
-    assert_eq!(admin(&p, &support, Get, "/admin/api/v1/products", None).status, 200);
-    let r = admin(&p, &support, Post, "/admin/api/v1/products", Some(json!({ "title": "No" })));
+    let support = Store {
+        id: s.id.clone(),
+        pk: s.pk.clone(),
+        admin: r.body_json()["key"].as_str().unwrap().into(),
+    };
+    assert_eq!(
+        admin(&p, &support, Get, "/admin/api/v1/products", None).status,
+        200
+    );
+    let r = admin(
+        &p,
+        &support,
+        Post,
+        "/admin/api/v1/products",
+        Some(json!({ "title": "No" })),
+    );
     assert_eq!(r.status, 403);
-    assert_eq!(admin(&p, &support, Post, "/admin/api/v1/admin-keys", Some(json!({ "role": "superadmin", "label": "x" }))).status, 403);
+    assert_eq!(
+        admin(
+            &p,
+            &support,
+            Post,
+            "/admin/api/v1/admin-keys",
+            Some(json!({ "role": "superadmin", "label": "x" }))
+        )
+        .status,
+        403
+    );
     // The bootstrap key creates stores and nothing else; store keys cannot create stores.
-    let boot = Store { id: s.id.clone(), pk: s.pk.clone(), admin: BOOTSTRAP.into() };
-    assert_eq!(admin(&p, &boot, Get, "/admin/api/v1/products", None).status, 403);
-    assert_eq!(admin(&p, &s, Post, "/admin/api/v1/stores", Some(json!({ "name": "x", "order_prefix": "XX", "currency": "USD" }))).status, 403);
+    let boot = Store {
+        id: s.id.clone(),
+        pk: s.pk.clone(),
+        admin: BOOTSTRAP.into(),
+    };
+    assert_eq!(
+        admin(&p, &boot, Get, "/admin/api/v1/products", None).status,
+        403
+    );
+    assert_eq!(
+        admin(
+            &p,
+            &s,
+            Post,
+            "/admin/api/v1/stores",
+            Some(json!({ "name": "x", "order_prefix": "XX", "currency": "USD" }))
+        )
+        .status,
+        403
+    );
     // Keys are hashed at rest and can be revoked.
     let key = support.admin.clone();
-    assert_eq!(p.count(&format!("SELECT COUNT(*) FROM admin_keys WHERE key_hash = '{key}' OR key_prefix = '{key}'")), 0);
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM admin_keys WHERE key_hash = '{key}' OR key_prefix = '{key}'"
+        )),
+        0
+    );
     let list = admin(&p, &s, Get, "/admin/api/v1/admin-keys", None).body_json();
-    let id = list["data"].as_array().unwrap().iter().find(|k| k["role"] == "support").unwrap()["id"].as_str().unwrap().to_owned();
-    assert_eq!(admin(&p, &s, lading_core::http::Method::Delete, &format!("/admin/api/v1/admin-keys/{id}"), None).status, 204);
-    assert_eq!(admin(&p, &support, Get, "/admin/api/v1/products", None).status, 401);
+    let id = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "support")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        admin(
+            &p,
+            &s,
+            lading_core::http::Method::Delete,
+            &format!("/admin/api/v1/admin-keys/{id}"),
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        admin(&p, &support, Get, "/admin/api/v1/products", None).status,
+        401
+    );
 }
 
 #[test]
@@ -113,11 +232,32 @@ fn store_settings_hide_the_identity_secret() {
     let s = create_store(&p, "AB");
     let b = admin(&p, &s, Get, "/admin/api/v1/store", None).body_json();
     assert_eq!(b["settings"]["identity"]["hs256_secret"], "********");
-    assert_eq!(b["settings"]["shipping"], json!({ "flat_amount": 999, "free_from_amount": 15000 }));
+    assert_eq!(
+        b["settings"]["shipping"],
+        json!({ "flat_amount": 999, "free_from_amount": 15000 })
+    );
     let mut settings = b["settings"].clone();
     settings["success_url"] = json!("https://shop.example/thanks");
-    let r = admin(&p, &s, lading_core::http::Method::Patch, "/admin/api/v1/store", Some(json!({ "settings": settings })));
+    let r = admin(
+        &p,
+        &s,
+        lading_core::http::Method::Patch,
+        "/admin/api/v1/store",
+        Some(json!({ "settings": settings })),
+    );
     assert_eq!(r.status, 200, "{:?}", r.body_json());
     // The masked secret sent back keeps the real one working.
-    assert_eq!(shop_as(&p, &s, &hs256(&p, "u", AUDIENCE, 60), Post, "/v1/carts", None, None).status, 201);
+    assert_eq!(
+        shop_as(
+            &p,
+            &s,
+            &hs256(&p, "u", AUDIENCE, 60),
+            Post,
+            "/v1/carts",
+            None,
+            None
+        )
+        .status,
+        201
+    );
 }

@@ -12,7 +12,14 @@ fn a_repeated_key_replays_the_first_response_and_writes_once() {
     let s = create_store(&p, "AB");
     let body = json!({ "title": "Once", "status": "active" });
     let send = |b: &serde_json::Value| {
-        call(&p, "admin", req(Post, "/admin/api/v1/products").header("authorization", &format!("Bearer {}", s.admin)).header("idempotency-key", "k-1").json_body(b))
+        call(
+            &p,
+            "admin",
+            req(Post, "/admin/api/v1/products")
+                .header("authorization", &format!("Bearer {}", s.admin))
+                .header("idempotency-key", "k-1")
+                .json_body(b),
+        )
     };
     let first = send(&body);
     assert_eq!(first.status, 201);
@@ -31,12 +38,26 @@ fn a_repeated_key_replays_the_first_response_and_writes_once() {
 fn guest_cart_creation_with_a_key_is_replayed_not_duplicated() {
     let p = TestPlatform::new();
     let s = create_store(&p, "AB");
-    let send = || call(&p, "storefront", req(Post, "/v1/carts").header("x-publishable-api-key", &s.pk).header("idempotency-key", "cart-1"));
+    let send = || {
+        call(
+            &p,
+            "storefront",
+            req(Post, "/v1/carts")
+                .header("x-publishable-api-key", &s.pk)
+                .header("idempotency-key", "cart-1"),
+        )
+    };
     let a = send();
     let b = send();
     assert_eq!(a.body_json()["id"], b.body_json()["id"]);
     assert_eq!(p.count("SELECT COUNT(*) FROM carts"), 1);
-    let bad = call(&p, "storefront", req(Post, "/v1/carts").header("x-publishable-api-key", &s.pk).header("idempotency-key", "has space"));
+    let bad = call(
+        &p,
+        "storefront",
+        req(Post, "/v1/carts")
+            .header("x-publishable-api-key", &s.pk)
+            .header("idempotency-key", "has space"),
+    );
     assert_eq!(bad.status, 400);
 }
 
@@ -49,7 +70,13 @@ fn a_key_still_in_flight_gets_409() {
         s.id,
         lading_core::idempotency::request_hash(&req(Post, "/v1/carts"))
     ));
-    let r = call(&p, "storefront", req(Post, "/v1/carts").header("x-publishable-api-key", &s.pk).header("idempotency-key", "busy"));
+    let r = call(
+        &p,
+        "storefront",
+        req(Post, "/v1/carts")
+            .header("x-publishable-api-key", &s.pk)
+            .header("idempotency-key", "busy"),
+    );
     assert_eq!(r.status, 409);
     assert_eq!(r.body_json()["type"], "idempotency_request_in_progress");
     assert_eq!(p.count("SELECT COUNT(*) FROM carts"), 0);

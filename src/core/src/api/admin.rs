@@ -5,8 +5,9 @@ use super::{finish, healthz, with_idempotency};
 use crate::AppError;
 use crate::auth::{self, AdminCaller};
 use crate::catalog::{
-    self, Audience, add_variant::add_variant, archive, create_product::create_product, list_products::list_products,
-    provider_mappings, update_product::update_product, update_variant::update_variant,
+    self, Audience, add_variant::add_variant, archive, create_product::create_product,
+    list_products::list_products, provider_mappings, update_product::update_product,
+    update_variant::update_variant,
 };
 use crate::domain::{ProviderCode, Role};
 use crate::http::{Method, Params, Problem, Request, Response, Route, route};
@@ -38,25 +39,101 @@ pub enum Op {
 }
 
 pub const ROUTES: &[Route<Op>] = &[
-    Route { method: Method::Get, pattern: "/healthz", id: Op::Healthz },
-    Route { method: Method::Get, pattern: "/openapi.json", id: Op::OpenApi },
-    Route { method: Method::Post, pattern: "/admin/api/v1/stores", id: Op::CreateStore },
-    Route { method: Method::Get, pattern: "/admin/api/v1/store", id: Op::GetStore },
-    Route { method: Method::Patch, pattern: "/admin/api/v1/store", id: Op::UpdateStore },
-    Route { method: Method::Get, pattern: "/admin/api/v1/admin-keys", id: Op::ListAdminKeys },
-    Route { method: Method::Post, pattern: "/admin/api/v1/admin-keys", id: Op::CreateAdminKey },
-    Route { method: Method::Delete, pattern: "/admin/api/v1/admin-keys/{key_id}", id: Op::RevokeAdminKey },
-    Route { method: Method::Get, pattern: "/admin/api/v1/products", id: Op::ListProducts },
-    Route { method: Method::Post, pattern: "/admin/api/v1/products", id: Op::CreateProduct },
-    Route { method: Method::Get, pattern: "/admin/api/v1/products/{product_id}", id: Op::GetProduct },
-    Route { method: Method::Patch, pattern: "/admin/api/v1/products/{product_id}", id: Op::UpdateProduct },
-    Route { method: Method::Post, pattern: "/admin/api/v1/products/{product_id}/archive", id: Op::ArchiveProduct },
-    Route { method: Method::Post, pattern: "/admin/api/v1/products/{product_id}/variants", id: Op::AddVariant },
-    Route { method: Method::Patch, pattern: "/admin/api/v1/variants/{variant_id}", id: Op::UpdateVariant },
-    Route { method: Method::Post, pattern: "/admin/api/v1/variants/{variant_id}/archive", id: Op::ArchiveVariant },
-    Route { method: Method::Get, pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings", id: Op::ListProviderMappings },
-    Route { method: Method::Put, pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}", id: Op::SetProviderMapping },
-    Route { method: Method::Delete, pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}", id: Op::RemoveProviderMapping },
+    Route {
+        method: Method::Get,
+        pattern: "/healthz",
+        id: Op::Healthz,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/openapi.json",
+        id: Op::OpenApi,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/stores",
+        id: Op::CreateStore,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/store",
+        id: Op::GetStore,
+    },
+    Route {
+        method: Method::Patch,
+        pattern: "/admin/api/v1/store",
+        id: Op::UpdateStore,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/admin-keys",
+        id: Op::ListAdminKeys,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/admin-keys",
+        id: Op::CreateAdminKey,
+    },
+    Route {
+        method: Method::Delete,
+        pattern: "/admin/api/v1/admin-keys/{key_id}",
+        id: Op::RevokeAdminKey,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/products",
+        id: Op::ListProducts,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/products",
+        id: Op::CreateProduct,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/products/{product_id}",
+        id: Op::GetProduct,
+    },
+    Route {
+        method: Method::Patch,
+        pattern: "/admin/api/v1/products/{product_id}",
+        id: Op::UpdateProduct,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/products/{product_id}/archive",
+        id: Op::ArchiveProduct,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/products/{product_id}/variants",
+        id: Op::AddVariant,
+    },
+    Route {
+        method: Method::Patch,
+        pattern: "/admin/api/v1/variants/{variant_id}",
+        id: Op::UpdateVariant,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/variants/{variant_id}/archive",
+        id: Op::ArchiveVariant,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings",
+        id: Op::ListProviderMappings,
+    },
+    Route {
+        method: Method::Put,
+        pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}",
+        id: Op::SetProviderMapping,
+    },
+    Route {
+        method: Method::Delete,
+        pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}",
+        id: Op::RemoveProviderMapping,
+    },
 ];
 
 /// The least role each route needs; `None` for public routes and the bootstrap-only one.
@@ -65,8 +142,14 @@ pub fn required_role(op: Op) -> Option<Role> {
     match op {
         Healthz | OpenApi | CreateStore => None,
         GetStore | ListProducts | GetProduct | ListProviderMappings => Some(Role::Support),
-        CreateProduct | UpdateProduct | ArchiveProduct | AddVariant | UpdateVariant | ArchiveVariant
-        | SetProviderMapping | RemoveProviderMapping => Some(Role::Admin),
+        CreateProduct
+        | UpdateProduct
+        | ArchiveProduct
+        | AddVariant
+        | UpdateVariant
+        | ArchiveVariant
+        | SetProviderMapping
+        | RemoveProviderMapping => Some(Role::Admin),
         UpdateStore | ListAdminKeys | CreateAdminKey | RevokeAdminKey => Some(Role::Superadmin),
     }
 }
@@ -87,35 +170,68 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     let store_id = match (op, &caller) {
         (Op::CreateStore, AdminCaller::Bootstrap) => "platform".to_owned(),
         (Op::CreateStore, _) => {
-            return Err(AppError::Forbidden("Only the bootstrap key (ADMIN_BOOTSTRAP_KEY) creates stores.".into()).into());
+            return Err(AppError::Forbidden(
+                "Only the bootstrap key (ADMIN_BOOTSTRAP_KEY) creates stores.".into(),
+            )
+            .into());
         }
-        (op, caller) => caller.require(required_role(op).unwrap_or(Role::Superadmin))?.0.to_owned(),
+        (op, caller) => caller
+            .require(required_role(op).unwrap_or(Role::Superadmin))?
+            .0
+            .to_owned(),
     };
     if req.method == Method::Post {
         let scope = match &caller {
             AdminCaller::Bootstrap => "admin:bootstrap".to_owned(),
             AdminCaller::Key { key_id, .. } => format!("admin:{key_id}"),
         };
-        with_idempotency(p, req, &store_id, &scope, async || run(p, req, op, &params, &caller, &store_id).await).await
+        with_idempotency(p, req, &store_id, &scope, async || {
+            run(p, req, op, &params, &caller, &store_id).await
+        })
+        .await
     } else {
         run(p, req, op, &params, &caller, &store_id).await
     }
 }
 
 fn provider_param(params: &Params) -> Result<ProviderCode, AppError> {
-    ProviderCode::parse(params.get("provider"))
-        .ok_or_else(|| AppError::validation("provider", format!("must be one of: {}", ProviderCode::VALUES.join(", "))))
+    ProviderCode::parse(params.get("provider")).ok_or_else(|| {
+        AppError::validation(
+            "provider",
+            format!("must be one of: {}", ProviderCode::VALUES.join(", ")),
+        )
+    })
 }
 
-async fn run<P: Platform>(p: &P, req: &Request, op: Op, params: &Params, caller: &AdminCaller, store_id: &str) -> Result<Response, Problem> {
-    let store = || async { stores::store_by_id(p.db(), store_id).await?.ok_or(AppError::NotFound("store")) };
+async fn run<P: Platform>(
+    p: &P,
+    req: &Request,
+    op: Op,
+    params: &Params,
+    caller: &AdminCaller,
+    store_id: &str,
+) -> Result<Response, Problem> {
+    let store = || async {
+        stores::store_by_id(p.db(), store_id)
+            .await?
+            .ok_or(AppError::NotFound("store"))
+    };
     Ok(match op {
         Op::Healthz | Op::OpenApi => unreachable!("answered before authentication"),
         Op::CreateStore => Response::json(201, &create_store(p, req.json()?).await?),
         Op::GetStore => Response::json(200, &update_store::get_store(p, store_id).await?),
-        Op::UpdateStore => Response::json(200, &update_store::update_store(p, store_id, req.json()?).await?),
-        Op::ListAdminKeys => Response::json(200, &serde_json::json!({ "data": admin_keys::list_admin_keys(p, store_id).await? })),
-        Op::CreateAdminKey => Response::json(201, &admin_keys::create_admin_key(p, store_id, req.json()?).await?),
+        Op::UpdateStore => Response::json(
+            200,
+            &update_store::update_store(p, store_id, req.json()?).await?,
+        ),
+        Op::ListAdminKeys => Response::json(
+            200,
+            &serde_json::json!({ "data": admin_keys::list_admin_keys(p, store_id).await? }),
+        ),
+        Op::CreateAdminKey => Response::json(
+            201,
+            &admin_keys::create_admin_key(p, store_id, req.json()?).await?,
+        ),
         Op::RevokeAdminKey => {
             let own = match caller {
                 AdminCaller::Key { key_id, .. } => key_id.as_str(),
@@ -126,24 +242,51 @@ async fn run<P: Platform>(p: &P, req: &Request, op: Op, params: &Params, caller:
         }
         Op::ListProducts => Response::json(
             200,
-            &list_products(p, store_id, Audience::Admin, req.query_param("status"), req.query_param("starting_after"), req.query_param("limit")).await?,
+            &list_products(
+                p,
+                store_id,
+                Audience::Admin,
+                req.query_param("status"),
+                req.query_param("starting_after"),
+                req.query_param("limit"),
+            )
+            .await?,
         ),
         Op::CreateProduct => {
             let input = req.json()?;
             Response::json(201, &create_product(p, &store().await?, input).await?)
         }
-        Op::GetProduct => Response::json(200, &catalog::create_product::admin_view(p.db(), store_id, params.get("product_id")).await?),
-        Op::UpdateProduct => Response::json(200, &update_product(p, store_id, params.get("product_id"), req.json()?).await?),
-        Op::ArchiveProduct => Response::json(200, &archive::archive_product(p, store_id, params.get("product_id")).await?),
+        Op::GetProduct => Response::json(
+            200,
+            &catalog::create_product::admin_view(p.db(), store_id, params.get("product_id"))
+                .await?,
+        ),
+        Op::UpdateProduct => Response::json(
+            200,
+            &update_product(p, store_id, params.get("product_id"), req.json()?).await?,
+        ),
+        Op::ArchiveProduct => Response::json(
+            200,
+            &archive::archive_product(p, store_id, params.get("product_id")).await?,
+        ),
         Op::AddVariant => {
             let input = req.json()?;
-            Response::json(201, &add_variant(p, &store().await?, params.get("product_id"), input).await?)
+            Response::json(
+                201,
+                &add_variant(p, &store().await?, params.get("product_id"), input).await?,
+            )
         }
         Op::UpdateVariant => {
             let input = req.json()?;
-            Response::json(200, &update_variant(p, &store().await?, params.get("variant_id"), input).await?)
+            Response::json(
+                200,
+                &update_variant(p, &store().await?, params.get("variant_id"), input).await?,
+            )
         }
-        Op::ArchiveVariant => Response::json(200, &archive::archive_variant(p, store_id, params.get("variant_id")).await?),
+        Op::ArchiveVariant => Response::json(
+            200,
+            &archive::archive_variant(p, store_id, params.get("variant_id")).await?,
+        ),
         Op::ListProviderMappings => Response::json(
             200,
             &serde_json::json!({ "data": provider_mappings::list_mappings(p, store_id, params.get("variant_id")).await? }),
@@ -151,12 +294,21 @@ async fn run<P: Platform>(p: &P, req: &Request, op: Op, params: &Params, caller:
         Op::SetProviderMapping => {
             let provider = provider_param(params)?;
             let input = req.json()?;
-            let data = provider_mappings::set_mapping(p, store_id, params.get("variant_id"), provider, input).await?;
+            let data = provider_mappings::set_mapping(
+                p,
+                store_id,
+                params.get("variant_id"),
+                provider,
+                input,
+            )
+            .await?;
             Response::json(200, &serde_json::json!({ "data": data }))
         }
         Op::RemoveProviderMapping => {
             let provider = provider_param(params)?;
-            let data = provider_mappings::remove_mapping(p, store_id, params.get("variant_id"), provider).await?;
+            let data =
+                provider_mappings::remove_mapping(p, store_id, params.get("variant_id"), provider)
+                    .await?;
             Response::json(200, &serde_json::json!({ "data": data }))
         }
     })

@@ -16,9 +16,13 @@ use crate::stmt;
 /// `GET /healthz`: the Worker runs and D1 answers (one trivial query).
 pub async fn healthz<P: Platform>(p: &P, worker: &str) -> Response {
     match p.db().all(stmt!("SELECT 1 AS ok")).await {
-        Ok(_) => Response::json(200, &serde_json::json!({ "status": "ok", "worker": worker, "d1": "ok" })),
+        Ok(_) => Response::json(
+            200,
+            &serde_json::json!({ "status": "ok", "worker": worker, "d1": "ok" }),
+        ),
         Err(e) => {
-            let mut pr = Problem::new(503, "storage_unavailable", "Service unavailable").detail("D1 did not answer.");
+            let mut pr = Problem::new(503, "storage_unavailable", "Service unavailable")
+                .detail("D1 did not answer.");
             pr.cause = Some(e.to_string());
             pr.into_response("")
         }
@@ -27,7 +31,13 @@ pub async fn healthz<P: Platform>(p: &P, worker: &str) -> Response {
 
 /// Runs `handler` under the request's `Idempotency-Key`, if it sent one: the first
 /// response is saved and replayed for later requests with the same key and body.
-pub(crate) async fn with_idempotency<P, F>(p: &P, req: &Request, store_id: &str, scope: &str, handler: F) -> Result<Response, Problem>
+pub(crate) async fn with_idempotency<P, F>(
+    p: &P,
+    req: &Request,
+    store_id: &str,
+    scope: &str,
+    handler: F,
+) -> Result<Response, Problem>
 where
     P: Platform,
     F: AsyncFnOnce() -> Result<Response, Problem>,
@@ -35,7 +45,16 @@ where
     let Some(key) = idempotency::key_of(req)? else {
         return handler().await;
     };
-    let ticket = match idempotency::claim(p.db(), store_id, scope, &key, &idempotency::request_hash(req), p.now_ms()).await? {
+    let ticket = match idempotency::claim(
+        p.db(),
+        store_id,
+        scope,
+        &key,
+        &idempotency::request_hash(req),
+        p.now_ms(),
+    )
+    .await?
+    {
         Claim::Replay(r) => return Ok(r),
         Claim::Proceed(t) => t,
     };
@@ -58,6 +77,22 @@ pub(crate) fn finish(req: &Request, result: Result<Response, Problem>) -> Respon
         Ok(r) => r,
         Err(p) => p.into_response(&req.request_id),
     };
-    r.headers.push(("x-request-id".into(), req.request_id.clone()));
+    r.headers
+        .push(("x-request-id".into(), req.request_id.clone()));
     r
+}
+
+/// Workers without a public API (webhooks for now, fulfillment, scheduler) answer only
+/// `GET /healthz`; everything else is a 404 problem.
+pub async fn health_only<P: Platform>(p: &P, req: Request, worker: &str) -> Response {
+    let result = if req.path == "/healthz"
+        && matches!(
+            req.method,
+            crate::http::Method::Get | crate::http::Method::Head
+        ) {
+        Ok(healthz(p, worker).await)
+    } else {
+        Err(Problem::route_not_found())
+    };
+    finish(&req, result)
 }

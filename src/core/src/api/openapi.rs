@@ -16,45 +16,293 @@ pub struct Operation {
     pub status: u16,
 }
 
-const fn op(method: Method, path: &'static str, summary: &'static str, auth: &'static str, request: Option<&'static str>, response: Option<&'static str>, status: u16) -> Operation {
-    Operation { method, path, summary, auth, request, response, status }
+const fn op(
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    auth: &'static str,
+    request: Option<&'static str>,
+    response: Option<&'static str>,
+    status: u16,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        summary,
+        auth,
+        request,
+        response,
+        status,
+    }
 }
 
 use Method::{Delete, Get, Patch, Post, Put};
 
 pub const STOREFRONT: &[Operation] = &[
-    op(Get, "/healthz", "Liveness and D1 check", "none", None, Some("Health"), 200),
-    op(Get, "/openapi.json", "This document", "none", None, None, 200),
-    op(Get, "/v1/products", "List active products (keyset pagination: limit, starting_after)", "publishable", None, Some("ProductPage"), 200),
-    op(Get, "/v1/products/{id_or_slug}", "One active product by id or slug", "publishable", None, Some("Product"), 200),
-    op(Post, "/v1/carts", "Create a guest cart (returns cart_token once) or get the customer's cart", "publishable", None, Some("Cart"), 201),
-    op(Get, "/v1/carts/current", "The caller's cart, priced from the catalog now", "customer_or_cart", None, Some("Cart"), 200),
-    op(Post, "/v1/carts/current/items", "Add a variant; same variant and options add up", "customer_or_cart", Some("AddCartItem"), Some("Cart"), 200),
-    op(Patch, "/v1/carts/current/items/{item_id}", "Set a line's quantity (1-99)", "customer_or_cart", Some("UpdateCartItem"), Some("Cart"), 200),
-    op(Delete, "/v1/carts/current/items/{item_id}", "Remove a line", "customer_or_cart", None, Some("Cart"), 200),
-    op(Post, "/v1/carts/merge", "Merge the guest cart (x-cart-token) into the signed-in customer's cart", "customer", None, Some("Cart"), 200),
+    op(
+        Get,
+        "/healthz",
+        "Liveness and D1 check",
+        "none",
+        None,
+        Some("Health"),
+        200,
+    ),
+    op(
+        Get,
+        "/openapi.json",
+        "This document",
+        "none",
+        None,
+        None,
+        200,
+    ),
+    op(
+        Get,
+        "/v1/products",
+        "List active products (keyset pagination: limit, starting_after)",
+        "publishable",
+        None,
+        Some("ProductPage"),
+        200,
+    ),
+    op(
+        Get,
+        "/v1/products/{id_or_slug}",
+        "One active product by id or slug",
+        "publishable",
+        None,
+        Some("Product"),
+        200,
+    ),
+    op(
+        Post,
+        "/v1/carts",
+        "Create a guest cart (returns cart_token once) or get the customer's cart",
+        "publishable",
+        None,
+        Some("Cart"),
+        201,
+    ),
+    op(
+        Get,
+        "/v1/carts/current",
+        "The caller's cart, priced from the catalog now",
+        "customer_or_cart",
+        None,
+        Some("Cart"),
+        200,
+    ),
+    op(
+        Post,
+        "/v1/carts/current/items",
+        "Add a variant; same variant and options add up",
+        "customer_or_cart",
+        Some("AddCartItem"),
+        Some("Cart"),
+        200,
+    ),
+    op(
+        Patch,
+        "/v1/carts/current/items/{item_id}",
+        "Set a line's quantity (1-99)",
+        "customer_or_cart",
+        Some("UpdateCartItem"),
+        Some("Cart"),
+        200,
+    ),
+    op(
+        Delete,
+        "/v1/carts/current/items/{item_id}",
+        "Remove a line",
+        "customer_or_cart",
+        None,
+        Some("Cart"),
+        200,
+    ),
+    op(
+        Post,
+        "/v1/carts/merge",
+        "Merge the guest cart (x-cart-token) into the signed-in customer's cart",
+        "customer",
+        None,
+        Some("Cart"),
+        200,
+    ),
 ];
 
 pub const ADMIN: &[Operation] = &[
-    op(Get, "/healthz", "Liveness and D1 check", "none", None, Some("Health"), 200),
-    op(Get, "/openapi.json", "This document", "none", None, None, 200),
-    op(Post, "/admin/api/v1/stores", "Create a store, its publishable key and first superadmin key", "bootstrap", Some("CreateStore"), Some("CreatedStore"), 201),
-    op(Get, "/admin/api/v1/store", "The caller's store", "admin:support", None, Some("Store"), 200),
-    op(Patch, "/admin/api/v1/store", "Rename the store or replace its settings", "admin:superadmin", Some("UpdateStore"), Some("Store"), 200),
-    op(Get, "/admin/api/v1/admin-keys", "List admin keys (prefixes only)", "admin:superadmin", None, Some("AdminKeyList"), 200),
-    op(Post, "/admin/api/v1/admin-keys", "Create an admin key (shown once)", "admin:superadmin", Some("CreateAdminKey"), Some("NewAdminKey"), 201),
-    op(Delete, "/admin/api/v1/admin-keys/{key_id}", "Revoke an admin key", "admin:superadmin", None, None, 204),
-    op(Get, "/admin/api/v1/products", "List products of any status (status, limit, starting_after)", "admin:support", None, Some("ProductPage"), 200),
-    op(Post, "/admin/api/v1/products", "Create a product with variants", "admin:admin", Some("CreateProduct"), Some("Product"), 201),
-    op(Get, "/admin/api/v1/products/{product_id}", "One product with variants and provider mappings", "admin:support", None, Some("Product"), 200),
-    op(Patch, "/admin/api/v1/products/{product_id}", "Edit a product; status follows draft <-> active -> archived -> draft", "admin:admin", Some("UpdateProduct"), Some("Product"), 200),
-    op(Post, "/admin/api/v1/products/{product_id}/archive", "Take a product off sale", "admin:admin", None, Some("Product"), 200),
-    op(Post, "/admin/api/v1/products/{product_id}/variants", "Add a variant", "admin:admin", Some("VariantInput"), Some("Product"), 201),
-    op(Patch, "/admin/api/v1/variants/{variant_id}", "Edit a variant", "admin:admin", Some("UpdateVariant"), Some("Product"), 200),
-    op(Post, "/admin/api/v1/variants/{variant_id}/archive", "Take a variant off sale", "admin:admin", None, Some("Product"), 200),
-    op(Get, "/admin/api/v1/variants/{variant_id}/provider-mappings", "Provider mappings of a variant", "admin:support", None, Some("MappingList"), 200),
-    op(Put, "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}", "Set the provider's external variant id and cost", "admin:admin", Some("SetMapping"), Some("MappingList"), 200),
-    op(Delete, "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}", "Remove a provider mapping", "admin:admin", None, Some("MappingList"), 200),
+    op(
+        Get,
+        "/healthz",
+        "Liveness and D1 check",
+        "none",
+        None,
+        Some("Health"),
+        200,
+    ),
+    op(
+        Get,
+        "/openapi.json",
+        "This document",
+        "none",
+        None,
+        None,
+        200,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/stores",
+        "Create a store, its publishable key and first superadmin key",
+        "bootstrap",
+        Some("CreateStore"),
+        Some("CreatedStore"),
+        201,
+    ),
+    op(
+        Get,
+        "/admin/api/v1/store",
+        "The caller's store",
+        "admin:support",
+        None,
+        Some("Store"),
+        200,
+    ),
+    op(
+        Patch,
+        "/admin/api/v1/store",
+        "Rename the store or replace its settings",
+        "admin:superadmin",
+        Some("UpdateStore"),
+        Some("Store"),
+        200,
+    ),
+    op(
+        Get,
+        "/admin/api/v1/admin-keys",
+        "List admin keys (prefixes only)",
+        "admin:superadmin",
+        None,
+        Some("AdminKeyList"),
+        200,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/admin-keys",
+        "Create an admin key (shown once)",
+        "admin:superadmin",
+        Some("CreateAdminKey"),
+        Some("NewAdminKey"),
+        201,
+    ),
+    op(
+        Delete,
+        "/admin/api/v1/admin-keys/{key_id}",
+        "Revoke an admin key",
+        "admin:superadmin",
+        None,
+        None,
+        204,
+    ),
+    op(
+        Get,
+        "/admin/api/v1/products",
+        "List products of any status (status, limit, starting_after)",
+        "admin:support",
+        None,
+        Some("ProductPage"),
+        200,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/products",
+        "Create a product with variants",
+        "admin:admin",
+        Some("CreateProduct"),
+        Some("Product"),
+        201,
+    ),
+    op(
+        Get,
+        "/admin/api/v1/products/{product_id}",
+        "One product with variants and provider mappings",
+        "admin:support",
+        None,
+        Some("Product"),
+        200,
+    ),
+    op(
+        Patch,
+        "/admin/api/v1/products/{product_id}",
+        "Edit a product; status follows draft <-> active -> archived -> draft",
+        "admin:admin",
+        Some("UpdateProduct"),
+        Some("Product"),
+        200,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/products/{product_id}/archive",
+        "Take a product off sale",
+        "admin:admin",
+        None,
+        Some("Product"),
+        200,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/products/{product_id}/variants",
+        "Add a variant",
+        "admin:admin",
+        Some("VariantInput"),
+        Some("Product"),
+        201,
+    ),
+    op(
+        Patch,
+        "/admin/api/v1/variants/{variant_id}",
+        "Edit a variant",
+        "admin:admin",
+        Some("UpdateVariant"),
+        Some("Product"),
+        200,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/variants/{variant_id}/archive",
+        "Take a variant off sale",
+        "admin:admin",
+        None,
+        Some("Product"),
+        200,
+    ),
+    op(
+        Get,
+        "/admin/api/v1/variants/{variant_id}/provider-mappings",
+        "Provider mappings of a variant",
+        "admin:support",
+        None,
+        Some("MappingList"),
+        200,
+    ),
+    op(
+        Put,
+        "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}",
+        "Set the provider's external variant id and cost",
+        "admin:admin",
+        Some("SetMapping"),
+        Some("MappingList"),
+        200,
+    ),
+    op(
+        Delete,
+        "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}",
+        "Remove a provider mapping",
+        "admin:admin",
+        None,
+        Some("MappingList"),
+        200,
+    ),
 ];
 
 fn schemas() -> Value {
@@ -123,7 +371,9 @@ fn security(auth: &str) -> Value {
         "none" => json!([]),
         "publishable" => json!([{ "publishableKey": [] }]),
         "customer" => json!([{ "publishableKey": [], "customerJwt": [] }]),
-        "customer_or_cart" => json!([{ "publishableKey": [], "customerJwt": [] }, { "publishableKey": [], "cartToken": [] }]),
+        "customer_or_cart" => {
+            json!([{ "publishableKey": [], "customerJwt": [] }, { "publishableKey": [], "cartToken": [] }])
+        }
         _ => json!([{ "adminKey": [] }]),
     }
 }
@@ -149,7 +399,9 @@ pub fn document(api: &str) -> Value {
         }
         let mut responses = serde_json::Map::new();
         let ok = match o.response {
-            Some(s) => json!({ "description": "Success", "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{s}") } } } }),
+            Some(s) => {
+                json!({ "description": "Success", "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{s}") } } } })
+            }
             None => json!({ "description": "Success" }),
         };
         responses.insert(o.status.to_string(), ok);
@@ -204,7 +456,9 @@ mod tests {
         }
         for o in operations(api) {
             assert!(
-                routes.iter().any(|r| r.method == o.method && r.pattern == o.path),
+                routes
+                    .iter()
+                    .any(|r| r.method == o.method && r.pattern == o.path),
                 "{api}: openapi.json documents {} {} but no route serves it",
                 o.method.as_str(),
                 o.path
@@ -214,7 +468,10 @@ mod tests {
         let text = doc.to_string();
         for part in text.split("#/components/schemas/").skip(1) {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
-            assert!(doc["components"]["schemas"][&name].is_object(), "{api}: dangling $ref {name}");
+            assert!(
+                doc["components"]["schemas"][&name].is_object(),
+                "{api}: dangling $ref {name}"
+            );
         }
     }
 
@@ -231,7 +488,10 @@ mod tests {
     #[test]
     fn documented_admin_roles_match_enforced_roles() {
         for r in crate::api::admin::ROUTES {
-            let o = ADMIN.iter().find(|o| o.method == r.method && o.path == r.pattern).unwrap();
+            let o = ADMIN
+                .iter()
+                .find(|o| o.method == r.method && o.path == r.pattern)
+                .unwrap();
             let documented = o.auth.strip_prefix("admin:");
             let enforced = crate::api::admin::required_role(r.id).map(|r| r.as_str());
             assert_eq!(documented, enforced, "{} {}", r.method.as_str(), r.pattern);

@@ -23,16 +23,56 @@ pub enum Op {
 }
 
 pub const ROUTES: &[Route<Op>] = &[
-    Route { method: Method::Get, pattern: "/healthz", id: Op::Healthz },
-    Route { method: Method::Get, pattern: "/openapi.json", id: Op::OpenApi },
-    Route { method: Method::Get, pattern: "/v1/products", id: Op::ListProducts },
-    Route { method: Method::Get, pattern: "/v1/products/{id_or_slug}", id: Op::GetProduct },
-    Route { method: Method::Post, pattern: "/v1/carts", id: Op::CreateCart },
-    Route { method: Method::Get, pattern: "/v1/carts/current", id: Op::GetCurrentCart },
-    Route { method: Method::Post, pattern: "/v1/carts/current/items", id: Op::AddCartItem },
-    Route { method: Method::Patch, pattern: "/v1/carts/current/items/{item_id}", id: Op::UpdateCartItem },
-    Route { method: Method::Delete, pattern: "/v1/carts/current/items/{item_id}", id: Op::RemoveCartItem },
-    Route { method: Method::Post, pattern: "/v1/carts/merge", id: Op::MergeCarts },
+    Route {
+        method: Method::Get,
+        pattern: "/healthz",
+        id: Op::Healthz,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/openapi.json",
+        id: Op::OpenApi,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/v1/products",
+        id: Op::ListProducts,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/v1/products/{id_or_slug}",
+        id: Op::GetProduct,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/carts",
+        id: Op::CreateCart,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/v1/carts/current",
+        id: Op::GetCurrentCart,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/carts/current/items",
+        id: Op::AddCartItem,
+    },
+    Route {
+        method: Method::Patch,
+        pattern: "/v1/carts/current/items/{item_id}",
+        id: Op::UpdateCartItem,
+    },
+    Route {
+        method: Method::Delete,
+        pattern: "/v1/carts/current/items/{item_id}",
+        id: Op::RemoveCartItem,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/carts/merge",
+        id: Op::MergeCarts,
+    },
 ];
 
 const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, x-cart-token, x-publishable-api-key, x-request-id";
@@ -40,16 +80,25 @@ const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, 
 /// Handles one storefront request. Browsers call it from any origin, so it answers CORS.
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     if req.method == Method::Options {
-        return finish(&req, Ok(Response::empty(204)
-            .with_header("access-control-allow-methods", "GET, POST, PATCH, DELETE, OPTIONS")
-            .with_header("access-control-allow-headers", CORS_ALLOW_HEADERS)
-            .with_header("access-control-max-age", "86400")))
+        return finish(
+            &req,
+            Ok(Response::empty(204)
+                .with_header(
+                    "access-control-allow-methods",
+                    "GET, POST, PATCH, DELETE, OPTIONS",
+                )
+                .with_header("access-control-allow-headers", CORS_ALLOW_HEADERS)
+                .with_header("access-control-max-age", "86400")),
+        )
         .with_header("access-control-allow-origin", "*");
     }
     let result = dispatch(p, &req).await;
     finish(&req, result)
         .with_header("access-control-allow-origin", "*")
-        .with_header("access-control-expose-headers", "x-request-id, idempotent-replayed")
+        .with_header(
+            "access-control-expose-headers",
+            "x-request-id, idempotent-replayed",
+        )
 }
 
 async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
@@ -63,7 +112,10 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     if req.method == Method::Post {
         let scope = format!("storefront:{}", caller_scope(&caller));
         let store_id = caller.store.id.clone();
-        with_idempotency(p, req, &store_id, &scope, async || run(p, req, op, &params, &caller).await).await
+        with_idempotency(p, req, &store_id, &scope, async || {
+            run(p, req, op, &params, &caller).await
+        })
+        .await
     } else {
         run(p, req, op, &params, &caller).await
     }
@@ -78,29 +130,55 @@ fn caller_scope(c: &StorefrontCaller) -> String {
     }
 }
 
-async fn run<P: Platform>(p: &P, req: &Request, op: Op, params: &Params, caller: &StorefrontCaller) -> Result<Response, Problem> {
+async fn run<P: Platform>(
+    p: &P,
+    req: &Request,
+    op: Op,
+    params: &Params,
+    caller: &StorefrontCaller,
+) -> Result<Response, Problem> {
     let store_id = caller.store.id.as_str();
     Ok(match op {
         Op::Healthz | Op::OpenApi => unreachable!("answered before authentication"),
         Op::ListProducts => {
-            let page = list_products(p, store_id, Audience::Storefront, None, req.query_param("starting_after"), req.query_param("limit")).await?;
+            let page = list_products(
+                p,
+                store_id,
+                Audience::Storefront,
+                None,
+                req.query_param("starting_after"),
+                req.query_param("limit"),
+            )
+            .await?;
             Response::json(200, &page)
         }
-        Op::GetProduct => Response::json(200, &get_storefront_product(p, store_id, params.get("id_or_slug")).await?),
+        Op::GetProduct => Response::json(
+            200,
+            &get_storefront_product(p, store_id, params.get("id_or_slug")).await?,
+        ),
         Op::CreateCart => {
             let (created, cart) = carts::create_cart::create_cart(p, caller).await?;
             Response::json(if created { 201 } else { 200 }, &cart)
         }
-        Op::GetCurrentCart => Response::json(200, &carts::view(p, &carts::current(p, caller, false).await?).await?),
+        Op::GetCurrentCart => Response::json(
+            200,
+            &carts::view(p, &carts::current(p, caller, false).await?).await?,
+        ),
         Op::AddCartItem => {
             let input: AddItem = req.json()?;
             Response::json(200, &carts::add_item::add_item(p, caller, input).await?)
         }
         Op::UpdateCartItem => {
             let input: UpdateItem = req.json()?;
-            Response::json(200, &carts::update_item::update_item(p, caller, params.get("item_id"), input).await?)
+            Response::json(
+                200,
+                &carts::update_item::update_item(p, caller, params.get("item_id"), input).await?,
+            )
         }
-        Op::RemoveCartItem => Response::json(200, &carts::remove_item::remove_item(p, caller, params.get("item_id")).await?),
+        Op::RemoveCartItem => Response::json(
+            200,
+            &carts::remove_item::remove_item(p, caller, params.get("item_id")).await?,
+        ),
         Op::MergeCarts => Response::json(200, &carts::merge::merge(p, caller).await?),
     })
 }

@@ -17,35 +17,71 @@ pub struct StorefrontCaller {
 /// # Errors
 /// 401 for a missing or unknown publishable key, or a bearer token that fails
 /// verification (a bad token is never treated as a guest).
-pub async fn storefront_caller<P: Platform>(p: &P, req: &Request) -> Result<StorefrontCaller, AppError> {
+pub async fn storefront_caller<P: Platform>(
+    p: &P,
+    req: &Request,
+) -> Result<StorefrontCaller, AppError> {
     let key = req
         .get_header("x-publishable-api-key")
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| AppError::unauthenticated("publishable_key_missing", "Send the store's publishable key in x-publishable-api-key."))?;
+        .ok_or_else(|| {
+            AppError::unauthenticated(
+                "publishable_key_missing",
+                "Send the store's publishable key in x-publishable-api-key.",
+            )
+        })?;
     let store = stores::store_by_publishable_key(p.db(), key)
         .await?
-        .ok_or_else(|| AppError::unauthenticated("publishable_key_invalid", "The publishable key is unknown or revoked."))?;
+        .ok_or_else(|| {
+            AppError::unauthenticated(
+                "publishable_key_invalid",
+                "The publishable key is unknown or revoked.",
+            )
+        })?;
     let customer = match req.get_header("authorization") {
         None => None,
         Some(h) => {
-            let token = bearer(Some(h))
-                .ok_or_else(|| AppError::unauthenticated("invalid_token", "Authorization must be 'Bearer <JWT>'."))?;
+            let token = bearer(Some(h)).ok_or_else(|| {
+                AppError::unauthenticated("invalid_token", "Authorization must be 'Bearer <JWT>'.")
+            })?;
             let identity = store.settings.identity.as_ref().ok_or_else(|| {
-                AppError::unauthenticated("invalid_token", "This store has no identity provider; shop as a guest.")
+                AppError::unauthenticated(
+                    "invalid_token",
+                    "This store has no identity provider; shop as a guest.",
+                )
             })?;
             Some(jwt::verify(p, identity, token).await?)
         }
     };
-    let cart_token = req.get_header("x-cart-token").map(str::to_owned).filter(|t| !t.is_empty());
-    Ok(StorefrontCaller { store, customer, cart_token })
+    let cart_token = req
+        .get_header("x-cart-token")
+        .map(str::to_owned)
+        .filter(|t| !t.is_empty());
+    Ok(StorefrontCaller {
+        store,
+        customer,
+        cart_token,
+    })
 }
 
 /// The customer record of a verified caller, created on first sight.
 ///
 /// # Errors
 /// Storage failures.
-pub async fn customer_of<P: Platform>(p: &P, store_id: &str, claims: &jwt::CustomerClaims) -> Result<CustomerRow, AppError> {
-    Ok(stores::upsert_customer(p.db(), &p.new_id("cus"), store_id, &claims.sub, claims.email.as_deref(), p.now_ms()).await?)
+pub async fn customer_of<P: Platform>(
+    p: &P,
+    store_id: &str,
+    claims: &jwt::CustomerClaims,
+) -> Result<CustomerRow, AppError> {
+    Ok(stores::upsert_customer(
+        p.db(),
+        &p.new_id("cus"),
+        store_id,
+        &claims.sub,
+        claims.email.as_deref(),
+        p.now_ms(),
+    )
+    .await?)
 }
 
 /// An admin request.
@@ -54,7 +90,11 @@ pub enum AdminCaller {
     /// The platform key from the `ADMIN_BOOTSTRAP_KEY` secret: may create stores, nothing else.
     Bootstrap,
     /// A store's admin key.
-    Key { key_id: String, store_id: String, role: Role },
+    Key {
+        key_id: String,
+        store_id: String,
+        role: Role,
+    },
 }
 
 impl AdminCaller {
@@ -80,15 +120,30 @@ impl AdminCaller {
 /// # Errors
 /// 401 for a missing, malformed, unknown or revoked key.
 pub async fn admin_caller<P: Platform>(p: &P, req: &Request) -> Result<AdminCaller, AppError> {
-    let key = bearer(req.get_header("authorization"))
-        .ok_or_else(|| AppError::unauthenticated("admin_key_missing", "Send 'Authorization: Bearer <admin key>'."))?;
-    if let Some(boot) = p.settings().bootstrap_admin_key.as_deref().filter(|b| b.len() >= 16) {
+    let key = bearer(req.get_header("authorization")).ok_or_else(|| {
+        AppError::unauthenticated(
+            "admin_key_missing",
+            "Send 'Authorization: Bearer <admin key>'.",
+        )
+    })?;
+    if let Some(boot) = p
+        .settings()
+        .bootstrap_admin_key
+        .as_deref()
+        .filter(|b| b.len() >= 16)
+    {
         if secure_eq(boot.as_bytes(), key.as_bytes()) {
             return Ok(AdminCaller::Bootstrap);
         }
     }
     let row = stores::admin_key_by_hash(p.db(), &sha256_hex(key))
         .await?
-        .ok_or_else(|| AppError::unauthenticated("admin_key_invalid", "The admin key is unknown or revoked."))?;
-    Ok(AdminCaller::Key { key_id: row.id, store_id: row.store_id, role: row.role })
+        .ok_or_else(|| {
+            AppError::unauthenticated("admin_key_invalid", "The admin key is unknown or revoked.")
+        })?;
+    Ok(AdminCaller::Key {
+        key_id: row.id,
+        store_id: row.store_id,
+        role: row.role,
+    })
 }

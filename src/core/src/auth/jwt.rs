@@ -40,17 +40,29 @@ fn invalid(msg: impl Into<String>) -> AppError {
 ///
 /// # Errors
 /// 401 `invalid_token` with the reason; 502 when the JWKS cannot be fetched.
-pub async fn verify<P: Platform>(p: &P, idp: &IdentitySettings, token: &str) -> Result<CustomerClaims, AppError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("The bearer token is not a JWT."))?;
+pub async fn verify<P: Platform>(
+    p: &P,
+    idp: &IdentitySettings,
+    token: &str,
+) -> Result<CustomerClaims, AppError> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|_| invalid("The bearer token is not a JWT."))?;
     let key = match header.alg {
         Algorithm::HS256 => {
-            let secret = idp.hs256_secret.as_deref().ok_or_else(|| invalid("This store does not accept HS256 tokens."))?;
+            let secret = idp
+                .hs256_secret
+                .as_deref()
+                .ok_or_else(|| invalid("This store does not accept HS256 tokens."))?;
             DecodingKey::from_secret(secret.as_bytes())
         }
         Algorithm::RS256 | Algorithm::ES256 => {
-            let url = idp.jwks_url.as_deref().ok_or_else(|| invalid("This store does not accept RS256/ES256 tokens."))?;
+            let url = idp
+                .jwks_url
+                .as_deref()
+                .ok_or_else(|| invalid("This store does not accept RS256/ES256 tokens."))?;
             let jwk = find_jwk(p, url, header.kid.as_deref()).await?;
-            DecodingKey::from_jwk(&jwk).map_err(|_| invalid("The signing key in the JWKS is unusable."))?
+            DecodingKey::from_jwk(&jwk)
+                .map_err(|_| invalid("The signing key in the JWKS is unusable."))?
         }
         other => return Err(invalid(format!("Algorithm {other:?} is not accepted."))),
     };
@@ -85,7 +97,11 @@ pub async fn verify<P: Platform>(p: &P, idp: &IdentitySettings, token: &str) -> 
     Ok(c)
 }
 
-async fn find_jwk<P: Platform>(p: &P, url: &str, kid: Option<&str>) -> Result<jsonwebtoken::jwk::Jwk, AppError> {
+async fn find_jwk<P: Platform>(
+    p: &P,
+    url: &str,
+    kid: Option<&str>,
+) -> Result<jsonwebtoken::jwk::Jwk, AppError> {
     let now = p.now_ms();
     let pick = |set: &JwkSet| match kid {
         Some(k) => set.find(k).cloned(),
@@ -105,13 +121,22 @@ async fn find_jwk<P: Platform>(p: &P, url: &str, kid: Option<&str>) -> Result<js
     }
     let res = p
         .http()
-        .send(OutboundRequest { method: "GET", url: url.to_owned(), headers: vec![("accept".into(), "application/json".into())], body: None })
+        .send(OutboundRequest {
+            method: "GET",
+            url: url.to_owned(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: None,
+        })
         .await
         .map_err(|e| AppError::Upstream(format!("JWKS fetch failed: {e}")))?;
     if res.status != 200 {
-        return Err(AppError::Upstream(format!("JWKS fetch answered {}", res.status)));
+        return Err(AppError::Upstream(format!(
+            "JWKS fetch answered {}",
+            res.status
+        )));
     }
-    let set: JwkSet = serde_json::from_slice(&res.body).map_err(|e| AppError::Upstream(format!("JWKS is not valid: {e}")))?;
+    let set: JwkSet = serde_json::from_slice(&res.body)
+        .map_err(|e| AppError::Upstream(format!("JWKS is not valid: {e}")))?;
     let found = pick(&set);
     JWKS.with(|c| c.borrow_mut().insert(url.to_owned(), (now, set)));
     found.ok_or_else(|| invalid("No key in the JWKS matches the token's kid."))

@@ -1,7 +1,7 @@
-use crate::db::Db as _;
 use super::{CartView, current, view};
 use crate::AppError;
 use crate::auth::{StorefrontCaller, sha256_hex};
+use crate::db::Db as _;
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::carts;
 
@@ -13,7 +13,10 @@ pub const TOKEN_BYTES: usize = 24;
 ///
 /// # Errors
 /// Storage failures.
-pub async fn create_cart<P: Platform>(p: &P, caller: &StorefrontCaller) -> Result<(bool, CartView), AppError> {
+pub async fn create_cart<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+) -> Result<(bool, CartView), AppError> {
     if caller.customer.is_some() {
         let existed = current(p, caller, false).await.is_ok();
         let cart = current(p, caller, true).await?;
@@ -22,8 +25,18 @@ pub async fn create_cart<P: Platform>(p: &P, caller: &StorefrontCaller) -> Resul
     let token = p.new_token("ct_", TOKEN_BYTES);
     let id = p.new_id("cart");
     let store = &caller.store;
-    p.db().run(carts::insert_guest_cart(&id, &store.id, &sha256_hex(&token), &store.currency, p.now_ms())).await?;
-    let cart = carts::cart_by_token_hash(p.db(), &store.id, &sha256_hex(&token)).await?.ok_or(AppError::NotFound("cart"))?;
+    p.db()
+        .run(carts::insert_guest_cart(
+            &id,
+            &store.id,
+            &sha256_hex(&token),
+            &store.currency,
+            p.now_ms(),
+        ))
+        .await?;
+    let cart = carts::cart_by_token_hash(p.db(), &store.id, &sha256_hex(&token))
+        .await?
+        .ok_or(AppError::NotFound("cart"))?;
     let mut v = view(p, &cart).await?;
     v.cart_token = Some(token);
     Ok((true, v))

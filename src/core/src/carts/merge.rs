@@ -1,7 +1,7 @@
-use crate::db::Db as _;
 use super::{CartView, current, view};
 use crate::AppError;
 use crate::auth::{StorefrontCaller, sha256_hex};
+use crate::db::Db as _;
 use crate::domain::{CartStatus, Quantity};
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::carts;
@@ -16,7 +16,10 @@ use crate::sql::carts;
 /// belongs to a customer; 409 when it is no longer active.
 pub async fn merge<P: Platform>(p: &P, caller: &StorefrontCaller) -> Result<CartView, AppError> {
     if caller.customer.is_none() {
-        return Err(AppError::unauthenticated("customer_required", "Merging needs a signed-in customer (Authorization: Bearer <JWT>)."));
+        return Err(AppError::unauthenticated(
+            "customer_required",
+            "Merging needs a signed-in customer (Authorization: Bearer <JWT>).",
+        ));
     }
     let token = caller
         .cart_token
@@ -32,14 +35,26 @@ pub async fn merge<P: Platform>(p: &P, caller: &StorefrontCaller) -> Result<Cart
         if guest.status == CartStatus::Merged {
             return view(p, &target).await;
         }
-        return Err(AppError::conflict("cart_not_active", format!("The guest cart is {}.", guest.status.as_str())));
+        return Err(AppError::conflict(
+            "cart_not_active",
+            format!("The guest cart is {}.", guest.status.as_str()),
+        ));
     }
     let now = p.now_ms();
     let lines = carts::lines(p.db(), &guest.id).await?;
     let mut stmts = Vec::with_capacity(lines.len() + 2);
     for l in &lines {
         let options = serde_json::to_string(&l.options).unwrap_or_else(|_| "{}".into());
-        stmts.push(carts::merge_line(&p.new_id("ci"), &target.id, &guest.id, &l.variant_id, &options, l.quantity, Quantity::MAX, now));
+        stmts.push(carts::merge_line(
+            &p.new_id("ci"),
+            &target.id,
+            &guest.id,
+            &l.variant_id,
+            &options,
+            l.quantity,
+            Quantity::MAX,
+            now,
+        ));
     }
     stmts.push(carts::touch(&target.id, now));
     stmts.push(carts::close(&guest.id, CartStatus::Merged, now));

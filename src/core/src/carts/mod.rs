@@ -8,9 +8,9 @@ pub mod merge;
 pub mod remove_item;
 pub mod update_item;
 
-use crate::db::Db as _;
 use crate::AppError;
 use crate::auth::{StorefrontCaller, customer_of, sha256_hex};
+use crate::db::Db as _;
 use crate::domain::{CartStatus, VariantKind};
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::carts::{self, CartRow};
@@ -101,7 +101,11 @@ pub async fn view<P: Platform>(p: &P, cart: &CartRow) -> Result<CartView, AppErr
 ///
 /// # Errors
 /// 404 `cart_not_found` when there is none the caller may see.
-pub async fn current<P: Platform>(p: &P, caller: &StorefrontCaller, create: bool) -> Result<CartRow, AppError> {
+pub async fn current<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    create: bool,
+) -> Result<CartRow, AppError> {
     let store = &caller.store;
     if let Some(claims) = &caller.customer {
         let customer = customer_of(p, &store.id, claims).await?;
@@ -112,12 +116,25 @@ pub async fn current<P: Platform>(p: &P, caller: &StorefrontCaller, create: bool
             return Err(AppError::NotFound("cart"));
         }
         p.db()
-            .run(carts::insert_customer_cart(&p.new_id("cart"), &store.id, &customer.id, &store.currency, p.now_ms()))
+            .run(carts::insert_customer_cart(
+                &p.new_id("cart"),
+                &store.id,
+                &customer.id,
+                &store.currency,
+                p.now_ms(),
+            ))
             .await?;
-        return carts::active_customer_cart(p.db(), &store.id, &customer.id).await?.ok_or(AppError::NotFound("cart"));
+        return carts::active_customer_cart(p.db(), &store.id, &customer.id)
+            .await?
+            .ok_or(AppError::NotFound("cart"));
     }
-    let token = caller.cart_token.as_deref().ok_or(AppError::NotFound("cart"))?;
-    carts::cart_by_token_hash(p.db(), &store.id, &sha256_hex(token)).await?.ok_or(AppError::NotFound("cart"))
+    let token = caller
+        .cart_token
+        .as_deref()
+        .ok_or(AppError::NotFound("cart"))?;
+    carts::cart_by_token_hash(p.db(), &store.id, &sha256_hex(token))
+        .await?
+        .ok_or(AppError::NotFound("cart"))
 }
 
 /// # Errors
@@ -126,6 +143,9 @@ pub fn require_active(cart: &CartRow) -> Result<(), AppError> {
     if cart.status == CartStatus::Active {
         Ok(())
     } else {
-        Err(AppError::conflict("cart_not_active", format!("This cart is {}; start a new one.", cart.status.as_str())))
+        Err(AppError::conflict(
+            "cart_not_active",
+            format!("This cart is {}; start a new one.", cart.status.as_str()),
+        ))
     }
 }

@@ -1,8 +1,8 @@
-use crate::db::Db as _;
 use super::ProductView;
 use super::create_product::admin_view;
 use super::update_product::transition;
 use crate::AppError;
+use crate::db::Db as _;
 use crate::domain::{ProductStatus, VariantStatus};
 use crate::ports::Platform;
 use crate::sql::catalog;
@@ -12,8 +12,14 @@ use crate::sql::catalog;
 ///
 /// # Errors
 /// 404.
-pub async fn archive_product<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<ProductView, AppError> {
-    let mut row = catalog::product(p.db(), store_id, id).await?.ok_or(AppError::NotFound("product"))?;
+pub async fn archive_product<P: Platform>(
+    p: &P,
+    store_id: &str,
+    id: &str,
+) -> Result<ProductView, AppError> {
+    let mut row = catalog::product(p.db(), store_id, id)
+        .await?
+        .ok_or(AppError::NotFound("product"))?;
     transition(row.status, ProductStatus::Archived)?;
     row.status = ProductStatus::Archived;
     row.updated_at = p.now_ms();
@@ -25,8 +31,14 @@ pub async fn archive_product<P: Platform>(p: &P, store_id: &str, id: &str) -> Re
 ///
 /// # Errors
 /// 404.
-pub async fn archive_variant<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<ProductView, AppError> {
-    let mut v = catalog::variant(p.db(), store_id, id).await?.ok_or(AppError::NotFound("variant"))?;
+pub async fn archive_variant<P: Platform>(
+    p: &P,
+    store_id: &str,
+    id: &str,
+) -> Result<ProductView, AppError> {
+    let mut v = catalog::variant(p.db(), store_id, id)
+        .await?
+        .ok_or(AppError::NotFound("variant"))?;
     transition(v.status, VariantStatus::Archived)?;
     v.status = VariantStatus::Archived;
     v.updated_at = p.now_ms();

@@ -26,8 +26,12 @@ pub struct CreateProduct {
 /// Turns a duplicate slug or SKU into a 409 that names it.
 pub(crate) fn catalog_conflict(e: DbError) -> AppError {
     match e {
-        DbError::Unique(m) if m.contains("slug") => AppError::conflict("slug_taken", "Another product of this store has this slug."),
-        DbError::Unique(m) if m.contains("sku") => AppError::conflict("sku_taken", "Another variant of this store has this SKU."),
+        DbError::Unique(m) if m.contains("slug") => {
+            AppError::conflict("slug_taken", "Another product of this store has this slug.")
+        }
+        DbError::Unique(m) if m.contains("sku") => {
+            AppError::conflict("sku_taken", "Another variant of this store has this SKU.")
+        }
         other => other.into(),
     }
 }
@@ -38,13 +42,22 @@ pub(crate) fn check_images(images: &[String]) -> Result<(), AppError> {
     }
     for i in images {
         if !(i.starts_with("https://") || i.starts_with("http://")) || i.len() > 2048 {
-            return Err(AppError::validation("images", "each image must be an http(s) URL"));
+            return Err(AppError::validation(
+                "images",
+                "each image must be an http(s) URL",
+            ));
         }
     }
     Ok(())
 }
 
-pub(crate) fn new_variant<P: Platform>(p: &P, store: &StoreRow, product_id: &str, v: VariantInput, position: i64) -> Result<VariantRow, AppError> {
+pub(crate) fn new_variant<P: Platform>(
+    p: &P,
+    store: &StoreRow,
+    product_id: &str,
+    v: VariantInput,
+    position: i64,
+) -> Result<VariantRow, AppError> {
     let now = p.now_ms();
     let row = VariantRow {
         id: p.new_id("var"),
@@ -54,7 +67,10 @@ pub(crate) fn new_variant<P: Platform>(p: &P, store: &StoreRow, product_id: &str
         sku: v.sku,
         kind: v.kind,
         price_amount: v.price_amount,
-        currency: v.currency.map(|c| c.to_ascii_uppercase()).unwrap_or_else(|| store.currency.clone()),
+        currency: v
+            .currency
+            .map(|c| c.to_ascii_uppercase())
+            .unwrap_or_else(|| store.currency.clone()),
         digital_asset_key: v.digital_asset_key,
         fulfillment_provider: v.fulfillment_provider,
         estimated_production_days: v.estimated_production_days,
@@ -71,21 +87,33 @@ pub(crate) fn new_variant<P: Platform>(p: &P, store: &StoreRow, product_id: &str
 ///
 /// # Errors
 /// 422 for invalid fields, 409 `slug_taken` / `sku_taken`.
-pub async fn create_product<P: Platform>(p: &P, store: &StoreRow, input: CreateProduct) -> Result<ProductView, AppError> {
+pub async fn create_product<P: Platform>(
+    p: &P,
+    store: &StoreRow,
+    input: CreateProduct,
+) -> Result<ProductView, AppError> {
     let title = Text::parse(&input.title, 1, 200).map_err(|m| AppError::validation("title", m))?;
     let slug = match input.slug.as_deref() {
         Some(s) => Slug::parse(s).map_err(|m| AppError::validation("slug", m))?,
-        None => Slug::from_title(title.as_str()).ok_or_else(|| AppError::validation("slug", "cannot be derived from the title; send one"))?,
+        None => Slug::from_title(title.as_str()).ok_or_else(|| {
+            AppError::validation("slug", "cannot be derived from the title; send one")
+        })?,
     };
     let description = Text::parse(input.description.as_deref().unwrap_or(""), 0, 10_000)
         .map_err(|m| AppError::validation("description", m))?;
     let status = input.status.unwrap_or(ProductStatus::Draft);
     if status == ProductStatus::Archived {
-        return Err(AppError::validation("status", "a new product is draft or active"));
+        return Err(AppError::validation(
+            "status",
+            "a new product is draft or active",
+        ));
     }
     check_images(&input.images)?;
     if input.variants.len() > 50 {
-        return Err(AppError::validation("variants", "at most 50 variants per request"));
+        return Err(AppError::validation(
+            "variants",
+            "at most 50 variants per request",
+        ));
     }
     let now = p.now_ms();
     let product = ProductRow {
@@ -112,7 +140,10 @@ pub async fn create_product<P: Platform>(p: &P, store: &StoreRow, input: CreateP
 
 fn prefix_field(e: AppError, prefix: &str) -> AppError {
     match e {
-        AppError::Validation { field, message } => AppError::Validation { field: format!("{prefix}{field}"), message },
+        AppError::Validation { field, message } => AppError::Validation {
+            field: format!("{prefix}{field}"),
+            message,
+        },
         other => other,
     }
 }
@@ -122,6 +153,10 @@ fn prefix_field(e: AppError, prefix: &str) -> AppError {
 /// # Errors
 /// 404 when it is not this store's.
 pub async fn admin_view(db: &impl Db, store_id: &str, id: &str) -> Result<ProductView, AppError> {
-    let row = catalog::product(db, store_id, id).await?.ok_or(AppError::NotFound("product"))?;
-    Ok(product_views(db, vec![row], Audience::Admin).await?.remove(0))
+    let row = catalog::product(db, store_id, id)
+        .await?
+        .ok_or(AppError::NotFound("product"))?;
+    Ok(product_views(db, vec![row], Audience::Admin)
+        .await?
+        .remove(0))
 }

@@ -8,10 +8,16 @@ use crate::sql::catalog;
 ///
 /// # Errors
 /// 404 when unknown, of another store, or not active.
-pub async fn get_storefront_product<P: Platform>(p: &P, store_id: &str, id_or_slug: &str) -> Result<ProductView, AppError> {
+pub async fn get_storefront_product<P: Platform>(
+    p: &P,
+    store_id: &str,
+    id_or_slug: &str,
+) -> Result<ProductView, AppError> {
     let row = catalog::product(p.db(), store_id, id_or_slug)
         .await?
         .filter(|r| r.status == ProductStatus::Active)
         .ok_or(AppError::NotFound("product"))?;
-    Ok(product_views(p.db(), vec![row], Audience::Storefront).await?.remove(0))
+    Ok(product_views(p.db(), vec![row], Audience::Storefront)
+        .await?
+        .remove(0))
 }

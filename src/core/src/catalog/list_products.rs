@@ -29,12 +29,25 @@ pub async fn list_products<P: Platform>(
     let status = match who {
         Audience::Storefront => Some(ProductStatus::Active),
         Audience::Admin => status
-            .map(|s| ProductStatus::parse(s).ok_or_else(|| AppError::validation("status", "must be draft, active or archived")))
+            .map(|s| {
+                ProductStatus::parse(s).ok_or_else(|| {
+                    AppError::validation("status", "must be draft, active or archived")
+                })
+            })
             .transpose()?,
     };
-    let mut rows = catalog::products_page(p.db(), store_id, status, starting_after, limit + 1).await?;
+    let mut rows =
+        catalog::products_page(p.db(), store_id, status, starting_after, limit + 1).await?;
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next_cursor = if has_more { rows.last().map(|r| r.id.clone()) } else { None };
-    Ok(Page { data: product_views(p.db(), rows, who).await?, has_more, next_cursor })
+    let next_cursor = if has_more {
+        rows.last().map(|r| r.id.clone())
+    } else {
+        None
+    };
+    Ok(Page {
+        data: product_views(p.db(), rows, who).await?,
+        has_more,
+        next_cursor,
+    })
 }

@@ -44,12 +44,18 @@ pub fn check_variant(v: &VariantRow, store_currency: &str) -> Result<(), AppErro
     Text::parse(&v.title, 1, 200).map_err(|m| AppError::validation("title", m))?;
     let cur = Currency::parse(&v.currency).map_err(|m| AppError::validation("currency", m))?;
     if cur.as_str() != store_currency {
-        return Err(AppError::validation("currency", format!("must be the store's currency, {store_currency}")));
+        return Err(AppError::validation(
+            "currency",
+            format!("must be the store's currency, {store_currency}"),
+        ));
     }
     Money::price(v.price_amount, cur).map_err(|m| AppError::validation("price_amount", m))?;
     if let Some(d) = v.estimated_production_days {
         if !(0..=365).contains(&d) {
-            return Err(AppError::validation("estimated_production_days", "must be between 0 and 365"));
+            return Err(AppError::validation(
+                "estimated_production_days",
+                "must be between 0 and 365",
+            ));
         }
     }
     match v.kind {
@@ -59,7 +65,10 @@ pub fn check_variant(v: &VariantRow, store_currency: &str) -> Result<(), AppErro
             })?;
             check_asset_key(key)?;
             if v.fulfillment_provider.is_some() {
-                return Err(AppError::validation("fulfillment_provider", "digital variants are not fulfilled by a provider"));
+                return Err(AppError::validation(
+                    "fulfillment_provider",
+                    "digital variants are not fulfilled by a provider",
+                ));
             }
         }
         VariantKind::Physical => {
@@ -75,9 +84,18 @@ fn check_asset_key(key: &str) -> Result<(), AppError> {
     let ok = !key.is_empty()
         && key.len() <= 512
         && !key.starts_with('/')
-        && !key.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        && !key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
         && !key.chars().any(char::is_control);
-    if ok { Ok(()) } else { Err(AppError::validation("digital_asset_key", "must be an R2 key like 'assets/poster.pdf'")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "digital_asset_key",
+            "must be an R2 key like 'assets/poster.pdf'",
+        ))
+    }
 }
 
 /// Page size bounds for every list.
@@ -86,7 +104,10 @@ pub fn page_limit(requested: Option<&str>) -> Result<u32, AppError> {
         None => Ok(20),
         Some(s) => match s.parse::<u32>() {
             Ok(n) if (1..=100).contains(&n) => Ok(n),
-            _ => Err(AppError::validation("limit", "must be an integer between 1 and 100")),
+            _ => Err(AppError::validation(
+                "limit",
+                "must be an integer between 1 and 100",
+            )),
         },
     }
 }

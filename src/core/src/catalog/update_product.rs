@@ -1,7 +1,7 @@
-use crate::db::Db as _;
-use super::create_product::{admin_view, catalog_conflict, check_images};
 use super::ProductView;
+use super::create_product::{admin_view, catalog_conflict, check_images};
 use crate::AppError;
+use crate::db::Db as _;
 use crate::domain::{ProductStatus, Slug, StateMachine, Text};
 use crate::ports::Platform;
 use crate::sql::catalog;
@@ -20,16 +20,30 @@ pub struct UpdateProduct {
 ///
 /// # Errors
 /// 404, 422 for invalid fields, 409 `invalid_transition` / `slug_taken`.
-pub async fn update_product<P: Platform>(p: &P, store_id: &str, id: &str, input: UpdateProduct) -> Result<ProductView, AppError> {
-    let mut row = catalog::product(p.db(), store_id, id).await?.ok_or(AppError::NotFound("product"))?;
+pub async fn update_product<P: Platform>(
+    p: &P,
+    store_id: &str,
+    id: &str,
+    input: UpdateProduct,
+) -> Result<ProductView, AppError> {
+    let mut row = catalog::product(p.db(), store_id, id)
+        .await?
+        .ok_or(AppError::NotFound("product"))?;
     if let Some(t) = input.title {
-        row.title = Text::parse(&t, 1, 200).map_err(|m| AppError::validation("title", m))?.into_string();
+        row.title = Text::parse(&t, 1, 200)
+            .map_err(|m| AppError::validation("title", m))?
+            .into_string();
     }
     if let Some(s) = input.slug {
-        row.slug = Slug::parse(&s).map_err(|m| AppError::validation("slug", m))?.as_str().to_owned();
+        row.slug = Slug::parse(&s)
+            .map_err(|m| AppError::validation("slug", m))?
+            .as_str()
+            .to_owned();
     }
     if let Some(d) = input.description {
-        row.description = Text::parse(&d, 0, 10_000).map_err(|m| AppError::validation("description", m))?.into_string();
+        row.description = Text::parse(&d, 0, 10_000)
+            .map_err(|m| AppError::validation("description", m))?
+            .into_string();
     }
     if let Some(i) = input.images {
         check_images(&i)?;
@@ -40,7 +54,10 @@ pub async fn update_product<P: Platform>(p: &P, store_id: &str, id: &str, input:
         row.status = to;
     }
     row.updated_at = p.now_ms();
-    p.db().run(catalog::update_product(&row)).await.map_err(catalog_conflict)?;
+    p.db()
+        .run(catalog::update_product(&row))
+        .await
+        .map_err(catalog_conflict)?;
     admin_view(p.db(), store_id, &row.id).await
 }
 
@@ -53,6 +70,9 @@ where
     if from == to || from.can_go(to) {
         Ok(())
     } else {
-        Err(AppError::conflict("invalid_transition", format!("Cannot go from {from:?} to {to:?}.").to_lowercase()))
+        Err(AppError::conflict(
+            "invalid_transition",
+            format!("Cannot go from {from:?} to {to:?}.").to_lowercase(),
+        ))
     }
 }

@@ -1,8 +1,8 @@
-use crate::db::Db as _;
 use super::create_product::{admin_view, catalog_conflict};
 use super::update_product::transition;
 use super::{ProductView, check_variant};
 use crate::AppError;
+use crate::db::Db as _;
 use crate::domain::{ProviderCode, VariantStatus};
 use crate::ports::Platform;
 use crate::sql::catalog;
@@ -37,8 +37,15 @@ where
 ///
 /// # Errors
 /// 404, 422 for invalid fields, 409 `sku_taken` / `invalid_transition`.
-pub async fn update_variant<P: Platform>(p: &P, store: &StoreRow, id: &str, input: UpdateVariant) -> Result<ProductView, AppError> {
-    let mut v = catalog::variant(p.db(), &store.id, id).await?.ok_or(AppError::NotFound("variant"))?;
+pub async fn update_variant<P: Platform>(
+    p: &P,
+    store: &StoreRow,
+    id: &str,
+    input: UpdateVariant,
+) -> Result<ProductView, AppError> {
+    let mut v = catalog::variant(p.db(), &store.id, id)
+        .await?
+        .ok_or(AppError::NotFound("variant"))?;
     if let Some(s) = input.sku {
         v.sku = s;
     }
@@ -59,7 +66,10 @@ pub async fn update_variant<P: Platform>(p: &P, store: &StoreRow, id: &str, inpu
     }
     if let Some(pos) = input.position {
         if !(0..=10_000).contains(&pos) {
-            return Err(AppError::validation("position", "must be between 0 and 10000"));
+            return Err(AppError::validation(
+                "position",
+                "must be between 0 and 10000",
+            ));
         }
         v.position = pos;
     }
@@ -69,6 +79,9 @@ pub async fn update_variant<P: Platform>(p: &P, store: &StoreRow, id: &str, inpu
     }
     check_variant(&v, &store.currency)?;
     v.updated_at = p.now_ms();
-    p.db().run(catalog::update_variant(&v)).await.map_err(catalog_conflict)?;
+    p.db()
+        .run(catalog::update_variant(&v))
+        .await
+        .map_err(catalog_conflict)?;
     admin_view(p.db(), &store.id, &v.product_id).await
 }

@@ -61,7 +61,10 @@ impl From<&MappingRow> for MappingView {
         MappingView {
             provider: m.provider,
             external_variant_id: m.external_variant_id.clone(),
-            cost: m.cost_amount.map(|a| Price { amount: a, currency: m.cost_currency.clone().unwrap_or_default() }),
+            cost: m.cost_amount.map(|a| Price {
+                amount: a,
+                currency: m.cost_currency.clone().unwrap_or_default(),
+            }),
             updated_at: rfc3339(m.updated_at),
         }
     }
@@ -74,13 +77,21 @@ fn variant_view(v: &VariantRow, who: Audience, mappings: &[MappingRow]) -> Varia
         sku: v.sku.clone(),
         title: v.title.clone(),
         kind: v.kind,
-        price: Price { amount: v.price_amount, currency: v.currency.clone() },
+        price: Price {
+            amount: v.price_amount,
+            currency: v.currency.clone(),
+        },
         estimated_production_days: v.estimated_production_days,
         status: admin.then_some(v.status),
         fulfillment_provider: admin.then_some(v.fulfillment_provider),
         digital_asset_key: admin.then(|| v.digital_asset_key.clone()),
-        provider_mappings: admin
-            .then(|| mappings.iter().filter(|m| m.variant_id == v.id).map(MappingView::from).collect()),
+        provider_mappings: admin.then(|| {
+            mappings
+                .iter()
+                .filter(|m| m.variant_id == v.id)
+                .map(MappingView::from)
+                .collect()
+        }),
     }
 }
 
@@ -88,7 +99,11 @@ fn variant_view(v: &VariantRow, who: Audience, mappings: &[MappingRow]) -> Varia
 ///
 /// # Errors
 /// Storage failures.
-pub async fn product_views(db: &impl Db, products: Vec<ProductRow>, who: Audience) -> Result<Vec<ProductView>, crate::db::DbError> {
+pub async fn product_views(
+    db: &impl Db,
+    products: Vec<ProductRow>,
+    who: Audience,
+) -> Result<Vec<ProductView>, crate::db::DbError> {
     let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
     let variants = catalog::variants_of(db, &ids, who == Audience::Storefront).await?;
     let mappings = if who == Audience::Admin {
@@ -100,7 +115,11 @@ pub async fn product_views(db: &impl Db, products: Vec<ProductRow>, who: Audienc
     Ok(products
         .into_iter()
         .map(|p| ProductView {
-            variants: variants.iter().filter(|v| v.product_id == p.id).map(|v| variant_view(v, who, &mappings)).collect(),
+            variants: variants
+                .iter()
+                .filter(|v| v.product_id == p.id)
+                .map(|v| variant_view(v, who, &mappings))
+                .collect(),
             id: p.id,
             slug: p.slug,
             title: p.title,

@@ -6,8 +6,12 @@ crate::string_enum!(
 );
 
 impl StateMachine for CartStatus {
-    const ALL: &'static [Self] =
-        &[CartStatus::Active, CartStatus::CheckedOut, CartStatus::Abandoned, CartStatus::Merged];
+    const ALL: &'static [Self] = &[
+        CartStatus::Active,
+        CartStatus::CheckedOut,
+        CartStatus::Abandoned,
+        CartStatus::Merged,
+    ];
     const TRANSITIONS: &'static [(Self, Self)] = &[
         (CartStatus::Active, CartStatus::CheckedOut),
         (CartStatus::Active, CartStatus::Abandoned),
@@ -26,8 +30,15 @@ mod tests {
     #[test]
     fn every_cart_state_is_reachable_and_final_states_are_final() {
         assert_eq!(CartStatus::reachable().len(), CartStatus::ALL.len());
-        for s in [CartStatus::CheckedOut, CartStatus::Abandoned, CartStatus::Merged] {
-            assert!(CartStatus::ALL.iter().all(|&t| !s.can_go(t)), "{s:?} must be final");
+        for s in [
+            CartStatus::CheckedOut,
+            CartStatus::Abandoned,
+            CartStatus::Merged,
+        ] {
+            assert!(
+                CartStatus::ALL.iter().all(|&t| !s.can_go(t)),
+                "{s:?} must be final"
+            );
         }
     }
 }

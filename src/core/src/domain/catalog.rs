@@ -6,7 +6,11 @@ crate::string_enum!(
 );
 
 impl StateMachine for ProductStatus {
-    const ALL: &'static [Self] = &[ProductStatus::Draft, ProductStatus::Active, ProductStatus::Archived];
+    const ALL: &'static [Self] = &[
+        ProductStatus::Draft,
+        ProductStatus::Active,
+        ProductStatus::Archived,
+    ];
     const TRANSITIONS: &'static [(Self, Self)] = &[
         (ProductStatus::Draft, ProductStatus::Active),
         (ProductStatus::Active, ProductStatus::Draft),

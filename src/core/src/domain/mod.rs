@@ -1,8 +1,8 @@
 //! Values with rules and the state machines. Every value that has a rule is a newtype
 //! with a private field and a `parse` that returns a typed error.
 
-mod catalog;
 mod cart;
+mod catalog;
 mod ids;
 mod money;
 mod roles;

@@ -37,7 +37,10 @@ impl Money {
     /// Negative or absurd amounts.
     pub fn price(amount: i64, currency: Currency) -> Result<Self, String> {
         if !(0..=Self::MAX_PRICE).contains(&amount) {
-            return Err(format!("must be between 0 and {} minor units", Self::MAX_PRICE));
+            return Err(format!(
+                "must be between 0 and {} minor units",
+                Self::MAX_PRICE
+            ));
         }
         Ok(Money { amount, currency })
     }

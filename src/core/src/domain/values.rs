@@ -11,8 +11,13 @@ impl Sku {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        if ok { Ok(Sku(s.to_owned())) } else { Err("must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'".into()) }
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if ok {
+            Ok(Sku(s.to_owned()))
+        } else {
+            Err("must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'".into())
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -31,7 +36,8 @@ impl Slug {
             && s.len() <= 100
             && !s.starts_with('-')
             && !s.ends_with('-')
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
             return Err("must be 1-100 characters of a-z, 0-9 and inner '-'".into());
         }
@@ -67,7 +73,11 @@ impl Text {
         let t = s.trim();
         let n = t.chars().count();
         if n < min {
-            return Err(if min == 1 { "must not be empty".into() } else { format!("must have at least {min} characters") });
+            return Err(if min == 1 {
+                "must not be empty".into()
+            } else {
+                format!("must have at least {min} characters")
+            });
         }
         if n > max {
             return Err(format!("must have at most {max} characters"));
@@ -144,10 +154,18 @@ impl Email {
         let s = s.trim();
         let ok = s.len() <= 254
             && s.split_once('@').is_some_and(|(l, d)| {
-                !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@')
+                !l.is_empty()
+                    && d.contains('.')
+                    && !d.starts_with('.')
+                    && !d.ends_with('.')
+                    && !d.contains('@')
             })
             && !s.chars().any(char::is_whitespace);
-        if ok { Ok(Email(s.to_lowercase())) } else { Err("must be an email address".into()) }
+        if ok {
+            Ok(Email(s.to_lowercase()))
+        } else {
+            Err("must be an email address".into())
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -159,7 +177,10 @@ mod tests {
     use super::*;
     #[test]
     fn slugs_come_from_titles() {
-        assert_eq!(Slug::from_title("Mountain Poster (A3)").unwrap().as_str(), "mountain-poster-a3");
+        assert_eq!(
+            Slug::from_title("Mountain Poster (A3)").unwrap().as_str(),
+            "mountain-poster-a3"
+        );
         assert!(Slug::from_title("!!!").is_none());
         assert!(Slug::parse("Has Space").is_err());
     }
@@ -172,7 +193,10 @@ mod tests {
     }
     #[test]
     fn options_are_canonical() {
-        let a = CartOptions::parse([("size".into(), "A3".into()), ("color".into(), "red".into())].into()).unwrap();
+        let a = CartOptions::parse(
+            [("size".into(), "A3".into()), ("color".into(), "red".into())].into(),
+        )
+        .unwrap();
         assert_eq!(a.canonical_json(), r#"{"color":"red","size":"A3"}"#);
     }
     #[test]

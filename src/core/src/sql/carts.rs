@@ -37,25 +37,54 @@ pub struct CartLine {
     pub available: i64,
 }
 
-const CART_COLUMNS: &str = "id, store_id, customer_id, status, currency, created_at, updated_at, last_activity_at";
+const CART_COLUMNS: &str =
+    "id, store_id, customer_id, status, currency, created_at, updated_at, last_activity_at";
 
-pub fn insert_guest_cart(id: &str, store_id: &str, token_hash: &str, currency: &str, now: i64) -> Stmt {
+pub fn insert_guest_cart(
+    id: &str,
+    store_id: &str,
+    token_hash: &str,
+    currency: &str,
+    now: i64,
+) -> Stmt {
     stmt!(
         "INSERT INTO carts (id, store_id, token_hash, status, currency, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?)",
-        id, store_id, token_hash, currency, now, now, now
+        id,
+        store_id,
+        token_hash,
+        currency,
+        now,
+        now,
+        now
     )
 }
 
 /// Creates the customer's active cart unless one exists (the partial unique index
 /// `carts_active_customer` makes concurrent calls agree on one).
-pub fn insert_customer_cart(id: &str, store_id: &str, customer_id: &str, currency: &str, now: i64) -> Stmt {
+pub fn insert_customer_cart(
+    id: &str,
+    store_id: &str,
+    customer_id: &str,
+    currency: &str,
+    now: i64,
+) -> Stmt {
     stmt!(
         "INSERT INTO carts (id, store_id, customer_id, status, currency, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        id, store_id, customer_id, currency, now, now, now
+        id,
+        store_id,
+        customer_id,
+        currency,
+        now,
+        now,
+        now
     )
 }
 
-pub async fn cart_by_token_hash(db: &impl Db, store_id: &str, token_hash: &str) -> Result<Option<CartRow>, DbError> {
+pub async fn cart_by_token_hash(
+    db: &impl Db,
+    store_id: &str,
+    token_hash: &str,
+) -> Result<Option<CartRow>, DbError> {
     db.first(stmt!(
         format!("SELECT {CART_COLUMNS} FROM carts WHERE token_hash = ? AND store_id = ?"),
         token_hash,
@@ -64,7 +93,11 @@ pub async fn cart_by_token_hash(db: &impl Db, store_id: &str, token_hash: &str) 
     .await
 }
 
-pub async fn active_customer_cart(db: &impl Db, store_id: &str, customer_id: &str) -> Result<Option<CartRow>, DbError> {
+pub async fn active_customer_cart(
+    db: &impl Db,
+    store_id: &str,
+    customer_id: &str,
+) -> Result<Option<CartRow>, DbError> {
     db.first(stmt!(
         format!("SELECT {CART_COLUMNS} FROM carts WHERE store_id = ? AND customer_id = ? AND status = 'active'"),
         store_id,
@@ -86,54 +119,109 @@ pub async fn lines(db: &impl Db, cart_id: &str) -> Result<Vec<CartLine>, DbError
 }
 
 pub async fn line_count(db: &impl Db, cart_id: &str) -> Result<i64, DbError> {
-    db.scalar_i64(stmt!("SELECT COUNT(*) AS n FROM cart_items WHERE cart_id = ?", cart_id)).await
+    db.scalar_i64(stmt!(
+        "SELECT COUNT(*) AS n FROM cart_items WHERE cart_id = ?",
+        cart_id
+    ))
+    .await
 }
 
 /// Adds `quantity` to the line for (variant, options), creating it if needed — only while
 /// the cart is active and only if the line stays within `max`. Changes 0 rows otherwise.
-pub fn add_to_line(line_id: &str, cart_id: &str, variant_id: &str, options: &str, quantity: i64, max: i64, now: i64) -> Stmt {
+pub fn add_to_line(
+    line_id: &str,
+    cart_id: &str,
+    variant_id: &str,
+    options: &str,
+    quantity: i64,
+    max: i64,
+    now: i64,
+) -> Stmt {
     stmt!(
         "INSERT INTO cart_items (id, cart_id, variant_id, options, quantity, created_at, updated_at) \
          SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM carts WHERE id = ? AND status = 'active') \
          ON CONFLICT (cart_id, variant_id, options) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity, updated_at = excluded.updated_at \
          WHERE cart_items.quantity + excluded.quantity <= ?",
-        line_id, cart_id, variant_id, options, quantity, now, now, cart_id, max
+        line_id,
+        cart_id,
+        variant_id,
+        options,
+        quantity,
+        now,
+        now,
+        cart_id,
+        max
     )
 }
 
 /// Like [`add_to_line`] but caps at `max` instead of refusing (used by merges), and only
 /// while the source cart is still active, so a merge applies once.
-pub fn merge_line(line_id: &str, into_cart: &str, from_cart: &str, variant_id: &str, options: &str, quantity: i64, max: i64, now: i64) -> Stmt {
+pub fn merge_line(
+    line_id: &str,
+    into_cart: &str,
+    from_cart: &str,
+    variant_id: &str,
+    options: &str,
+    quantity: i64,
+    max: i64,
+    now: i64,
+) -> Stmt {
     stmt!(
         "INSERT INTO cart_items (id, cart_id, variant_id, options, quantity, created_at, updated_at) \
          SELECT ?, ?, ?, ?, MIN(?, ?), ?, ? \
          WHERE EXISTS (SELECT 1 FROM carts WHERE id = ? AND status = 'active') AND EXISTS (SELECT 1 FROM carts WHERE id = ? AND status = 'active') \
          ON CONFLICT (cart_id, variant_id, options) DO UPDATE SET quantity = MIN(cart_items.quantity + excluded.quantity, ?), updated_at = excluded.updated_at",
-        line_id, into_cart, variant_id, options, quantity, max, now, now, from_cart, into_cart, max
+        line_id,
+        into_cart,
+        variant_id,
+        options,
+        quantity,
+        max,
+        now,
+        now,
+        from_cart,
+        into_cart,
+        max
     )
 }
 
 pub fn set_line_quantity(line_id: &str, cart_id: &str, quantity: i64, now: i64) -> Stmt {
     stmt!(
         "UPDATE cart_items SET quantity = ?, updated_at = ? WHERE id = ? AND cart_id = ? AND EXISTS (SELECT 1 FROM carts WHERE id = ? AND status = 'active')",
-        quantity, now, line_id, cart_id, cart_id
+        quantity,
+        now,
+        line_id,
+        cart_id,
+        cart_id
     )
 }
 
 pub fn delete_line(line_id: &str, cart_id: &str) -> Stmt {
     stmt!(
         "DELETE FROM cart_items WHERE id = ? AND cart_id = ? AND EXISTS (SELECT 1 FROM carts WHERE id = ? AND status = 'active')",
-        line_id, cart_id, cart_id
+        line_id,
+        cart_id,
+        cart_id
     )
 }
 
 pub fn touch(cart_id: &str, now: i64) -> Stmt {
-    stmt!("UPDATE carts SET last_activity_at = ?, updated_at = ? WHERE id = ? AND status = 'active'", now, now, cart_id)
+    stmt!(
+        "UPDATE carts SET last_activity_at = ?, updated_at = ? WHERE id = ? AND status = 'active'",
+        now,
+        now,
+        cart_id
+    )
 }
 
 /// Moves an active cart to `to`; changes 0 rows if it was no longer active.
 pub fn close(cart_id: &str, to: CartStatus, now: i64) -> Stmt {
-    stmt!("UPDATE carts SET status = ?, updated_at = ? WHERE id = ? AND status = 'active'", to.as_str(), now, cart_id)
+    stmt!(
+        "UPDATE carts SET status = ?, updated_at = ? WHERE id = ? AND status = 'active'",
+        to.as_str(),
+        now,
+        cart_id
+    )
 }
 
 /// Marks every cart idle since before `idle_before` abandoned; returns how many.

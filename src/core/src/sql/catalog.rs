@@ -113,7 +113,11 @@ pub fn update_variant(v: &VariantRow) -> Stmt {
     )
 }
 
-pub async fn product(db: &impl Db, store_id: &str, id_or_slug: &str) -> Result<Option<ProductRow>, DbError> {
+pub async fn product(
+    db: &impl Db,
+    store_id: &str,
+    id_or_slug: &str,
+) -> Result<Option<ProductRow>, DbError> {
     db.first(stmt!(
         "SELECT * FROM products WHERE store_id = ? AND (id = ? OR slug = ?) LIMIT 1",
         store_id,
@@ -149,25 +153,46 @@ pub async fn products_page(
 }
 
 /// Variants of several products, in display order.
-pub async fn variants_of(db: &impl Db, product_ids: &[String], active_only: bool) -> Result<Vec<VariantRow>, DbError> {
+pub async fn variants_of(
+    db: &impl Db,
+    product_ids: &[String],
+    active_only: bool,
+) -> Result<Vec<VariantRow>, DbError> {
     if product_ids.is_empty() {
         return Ok(Vec::new());
     }
     let marks = vec!["?"; product_ids.len()].join(", ");
     let mut s = Stmt::new(format!(
         "SELECT * FROM variants WHERE product_id IN ({marks}){} ORDER BY product_id, position, id",
-        if active_only { " AND status = 'active'" } else { "" }
+        if active_only {
+            " AND status = 'active'"
+        } else {
+            ""
+        }
     ));
     s.params.extend(product_ids.iter().map(Value::from));
     db.query(s).await
 }
 
-pub async fn variant(db: &impl Db, store_id: &str, id: &str) -> Result<Option<VariantRow>, DbError> {
-    db.first(stmt!("SELECT * FROM variants WHERE id = ? AND store_id = ?", id, store_id)).await
+pub async fn variant(
+    db: &impl Db,
+    store_id: &str,
+    id: &str,
+) -> Result<Option<VariantRow>, DbError> {
+    db.first(stmt!(
+        "SELECT * FROM variants WHERE id = ? AND store_id = ?",
+        id,
+        store_id
+    ))
+    .await
 }
 
 /// A variant that can be sold now: itself and its product active, in this store.
-pub async fn sellable_variant(db: &impl Db, store_id: &str, id: &str) -> Result<Option<VariantRow>, DbError> {
+pub async fn sellable_variant(
+    db: &impl Db,
+    store_id: &str,
+    id: &str,
+) -> Result<Option<VariantRow>, DbError> {
     db.first(stmt!(
         "SELECT v.* FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = ? AND v.store_id = ? AND v.status = 'active' AND p.status = 'active'",
         id,

@@ -39,7 +39,10 @@ pub struct ShippingRates {
 
 impl Default for ShippingRates {
     fn default() -> Self {
-        ShippingRates { flat_amount: 999, free_from_amount: Some(15_000) }
+        ShippingRates {
+            flat_amount: 999,
+            free_from_amount: Some(15_000),
+        }
     }
 }
 
@@ -80,7 +83,12 @@ pub fn insert_store(s: &StoreRow) -> Stmt {
 }
 
 pub fn insert_publishable_key(key: &str, store_id: &str, now: i64) -> Stmt {
-    stmt!("INSERT INTO publishable_keys (key, store_id, created_at) VALUES (?, ?, ?)", key, store_id, now)
+    stmt!(
+        "INSERT INTO publishable_keys (key, store_id, created_at) VALUES (?, ?, ?)",
+        key,
+        store_id,
+        now
+    )
 }
 
 pub fn insert_admin_key(k: &AdminKeyRow, key_hash: &str) -> Stmt {
@@ -96,7 +104,10 @@ pub fn insert_admin_key(k: &AdminKeyRow, key_hash: &str) -> Stmt {
     )
 }
 
-pub async fn store_by_publishable_key(db: &impl Db, key: &str) -> Result<Option<StoreRow>, DbError> {
+pub async fn store_by_publishable_key(
+    db: &impl Db,
+    key: &str,
+) -> Result<Option<StoreRow>, DbError> {
     db.first(stmt!(
         "SELECT s.* FROM publishable_keys k JOIN stores s ON s.id = k.store_id WHERE k.key = ? AND k.revoked_at IS NULL",
         key
@@ -105,7 +116,8 @@ pub async fn store_by_publishable_key(db: &impl Db, key: &str) -> Result<Option<
 }
 
 pub async fn store_by_id(db: &impl Db, id: &str) -> Result<Option<StoreRow>, DbError> {
-    db.first(stmt!("SELECT * FROM stores WHERE id = ?", id)).await
+    db.first(stmt!("SELECT * FROM stores WHERE id = ?", id))
+        .await
 }
 
 pub async fn publishable_keys(db: &impl Db, store_id: &str) -> Result<Vec<String>, DbError> {
@@ -130,7 +142,10 @@ pub async fn update_store(db: &impl Db, s: &StoreRow) -> Result<u64, DbError> {
     .await
 }
 
-pub async fn admin_key_by_hash(db: &impl Db, key_hash: &str) -> Result<Option<AdminKeyRow>, DbError> {
+pub async fn admin_key_by_hash(
+    db: &impl Db,
+    key_hash: &str,
+) -> Result<Option<AdminKeyRow>, DbError> {
     db.first(stmt!(
         "SELECT id, store_id, key_prefix, role, label, created_at, revoked_at FROM admin_keys WHERE key_hash = ? AND revoked_at IS NULL",
         key_hash
@@ -146,7 +161,12 @@ pub async fn admin_keys(db: &impl Db, store_id: &str) -> Result<Vec<AdminKeyRow>
     .await
 }
 
-pub async fn revoke_admin_key(db: &impl Db, store_id: &str, id: &str, now: i64) -> Result<u64, DbError> {
+pub async fn revoke_admin_key(
+    db: &impl Db,
+    store_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<u64, DbError> {
     db.run(stmt!(
         "UPDATE admin_keys SET revoked_at = ? WHERE id = ? AND store_id = ? AND revoked_at IS NULL",
         now,
@@ -183,7 +203,11 @@ pub async fn upsert_customer(
         .ok_or_else(|| DbError::Decode("customer vanished after insert".into()))
 }
 
-async fn customer_by_subject(db: &impl Db, store_id: &str, subject: &str) -> Result<Option<CustomerRow>, DbError> {
+async fn customer_by_subject(
+    db: &impl Db,
+    store_id: &str,
+    subject: &str,
+) -> Result<Option<CustomerRow>, DbError> {
     db.first(stmt!("SELECT id, store_id, subject, email, blocked FROM customers WHERE store_id = ? AND subject = ?", store_id, subject))
         .await
 }

@@ -1,6 +1,6 @@
-use crate::db::Db as _;
 use crate::AppError;
 use crate::auth::sha256_hex;
+use crate::db::Db as _;
 use crate::db::Stmt;
 use crate::domain::{Role, Text};
 use crate::ports::{Platform, PlatformExt};
@@ -51,7 +51,12 @@ pub struct CreateAdminKey {
 ///
 /// # Errors
 /// 422 for an invalid label.
-pub fn new_admin_key<P: Platform>(p: &P, store_id: &str, role: Role, label: &str) -> Result<(NewAdminKey, Stmt), AppError> {
+pub fn new_admin_key<P: Platform>(
+    p: &P,
+    store_id: &str,
+    role: Role,
+    label: &str,
+) -> Result<(NewAdminKey, Stmt), AppError> {
     let label = Text::parse(label, 1, 100).map_err(|m| AppError::validation("label", m))?;
     let key = p.new_token("lak_", 32);
     let row = AdminKeyRow {
@@ -64,12 +69,24 @@ pub fn new_admin_key<P: Platform>(p: &P, store_id: &str, role: Role, label: &str
         revoked_at: None,
     };
     let stmt = stores::insert_admin_key(&row, &sha256_hex(&key));
-    Ok((NewAdminKey { id: row.id, key, role, label: row.label }, stmt))
+    Ok((
+        NewAdminKey {
+            id: row.id,
+            key,
+            role,
+            label: row.label,
+        },
+        stmt,
+    ))
 }
 
 /// # Errors
 /// 422 for an invalid label.
-pub async fn create_admin_key<P: Platform>(p: &P, store_id: &str, input: CreateAdminKey) -> Result<NewAdminKey, AppError> {
+pub async fn create_admin_key<P: Platform>(
+    p: &P,
+    store_id: &str,
+    input: CreateAdminKey,
+) -> Result<NewAdminKey, AppError> {
     let (key, stmt) = new_admin_key(p, store_id, input.role, &input.label)?;
     p.db().run(stmt).await?;
     Ok(key)
@@ -77,9 +94,17 @@ pub async fn create_admin_key<P: Platform>(p: &P, store_id: &str, input: CreateA
 
 /// # Errors
 /// 404 for an unknown or already revoked key; 409 for the caller's own key.
-pub async fn revoke_admin_key<P: Platform>(p: &P, store_id: &str, caller_key_id: &str, id: &str) -> Result<(), AppError> {
+pub async fn revoke_admin_key<P: Platform>(
+    p: &P,
+    store_id: &str,
+    caller_key_id: &str,
+    id: &str,
+) -> Result<(), AppError> {
     if id == caller_key_id {
-        return Err(AppError::conflict("cannot_revoke_own_key", "A key cannot revoke itself; use another superadmin key."));
+        return Err(AppError::conflict(
+            "cannot_revoke_own_key",
+            "A key cannot revoke itself; use another superadmin key.",
+        ));
     }
     match stores::revoke_admin_key(p.db(), store_id, id, p.now_ms()).await? {
         0 => Err(AppError::NotFound("admin key")),
@@ -89,6 +114,13 @@ pub async fn revoke_admin_key<P: Platform>(p: &P, store_id: &str, caller_key_id:
 
 /// # Errors
 /// Storage failures.
-pub async fn list_admin_keys<P: Platform>(p: &P, store_id: &str) -> Result<Vec<AdminKeyView>, AppError> {
-    Ok(stores::admin_keys(p.db(), store_id).await?.into_iter().map(AdminKeyView::from).collect())
+pub async fn list_admin_keys<P: Platform>(
+    p: &P,
+    store_id: &str,
+) -> Result<Vec<AdminKeyView>, AppError> {
+    Ok(stores::admin_keys(p.db(), store_id)
+        .await?
+        .into_iter()
+        .map(AdminKeyView::from)
+        .collect())
 }

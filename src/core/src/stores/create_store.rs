@@ -1,7 +1,7 @@
-use crate::db::Db as _;
 use super::admin_keys::{NewAdminKey, new_admin_key};
 use super::{StoreView, check_settings, store_view};
 use crate::AppError;
+use crate::db::Db as _;
 use crate::domain::{Currency, Role, Text};
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::stores::{self, StoreRow, StoreSettings};
@@ -30,13 +30,24 @@ pub struct CreatedStore {
 ///
 /// # Errors
 /// 422 for invalid fields.
-pub async fn create_store<P: Platform>(p: &P, input: CreateStore) -> Result<CreatedStore, AppError> {
+pub async fn create_store<P: Platform>(
+    p: &P,
+    input: CreateStore,
+) -> Result<CreatedStore, AppError> {
     let name = Text::parse(&input.name, 1, 100).map_err(|m| AppError::validation("name", m))?;
     let prefix = input.order_prefix.trim().to_ascii_uppercase();
-    if !(2..=6).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-        return Err(AppError::validation("order_prefix", "must be 2-6 letters or digits"));
+    if !(2..=6).contains(&prefix.len())
+        || !prefix
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return Err(AppError::validation(
+            "order_prefix",
+            "must be 2-6 letters or digits",
+        ));
     }
-    let currency = Currency::parse(&input.currency).map_err(|m| AppError::validation("currency", m))?;
+    let currency =
+        Currency::parse(&input.currency).map_err(|m| AppError::validation("currency", m))?;
     check_settings(&input.settings)?;
     let now = p.now_ms();
     let store = StoreRow {
@@ -51,7 +62,15 @@ pub async fn create_store<P: Platform>(p: &P, input: CreateStore) -> Result<Crea
     let publishable_key = p.new_token("pk_", 16);
     let (key, key_stmt) = new_admin_key(p, &store.id, Role::Superadmin, "first superadmin")?;
     p.db()
-        .batch(vec![stores::insert_store(&store), stores::insert_publishable_key(&publishable_key, &store.id, now), key_stmt])
+        .batch(vec![
+            stores::insert_store(&store),
+            stores::insert_publishable_key(&publishable_key, &store.id, now),
+            key_stmt,
+        ])
         .await?;
-    Ok(CreatedStore { store: store_view(store, vec![publishable_key.clone()]), publishable_key, admin_key: key })
+    Ok(CreatedStore {
+        store: store_view(store, vec![publishable_key.clone()]),
+        publishable_key,
+        admin_key: key,
+    })
 }

@@ -46,26 +46,52 @@ pub fn check_settings(s: &StoreSettings) -> Result<(), crate::AppError> {
     use crate::AppError;
     if let Some(i) = &s.identity {
         if i.issuer.is_empty() || i.audience.is_empty() {
-            return Err(AppError::validation("settings.identity", "issuer and audience are required"));
+            return Err(AppError::validation(
+                "settings.identity",
+                "issuer and audience are required",
+            ));
         }
         if i.hs256_secret.is_none() && i.jwks_url.is_none() {
-            return Err(AppError::validation("settings.identity", "give hs256_secret or jwks_url"));
+            return Err(AppError::validation(
+                "settings.identity",
+                "give hs256_secret or jwks_url",
+            ));
         }
         if i.hs256_secret.as_ref().is_some_and(|k| k.len() < 32) {
-            return Err(AppError::validation("settings.identity.hs256_secret", "must have at least 32 characters"));
+            return Err(AppError::validation(
+                "settings.identity.hs256_secret",
+                "must have at least 32 characters",
+            ));
         }
-        if i.jwks_url.as_ref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
-            return Err(AppError::validation("settings.identity.jwks_url", "must be an http(s) URL"));
+        if i.jwks_url
+            .as_ref()
+            .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")))
+        {
+            return Err(AppError::validation(
+                "settings.identity.jwks_url",
+                "must be an http(s) URL",
+            ));
         }
     }
     if s.shipping.flat_amount < 0 || s.shipping.flat_amount > crate::domain::Money::MAX_PRICE {
-        return Err(AppError::validation("settings.shipping.flat_amount", "must be a non-negative amount in minor units"));
+        return Err(AppError::validation(
+            "settings.shipping.flat_amount",
+            "must be a non-negative amount in minor units",
+        ));
     }
     if s.shipping.free_from_amount.is_some_and(|a| a < 0) {
-        return Err(AppError::validation("settings.shipping.free_from_amount", "must not be negative"));
+        return Err(AppError::validation(
+            "settings.shipping.free_from_amount",
+            "must not be negative",
+        ));
     }
-    for (f, u) in [("settings.success_url", &s.success_url), ("settings.cancel_url", &s.cancel_url)] {
-        if u.as_ref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+    for (f, u) in [
+        ("settings.success_url", &s.success_url),
+        ("settings.cancel_url", &s.cancel_url),
+    ] {
+        if u.as_ref()
+            .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")))
+        {
             return Err(AppError::validation(f, "must be an http(s) URL"));
         }
     }

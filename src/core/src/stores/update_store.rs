@@ -14,10 +14,18 @@ pub struct UpdateStore {
 
 /// # Errors
 /// 404, 422 for invalid fields.
-pub async fn update_store<P: Platform>(p: &P, store_id: &str, input: UpdateStore) -> Result<StoreView, AppError> {
-    let mut s = stores::store_by_id(p.db(), store_id).await?.ok_or(AppError::NotFound("store"))?;
+pub async fn update_store<P: Platform>(
+    p: &P,
+    store_id: &str,
+    input: UpdateStore,
+) -> Result<StoreView, AppError> {
+    let mut s = stores::store_by_id(p.db(), store_id)
+        .await?
+        .ok_or(AppError::NotFound("store"))?;
     if let Some(n) = input.name {
-        s.name = Text::parse(&n, 1, 100).map_err(|m| AppError::validation("name", m))?.into_string();
+        s.name = Text::parse(&n, 1, 100)
+            .map_err(|m| AppError::validation("name", m))?
+            .into_string();
     }
     if let Some(mut settings) = input.settings {
         // The masked secret coming back from a GET keeps the stored one.
@@ -38,7 +46,9 @@ pub async fn update_store<P: Platform>(p: &P, store_id: &str, input: UpdateStore
 /// # Errors
 /// 404.
 pub async fn get_store<P: Platform>(p: &P, store_id: &str) -> Result<StoreView, AppError> {
-    let s = stores::store_by_id(p.db(), store_id).await?.ok_or(AppError::NotFound("store"))?;
+    let s = stores::store_by_id(p.db(), store_id)
+        .await?
+        .ok_or(AppError::NotFound("store"))?;
     let keys = stores::publishable_keys(p.db(), store_id).await?;
     Ok(store_view(s, keys))
 }

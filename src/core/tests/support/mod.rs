@@ -26,7 +26,10 @@ impl HttpClient for FakeHttp {
     async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, String> {
         self.calls.set(self.calls.get() + 1);
         match self.bodies.borrow().get(&req.url) {
-            Some((status, body)) => Ok(OutboundResponse { status: *status, body: body.clone().into_bytes() }),
+            Some((status, body)) => Ok(OutboundResponse {
+                status: *status,
+                body: body.clone().into_bytes(),
+            }),
             None => Err(format!("connection refused: {}", req.url)),
         }
     }
@@ -43,14 +46,23 @@ pub struct TestPlatform {
 impl TestPlatform {
     pub fn new() -> Self {
         let http = FakeHttp::default();
-        let jwks = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/idp/jwks.json")).unwrap();
-        http.bodies.borrow_mut().insert(JWKS_URL.into(), (200, jwks));
+        let jwks = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/idp/jwks.json"
+        ))
+        .unwrap();
+        http.bodies
+            .borrow_mut()
+            .insert(JWKS_URL.into(), (200, jwks));
         TestPlatform {
             db: SqliteDb::open_migrated().expect("migrations apply"),
             now: Cell::new(1_790_000_000_000),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15),
             http,
-            settings: Settings { bootstrap_admin_key: Some(BOOTSTRAP.into()), environment: "test".into() },
+            settings: Settings {
+                bootstrap_admin_key: Some(BOOTSTRAP.into()),
+                environment: "test".into(),
+            },
         }
     }
     pub fn advance_ms(&self, ms: i64) {
@@ -60,11 +72,17 @@ impl TestPlatform {
     pub fn row_counts(&self) -> Vec<(String, i64)> {
         let conn = self.db.conn();
         let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").unwrap();
-        let names: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        let names: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         names
             .into_iter()
             .map(|n| {
-                let c: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM \"{n}\""), [], |r| r.get(0)).unwrap();
+                let c: i64 = conn
+                    .query_row(&format!("SELECT COUNT(*) FROM \"{n}\""), [], |r| r.get(0))
+                    .unwrap();
                 (n, c)
             })
             .collect()
@@ -148,7 +166,13 @@ pub fn create_store(p: &TestPlatform, prefix: &str) -> Store {
     }
 }
 
-pub fn admin(p: &TestPlatform, s: &Store, method: Method, path: &str, body: Option<Value>) -> Response {
+pub fn admin(
+    p: &TestPlatform,
+    s: &Store,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
     let mut r = req(method, path).header("authorization", &format!("Bearer {}", s.admin));
     if let Some(b) = body {
         r = r.json_body(&b);
@@ -158,21 +182,39 @@ pub fn admin(p: &TestPlatform, s: &Store, method: Method, path: &str, body: Opti
 
 /// An active product with one physical and one digital variant; returns (product, [variant ids]).
 pub fn product(p: &TestPlatform, s: &Store, slug: &str, price: i64) -> (Value, Vec<String>) {
-    let r = admin(p, s, Method::Post, "/admin/api/v1/products", Some(json!({
-        "title": format!("Poster {slug}"), "slug": slug, "status": "active",
-        "variants": [
-            { "sku": format!("{slug}-A3"), "kind": "physical", "price_amount": price, "fulfillment_provider": "printful", "estimated_production_days": 3 },
-            { "sku": format!("{slug}-PDF"), "kind": "digital", "price_amount": price / 2, "digital_asset_key": format!("assets/{slug}.pdf") }
-        ]
-    })));
+    let r = admin(
+        p,
+        s,
+        Method::Post,
+        "/admin/api/v1/products",
+        Some(json!({
+            "title": format!("Poster {slug}"), "slug": slug, "status": "active",
+            "variants": [
+                { "sku": format!("{slug}-A3"), "kind": "physical", "price_amount": price, "fulfillment_provider": "printful", "estimated_production_days": 3 },
+                { "sku": format!("{slug}-PDF"), "kind": "digital", "price_amount": price / 2, "digital_asset_key": format!("assets/{slug}.pdf") }
+            ]
+        })),
+    );
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let b = r.body_json();
-    let ids = b["variants"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect();
+    let ids = b["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
     (b, ids)
 }
 
 /// Storefront request as a guest (optionally with a cart token).
-pub fn shop(p: &TestPlatform, s: &Store, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+pub fn shop(
+    p: &TestPlatform,
+    s: &Store,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Response {
     let mut r = req(method, path).header("x-publishable-api-key", &s.pk);
     if let Some(t) = token {
         r = r.header("x-cart-token", t);
@@ -184,8 +226,18 @@ pub fn shop(p: &TestPlatform, s: &Store, method: Method, path: &str, token: Opti
 }
 
 /// Storefront request as a customer with a bearer JWT.
-pub fn shop_as(p: &TestPlatform, s: &Store, jwt: &str, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
-    let mut r = req(method, path).header("x-publishable-api-key", &s.pk).header("authorization", &format!("Bearer {jwt}"));
+pub fn shop_as(
+    p: &TestPlatform,
+    s: &Store,
+    jwt: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut r = req(method, path)
+        .header("x-publishable-api-key", &s.pk)
+        .header("authorization", &format!("Bearer {jwt}"));
     if let Some(t) = token {
         r = r.header("x-cart-token", t);
     }
@@ -198,21 +250,36 @@ pub fn shop_as(p: &TestPlatform, s: &Store, jwt: &str, method: Method, path: &st
 pub fn hs256(p: &TestPlatform, sub: &str, aud: &str, exp_in_s: i64) -> String {
     let now = p.now_ms() / 1000;
     let claims = json!({ "sub": sub, "iss": ISSUER, "aud": aud, "exp": now + exp_in_s, "iat": now, "email": format!("{sub}@example.com") });
-    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &jsonwebtoken::EncodingKey::from_secret(HS_SECRET.as_bytes())).unwrap()
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(HS_SECRET.as_bytes()),
+    )
+    .unwrap()
 }
 
 pub fn signed(p: &TestPlatform, alg: jsonwebtoken::Algorithm, sub: &str) -> String {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/idp/");
     let (key, kid) = match alg {
         jsonwebtoken::Algorithm::RS256 => (
-            jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(format!("{dir}rsa-private.pem")).unwrap()).unwrap(),
+            jsonwebtoken::EncodingKey::from_rsa_pem(
+                &std::fs::read(format!("{dir}rsa-private.pem")).unwrap(),
+            )
+            .unwrap(),
             "sim-rsa-1",
         ),
-        _ => (jsonwebtoken::EncodingKey::from_ec_pem(&std::fs::read(format!("{dir}ec-private.pem")).unwrap()).unwrap(), "sim-ec-1"),
+        _ => (
+            jsonwebtoken::EncodingKey::from_ec_pem(
+                &std::fs::read(format!("{dir}ec-private.pem")).unwrap(),
+            )
+            .unwrap(),
+            "sim-ec-1",
+        ),
     };
     let mut h = jsonwebtoken::Header::new(alg);
     h.kid = Some(kid.into());
     let now = p.now_ms() / 1000;
-    let claims = json!({ "sub": sub, "iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "nbf": now - 1 });
+    let claims =
+        json!({ "sub": sub, "iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "nbf": now - 1 });
     jsonwebtoken::encode(&h, &claims, &key).unwrap()
 }

@@ -1,1 +1,14 @@
+//! # Layout
+//!
+//! The admin Worker: the admin JSON API under `/admin/api/v1` (and later the web UI under
+//! `/admin`). All behaviour lives in `lading_core::api::admin`.
 
+use worker::{Context, Env, Request, Response, Result, event};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    lading_edge::serve("admin", req, &env, async |p, r| {
+        lading_core::api::admin::handle(p, r).await
+    })
+    .await
+}

@@ -1,1 +1,276 @@
+//! # Layout
+//!
+//! What every Lading Worker shares, so each Worker crate stays a thin shell:
+//! - [`D1Db`]: the core's storage port on D1 (atomic `batch`, typed constraint errors).
+//! - [`EdgePlatform`]: the core's platform port (clock, `crypto.getRandomValues`, `fetch`).
+//! - [`serve`]: `worker::Request` → [`lading_core::http::Request`] → handler → `worker::Response`,
+//!   with a request id on every response and one JSON log line per request.
+//! - [`log`]: JSON log lines.
 
+use lading_core::db::{Db, DbError, Row, Stmt, Value};
+use lading_core::http::{self, Method};
+use lading_core::ports::{
+    HttpClient, OutboundRequest, OutboundResponse, Platform, PlatformExt, Settings,
+};
+use serde_json::Value as Json;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, Env};
+
+/// Binding names, shared by every wrangler.toml.
+pub const DB_BINDING: &str = "DB";
+
+pub struct D1Db(D1Database);
+
+fn db_err(e: worker::Error) -> DbError {
+    DbError::from_message(&e.to_string())
+}
+
+impl D1Db {
+    fn prepare(&self, stmt: &Stmt) -> Result<worker::D1PreparedStatement, DbError> {
+        let params: Vec<JsValue> = stmt
+            .params
+            .iter()
+            .map(|p| match p {
+                Value::Null => JsValue::NULL,
+                // D1 numbers are JS numbers; ids are TEXT and amounts stay far below 2^53.
+                Value::Int(i) => JsValue::from_f64(*i as f64),
+                Value::Real(f) => JsValue::from_f64(*f),
+                Value::Text(s) => JsValue::from_str(s),
+            })
+            .collect();
+        self.0
+            .prepare(stmt.sql.clone())
+            .bind(&params)
+            .map_err(db_err)
+    }
+}
+
+/// JS numbers arrive as floats; integral ones become JSON integers (the port's contract).
+fn normalize(v: Json) -> Json {
+    match v {
+        Json::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or_default();
+            if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+                Json::from(f as i64)
+            } else {
+                Json::Number(n)
+            }
+        }
+        other => other,
+    }
+}
+
+fn changes(r: &worker::D1Result) -> u64 {
+    r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64
+}
+
+impl Db for D1Db {
+    async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
+        let res = self.prepare(&stmt)?.all().await.map_err(db_err)?;
+        let rows: Vec<Row> = res.results().map_err(|e| DbError::Decode(e.to_string()))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.into_iter().map(|(k, v)| (k, normalize(v))).collect())
+            .collect())
+    }
+
+    async fn run(&self, stmt: Stmt) -> Result<u64, DbError> {
+        let res = self.prepare(&stmt)?.run().await.map_err(db_err)?;
+        Ok(changes(&res))
+    }
+
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>, DbError> {
+        let prepared = stmts
+            .iter()
+            .map(|s| self.prepare(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let res = self.0.batch(prepared).await.map_err(db_err)?;
+        Ok(res.iter().map(changes).collect())
+    }
+}
+
+/// Outbound HTTP through the Workers `fetch`.
+pub struct FetchHttp;
+
+impl HttpClient for FetchHttp {
+    async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, String> {
+        let mut init = worker::RequestInit::new();
+        init.with_method(worker::Method::from(req.method.to_owned()));
+        let headers = worker::Headers::new();
+        for (k, v) in &req.headers {
+            headers.set(k, v).map_err(|e| e.to_string())?;
+        }
+        init.with_headers(headers);
+        if let Some(b) = req.body {
+            init.with_body(Some(js_sys::Uint8Array::from(b.as_slice()).into()));
+        }
+        let request = worker::Request::new_with_init(&req.url, &init).map_err(|e| e.to_string())?;
+        let mut resp = worker::Fetch::Request(request)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        Ok(OutboundResponse {
+            status: resp.status_code(),
+            body,
+        })
+    }
+}
+
+pub struct EdgePlatform {
+    db: D1Db,
+    http: FetchHttp,
+    settings: Settings,
+}
+
+impl EdgePlatform {
+    /// Reads bindings and settings from the Worker's environment.
+    ///
+    /// # Errors
+    /// A missing D1 binding (a wrangler.toml mistake).
+    pub fn from_env(env: &Env) -> worker::Result<Self> {
+        let var = |name: &str| {
+            env.var(name)
+                .ok()
+                .map(|v| v.to_string())
+                .or_else(|| env.secret(name).ok().map(|v| v.to_string()))
+        };
+        Ok(EdgePlatform {
+            db: D1Db(env.d1(DB_BINDING)?),
+            http: FetchHttp,
+            settings: Settings {
+                bootstrap_admin_key: var("ADMIN_BOOTSTRAP_KEY").filter(|k| !k.is_empty()),
+                environment: var("ENVIRONMENT").unwrap_or_else(|| "production".into()),
+            },
+        })
+    }
+}
+
+impl Platform for EdgePlatform {
+    type Db = D1Db;
+    type Http = FetchHttp;
+    fn db(&self) -> &D1Db {
+        &self.db
+    }
+    fn http(&self) -> &FetchHttp {
+        &self.http
+    }
+    fn now_ms(&self) -> i64 {
+        js_sys::Date::now() as i64
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        // crypto.getRandomValues; failing here means the runtime is broken.
+        getrandom::fill(buf).expect("crypto.getRandomValues is available in Workers");
+    }
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+/// One JSON log line.
+pub fn log(level: &str, worker: &str, request_id: Option<&str>, msg: &str, fields: Json) {
+    let mut line = serde_json::json!({
+        "ts": lading_core::time_fmt::rfc3339(js_sys::Date::now() as i64),
+        "level": level,
+        "worker": worker,
+        "msg": msg,
+    });
+    if let Some(id) = request_id {
+        line["request_id"] = Json::from(id);
+    }
+    if let (Json::Object(l), Json::Object(f)) = (&mut line, fields) {
+        l.extend(f);
+    }
+    worker::console_log!("{}", line);
+}
+
+/// A request id: the caller's `x-request-id` if it looks sane, else a new one.
+fn request_id(p: &EdgePlatform, req: &worker::Request) -> String {
+    req.headers()
+        .get("x-request-id")
+        .ok()
+        .flatten()
+        .filter(|v| !v.is_empty() && v.len() <= 100 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| p.new_id("req"))
+}
+
+/// Serves one fetch event through a core handler.
+pub async fn serve<F>(
+    worker_name: &str,
+    mut req: worker::Request,
+    env: &Env,
+    handler: F,
+) -> worker::Result<worker::Response>
+where
+    F: AsyncFnOnce(&EdgePlatform, http::Request) -> http::Response,
+{
+    console_error_panic_hook::set_once();
+    let started = js_sys::Date::now();
+    let p = EdgePlatform::from_env(env)?;
+    let rid = request_id(&p, &req);
+    let url = req.url()?;
+    let method = Method::parse(req.method().as_ref());
+    let core_req = match method {
+        Some(m) => {
+            let body = if matches!(m, Method::Get | Method::Head) {
+                Vec::new()
+            } else {
+                req.bytes().await.unwrap_or_default()
+            };
+            let headers = req
+                .headers()
+                .entries()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+            let mut r = http::Request::new(m, url.path());
+            r.query = http::parse_query(url.query().unwrap_or(""));
+            r.headers = headers;
+            r.body = body;
+            r.request_id = rid.clone();
+            Some(r)
+        }
+        None => None,
+    };
+    let resp = match core_req {
+        Some(r) => handler(&p, r).await,
+        None => http::Problem::new(405, "method_not_allowed", "Method not allowed")
+            .into_response(&rid)
+            .with_header("x-request-id", &rid),
+    };
+    let level = if resp.status >= 500 { "error" } else { "info" };
+    let mut fields = serde_json::json!({
+        "method": req.method().to_string(),
+        "path": url.path(),
+        "status": resp.status,
+        "duration_ms": js_sys::Date::now() - started,
+    });
+    if let Some(c) = &resp.log_cause {
+        fields["cause"] = Json::from(c.as_str());
+    }
+    log(level, worker_name, Some(&rid), "request", fields);
+    to_worker_response(resp)
+}
+
+/// # Errors
+/// Header values the runtime refuses.
+pub fn to_worker_response(resp: http::Response) -> worker::Result<worker::Response> {
+    let headers = worker::Headers::new();
+    for (k, v) in &resp.headers {
+        headers.append(k, v)?;
+    }
+    let out = if resp.status == 204 || resp.status == 304 {
+        worker::Response::empty()?
+    } else {
+        worker::Response::from_bytes(resp.body)?
+    };
+    Ok(out.with_status(resp.status).with_headers(headers))
+}
+
+/// A platform for scheduled and queue events (no request).
+///
+/// # Errors
+/// A missing D1 binding.
+pub fn platform(env: &Env) -> worker::Result<EdgePlatform> {
+    console_error_panic_hook::set_once();
+    EdgePlatform::from_env(env)
+}

@@ -1,1 +1,39 @@
+//! # Layout
+//!
+//! The fulfillment Worker: consumer of the `lading-fulfillment` queue (message types in
+//! `queues/`). Each message goes to `lading_core::queue::process`, whose outcome becomes an
+//! ack or a delayed retry; unknown kinds are acked and logged.
 
+use lading_core::queue::{Outcome, process};
+use worker::{
+    Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response, Result,
+    event,
+};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    lading_edge::serve("fulfillment", req, &env, async |p, r| {
+        lading_core::api::health_only(p, r, "fulfillment").await
+    })
+    .await
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+    let p = lading_edge::platform(&env)?;
+    for message in batch.messages()? {
+        let outcome = process(&p, message.body()).await;
+        let fields = serde_json::json!({ "queue": batch.queue(), "message_id": message.id(), "outcome": &outcome });
+        lading_edge::log("info", "fulfillment", None, "message", fields);
+        match outcome {
+            Outcome::Done | Outcome::Dropped { .. } => message.ack(),
+            Outcome::RetryAfter { seconds } => message.retry_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(seconds)
+                    .build(),
+            ),
+        }
+    }
+    // Never return Err: it would reset the isolate (see TOOLCHAIN.md).
+    Ok(())
+}

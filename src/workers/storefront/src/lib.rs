@@ -1,1 +1,14 @@
+//! # Layout
+//!
+//! The storefront Worker: public catalog, carts (and later checkout, orders, downloads).
+//! All behaviour lives in `lading_core::api::storefront`; this crate only wires the runtime.
 
+use worker::{Context, Env, Request, Response, Result, event};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    lading_edge::serve("storefront", req, &env, async |p, r| {
+        lading_core::api::storefront::handle(p, r).await
+    })
+    .await
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds every Worker (or the ones named) to src/workers/<name>/build/ with worker-build,
+# using the tools scripts/setup.sh installed (no downloads at build time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+workers=("$@")
+[ ${#workers[@]} -gt 0 ] || workers=(storefront admin webhooks fulfillment scheduler)
+for w in "${workers[@]}"; do
+  echo "==> building the $w Worker"
+  (cd "src/workers/$w" && worker-build --release 2>&1 | grep -vE '^\s*(Compiling|Checking)' || exit 1)
+  test -f "src/workers/$w/build/index.js" || { echo "build of $w produced no build/index.js" >&2; exit 1; }
+done

@@ -1,0 +1,47 @@
+//! Messages on the `lading-fulfillment` queue (definitions and policy in `queues/`).
+//! The consumer Worker maps each [`Outcome`] to ack or retry.
+
+use crate::ports::Platform;
+use serde::{Deserialize, Serialize};
+
+/// A message body. Tagged by `kind` so new kinds can be added without breaking old ones.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Message {
+    /// Submit one fulfillment order to its provider (handled by the fulfillment issue).
+    Fulfil {
+        fulfillment_order_id: String,
+        provider: String,
+        store_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Done,
+    /// Acked without effect: unknown kind, malformed body, or nothing to do yet.
+    Dropped {
+        reason: String,
+    },
+    RetryAfter {
+        seconds: u32,
+    },
+}
+
+/// Handles one queue message.
+pub async fn process<P: Platform>(_p: &P, body: &serde_json::Value) -> Outcome {
+    match Message::deserialize(body) {
+        Err(e) => Outcome::Dropped {
+            reason: format!("unknown or malformed message: {e}"),
+        },
+        Ok(Message::Fulfil {
+            fulfillment_order_id,
+            ..
+        }) => Outcome::Dropped {
+            reason: format!(
+                "fulfillment order {fulfillment_order_id}: submission is not part of this release"
+            ),
+        },
+    }
+}

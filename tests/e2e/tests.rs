@@ -1,0 +1,754 @@
+use crate::support::*;
+use futures::future::{FutureExt, LocalBoxFuture, join_all};
+use lading_e2e::WORKERS;
+use serde_json::json;
+
+type Test = for<'a> fn(&'a Ctx<'a>) -> LocalBoxFuture<'a, ()>;
+
+macro_rules! tests {
+    ($($name:ident),+ $(,)?) => {
+        pub const ALL: &[(&str, Test)] = &[$((stringify!($name), |c| $name(c).boxed_local())),+];
+    };
+}
+
+tests!(
+    every_worker_answers_healthz_with_a_request_id,
+    a_product_created_through_the_admin_api_is_listed_by_the_storefront,
+    a_guest_cart_is_priced_from_d1_and_ignores_client_prices,
+    customers_sign_in_with_rs256_es256_and_hs256_tokens_and_merge_their_guest_cart,
+    another_customers_or_another_stores_cart_is_not_found,
+    bad_cart_input_gets_problem_json_and_changes_nothing,
+    bad_keys_and_tokens_get_401_and_change_nothing,
+    idempotency_keys_replay_and_refuse_another_body,
+    every_admin_route_refuses_a_missing_or_wrong_key,
+    the_openapi_documents_match_the_live_routes,
+    the_hourly_cron_abandons_carts_idle_for_48_hours,
+    concurrent_adds_to_one_line_add_up_exactly,
+    workers_log_json_lines_with_the_request_id,
+    an_unreachable_identity_provider_gives_502_and_writes_nothing,
+);
+
+async fn every_worker_answers_healthz_with_a_request_id(c: &Ctx<'_>) {
+    for w in WORKERS {
+        let r = c
+            .client
+            .get(&format!("{}/healthz", c.stack.worker(w)))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{w}: {}", r.text);
+        assert_eq!(r.body, json!({ "status": "ok", "worker": w, "d1": "ok" }));
+        assert!(
+            r.header("x-request-id")
+                .is_some_and(|id| id.starts_with("req_")),
+            "{w} sends x-request-id"
+        );
+        let nope = c
+            .client
+            .get(&format!("{}/no-such-path", c.stack.worker(w)))
+            .send()
+            .await;
+        assert_problem(&nope, 404, "route_not_found");
+    }
+}
+
+async fn a_product_created_through_the_admin_api_is_listed_by_the_storefront(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let (id, vids) = c.product(&s, "harbour-print", 2900).await;
+    let r = c
+        .admin(
+            &s,
+            "PUT",
+            &format!(
+                "/admin/api/v1/variants/{}/provider-mappings/printful",
+                vids[0]
+            ),
+        )
+        .json(&json!({ "external_variant_id": "4012", "cost_amount": 1250 }))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let list = c.shop(&s, "GET", "/v1/products").send().await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.body["data"][0]["id"], id.as_str());
+    assert_eq!(
+        list.body["data"][0]["variants"][0]["price"],
+        json!({ "amount": 2900, "currency": "USD" })
+    );
+    assert!(
+        list.body["data"][0]["variants"][0]
+            .get("provider_mappings")
+            .is_none(),
+        "costs stay private"
+    );
+    let one = c.shop(&s, "GET", "/v1/products/harbour-print").send().await;
+    assert_eq!(one.body["id"], id.as_str());
+    // Archived → gone from the storefront.
+    c.admin(&s, "POST", &format!("/admin/api/v1/products/{id}/archive"))
+        .send()
+        .await;
+    assert_problem(
+        &c.shop(&s, "GET", "/v1/products/harbour-print").send().await,
+        404,
+        "product_not_found",
+    );
+    // CORS for browser storefronts.
+    let pre = c
+        .client
+        .call("OPTIONS", &c.sf("/v1/products"))
+        .header("origin", "https://shop.example")
+        .send()
+        .await;
+    assert_eq!(pre.status, 204);
+    assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
+}
+
+async fn a_guest_cart_is_priced_from_d1_and_ignores_client_prices(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let (_, v) = c.product(&s, "cart-poster", 2500).await;
+    let t = c.guest_cart(&s).await;
+    assert!(t.len() >= 3 + 26, "≥ 128 random bits");
+    let add = c.shop(&s, "POST", "/v1/carts/current/items").header("x-cart-token", &t)
+        .json(&json!({ "variant_id": v[0], "quantity": 2, "unit_price": 1, "price": { "amount": 1 } })).send().await;
+    assert_eq!(add.status, 200, "{}", add.text);
+    assert_eq!(add.body["subtotal"], 5000);
+    let add2 = c
+        .shop(&s, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &t)
+        .json(&json!({ "variant_id": v[0], "quantity": 1 }))
+        .send()
+        .await;
+    assert_eq!(
+        add2.body["items"][0]["quantity"], 3,
+        "same variant and options add up"
+    );
+    let add3 = c
+        .shop(&s, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &t)
+        .json(&json!({ "variant_id": v[1], "quantity": 1 }))
+        .send()
+        .await;
+    let digital_line = add3.body["items"][1]["id"].as_str().unwrap().to_owned();
+    let upd = c
+        .shop(
+            &s,
+            "PATCH",
+            &format!("/v1/carts/current/items/{digital_line}"),
+        )
+        .header("x-cart-token", &t)
+        .json(&json!({ "quantity": 4 }))
+        .send()
+        .await;
+    assert_eq!(upd.body["items"][1]["quantity"], 4);
+    // Changing the catalog price changes the cart: prices are read from D1 every time.
+    c.admin(&s, "PATCH", &format!("/admin/api/v1/variants/{}", v[0]))
+        .json(&json!({ "price_amount": 3000 }))
+        .send()
+        .await;
+    let now = c
+        .shop(&s, "GET", "/v1/carts/current")
+        .header("x-cart-token", &t)
+        .send()
+        .await;
+    assert_eq!(now.body["subtotal"], 3 * 3000 + 4 * 1250);
+    let del = c
+        .shop(
+            &s,
+            "DELETE",
+            &format!("/v1/carts/current/items/{digital_line}"),
+        )
+        .header("x-cart-token", &t)
+        .send()
+        .await;
+    assert_eq!(del.body["items"].as_array().unwrap().len(), 1);
+    // The token is stored hashed only.
+    let plain: i64 = c
+        .stack
+        .d1()
+        .query_row(
+            "SELECT COUNT(*) FROM carts WHERE token_hash = ?1",
+            [&t],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(plain, 0);
+}
+
+async fn customers_sign_in_with_rs256_es256_and_hs256_tokens_and_merge_their_guest_cart(
+    c: &Ctx<'_>,
+) {
+    let s = c.store().await;
+    let (_, v) = c.product(&s, "merge-me", 1000).await;
+    for (alg, sub) in [
+        ("RS256", "rsa-user"),
+        ("ES256", "ec-user"),
+        ("HS256", "hs-user"),
+    ] {
+        let jwt = c.token(sub, alg, json!({})).await;
+        let r = c.shop(&s, "POST", "/v1/carts").bearer(&jwt).send().await;
+        assert_eq!(r.status, 201, "{alg}: {}", r.text);
+        assert!(r.body.get("cart_token").is_none());
+    }
+    let jwt = c.token("merger", "RS256", json!({})).await;
+    c.shop(&s, "POST", "/v1/carts/current/items")
+        .bearer(&jwt)
+        .json(&json!({ "variant_id": v[0], "quantity": 2 }))
+        .send()
+        .await;
+    let t = c.guest_cart(&s).await;
+    c.shop(&s, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &t)
+        .json(&json!({ "variant_id": v[0], "quantity": 3 }))
+        .send()
+        .await;
+    c.shop(&s, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &t)
+        .json(&json!({ "variant_id": v[1], "quantity": 1 }))
+        .send()
+        .await;
+    let m = c
+        .shop(&s, "POST", "/v1/carts/merge")
+        .bearer(&jwt)
+        .header("x-cart-token", &t)
+        .send()
+        .await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    assert_eq!(m.body["items"][0]["quantity"], 5);
+    assert_eq!(m.body["items"][1]["quantity"], 1);
+    let guest = c
+        .shop(&s, "GET", "/v1/carts/current")
+        .header("x-cart-token", &t)
+        .send()
+        .await;
+    assert_eq!(guest.body["status"], "merged");
+    let again = c
+        .shop(&s, "POST", "/v1/carts/merge")
+        .bearer(&jwt)
+        .header("x-cart-token", &t)
+        .send()
+        .await;
+    assert_eq!(
+        again.body["items"][0]["quantity"], 5,
+        "a repeated merge adds nothing"
+    );
+}
+
+async fn another_customers_or_another_stores_cart_is_not_found(c: &Ctx<'_>) {
+    let a = c.store().await;
+    let b = c.store().await;
+    let (_, v) = c.product(&a, "mine", 700).await;
+    let mine = c.guest_cart(&a).await;
+    let theirs = c.guest_cart(&a).await;
+    let line = c
+        .shop(&a, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &theirs)
+        .json(&json!({ "variant_id": v[0], "quantity": 1 }))
+        .send()
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_problem(
+        &c.shop(&b, "GET", "/v1/carts/current")
+            .header("x-cart-token", &mine)
+            .send()
+            .await,
+        404,
+        "cart_not_found",
+    );
+    assert_problem(
+        &c.shop(&a, "PATCH", &format!("/v1/carts/current/items/{line}"))
+            .header("x-cart-token", &mine)
+            .json(&json!({ "quantity": 2 }))
+            .send()
+            .await,
+        404,
+        "cart_item_not_found",
+    );
+    assert_problem(
+        &c.shop(&a, "DELETE", &format!("/v1/carts/current/items/{line}"))
+            .header("x-cart-token", &mine)
+            .send()
+            .await,
+        404,
+        "cart_item_not_found",
+    );
+    let alice = c.token("alice", "RS256", json!({})).await;
+    let bob = c.token("bob", "RS256", json!({})).await;
+    let aline = c
+        .shop(&a, "POST", "/v1/carts/current/items")
+        .bearer(&alice)
+        .json(&json!({ "variant_id": v[0], "quantity": 1 }))
+        .send()
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_problem(
+        &c.shop(&a, "GET", "/v1/carts/current")
+            .bearer(&bob)
+            .send()
+            .await,
+        404,
+        "cart_not_found",
+    );
+    assert_problem(
+        &c.shop(&a, "DELETE", &format!("/v1/carts/current/items/{aline}"))
+            .bearer(&bob)
+            .send()
+            .await,
+        404,
+        "cart_not_found",
+    );
+    // Store B's variant cannot go into a store A cart.
+    let (_, bv) = c.product(&b, "theirs", 100).await;
+    assert_problem(
+        &c.shop(&a, "POST", "/v1/carts/current/items")
+            .bearer(&alice)
+            .json(&json!({ "variant_id": bv[0], "quantity": 1 }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    );
+}
+
+async fn bad_cart_input_gets_problem_json_and_changes_nothing(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let (_, v) = c.product(&s, "strict", 1500).await;
+    let (old, ov) = c.product(&s, "retired", 100).await;
+    c.admin(&s, "POST", &format!("/admin/api/v1/products/{old}/archive"))
+        .send()
+        .await;
+    let t = c.guest_cart(&s).await;
+    c.shop(&s, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &t)
+        .json(&json!({ "variant_id": v[0], "quantity": 98 }))
+        .send()
+        .await;
+    let before = c.rows();
+    for (body, status, kind) in [
+        (
+            json!({ "variant_id": "var_01unknown", "quantity": 1 }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "variant_id": ov[0], "quantity": 1 }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "variant_id": v[0], "quantity": 0 }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "variant_id": v[0], "quantity": 1_000_000_000_000i64 }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "variant_id": v[0], "quantity": 2 }),
+            422,
+            "validation_failed",
+        ),
+        (json!({ "variant_id": v[0] }), 422, "validation_failed"),
+        (json!([1, 2]), 422, "validation_failed"),
+    ] {
+        let r = c
+            .shop(&s, "POST", "/v1/carts/current/items")
+            .header("x-cart-token", &t)
+            .json(&body)
+            .send()
+            .await;
+        assert_problem(&r, status, kind);
+    }
+    let r = c
+        .shop(&s, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &t)
+        .raw("application/json", "{\"variant_id\": ")
+        .send()
+        .await;
+    assert_problem(&r, 400, "malformed_json");
+    let r = c
+        .shop(&s, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &t)
+        .raw("text/plain", "variant_id=1")
+        .send()
+        .await;
+    assert_problem(&r, 415, "unsupported_media_type");
+    let r = c
+        .shop(&s, "PATCH", "/v1/carts/current/items/ci_x")
+        .header("x-cart-token", &t)
+        .json(&json!({ "quantity": -1 }))
+        .send()
+        .await;
+    assert_problem(&r, 422, "validation_failed");
+    let r = c
+        .shop(&s, "PUT", "/v1/carts/current")
+        .header("x-cart-token", &t)
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_problem(&r, 405, "method_not_allowed");
+    let r = c.admin(&s, "POST", "/admin/api/v1/products").json(&json!({ "title": "Bad", "variants": [{ "sku": "x y", "kind": "physical", "price_amount": 1 }] })).send().await;
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "variants[0].sku");
+    assert_eq!(c.rows(), before, "rejected requests wrote nothing");
+}
+
+async fn bad_keys_and_tokens_get_401_and_change_nothing(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let before = c.rows();
+    assert_problem(
+        &c.client.post(&c.sf("/v1/carts")).send().await,
+        401,
+        "publishable_key_missing",
+    );
+    assert_problem(
+        &c.client
+            .post(&c.sf("/v1/carts"))
+            .header("x-publishable-api-key", "pk_wrong")
+            .send()
+            .await,
+        401,
+        "publishable_key_invalid",
+    );
+    let expired = c.token("late", "RS256", json!({ "exp_in": -3600 })).await;
+    let not_yet = c.token("early", "ES256", json!({ "nbf_in": 3600 })).await;
+    let wrong_aud = c
+        .token("aud", "RS256", json!({ "aud": "another-app" }))
+        .await;
+    let wrong_iss = c
+        .token("iss", "RS256", json!({ "iss": "https://evil.example/" }))
+        .await;
+    let mut forged = c.token("forged", "RS256", json!({})).await;
+    let parts: Vec<&str> = forged.split('.').collect();
+    let claims = base64_url(
+        &serde_json::to_vec(
+            &json!({ "sub": "admin", "aud": AUDIENCE, "iss": ISSUER, "exp": 9_999_999_999i64 }),
+        )
+        .unwrap(),
+    );
+    forged = format!("{}.{}.{}", parts[0], claims, parts[2]);
+    for (name, jwt) in [
+        ("expired", expired),
+        ("not yet valid", not_yet),
+        ("wrong audience", wrong_aud),
+        ("wrong issuer", wrong_iss),
+        ("forged", forged),
+        ("garbage", "not.a.jwt".into()),
+    ] {
+        let r = c.shop(&s, "POST", "/v1/carts").bearer(&jwt).send().await;
+        assert_eq!(r.status, 401, "{name}: {}", r.text);
+        assert_problem(&r, 401, "invalid_token");
+    }
+    assert_eq!(c.rows(), before);
+}
+
+fn base64_url(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &x)| acc | (u32::from(x) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+async fn idempotency_keys_replay_and_refuse_another_body(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let body = json!({ "title": "Idem", "status": "active" });
+    let first = c
+        .admin(&s, "POST", "/admin/api/v1/products")
+        .header("idempotency-key", "idem-1")
+        .json(&body)
+        .send()
+        .await;
+    let again = c
+        .admin(&s, "POST", "/admin/api/v1/products")
+        .header("idempotency-key", "idem-1")
+        .json(&body)
+        .send()
+        .await;
+    assert_eq!(first.status, 201);
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body["id"], first.body["id"]);
+    let other = c
+        .admin(&s, "POST", "/admin/api/v1/products")
+        .header("idempotency-key", "idem-1")
+        .json(&json!({ "title": "Other" }))
+        .send()
+        .await;
+    assert_problem(&other, 422, "idempotency_key_reused");
+    let n: i64 = c
+        .stack
+        .d1()
+        .query_row(
+            "SELECT COUNT(*) FROM products WHERE store_id = ?1",
+            [&s.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    // Storefront: a retried cart creation returns the same cart.
+    let a = c
+        .shop(&s, "POST", "/v1/carts")
+        .header("idempotency-key", "cart-xyz")
+        .send()
+        .await;
+    let b = c
+        .shop(&s, "POST", "/v1/carts")
+        .header("idempotency-key", "cart-xyz")
+        .send()
+        .await;
+    assert_eq!(a.body["id"], b.body["id"]);
+    let carts: i64 = c
+        .stack
+        .d1()
+        .query_row(
+            "SELECT COUNT(*) FROM carts WHERE store_id = ?1",
+            [&s.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(carts, 1);
+}
+
+async fn every_admin_route_refuses_a_missing_or_wrong_key(c: &Ctx<'_>) {
+    let _s = c.store().await;
+    let doc = c.client.get(&c.adm("/openapi.json")).send().await.body;
+    let before = c.rows();
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/admin/") {
+            continue;
+        }
+        let concrete = path
+            .replace("{product_id}", "prod_x")
+            .replace("{variant_id}", "var_x")
+            .replace("{key_id}", "akey_x")
+            .replace("{provider}", "printful");
+        for method in ops.as_object().unwrap().keys() {
+            for auth in [
+                None,
+                Some("Bearer lak_not_a_real_key"),
+                Some("Basic Zm9vOmJhcg=="),
+            ] {
+                let mut call = c
+                    .client
+                    .call(&method.to_uppercase(), &c.adm(&concrete))
+                    .json(&json!({}));
+                if let Some(a) = auth {
+                    call = call.header("authorization", a);
+                }
+                let r = call.send().await;
+                assert_eq!(
+                    r.status, 401,
+                    "{method} {concrete} with {auth:?}: {}",
+                    r.text
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 17 * 3, "checked {checked}");
+    assert_eq!(c.rows(), before);
+}
+
+async fn the_openapi_documents_match_the_live_routes(c: &Ctx<'_>) {
+    for (worker, base) in [
+        ("storefront", c.stack.worker("storefront")),
+        ("admin", c.stack.worker("admin")),
+    ] {
+        let doc = c.client.get(&format!("{base}/openapi.json")).send().await;
+        assert_eq!(doc.status, 200);
+        assert_eq!(doc.body["openapi"], "3.1.0");
+        let paths = doc.body["paths"].as_object().unwrap();
+        assert!(!paths.is_empty());
+        for (path, ops) in paths {
+            let concrete = path.replace('{', "x").replace('}', "");
+            for method in ops.as_object().unwrap().keys() {
+                let r = c
+                    .client
+                    .call(&method.to_uppercase(), &format!("{base}{concrete}"))
+                    .send()
+                    .await;
+                assert_ne!(
+                    r.problem(),
+                    Some("route_not_found"),
+                    "{worker}: documented {method} {path} is not served"
+                );
+                assert_ne!(
+                    r.problem(),
+                    Some("method_not_allowed"),
+                    "{worker}: documented {method} {path} is not served"
+                );
+            }
+        }
+    }
+}
+
+async fn the_hourly_cron_abandons_carts_idle_for_48_hours(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let idle = c.guest_cart(&s).await;
+    let fresh = c.guest_cart(&s).await;
+    // Stand in for 49 hours passing: age the idle cart's activity in local D1.
+    let d1 = c.stack.d1();
+    let hash = sha256_hex(&idle);
+    let n = d1.execute("UPDATE carts SET last_activity_at = last_activity_at - 49 * 3600000 WHERE token_hash = ?1", [&hash]).unwrap();
+    assert_eq!(n, 1);
+    drop(d1);
+    let r = c
+        .client
+        .get(&format!(
+            "{}/__cron?cron=0%20*%20*%20*%20*",
+            c.stack.worker("scheduler")
+        ))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["outcome"], "ok");
+    assert_eq!(
+        c.shop(&s, "GET", "/v1/carts/current")
+            .header("x-cart-token", &idle)
+            .send()
+            .await
+            .body["status"],
+        "abandoned"
+    );
+    assert_eq!(
+        c.shop(&s, "GET", "/v1/carts/current")
+            .header("x-cart-token", &fresh)
+            .send()
+            .await
+            .body["status"],
+        "active"
+    );
+    let (_, v) = c.product(&s, "late", 100).await;
+    let late = c
+        .shop(&s, "POST", "/v1/carts/current/items")
+        .header("x-cart-token", &idle)
+        .json(&json!({ "variant_id": v[0], "quantity": 1 }))
+        .send()
+        .await;
+    assert_problem(&late, 409, "cart_not_active");
+}
+
+fn sha256_hex(s: &str) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut ch| {
+            use std::io::Write;
+            ch.stdin.take().unwrap().write_all(s.as_bytes())?;
+            ch.wait_with_output()
+        });
+    String::from_utf8_lossy(&out.expect("sha256sum").stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn concurrent_adds_to_one_line_add_up_exactly(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let (_, v) = c.product(&s, "rush", 100).await;
+    let t = c.guest_cart(&s).await;
+    let calls = (0..20).map(|_| {
+        c.shop(&s, "POST", "/v1/carts/current/items")
+            .header("x-cart-token", &t)
+            .json(&json!({ "variant_id": v[0], "quantity": 1 }))
+            .send()
+    });
+    let replies = join_all(calls).await;
+    assert!(
+        replies.iter().all(|r| r.status == 200),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let cart = c
+        .shop(&s, "GET", "/v1/carts/current")
+        .header("x-cart-token", &t)
+        .send()
+        .await;
+    assert_eq!(cart.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(cart.body["items"][0]["quantity"], 20);
+}
+
+/// wrangler prints console output only for the first Worker of a multi-config `dev`, so
+/// this runs the storefront alone (same local D1) to read its log lines.
+async fn workers_log_json_lines_with_the_request_id(c: &Ctx<'_>) {
+    let solo = c.stack.solo("storefront");
+    let r = c
+        .client
+        .get(&format!("{}/v1/products", solo.base))
+        .header("x-request-id", "req_e2e_log_probe")
+        .send()
+        .await;
+    assert_eq!(r.header("x-request-id"), Some("req_e2e_log_probe"));
+    let mut found = None;
+    for _ in 0..25 {
+        found = solo
+            .log()
+            .lines()
+            .find(|l| l.contains("req_e2e_log_probe"))
+            .map(str::to_owned);
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let line = found.expect("a log line with the request id");
+    let json_part = &line[line.find('{').expect("JSON")..];
+    let v: serde_json::Value = serde_json::from_str(json_part).expect("the log line is JSON");
+    assert_eq!(v["worker"], "storefront");
+    assert_eq!(v["status"], 401);
+    assert_eq!(v["path"], "/v1/products");
+    assert_eq!(v["level"], "info");
+    assert!(v["ts"].as_str().is_some_and(|t| t.ends_with('Z')));
+}
+
+async fn an_unreachable_identity_provider_gives_502_and_writes_nothing(c: &Ctx<'_>) {
+    let jwks = format!("{}/idp/.well-known/jwks.json?fresh=1", c.stack.simulator);
+    let s = c.store_with_jwks(&jwks).await;
+    let jwt = c.token("down", "RS256", json!({})).await;
+    let fault = c
+        .client
+        .post(&format!("{}/__control/faults", c.stack.simulator))
+        .json(&json!({ "path_prefix": "/idp/.well-known/", "status": 503 }))
+        .send()
+        .await;
+    assert_eq!(fault.status, 201);
+    let before = c.rows();
+    let r = c.shop(&s, "POST", "/v1/carts").bearer(&jwt).send().await;
+    assert_problem(&r, 502, "upstream_unavailable");
+    assert_eq!(c.rows(), before);
+    // The simulator logged the attempt; the next try (fault used up) works.
+    let log = c
+        .client
+        .get(&format!(
+            "{}/__control/requests?path_prefix=/idp/.well-known/",
+            c.stack.simulator
+        ))
+        .send()
+        .await;
+    assert!(
+        log.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "503")
+    );
+    let ok = c.shop(&s, "POST", "/v1/carts").bearer(&jwt).send().await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+}
