@@ -1,1 +1,137 @@
-fn main() {}
+//! The benchmark (not a timed test): throughput and latency of the catalog read and the
+//! cart write, each beside a trivial D1 endpoint (`/healthz`: one `SELECT 1`) measured in
+//! the same run, on loopback, with bounded load (a fixed number of requests at a fixed
+//! concurrency). Run through `npm run bench`, which also reports each Worker's size.
+//!
+//! Options: `--requests N` (default 2000 per endpoint), `--concurrency C` (default 16).
+
+use futures::StreamExt;
+use lading_e2e::client::Client;
+use lading_e2e::{Options, Stack};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+struct Stats {
+    name: &'static str,
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let requests = arg("--requests", 2000);
+    let concurrency = arg("--concurrency", 16);
+    eprintln!("==> starting the local stack");
+    let stack = Stack::start(Options::ephemeral("bench"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let c = Client::default();
+        let sf = stack.worker("storefront");
+        let admin = stack.worker("admin");
+        let r = c.post(&format!("{admin}/admin/api/v1/stores")).bearer(&stack.bootstrap_key)
+            .json(&json!({ "name": "Bench", "order_prefix": "BEN", "currency": "USD" })).send().await;
+        let pk = r.body["publishable_key"].as_str().expect("pk").to_owned();
+        let key = r.body["admin_key"]["key"].as_str().expect("key").to_owned();
+        let mut variants = Vec::new();
+        for i in 0..40 {
+            let r = c.post(&format!("{admin}/admin/api/v1/products")).bearer(&key).json(&json!({
+                "title": format!("Bench poster {i}"), "status": "active",
+                "variants": [{ "sku": format!("B-{i}-A3"), "kind": "physical", "price_amount": 1000 + i }, { "sku": format!("B-{i}-A2"), "kind": "physical", "price_amount": 2000 + i }]
+            })).send().await;
+            for v in r.body["variants"].as_array().expect("variants") {
+                variants.push(v["id"].as_str().expect("id").to_owned());
+            }
+        }
+        // One cart per 40 adds keeps every line under its quantity bound and every cart under 50 lines.
+        let mut carts = Vec::new();
+        for _ in 0..requests.div_ceil(40) {
+            let r = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &pk).send().await;
+            carts.push(r.body["cart_token"].as_str().expect("token").to_owned());
+        }
+        let http = c.http().clone();
+        // Warm-up so every isolate is compiled and D1 is open.
+        for _ in 0..50 {
+            let _ = http.get(format!("{sf}/healthz")).send().await;
+            let _ = http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", &pk).send().await;
+        }
+        let mut results = Vec::new();
+        // Interleave rounds so machine noise hits every endpoint alike.
+        let rounds = 4;
+        let per_round = requests / rounds;
+        let mut lat: [Vec<Duration>; 3] = Default::default();
+        let mut busy = [Duration::ZERO; 3];
+        let mut errors = [0usize; 3];
+        for round in 0..rounds {
+            for (k, _) in ["trivial", "products", "cart"].iter().enumerate() {
+                let started = Instant::now();
+                let outcomes: Vec<(Duration, bool)> = futures::stream::iter(0..per_round)
+                    .map(|i| {
+                        let http = http.clone();
+                        let idx = round * per_round + i;
+                        let req = match k {
+                            0 => http.get(format!("{sf}/healthz")),
+                            1 => http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", &pk),
+                            _ => http
+                                .post(format!("{sf}/v1/carts/current/items"))
+                                .header("x-publishable-api-key", &pk)
+                                .header("x-cart-token", &carts[idx / 40])
+                                .json(&json!({ "variant_id": variants[idx % 40 * 2 % variants.len()], "quantity": 1 })),
+                        };
+                        async move {
+                            let t = Instant::now();
+                            let ok = matches!(req.send().await, Ok(r) if r.status().is_success());
+                            (t.elapsed(), ok)
+                        }
+                    })
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await;
+                busy[k] += started.elapsed();
+                for (d, ok) in outcomes {
+                    lat[k].push(d);
+                    if !ok {
+                        errors[k] += 1;
+                    }
+                }
+            }
+        }
+        for (k, name) in ["GET /healthz (trivial D1)", "GET /v1/products", "POST /v1/carts/current/items"].into_iter().enumerate() {
+            let mut l = lat[k].clone();
+            l.sort();
+            let pct = |q: f64| l[((l.len() as f64 * q) as usize).min(l.len() - 1)];
+            results.push(Stats { name, rps: l.len() as f64 / busy[k].as_secs_f64(), p50: pct(0.50), p99: pct(0.99), errors: errors[k] });
+        }
+        println!("\n{requests} requests per endpoint, concurrency {concurrency}, loopback, one run\n");
+        println!("{:<32} {:>9} {:>9} {:>9} {:>7} {:>8}", "endpoint", "req/s", "p50 ms", "p99 ms", "errors", "ratio");
+        let base = results[0].rps;
+        for s in &results {
+            println!(
+                "{:<32} {:>9.0} {:>9.2} {:>9.2} {:>7} {:>7.2}x",
+                s.name,
+                s.rps,
+                s.p50.as_secs_f64() * 1e3,
+                s.p99.as_secs_f64() * 1e3,
+                s.errors,
+                s.rps / base
+            );
+        }
+        println!("\nbudgets: catalog read >= 0.70x, cart write >= 0.50x of the trivial endpoint");
+        let ok = results[1].rps / base >= 0.7 && results[2].rps / base >= 0.5 && results.iter().all(|s| s.errors == 0);
+        println!("{}", if ok { "within budget" } else { "OUTSIDE BUDGET" });
+    });
+    drop(stack);
+}
