@@ -26,6 +26,8 @@ tests!(
     concurrent_adds_to_one_line_add_up_exactly,
     workers_log_json_lines_with_the_request_id,
     an_unreachable_identity_provider_gives_502_and_writes_nothing,
+    duplicate_slugs_and_skus_are_typed_conflicts_on_d1,
+    roles_are_enforced_on_the_admin_api,
 );
 
 async fn every_worker_answers_healthz_with_a_request_id(c: &Ctx<'_>) {
@@ -751,4 +753,91 @@ async fn an_unreachable_identity_provider_gives_502_and_writes_nothing(c: &Ctx<'
     );
     let ok = c.shop(&s, "POST", "/v1/carts").bearer(&jwt).send().await;
     assert_eq!(ok.status, 201, "{}", ok.text);
+}
+
+async fn duplicate_slugs_and_skus_are_typed_conflicts_on_d1(c: &Ctx<'_>) {
+    let s = c.store().await;
+    c.product(&s, "unique", 100).await;
+    let before = c.rows();
+    let slug = c
+        .admin(&s, "POST", "/admin/api/v1/products")
+        .json(&json!({ "title": "Again", "slug": "unique" }))
+        .send()
+        .await;
+    assert_problem(&slug, 409, "slug_taken");
+    // The batch is atomic on D1: the product row before the failing variant is not kept.
+    let sku = c
+        .admin(&s, "POST", "/admin/api/v1/products")
+        .json(&json!({ "title": "Other", "slug": "other", "variants": [{ "sku": "unique-A3", "kind": "physical", "price_amount": 1 }] }))
+        .send()
+        .await;
+    assert_problem(&sku, 409, "sku_taken");
+    assert_eq!(c.rows(), before);
+    // Another store may use the same slug and SKU.
+    let t = c.store().await;
+    c.product(&t, "unique", 100).await;
+}
+
+async fn roles_are_enforced_on_the_admin_api(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/admin-keys")
+        .json(&json!({ "role": "support", "label": "helpdesk" }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let support = Store {
+        id: s.id.clone(),
+        pk: s.pk.clone(),
+        admin_key: r.body["key"].as_str().unwrap().to_owned(),
+    };
+    assert_eq!(
+        c.admin(&support, "GET", "/admin/api/v1/products")
+            .send()
+            .await
+            .status,
+        200
+    );
+    assert_problem(
+        &c.admin(&support, "POST", "/admin/api/v1/products")
+            .json(&json!({ "title": "No" }))
+            .send()
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &c.admin(&support, "GET", "/admin/api/v1/admin-keys")
+            .send()
+            .await,
+        403,
+        "forbidden",
+    );
+    // The bootstrap key creates stores and nothing else.
+    let boot = Store {
+        id: s.id.clone(),
+        pk: s.pk.clone(),
+        admin_key: c.stack.bootstrap_key.clone(),
+    };
+    assert_problem(
+        &c.admin(&boot, "GET", "/admin/api/v1/products").send().await,
+        403,
+        "forbidden",
+    );
+    // A revoked key stops working at once.
+    let id = r.body["id"].as_str().unwrap();
+    assert_eq!(
+        c.admin(&s, "DELETE", &format!("/admin/api/v1/admin-keys/{id}"))
+            .send()
+            .await
+            .status,
+        204
+    );
+    assert_problem(
+        &c.admin(&support, "GET", "/admin/api/v1/products")
+            .send()
+            .await,
+        401,
+        "admin_key_invalid",
+    );
 }

@@ -123,12 +123,21 @@ impl DbError {
     }
 }
 
+/// What one statement of a batch did: rows changed, and rows returned (for a `SELECT`
+/// placed in the batch to read the state the batch left, in the same round trip).
+#[derive(Debug, Clone, Default)]
+pub struct StmtResult {
+    pub changes: u64,
+    pub rows: Vec<Row>,
+}
+
 /// The storage port.
 ///
 /// Contracts every adapter MUST keep:
 /// - `batch` is atomic: either every statement takes effect or none does, and no other
 ///   writer sees a state in between.
-/// - `run` and `batch` report, per statement, the number of rows it changed.
+/// - `run` and `batch` report, per statement, the number of rows it changed; `batch` also
+///   returns the rows of each statement that yields any.
 /// - Integer columns come back as JSON integers, never as floats.
 /// - Constraint failures come back as [`DbError::Unique`] / [`DbError::Constraint`].
 pub trait Db {
@@ -136,8 +145,8 @@ pub trait Db {
     async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError>;
     /// Runs one write and returns the number of changed rows.
     async fn run(&self, stmt: Stmt) -> Result<u64, DbError>;
-    /// Runs several writes atomically; returns the changed-row count of each.
-    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>, DbError>;
+    /// Runs several statements atomically; returns what each did.
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<StmtResult>, DbError>;
 }
 
 /// Query helpers with typed decoding, for every [`Db`].

@@ -1,7 +1,7 @@
 //! The rusqlite storage adapter: the same SQL and the same migration files as D1, on a
 //! real SQLite. Used by the core's tests and native tools.
 
-use crate::db::{Db, DbError, Row, Stmt, Value};
+use crate::db::{Db, DbError, Row, Stmt, StmtResult, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 use std::cell::RefCell;
@@ -77,55 +77,58 @@ impl ToSql for Param<'_> {
     }
 }
 
-fn run_one(conn: &Connection, stmt: &Stmt) -> Result<u64, DbError> {
+/// Runs one statement, collecting its rows and (for writes) the rows it changed.
+fn exec(conn: &Connection, stmt: &Stmt) -> Result<StmtResult, DbError> {
     let params: Vec<Param<'_>> = stmt.params.iter().map(Param).collect();
     let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
     let mut st = conn.prepare_cached(&stmt.sql).map_err(err)?;
-    // `raw_execute` would refuse statements that return rows (`… RETURNING`); step through.
+    let names: Vec<String> = st.column_names().iter().map(|s| (*s).to_owned()).collect();
+    let readonly = st.readonly();
+    let before = conn.total_changes();
     let mut rows = st.query(refs.as_slice()).map_err(err)?;
-    while rows.next().map_err(err)?.is_some() {}
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(err)? {
+        let mut row = Row::new();
+        for (i, name) in names.iter().enumerate() {
+            let v = match r.get_ref(i).map_err(err)? {
+                ValueRef::Null => serde_json::Value::Null,
+                ValueRef::Integer(n) => n.into(),
+                ValueRef::Real(f) => f.into(),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                ValueRef::Blob(b) => hex::encode(b).into(),
+            };
+            row.insert(name.clone(), v);
+        }
+        out.push(row);
+    }
     drop(rows);
-    Ok(conn.changes())
+    // A write that matched nothing leaves total_changes alone; changes() would repeat the
+    // previous write's count.
+    let changes = if readonly || conn.total_changes() == before {
+        0
+    } else {
+        conn.changes()
+    };
+    Ok(StmtResult { changes, rows: out })
 }
 
 impl Db for SqliteDb {
     async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
-        let conn = self.conn.borrow();
-        let params: Vec<Param<'_>> = stmt.params.iter().map(Param).collect();
-        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        let mut st = conn.prepare_cached(&stmt.sql).map_err(err)?;
-        let names: Vec<String> = st.column_names().iter().map(|s| (*s).to_owned()).collect();
-        let mut rows = st.query(refs.as_slice()).map_err(err)?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(err)? {
-            let mut row = Row::new();
-            for (i, name) in names.iter().enumerate() {
-                let v = match r.get_ref(i).map_err(err)? {
-                    ValueRef::Null => serde_json::Value::Null,
-                    ValueRef::Integer(n) => n.into(),
-                    ValueRef::Real(f) => f.into(),
-                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-                    ValueRef::Blob(b) => hex::encode(b).into(),
-                };
-                row.insert(name.clone(), v);
-            }
-            out.push(row);
-        }
-        Ok(out)
+        Ok(exec(&self.conn.borrow(), &stmt)?.rows)
     }
 
     async fn run(&self, stmt: Stmt) -> Result<u64, DbError> {
-        run_one(&self.conn.borrow(), &stmt)
+        Ok(exec(&self.conn.borrow(), &stmt)?.changes)
     }
 
-    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>, DbError> {
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<StmtResult>, DbError> {
         let mut conn = self.conn.borrow_mut();
         let tx = conn.transaction().map_err(err)?;
-        let mut changes = Vec::with_capacity(stmts.len());
+        let mut results = Vec::with_capacity(stmts.len());
         for s in &stmts {
-            changes.push(run_one(&tx, s)?);
+            results.push(exec(&tx, s)?);
         }
         tx.commit().map_err(err)?;
-        Ok(changes)
+        Ok(results)
     }
 }

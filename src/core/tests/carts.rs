@@ -423,3 +423,70 @@ fn carts_idle_for_48_hours_are_abandoned_by_the_sweep() {
         0
     );
 }
+
+#[test]
+fn a_full_cart_refuses_a_new_line_but_not_more_of_an_existing_one() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "AB");
+    let variants: Vec<_> = (0..50)
+        .map(|i| json!({ "sku": format!("V{i}"), "kind": "physical", "price_amount": 100 }))
+        .collect();
+    let r = admin(
+        &p,
+        &s,
+        Post,
+        "/admin/api/v1/products",
+        Some(json!({ "title": "Many", "status": "active", "variants": variants })),
+    );
+    let ids: Vec<String> = r.body_json()["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (_, extra) = product(&p, &s, "extra", 100);
+    let t = guest_cart(&p, &s);
+    for id in &ids {
+        assert_eq!(
+            shop(
+                &p,
+                &s,
+                Post,
+                "/v1/carts/current/items",
+                Some(&t),
+                Some(json!({ "variant_id": id, "quantity": 1 }))
+            )
+            .status,
+            200
+        );
+    }
+    let before = p.row_counts();
+    let r = shop(
+        &p,
+        &s,
+        Post,
+        "/v1/carts/current/items",
+        Some(&t),
+        Some(json!({ "variant_id": extra[0], "quantity": 1 })),
+    );
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body_json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 50"),
+        "{:?}",
+        r.body_json()
+    );
+    assert_eq!(p.row_counts(), before);
+    let r = shop(
+        &p,
+        &s,
+        Post,
+        "/v1/carts/current/items",
+        Some(&t),
+        Some(json!({ "variant_id": ids[0], "quantity": 2 })),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body_json()["items"][0]["quantity"], 3);
+}

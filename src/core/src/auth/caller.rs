@@ -4,6 +4,41 @@ use crate::domain::Role;
 use crate::http::Request;
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::stores::{self, CustomerRow, StoreRow};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// How long a Worker isolate trusts a store it read by publishable key. Every storefront
+/// request needs the store; caching it saves a D1 round trip per request. Settings changed
+/// in the admin API (and revoked keys) reach the storefront within this time.
+pub const STORE_CACHE_MS: i64 = 30_000;
+
+thread_local! {
+    static STORES: RefCell<HashMap<String, (i64, StoreRow)>> = RefCell::new(HashMap::new());
+}
+
+async fn store_for_key<P: Platform>(p: &P, key: &str) -> Result<Option<StoreRow>, AppError> {
+    let now = p.now_ms();
+    let hit = STORES.with(|c| {
+        c.borrow()
+            .get(key)
+            .filter(|(at, _)| now - at < STORE_CACHE_MS && now >= *at)
+            .map(|(_, s)| s.clone())
+    });
+    if hit.is_some() {
+        return Ok(hit);
+    }
+    let found = stores::store_by_publishable_key(p.db(), key).await?;
+    if let Some(s) = &found {
+        STORES.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= 1000 {
+                c.clear();
+            }
+            c.insert(key.to_owned(), (now, s.clone()));
+        });
+    }
+    Ok(found)
+}
 
 /// A storefront request: the store chosen by its publishable key, and the customer when a
 /// valid bearer JWT came with it.
@@ -30,14 +65,12 @@ pub async fn storefront_caller<P: Platform>(
                 "Send the store's publishable key in x-publishable-api-key.",
             )
         })?;
-    let store = stores::store_by_publishable_key(p.db(), key)
-        .await?
-        .ok_or_else(|| {
-            AppError::unauthenticated(
-                "publishable_key_invalid",
-                "The publishable key is unknown or revoked.",
-            )
-        })?;
+    let store = store_for_key(p, key).await?.ok_or_else(|| {
+        AppError::unauthenticated(
+            "publishable_key_invalid",
+            "The publishable key is unknown or revoked.",
+        )
+    })?;
     let customer = match req.get_header("authorization") {
         None => None,
         Some(h) => {

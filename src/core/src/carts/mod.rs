@@ -63,6 +63,11 @@ pub struct CartItemView {
 /// Storage failures.
 pub async fn view<P: Platform>(p: &P, cart: &CartRow) -> Result<CartView, AppError> {
     let lines = carts::lines(p.db(), &cart.id).await?;
+    Ok(view_of(cart, lines))
+}
+
+/// Renders a cart from lines already read (see [`carts::lines_stmt`]).
+pub fn view_of(cart: &CartRow, lines: Vec<carts::CartLine>) -> CartView {
     let items: Vec<CartItemView> = lines
         .into_iter()
         .map(|l| CartItemView {
@@ -82,7 +87,7 @@ pub async fn view<P: Platform>(p: &P, cart: &CartRow) -> Result<CartView, AppErr
         })
         .collect();
     let available = items.iter().filter(|i| i.available);
-    Ok(CartView {
+    CartView {
         id: cart.id.clone(),
         status: cart.status,
         currency: cart.currency.clone(),
@@ -93,7 +98,7 @@ pub async fn view<P: Platform>(p: &P, cart: &CartRow) -> Result<CartView, AppErr
         expires_at: rfc3339(cart.last_activity_at + CartStatus::IDLE_MS),
         updated_at: rfc3339(cart.updated_at),
         cart_token: None,
-    })
+    }
 }
 
 /// The caller's current cart: the customer's active cart (created on first use when

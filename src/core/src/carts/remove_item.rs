@@ -24,7 +24,7 @@ pub async fn remove_item<P: Platform>(
             carts::touch(&cart.id, now),
         ])
         .await?;
-    if changes[0] == 0 {
+    if changes[0].changes == 0 {
         return Err(AppError::NotFound("cart item"));
     }
     view(p, &current(p, caller, false).await?).await

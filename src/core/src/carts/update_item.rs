@@ -33,7 +33,7 @@ pub async fn update_item<P: Platform>(
             carts::touch(&cart.id, now),
         ])
         .await?;
-    if changes[0] == 0 {
+    if changes[0].changes == 0 {
         return Err(AppError::NotFound("cart item"));
     }
     view(p, &current(p, caller, false).await?).await

@@ -1,10 +1,9 @@
-use super::{Audience, ProductView, product_views};
+use super::ProductView;
 use crate::AppError;
-use crate::domain::ProductStatus;
 use crate::ports::Platform;
 use crate::sql::catalog;
 
-/// A product on sale, by id or slug.
+/// A product on sale, by id or slug, with its active variants.
 ///
 /// # Errors
 /// 404 when unknown, of another store, or not active.
@@ -13,11 +12,8 @@ pub async fn get_storefront_product<P: Platform>(
     store_id: &str,
     id_or_slug: &str,
 ) -> Result<ProductView, AppError> {
-    let row = catalog::product(p.db(), store_id, id_or_slug)
+    let row = catalog::storefront_product(p.db(), store_id, id_or_slug)
         .await?
-        .filter(|r| r.status == ProductStatus::Active)
         .ok_or(AppError::NotFound("product"))?;
-    Ok(product_views(p.db(), vec![row], Audience::Storefront)
-        .await?
-        .remove(0))
+    Ok(row.into())
 }

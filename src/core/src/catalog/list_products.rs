@@ -26,6 +26,22 @@ pub async fn list_products<P: Platform>(
     limit: Option<&str>,
 ) -> Result<Page<ProductView>, AppError> {
     let limit = page_limit(limit)?;
+    if who == Audience::Storefront {
+        let mut rows =
+            catalog::storefront_page(p.db(), store_id, starting_after, limit + 1).await?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if has_more {
+            rows.last().map(|r| r.id.clone())
+        } else {
+            None
+        };
+        return Ok(Page {
+            data: rows.into_iter().map(ProductView::from).collect(),
+            has_more,
+            next_cursor,
+        });
+    }
     let status = match who {
         Audience::Storefront => Some(ProductStatus::Active),
         Audience::Admin => status

@@ -1,6 +1,6 @@
 use crate::db::Db;
 use crate::domain::{ProductStatus, ProviderCode, VariantKind, VariantStatus};
-use crate::sql::catalog::{self, MappingRow, ProductRow, VariantRow};
+use crate::sql::catalog::{self, MappingRow, ProductRow, StorefrontProductRow, VariantRow};
 use crate::time_fmt::rfc3339;
 use serde::Serialize;
 
@@ -130,4 +130,38 @@ pub async fn product_views(
             updated_at: rfc3339(p.updated_at),
         })
         .collect())
+}
+
+impl From<StorefrontProductRow> for ProductView {
+    fn from(p: StorefrontProductRow) -> Self {
+        ProductView {
+            id: p.id,
+            slug: p.slug,
+            title: p.title,
+            description: p.description,
+            status: ProductStatus::Active,
+            images: p.images,
+            variants: p
+                .variants
+                .into_iter()
+                .map(|v| VariantView {
+                    id: v.id,
+                    sku: v.sku,
+                    title: v.title,
+                    kind: v.kind,
+                    price: Price {
+                        amount: v.price_amount,
+                        currency: v.currency,
+                    },
+                    estimated_production_days: v.estimated_production_days,
+                    status: None,
+                    fulfillment_provider: None,
+                    digital_asset_key: None,
+                    provider_mappings: None,
+                })
+                .collect(),
+            created_at: rfc3339(p.created_at),
+            updated_at: rfc3339(p.updated_at),
+        }
+    }
 }

@@ -107,15 +107,20 @@ pub async fn active_customer_cart(
 }
 
 pub async fn lines(db: &impl Db, cart_id: &str) -> Result<Vec<CartLine>, DbError> {
-    db.query(stmt!(
+    db.query(lines_stmt(cart_id)).await
+}
+
+/// The cart's lines with current catalog data (also placed at the end of write batches so
+/// the response needs no second round trip).
+pub fn lines_stmt(cart_id: &str) -> Stmt {
+    stmt!(
         "SELECT ci.id, ci.variant_id, ci.options, ci.quantity, p.id AS product_id, p.title AS product_title, p.slug AS product_slug, \
                 v.title AS variant_title, v.sku, v.kind, v.price_amount, v.currency, \
                 (v.status = 'active' AND p.status = 'active') AS available \
          FROM cart_items ci JOIN variants v ON v.id = ci.variant_id JOIN products p ON p.id = v.product_id \
          WHERE ci.cart_id = ? ORDER BY ci.created_at, ci.rowid",
         cart_id
-    ))
-    .await
+    )
 }
 
 pub async fn line_count(db: &impl Db, cart_id: &str) -> Result<i64, DbError> {
@@ -150,6 +155,47 @@ pub fn add_to_line(
         now,
         now,
         cart_id,
+        max
+    )
+}
+
+/// Adds `quantity` of a variant to the cart in one guarded statement: only a variant on sale
+/// in the cart's store and currency, only while the cart is active, only if the cart stays
+/// within `max_lines` lines and the line within `max` items. Changes 0 rows otherwise; the
+/// caller then finds out which rule stopped it.
+#[allow(clippy::too_many_arguments)]
+pub fn add_sellable_to_line(
+    line_id: &str,
+    cart_id: &str,
+    variant_id: &str,
+    options: &str,
+    quantity: i64,
+    max: i64,
+    max_lines: i64,
+    now: i64,
+) -> Stmt {
+    stmt!(
+        "INSERT INTO cart_items (id, cart_id, variant_id, options, quantity, created_at, updated_at) \
+         SELECT ?, c.id, v.id, ?, ?, ?, ? \
+         FROM carts c JOIN variants v ON v.id = ? AND v.store_id = c.store_id AND v.status = 'active' AND v.currency = c.currency \
+         JOIN products p ON p.id = v.product_id AND p.status = 'active' \
+         WHERE c.id = ? AND c.status = 'active' \
+           AND ((SELECT COUNT(*) FROM cart_items WHERE cart_id = ?) < ? \
+                OR EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ? AND variant_id = ? AND options = ?)) \
+         ON CONFLICT (cart_id, variant_id, options) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity, updated_at = excluded.updated_at \
+         WHERE cart_items.quantity + excluded.quantity <= ?",
+        line_id,
+        options,
+        quantity,
+        now,
+        now,
+        variant_id,
+        cart_id,
+        cart_id,
+        max_lines,
+        cart_id,
+        variant_id,
+        options,
         max
     )
 }

@@ -236,3 +236,74 @@ pub fn delete_mapping(store_id: &str, variant_id: &str, provider: ProviderCode) 
         store_id
     )
 }
+
+/// A product on sale with its active variants, as the storefront shows it: one query, the
+/// variants aggregated to JSON by SQLite (list and detail pages are the hottest reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorefrontProductRow {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    #[serde(deserialize_with = "json_column")]
+    pub images: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(deserialize_with = "json_column")]
+    pub variants: Vec<StorefrontVariant>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorefrontVariant {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub kind: VariantKind,
+    pub price_amount: i64,
+    pub currency: String,
+    pub estimated_production_days: Option<i64>,
+}
+
+const STOREFRONT_PRODUCT: &str = "SELECT p.id, p.slug, p.title, p.description, p.images, p.created_at, p.updated_at, \
+    (SELECT json_group_array(json_object('id', v.id, 'sku', v.sku, 'title', v.title, 'kind', v.kind, 'price_amount', v.price_amount, \
+            'currency', v.currency, 'estimated_production_days', v.estimated_production_days)) \
+       FROM (SELECT * FROM variants WHERE product_id = p.id AND status = 'active' ORDER BY position, id) v) AS variants \
+    FROM products p WHERE p.store_id = ? AND p.status = 'active'";
+
+/// One storefront page by id (keyset).
+pub async fn storefront_page(
+    db: &impl Db,
+    store_id: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<StorefrontProductRow>, DbError> {
+    let s = match after {
+        Some(a) => stmt!(
+            format!("{STOREFRONT_PRODUCT} AND p.id > ? ORDER BY p.id LIMIT ?"),
+            store_id,
+            a,
+            limit
+        ),
+        None => stmt!(
+            format!("{STOREFRONT_PRODUCT} ORDER BY p.id LIMIT ?"),
+            store_id,
+            limit
+        ),
+    };
+    db.query(s).await
+}
+
+/// One product on sale by id or slug.
+pub async fn storefront_product(
+    db: &impl Db,
+    store_id: &str,
+    id_or_slug: &str,
+) -> Result<Option<StorefrontProductRow>, DbError> {
+    db.first(stmt!(
+        format!("{STOREFRONT_PRODUCT} AND (p.id = ? OR p.slug = ?) LIMIT 1"),
+        store_id,
+        id_or_slug,
+        id_or_slug
+    ))
+    .await
+}

@@ -7,7 +7,7 @@
 //!   with a request id on every response and one JSON log line per request.
 //! - [`log`]: JSON log lines.
 
-use lading_core::db::{Db, DbError, Row, Stmt, Value};
+use lading_core::db::{Db, DbError, Row, Stmt, StmtResult, Value};
 use lading_core::http::{self, Method};
 use lading_core::ports::{
     HttpClient, OutboundRequest, OutboundResponse, Platform, PlatformExt, Settings,
@@ -60,6 +60,14 @@ fn normalize(v: Json) -> Json {
     }
 }
 
+fn rows_of(res: &worker::D1Result) -> Result<Vec<Row>, DbError> {
+    let rows: Vec<Row> = res.results().map_err(|e| DbError::Decode(e.to_string()))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.into_iter().map(|(k, v)| (k, normalize(v))).collect())
+        .collect())
+}
+
 fn changes(r: &worker::D1Result) -> u64 {
     r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64
 }
@@ -67,11 +75,7 @@ fn changes(r: &worker::D1Result) -> u64 {
 impl Db for D1Db {
     async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
         let res = self.prepare(&stmt)?.all().await.map_err(db_err)?;
-        let rows: Vec<Row> = res.results().map_err(|e| DbError::Decode(e.to_string()))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| r.into_iter().map(|(k, v)| (k, normalize(v))).collect())
-            .collect())
+        rows_of(&res)
     }
 
     async fn run(&self, stmt: Stmt) -> Result<u64, DbError> {
@@ -79,13 +83,20 @@ impl Db for D1Db {
         Ok(changes(&res))
     }
 
-    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>, DbError> {
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<StmtResult>, DbError> {
         let prepared = stmts
             .iter()
             .map(|s| self.prepare(s))
             .collect::<Result<Vec<_>, _>>()?;
         let res = self.0.batch(prepared).await.map_err(db_err)?;
-        Ok(res.iter().map(changes).collect())
+        res.iter()
+            .map(|r| {
+                Ok(StmtResult {
+                    changes: changes(r),
+                    rows: rows_of(r)?,
+                })
+            })
+            .collect()
     }
 }
 
