@@ -184,35 +184,8 @@ impl Stack {
         );
 
         let log_path = opts.state_dir.join("wrangler.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let mut cmd = Command::new(&wrangler);
-        cmd.arg("dev");
-        for c in &configs {
-            cmd.arg("-c").arg(c);
-        }
-        cmd.args([
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            &opts.gateway_port.to_string(),
-            "--inspector-port",
-            &free_port().to_string(),
-        ])
-        .arg("--persist-to")
-        .arg(&persist)
-        .args([
-            "--show-interactive-dev-session=false",
-            "--log-level",
-            "info",
-        ])
-        .env("PATH", &path_env)
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("CI", "true")
-        .current_dir(&root)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .process_group(0);
+        let cmd = wrangler_dev(&configs, opts.gateway_port, &persist, &log_path);
+        let mut cmd = cmd;
         children.push(cmd.spawn().expect("wrangler dev starts"));
 
         let stack = Stack {
@@ -300,40 +273,10 @@ impl Stack {
     /// Runs one Worker alone under its own `wrangler dev` (same local state), e.g. to read
     /// its console output, which wrangler prints only for the first Worker of a stack.
     pub fn solo(&self, worker: &str) -> Solo {
-        let root = root();
         let port = free_port();
         let log_path = self.state_dir.join(format!("solo-{worker}-{port}.log"));
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(root.join("node_modules/.bin/wrangler"))
-            .arg("dev")
-            .arg("-c")
-            .arg(self.state_dir.join(format!("config/{worker}.toml")))
-            .args([
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--inspector-port",
-                &free_port().to_string(),
-            ])
-            .arg("--persist-to")
-            .arg(self.state_dir.join("state"))
-            .args(["--show-interactive-dev-session=false"])
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    root.join("node_modules/.bin").display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CI", "true")
-            .current_dir(&root)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .process_group(0)
+        let config = self.state_dir.join(format!("config/{worker}.toml"));
+        let child = wrangler_dev(&[config], port, &self.state_dir.join("state"), &log_path)
             .spawn()
             .expect("wrangler dev starts");
         let solo = Solo {
@@ -398,6 +341,49 @@ fn kill_group(c: &Child) {
     unsafe {
         libc::kill(-(c.id() as i32), libc::SIGTERM);
     }
+}
+
+/// `wrangler dev` for these configs (the first gets the port), Node 22 first on PATH, its
+/// output to `log_path`, in a process group of its own.
+fn wrangler_dev(configs: &[PathBuf], port: u16, persist: &Path, log_path: &Path) -> Command {
+    let root = root();
+    let log = std::fs::File::create(log_path).expect("log file");
+    let mut cmd = Command::new(root.join("node_modules/.bin/wrangler"));
+    cmd.arg("dev");
+    for c in configs {
+        cmd.arg("-c").arg(c);
+    }
+    cmd.args([
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--inspector-port",
+        &free_port().to_string(),
+    ])
+    .arg("--persist-to")
+    .arg(persist)
+    .args([
+        "--show-interactive-dev-session=false",
+        "--log-level",
+        "info",
+    ])
+    .env(
+        "PATH",
+        format!(
+            "{}:{}",
+            root.join("node_modules/.bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    )
+    .env("WRANGLER_SEND_METRICS", "false")
+    .env("CI", "true")
+    .current_dir(&root)
+    .stdin(Stdio::null())
+    .stdout(log.try_clone().expect("log"))
+    .stderr(log)
+    .process_group(0);
+    cmd
 }
 
 /// A tiny blocking GET for health checks (no runtime needed).

@@ -27,43 +27,42 @@ pub async fn list_products<P: Platform>(
 ) -> Result<Page<ProductView>, AppError> {
     let limit = page_limit(limit)?;
     if who == Audience::Storefront {
-        let mut rows =
-            catalog::storefront_page(p.db(), store_id, starting_after, limit + 1).await?;
-        let has_more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_cursor = if has_more {
-            rows.last().map(|r| r.id.clone())
-        } else {
-            None
-        };
+        let rows = catalog::storefront_page(p.db(), store_id, starting_after, limit + 1).await?;
+        let (rows, has_more, next_cursor) = split_page(rows, limit, |r| &r.id);
+        let data = rows.into_iter().map(ProductView::from).collect();
         return Ok(Page {
-            data: rows.into_iter().map(ProductView::from).collect(),
+            data,
             has_more,
             next_cursor,
         });
     }
-    let status = match who {
-        Audience::Storefront => Some(ProductStatus::Active),
-        Audience::Admin => status
-            .map(|s| {
-                ProductStatus::parse(s).ok_or_else(|| {
-                    AppError::validation("status", "must be draft, active or archived")
-                })
-            })
-            .transpose()?,
-    };
-    let mut rows =
-        catalog::products_page(p.db(), store_id, status, starting_after, limit + 1).await?;
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = if has_more {
-        rows.last().map(|r| r.id.clone())
-    } else {
-        None
-    };
+    let status = status
+        .map(|s| {
+            ProductStatus::parse(s)
+                .ok_or_else(|| AppError::validation("status", "must be draft, active or archived"))
+        })
+        .transpose()?;
+    let rows = catalog::products_page(p.db(), store_id, status, starting_after, limit + 1).await?;
+    let (rows, has_more, next_cursor) = split_page(rows, limit, |r| &r.id);
     Ok(Page {
         data: product_views(p.db(), rows, who).await?,
         has_more,
         next_cursor,
     })
+}
+
+/// Rows were read with `limit + 1`: the extra one only says that there is more.
+pub fn split_page<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> &String,
+) -> (Vec<T>, bool, Option<String>) {
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = if has_more {
+        rows.last().map(|r| id(r).clone())
+    } else {
+        None
+    };
+    (rows, has_more, next)
 }
