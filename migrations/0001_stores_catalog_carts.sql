@@ -131,13 +131,14 @@ CREATE TABLE cart_items (
 );
 
 -- Idempotency-Key on storefront and admin POSTs: the first response is kept and replayed.
+-- Neither the client's key nor the response is stored in plain text (lading_core::idempotency).
 CREATE TABLE idempotency_keys (
     store_id         TEXT NOT NULL,
     scope            TEXT NOT NULL,
-    key              TEXT NOT NULL,
+    key              TEXT NOT NULL,   -- SHA-256 of the client's key
     request_hash     TEXT NOT NULL,
     response_status  INTEGER,
-    response_body    TEXT,
+    response_body    TEXT,            -- hex, encrypted with a key derived from the client's key
     created_at       INTEGER NOT NULL,
     PRIMARY KEY (store_id, scope, key)
 );

@@ -523,6 +523,18 @@ async fn idempotency_keys_replay_and_refuse_another_body(c: &Ctx<'_>) {
         )
         .unwrap();
     assert_eq!(carts, 1);
+    // The saved response holds the cart token, but not in plain text.
+    let token = a.body["cart_token"].as_str().unwrap();
+    let leaks: i64 = c
+        .stack
+        .d1()
+        .query_row(
+            "SELECT COUNT(*) FROM idempotency_keys WHERE response_body LIKE ?1 OR key = 'cart-xyz'",
+            [format!("%{token}%")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leaks, 0);
 }
 
 async fn every_admin_route_refuses_a_missing_or_wrong_key(c: &Ctx<'_>) {

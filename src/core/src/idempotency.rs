@@ -1,6 +1,12 @@
 //! `Idempotency-Key` on storefront and admin POSTs: claim the key first (insert-or-nothing),
 //! then either proceed or replay what was saved. The same key with another request body
 //! is refused (422); the same key while the first request still runs gets 409.
+//!
+//! Saved responses can hold secrets shown once (a guest cart token, a new admin key), so
+//! nothing is kept in plain text: the row is found by a hash of the key, and the response
+//! is encrypted with a keystream derived from the key itself (HMAC-SHA256 in counter
+//! mode). Only a client presenting the same key can have it replayed; a reader of D1
+//! learns nothing.
 
 use crate::db::{Db, DbError, DbExt};
 use crate::http::{Problem, Request, Response};
@@ -21,7 +27,39 @@ pub enum Claim {
 pub struct Ticket {
     store_id: String,
     scope: String,
-    key: String,
+    /// Hash of the client's key: what the row is found by.
+    lookup: String,
+    /// Derived from the client's key; never stored.
+    secret: [u8; 32],
+}
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// The stored form of a client's key.
+pub fn lookup_of(key: &str) -> String {
+    hex::encode(Sha256::digest(
+        format!("lading/idempotency/lookup:{key}").as_bytes(),
+    ))
+}
+
+fn secret_of(key: &str) -> [u8; 32] {
+    use hmac::Mac;
+    let mut m = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    m.update(b"lading/idempotency/response");
+    m.finalize().into_bytes().into()
+}
+
+/// XORs `data` with HMAC-SHA256(secret, block counter): encrypts and decrypts alike.
+fn keystream_xor(secret: &[u8; 32], data: &mut [u8]) {
+    use hmac::Mac;
+    for (i, chunk) in data.chunks_mut(32).enumerate() {
+        let mut m = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+        m.update(&(i as u64).to_be_bytes());
+        let block = m.finalize().into_bytes();
+        for (b, k) in chunk.iter_mut().zip(block.iter()) {
+            *b ^= k;
+        }
+    }
 }
 
 /// Reads and checks the header: 1–255 printable ASCII characters.
@@ -65,12 +103,13 @@ pub async fn claim(
     hash: &str,
     now: i64,
 ) -> Result<Claim, Problem> {
+    let lookup = lookup_of(key);
     let inserted = db
         .run(stmt!(
             "INSERT INTO idempotency_keys (store_id, scope, key, request_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             store_id,
             scope,
-            key,
+            &lookup,
             hash,
             now
         ))
@@ -79,7 +118,8 @@ pub async fn claim(
         return Ok(Claim::Proceed(Ticket {
             store_id: store_id.into(),
             scope: scope.into(),
-            key: key.into(),
+            lookup,
+            secret: secret_of(key),
         }));
     }
     #[derive(Deserialize)]
@@ -93,7 +133,7 @@ pub async fn claim(
             "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE store_id = ? AND scope = ? AND key = ?",
             store_id,
             scope,
-            key
+            &lookup
         ))
         .await?;
     let Some(saved) = saved else {
@@ -108,7 +148,11 @@ pub async fn claim(
     }
     match (saved.response_status, saved.response_body) {
         (Some(status), Some(body)) => {
-            let mut r = Response::raw(status as u16, "application/json", body.into_bytes());
+            let mut plain = hex::decode(body).map_err(|e| {
+                Problem::from(crate::db::DbError::Decode(format!("saved response: {e}")))
+            })?;
+            keystream_xor(&secret_of(key), &mut plain);
+            let mut r = Response::raw(status as u16, "application/json", plain);
             if status >= 400 {
                 r.headers[0].1 = "application/problem+json".into();
             }
@@ -134,13 +178,15 @@ fn in_progress() -> Problem {
 /// # Errors
 /// Storage failures.
 pub async fn complete(db: &impl Db, t: &Ticket, resp: &Response) -> Result<(), DbError> {
+    let mut sealed = resp.body.clone();
+    keystream_xor(&t.secret, &mut sealed);
     db.run(stmt!(
         "UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE store_id = ? AND scope = ? AND key = ?",
         i64::from(resp.status),
-        String::from_utf8_lossy(&resp.body).into_owned(),
+        hex::encode(sealed),
         &t.store_id,
         &t.scope,
-        &t.key
+        &t.lookup
     ))
     .await
     .map(|_| ())
@@ -155,7 +201,7 @@ pub async fn release(db: &impl Db, t: &Ticket) -> Result<(), DbError> {
         "DELETE FROM idempotency_keys WHERE store_id = ? AND scope = ? AND key = ? AND response_status IS NULL",
         &t.store_id,
         &t.scope,
-        &t.key
+        &t.lookup
     ))
     .await
     .map(|_| ())
@@ -171,4 +217,24 @@ pub async fn purge(db: &impl Db, now: i64) -> Result<u64, DbError> {
         now - RETENTION_MS
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keystream_round_trips_and_depends_on_the_key() {
+        let body = br#"{"cart_token":"ct_secret"}"#.to_vec();
+        let mut sealed = body.clone();
+        keystream_xor(&secret_of("k1"), &mut sealed);
+        assert_ne!(sealed, body);
+        let mut wrong = sealed.clone();
+        keystream_xor(&secret_of("k2"), &mut wrong);
+        assert_ne!(wrong, body);
+        keystream_xor(&secret_of("k1"), &mut sealed);
+        assert_eq!(sealed, body);
+        assert_ne!(lookup_of("k1"), lookup_of("k2"));
+        assert!(!lookup_of("k1").contains("k1"));
+    }
 }

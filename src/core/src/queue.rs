@@ -54,10 +54,20 @@ mod tests {
     #[test]
     fn fulfil_messages_parse_and_unknown_kinds_are_dropped_not_retried() {
         let m: Message = serde_json::from_value(json!({ "kind": "fulfil", "fulfillment_order_id": "fo_1", "provider": "printful", "store_id": "store_1" })).unwrap();
-        assert_eq!(m, Message::Fulfil { fulfillment_order_id: "fo_1".into(), provider: "printful".into(), store_id: "store_1".into() });
+        assert_eq!(
+            m,
+            Message::Fulfil {
+                fulfillment_order_id: "fo_1".into(),
+                provider: "printful".into(),
+                store_id: "store_1".into()
+            }
+        );
         assert!(serde_json::from_value::<Message>(json!({ "kind": "launch_rocket" })).is_err());
         assert!(serde_json::from_value::<Message>(json!("not an object")).is_err());
         // The wire shape the consumer logs.
-        assert_eq!(serde_json::to_value(Outcome::RetryAfter { seconds: 30 }).unwrap(), json!({ "outcome": "retry_after", "seconds": 30 }));
+        assert_eq!(
+            serde_json::to_value(Outcome::RetryAfter { seconds: 30 }).unwrap(),
+            json!({ "outcome": "retry_after", "seconds": 30 })
+        );
     }
 }

@@ -62,12 +62,54 @@ fn guest_cart_creation_with_a_key_is_replayed_not_duplicated() {
 }
 
 #[test]
+fn saved_responses_keep_no_secret_in_plain_text() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "AB");
+    let send = || {
+        call(
+            &p,
+            "admin",
+            req(Post, "/admin/api/v1/admin-keys")
+                .header("authorization", &format!("Bearer {}", s.admin))
+                .header("idempotency-key", "key-create-1")
+                .json_body(&json!({ "role": "admin", "label": "ops" })),
+        )
+    };
+    let first = send();
+    let again = send();
+    let key = first.body_json()["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        again.body_json()["key"],
+        key.as_str(),
+        "the replay returns the secret to the same caller"
+    );
+    assert_eq!(p.count("SELECT COUNT(*) FROM admin_keys"), 2);
+    let stored: String =
+        p.db.conn()
+            .query_row(
+                "SELECT key || '|' || response_body FROM idempotency_keys",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+    assert!(
+        !stored.contains(&key),
+        "the admin key is not stored in plain text"
+    );
+    assert!(
+        !stored.contains("key-create-1"),
+        "nor the Idempotency-Key itself"
+    );
+}
+
+#[test]
 fn a_key_still_in_flight_gets_409() {
     let p = TestPlatform::new();
     let s = create_store(&p, "AB");
     p.exec(&format!(
-        "INSERT INTO idempotency_keys (store_id, scope, key, request_hash, created_at) VALUES ('{}', 'storefront:guest', 'busy', '{}', 0)",
+        "INSERT INTO idempotency_keys (store_id, scope, key, request_hash, created_at) VALUES ('{}', 'storefront:guest', '{}', '{}', 0)",
         s.id,
+        lading_core::idempotency::lookup_of("busy"),
         lading_core::idempotency::request_hash(&req(Post, "/v1/carts"))
     ));
     let r = call(

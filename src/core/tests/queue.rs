@@ -9,11 +9,21 @@ use support::{TestPlatform, run};
 #[test]
 fn unknown_or_malformed_messages_are_acked_with_a_reason_never_retried() {
     let p = TestPlatform::new();
-    for body in [json!({ "kind": "launch_rocket" }), json!(42), json!({ "kind": "fulfil" })] {
+    for body in [
+        json!({ "kind": "launch_rocket" }),
+        json!(42),
+        json!({ "kind": "fulfil" }),
+    ] {
         match run(process(&p, &body)) {
-            Outcome::Dropped { reason } => assert!(reason.contains("unknown or malformed"), "{reason}"),
+            Outcome::Dropped { reason } => {
+                assert!(reason.contains("unknown or malformed"), "{reason}")
+            }
             other => panic!("{body}: {other:?}"),
         }
     }
-    assert_eq!(p.count("SELECT COUNT(*) FROM stores"), 0, "processing wrote nothing");
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM stores"),
+        0,
+        "processing wrote nothing"
+    );
 }
