@@ -655,6 +655,20 @@ async fn the_hourly_cron_abandons_carts_idle_for_48_hours(c: &Ctx<'_>) {
         .send()
         .await;
     assert_problem(&late, 409, "cart_not_active");
+    // The scheduler logged the run as one JSON line naming each job.
+    let mut logged = false;
+    for _ in 0..40 {
+        logged = c.stack.wrangler_log().lines().any(|l| {
+            l.contains("[lading-scheduler]")
+                && l.contains("\"msg\":\"cron\"")
+                && l.contains("abandon_idle_carts")
+        });
+        if logged {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(logged, "the scheduler logs its cron run");
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -699,28 +713,26 @@ async fn concurrent_adds_to_one_line_add_up_exactly(c: &Ctx<'_>) {
     assert_eq!(cart.body["items"][0]["quantity"], 20);
 }
 
-/// wrangler prints console output only for the first Worker of a multi-config `dev`, so
-/// this runs the storefront alone (same local D1) to read its log lines.
 async fn workers_log_json_lines_with_the_request_id(c: &Ctx<'_>) {
-    let solo = c.stack.solo("storefront");
     let r = c
         .client
-        .get(&format!("{}/v1/products", solo.base))
+        .get(&c.sf("/v1/products"))
         .header("x-request-id", "req_e2e_log_probe")
         .send()
         .await;
     assert_eq!(r.header("x-request-id"), Some("req_e2e_log_probe"));
     let mut found = None;
-    for _ in 0..25 {
-        found = solo
-            .log()
+    for _ in 0..40 {
+        found = c
+            .stack
+            .wrangler_log()
             .lines()
             .find(|l| l.contains("req_e2e_log_probe"))
             .map(str::to_owned);
         if found.is_some() {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     let line = found.expect("a log line with the request id");
     let json_part = &line[line.find('{').expect("JSON")..];

@@ -270,55 +270,9 @@ impl Stack {
             .collect()
     }
 
-    /// Runs one Worker alone under its own `wrangler dev` (same local state), e.g. to read
-    /// its console output, which wrangler prints only for the first Worker of a stack.
-    pub fn solo(&self, worker: &str) -> Solo {
-        let port = free_port();
-        let log_path = self.state_dir.join(format!("solo-{worker}-{port}.log"));
-        let config = self.state_dir.join(format!("config/{worker}.toml"));
-        let child = wrangler_dev(&[config], port, &self.state_dir.join("state"), &log_path)
-            .spawn()
-            .expect("wrangler dev starts");
-        let solo = Solo {
-            base: format!("http://127.0.0.1:{port}"),
-            log_path,
-            child,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while http_get_status(&format!("{}/healthz", solo.base)) != Some(200) {
-            assert!(
-                Instant::now() < deadline,
-                "{worker} alone did not become healthy; see {}",
-                solo.log_path.display()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        solo
-    }
-
     /// Everything the Workers logged so far.
     pub fn wrangler_log(&self) -> String {
         std::fs::read_to_string(self.state_dir.join("wrangler.log")).unwrap_or_default()
-    }
-}
-
-/// One Worker under its own `wrangler dev`; stopped when dropped.
-pub struct Solo {
-    pub base: String,
-    log_path: PathBuf,
-    child: Child,
-}
-
-impl Solo {
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-}
-
-impl Drop for Solo {
-    fn drop(&mut self) {
-        kill_group(&self.child);
-        let _ = self.child.wait();
     }
 }
 
@@ -363,11 +317,7 @@ fn wrangler_dev(configs: &[PathBuf], port: u16, persist: &Path, log_path: &Path)
     ])
     .arg("--persist-to")
     .arg(persist)
-    .args([
-        "--show-interactive-dev-session=false",
-        "--log-level",
-        "info",
-    ])
+    .arg("--show-interactive-dev-session=false")
     .env(
         "PATH",
         format!(
