@@ -15,6 +15,7 @@
 //! - [`stores`], [`catalog`], [`carts`]: use cases, one file per verb.
 //! - [`idempotency`]: `Idempotency-Key` claims and replays.
 //! - [`jobs`]: scheduled work by cron expression.
+//! - [`payments`]: Stripe (webhook signatures so far).
 //! - [`http`]: a framework-free request/response model, routing and problem+json errors.
 //! - [`api`]: the storefront and admin HTTP APIs (routes, handlers, OpenAPI documents);
 //!   the Worker crates only translate `worker::Request` to [`http::Request`] and back.
@@ -33,6 +34,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod jobs;
+pub mod payments;
 pub mod ports;
 pub mod queue;
 pub mod sql;
