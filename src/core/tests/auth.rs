@@ -191,6 +191,26 @@ fn roles_limit_what_a_key_can_do() {
         .status,
         403
     );
+    // With x-store-id the bootstrap key is that store's superadmin (recovery); it lists stores.
+    let as_boot = |path: &str, store: Option<&str>| {
+        let mut r = req(Get, path).header("authorization", &format!("Bearer {BOOTSTRAP}"));
+        if let Some(id) = store {
+            r = r.header("x-store-id", id);
+        }
+        call(&p, "admin", r)
+    };
+    assert_eq!(as_boot("/admin/api/v1/admin-keys", Some(&s.id)).status, 200);
+    assert_eq!(
+        as_boot("/admin/api/v1/products", Some("store_unknown")).status,
+        404
+    );
+    let stores = as_boot("/admin/api/v1/stores", None).body_json();
+    assert_eq!(stores["data"][0]["id"], s.id.as_str());
+    assert_eq!(
+        admin(&p, &s, Get, "/admin/api/v1/stores", None).status,
+        403,
+        "store keys cannot list stores"
+    );
     // Keys are hashed at rest and can be revoked.
     let key = support.admin.clone();
     assert_eq!(

@@ -58,7 +58,7 @@ fn main() {
         demo.admin_key
     );
     println!(
-        "  bootstrap key    {}   (creates stores)",
+        "  bootstrap key    {}   (platform superadmin: stores; any store with x-store-id)",
         stack.bootstrap_key
     );
     println!("\nTry:");

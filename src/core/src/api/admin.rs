@@ -20,6 +20,7 @@ pub enum Op {
     Healthz,
     OpenApi,
     CreateStore,
+    ListStores,
     GetStore,
     UpdateStore,
     ListAdminKeys,
@@ -53,6 +54,11 @@ pub const ROUTES: &[Route<Op>] = &[
         method: Method::Post,
         pattern: "/admin/api/v1/stores",
         id: Op::CreateStore,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/stores",
+        id: Op::ListStores,
     },
     Route {
         method: Method::Get,
@@ -140,7 +146,7 @@ pub const ROUTES: &[Route<Op>] = &[
 pub fn required_role(op: Op) -> Option<Role> {
     use Op::*;
     match op {
-        Healthz | OpenApi | CreateStore => None,
+        Healthz | OpenApi | CreateStore | ListStores => None,
         GetStore | ListProducts | GetProduct | ListProviderMappings => Some(Role::Support),
         CreateProduct
         | UpdateProduct
@@ -168,10 +174,10 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     }
     let caller = auth::admin_caller(p, req).await?;
     let store_id = match (op, &caller) {
-        (Op::CreateStore, AdminCaller::Bootstrap) => "platform".to_owned(),
-        (Op::CreateStore, _) => {
+        (Op::CreateStore | Op::ListStores, AdminCaller::Bootstrap { .. }) => "platform".to_owned(),
+        (Op::CreateStore | Op::ListStores, _) => {
             return Err(AppError::Forbidden(
-                "Only the bootstrap key (ADMIN_BOOTSTRAP_KEY) creates stores.".into(),
+                "Only the bootstrap key (ADMIN_BOOTSTRAP_KEY) creates and lists stores.".into(),
             )
             .into());
         }
@@ -182,7 +188,7 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     };
     if req.method == Method::Post {
         let scope = match &caller {
-            AdminCaller::Bootstrap => "admin:bootstrap".to_owned(),
+            AdminCaller::Bootstrap { .. } => "admin:bootstrap".to_owned(),
             AdminCaller::Key { key_id, .. } => format!("admin:{key_id}"),
         };
         with_idempotency(p, req, &store_id, &scope, async || {
@@ -219,6 +225,15 @@ async fn run<P: Platform>(
     Ok(match op {
         Op::Healthz | Op::OpenApi => unreachable!("answered before authentication"),
         Op::CreateStore => Response::json(201, &create_store(p, req.json()?).await?),
+        Op::ListStores => Response::json(
+            200,
+            &update_store::list_stores(
+                p,
+                req.query_param("starting_after"),
+                req.query_param("limit"),
+            )
+            .await?,
+        ),
         Op::GetStore => Response::json(200, &update_store::get_store(p, store_id).await?),
         Op::UpdateStore => Response::json(
             200,
@@ -235,7 +250,7 @@ async fn run<P: Platform>(
         Op::RevokeAdminKey => {
             let own = match caller {
                 AdminCaller::Key { key_id, .. } => key_id.as_str(),
-                AdminCaller::Bootstrap => "",
+                AdminCaller::Bootstrap { .. } => "",
             };
             admin_keys::revoke_admin_key(p, store_id, own, params.get("key_id")).await?;
             Response::empty(204)

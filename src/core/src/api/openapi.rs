@@ -161,6 +161,15 @@ pub const ADMIN: &[Operation] = &[
     ),
     op(
         Get,
+        "/admin/api/v1/stores",
+        "List every store (limit, starting_after)",
+        "bootstrap",
+        None,
+        Some("StorePage"),
+        200,
+    ),
+    op(
+        Get,
         "/admin/api/v1/store",
         "The caller's store",
         "admin:support",
@@ -358,6 +367,7 @@ fn schemas() -> Value {
         "CreateStore": { "type": "object", "required": ["name", "order_prefix", "currency"], "properties": { "name": s("string"),
             "order_prefix": { "type": "string", "pattern": "^[A-Z0-9]{2,6}$" }, "currency": s("string"), "settings": r("StoreSettings") } },
         "UpdateStore": { "type": "object", "properties": { "name": s("string"), "settings": r("StoreSettings") } },
+        "StorePage": { "type": "object", "properties": { "data": { "type": "array", "items": r("Store") }, "has_more": s("boolean"), "next_cursor": { "type": ["string", "null"] } } },
         "CreatedStore": { "type": "object", "properties": { "store": r("Store"), "publishable_key": s("string"), "admin_key": r("NewAdminKey") } },
         "CreateAdminKey": { "type": "object", "required": ["role", "label"], "properties": { "role": { "enum": ["support", "admin", "superadmin"] }, "label": s("string") } },
         "NewAdminKey": { "type": "object", "properties": { "id": s("string"), "key": s("string"), "role": s("string"), "label": s("string") } },
@@ -433,7 +443,7 @@ pub fn document(api: &str) -> Value {
                 "publishableKey": { "type": "apiKey", "in": "header", "name": "x-publishable-api-key" },
                 "cartToken": { "type": "apiKey", "in": "header", "name": "x-cart-token" },
                 "customerJwt": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
-                "adminKey": { "type": "http", "scheme": "bearer", "description": "An admin key (or the bootstrap key for POST /admin/api/v1/stores)." }
+                "adminKey": { "type": "http", "scheme": "bearer", "description": "An admin key, or the bootstrap key (stores; with x-store-id, superadmin of that store)." }
             }
         }
     })

@@ -120,8 +120,10 @@ pub async fn customer_of<P: Platform>(
 /// An admin request.
 #[derive(Debug, Clone)]
 pub enum AdminCaller {
-    /// The platform key from the `ADMIN_BOOTSTRAP_KEY` secret: may create stores, nothing else.
-    Bootstrap,
+    /// The platform key from the `ADMIN_BOOTSTRAP_KEY` secret: creates and lists stores, and
+    /// acts as superadmin of the store named by `x-store-id` (to recover a store whose keys
+    /// were lost).
+    Bootstrap { store_id: Option<String> },
     /// A store's admin key.
     Key {
         key_id: String,
@@ -137,8 +139,9 @@ impl AdminCaller {
     /// 403 when the role is too low or the caller is the bootstrap key.
     pub fn require(&self, needed: Role) -> Result<(&str, Role), AppError> {
         match self {
-            AdminCaller::Bootstrap => Err(AppError::Forbidden(
-                "The bootstrap key can only create stores; use a store's admin key.".into(),
+            AdminCaller::Bootstrap { store_id: Some(id) } => Ok((id, Role::Superadmin)),
+            AdminCaller::Bootstrap { store_id: None } => Err(AppError::Forbidden(
+                "The bootstrap key acts on a store only when x-store-id names it; or use a store's admin key.".into(),
             )),
             AdminCaller::Key { store_id, role, .. } if role.allows(needed) => Ok((store_id, *role)),
             AdminCaller::Key { role, .. } => Err(AppError::Forbidden(format!(
@@ -166,7 +169,16 @@ pub async fn admin_caller<P: Platform>(p: &P, req: &Request) -> Result<AdminCall
         .filter(|b| b.len() >= 16)
     {
         if secure_eq(boot.as_bytes(), key.as_bytes()) {
-            return Ok(AdminCaller::Bootstrap);
+            let store_id = match req.get_header("x-store-id").filter(|s| !s.is_empty()) {
+                None => None,
+                Some(id) => Some(
+                    stores::store_by_id(p.db(), id)
+                        .await?
+                        .ok_or(AppError::NotFound("store"))?
+                        .id,
+                ),
+            };
+            return Ok(AdminCaller::Bootstrap { store_id });
         }
     }
     let row = stores::admin_key_by_hash(p.db(), &sha256_hex(key))

@@ -120,6 +120,19 @@ pub async fn store_by_id(db: &impl Db, id: &str) -> Result<Option<StoreRow>, DbE
         .await
 }
 
+pub async fn stores_page(
+    db: &impl Db,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<StoreRow>, DbError> {
+    db.query(stmt!(
+        "SELECT * FROM stores WHERE id > ? ORDER BY id LIMIT ?",
+        after.unwrap_or(""),
+        limit
+    ))
+    .await
+}
+
 pub async fn publishable_keys(db: &impl Db, store_id: &str) -> Result<Vec<String>, DbError> {
     #[derive(Deserialize)]
     struct K {

@@ -52,3 +52,27 @@ pub async fn get_store<P: Platform>(p: &P, store_id: &str) -> Result<StoreView, 
     let keys = stores::publishable_keys(p.db(), store_id).await?;
     Ok(store_view(s, keys))
 }
+
+/// Every store, for the platform operator (bootstrap key), by id.
+///
+/// # Errors
+/// 422 for a bad `limit`.
+pub async fn list_stores<P: Platform>(
+    p: &P,
+    starting_after: Option<&str>,
+    limit: Option<&str>,
+) -> Result<crate::catalog::list_products::Page<StoreView>, AppError> {
+    let limit = crate::catalog::page_limit(limit)?;
+    let rows = stores::stores_page(p.db(), starting_after, limit + 1).await?;
+    let (rows, has_more, next_cursor) =
+        crate::catalog::list_products::split_page(rows, limit, |s| &s.id);
+    let data = rows
+        .into_iter()
+        .map(|s| super::store_view(s, Vec::new()))
+        .collect();
+    Ok(crate::catalog::list_products::Page {
+        data,
+        has_more,
+        next_cursor,
+    })
+}
