@@ -47,6 +47,17 @@ pub trait Platform {
     fn now_ms(&self) -> i64;
     fn fill_random(&self, buf: &mut [u8]);
     fn settings(&self) -> &Settings;
+    /// Verifies an RS256 or ES256 signature with a JWKS key.
+    ///
+    /// Contract: MUST return `Ok(false)` for a signature that does not verify and `Err` only
+    /// for a key the platform cannot import.
+    async fn verify_signature(
+        &self,
+        alg: crate::auth::jwt::SigAlg,
+        key: &crate::auth::jwt::Jwk,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String>;
 }
 
 /// Helpers derived from the [`Platform`] primitives.

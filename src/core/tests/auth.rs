@@ -281,3 +281,58 @@ fn store_settings_hide_the_identity_secret() {
         201
     );
 }
+
+#[test]
+fn keys_are_matched_to_the_algorithm_and_claims_are_required() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "AB");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/idp/");
+    let rsa = jsonwebtoken::EncodingKey::from_rsa_pem(
+        &std::fs::read(format!("{dir}rsa-private.pem")).unwrap(),
+    )
+    .unwrap();
+    let now = p.now.get() / 1000;
+    let sign = |kid: &str, claims: serde_json::Value| {
+        let mut h = jsonwebtoken::Header::new(Algorithm::RS256);
+        h.kid = Some(kid.into());
+        jsonwebtoken::encode(&h, &claims, &rsa).unwrap()
+    };
+    let good = json!({ "sub": "u", "iss": ISSUER, "aud": [ "other", AUDIENCE ], "exp": now + 60 });
+    // An audience list that contains ours is fine.
+    assert_eq!(
+        shop_as(
+            &p,
+            &s,
+            &sign("sim-rsa-1", good.clone()),
+            Post,
+            "/v1/carts",
+            None,
+            None
+        )
+        .status,
+        201
+    );
+    // An RS256 token naming the EC key's kid finds no usable key.
+    let r = shop_as(
+        &p,
+        &s,
+        &sign("sim-ec-1", good.clone()),
+        Post,
+        "/v1/carts",
+        None,
+        None,
+    );
+    assert_eq!(r.status, 401);
+    // Every required claim is required.
+    for missing in ["sub", "iss", "aud", "exp"] {
+        let mut c = good.clone();
+        c.as_object_mut().unwrap().remove(missing);
+        let r = shop_as(&p, &s, &sign("sim-rsa-1", c), Post, "/v1/carts", None, None);
+        assert_eq!(r.status, 401, "{missing}");
+        assert!(
+            r.body_json()["detail"].as_str().unwrap().contains(missing),
+            "{missing}: {:?}",
+            r.body_json()
+        );
+    }
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use lading_core::auth::jwt::{Jwk, SigAlg};
 use lading_core::http::{Method, Request, Response};
 use lading_core::ports::{HttpClient, OutboundRequest, OutboundResponse, Platform, Settings};
 use lading_core::sqlite::SqliteDb;
@@ -120,6 +121,56 @@ impl Platform for TestPlatform {
     }
     fn settings(&self) -> &Settings {
         &self.settings
+    }
+    /// The Workers use Web Crypto; natively the RustCrypto crates stand in.
+    async fn verify_signature(
+        &self,
+        alg: SigAlg,
+        key: &Jwk,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String> {
+        use base64::Engine;
+        let d = |s: &Option<String>| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s.as_deref().unwrap_or(""))
+                .map_err(|e| e.to_string())
+        };
+        match alg {
+            SigAlg::Rs256 => {
+                use rsa::pkcs1v15::{Signature, VerifyingKey};
+                use rsa::signature::Verifier;
+                let pk = rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(&d(&key.n)?),
+                    rsa::BigUint::from_bytes_be(&d(&key.e)?),
+                )
+                .map_err(|e| e.to_string())?;
+                let Ok(sig) = Signature::try_from(signature) else {
+                    return Ok(false);
+                };
+                Ok(VerifyingKey::<sha2::Sha256>::new(pk)
+                    .verify(message, &sig)
+                    .is_ok())
+            }
+            SigAlg::Es256 => {
+                use p256::ecdsa::signature::Verifier;
+                use p256::ecdsa::{Signature, VerifyingKey};
+                let (x, y) = (d(&key.x)?, d(&key.y)?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err("bad EC point".into());
+                }
+                let point = p256::EncodedPoint::from_affine_coordinates(
+                    x.as_slice().into(),
+                    y.as_slice().into(),
+                    false,
+                );
+                let vk = VerifyingKey::from_encoded_point(&point).map_err(|e| e.to_string())?;
+                let Ok(sig) = Signature::from_slice(signature) else {
+                    return Ok(false);
+                };
+                Ok(vk.verify(message, &sig).is_ok())
+            }
+        }
     }
 }
 

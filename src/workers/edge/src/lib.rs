@@ -7,6 +7,7 @@
 //!   with a request id on every response and one JSON log line per request.
 //! - [`log`]: JSON log lines.
 
+use lading_core::auth::jwt::{Jwk, SigAlg};
 use lading_core::db::{Db, DbError, Row, Stmt, StmtResult, Value};
 use lading_core::http::{self, Method};
 use lading_core::ports::{
@@ -176,6 +177,97 @@ impl Platform for EdgePlatform {
     fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    async fn verify_signature(
+        &self,
+        alg: SigAlg,
+        key: &Jwk,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String> {
+        web_crypto_verify(alg, key, message, signature)
+            .await
+            .map_err(|e| format!("{e:?}"))
+    }
+}
+
+/// RS256/ES256 through the runtime's Web Crypto (`crypto.subtle`): no crypto code in the
+/// Worker's wasm.
+async fn web_crypto_verify(
+    alg: SigAlg,
+    key: &Jwk,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool, JsValue> {
+    use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+    use wasm_bindgen::JsCast;
+    let set =
+        |o: &Object, k: &str, v: &JsValue| Reflect::set(o, &JsValue::from_str(k), v).map(|_| ());
+    let subtle = Reflect::get(
+        &Reflect::get(&js_sys::global(), &"crypto".into())?,
+        &"subtle".into(),
+    )?;
+    let call = |name: &str, args: Array| -> Result<Promise, JsValue> {
+        let f: Function = Reflect::get(&subtle, &JsValue::from_str(name))?.dyn_into()?;
+        f.apply(&subtle, &args)?.dyn_into::<Promise>()
+    };
+    // Only the fields the import needs: stray members (key_ops, use) must not refuse it.
+    let jwk = Object::new();
+    set(&jwk, "kty", &JsValue::from_str(&key.kty))?;
+    let (import_alg, verify_alg) = (Object::new(), Object::new());
+    match alg {
+        SigAlg::Rs256 => {
+            set(
+                &jwk,
+                "n",
+                &JsValue::from_str(key.n.as_deref().unwrap_or("")),
+            )?;
+            set(
+                &jwk,
+                "e",
+                &JsValue::from_str(key.e.as_deref().unwrap_or("")),
+            )?;
+            set(&import_alg, "name", &"RSASSA-PKCS1-v1_5".into())?;
+            set(&import_alg, "hash", &"SHA-256".into())?;
+            set(&verify_alg, "name", &"RSASSA-PKCS1-v1_5".into())?;
+        }
+        SigAlg::Es256 => {
+            set(&jwk, "crv", &"P-256".into())?;
+            set(
+                &jwk,
+                "x",
+                &JsValue::from_str(key.x.as_deref().unwrap_or("")),
+            )?;
+            set(
+                &jwk,
+                "y",
+                &JsValue::from_str(key.y.as_deref().unwrap_or("")),
+            )?;
+            set(&import_alg, "name", &"ECDSA".into())?;
+            set(&import_alg, "namedCurve", &"P-256".into())?;
+            set(&verify_alg, "name", &"ECDSA".into())?;
+            set(&verify_alg, "hash", &"SHA-256".into())?;
+        }
+    }
+    let usages = Array::of1(&"verify".into());
+    let import = call(
+        "importKey",
+        Array::of5(&"jwk".into(), &jwk, &import_alg, &JsValue::FALSE, &usages),
+    )?;
+    let crypto_key = wasm_bindgen_futures::JsFuture::from(import).await?;
+    let verify = call(
+        "verify",
+        Array::of4(
+            &verify_alg,
+            &crypto_key,
+            &Uint8Array::from(signature),
+            &Uint8Array::from(message),
+        ),
+    )?;
+    Ok(wasm_bindgen_futures::JsFuture::from(verify)
+        .await?
+        .as_bool()
+        .unwrap_or(false))
 }
 
 /// One JSON log line.
