@@ -490,3 +490,39 @@ fn a_full_cart_refuses_a_new_line_but_not_more_of_an_existing_one() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body_json()["items"][0]["quantity"], 3);
 }
+
+#[test]
+fn a_new_customer_who_only_reads_or_sends_bad_input_leaves_no_trace() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "AB");
+    let jwt = hs256(&p, "newcomer", AUDIENCE, 600);
+    let before = p.row_counts();
+    assert_eq!(
+        shop_as(&p, &s, &jwt, Get, "/v1/carts/current", None, None).status,
+        404
+    );
+    let r = shop_as(
+        &p,
+        &s,
+        &jwt,
+        Post,
+        "/v1/carts/current/items",
+        None,
+        Some(json!({ "variant_id": "var_nope", "quantity": 1 })),
+    );
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        shop_as(
+            &p,
+            &s,
+            &jwt,
+            Post,
+            "/v1/carts/merge",
+            Some("ct_unknown"),
+            None
+        )
+        .status,
+        404
+    );
+    assert_eq!(p.row_counts(), before);
+}

@@ -113,7 +113,14 @@ pub async fn current<P: Platform>(
 ) -> Result<CartRow, AppError> {
     let store = &caller.store;
     if let Some(claims) = &caller.customer {
-        let customer = customer_of(p, &store.id, claims).await?;
+        // Reading never writes: the customer record is created only with their first cart.
+        let customer = if create {
+            customer_of(p, &store.id, claims).await?
+        } else {
+            crate::sql::stores::customer_by_subject(p.db(), &store.id, &claims.sub)
+                .await?
+                .ok_or(AppError::NotFound("cart"))?
+        };
         if let Some(c) = carts::active_customer_cart(p.db(), &store.id, &customer.id).await? {
             return Ok(c);
         }

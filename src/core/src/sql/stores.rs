@@ -216,7 +216,7 @@ pub async fn upsert_customer(
         .ok_or_else(|| DbError::Decode("customer vanished after insert".into()))
 }
 
-async fn customer_by_subject(
+pub async fn customer_by_subject(
     db: &impl Db,
     store_id: &str,
     subject: &str,
