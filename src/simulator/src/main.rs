@@ -5,21 +5,26 @@
 //! - [`harness`]: request log, fault injection (status, delay, hang, dropped connection) and
 //!   the control API under `/__control`.
 //! - [`idp`]: an identity provider for customer JWTs (JWKS + a token mint for tests/demos).
+//! - [`stripe`]: Checkout Sessions, PaymentIntents, Refunds, Events, signed webhooks,
+//!   Idempotency-Key rules, a hosted checkout page and scenario controls.
 //!
-//! Provider protocols (Stripe, Printful, Prodigi, Gooten, Gelato, email) plug in as more
-//! routers beside `idp`, each faithful to `shared/PROVIDERS.md`.
+//! The print-on-demand providers and email plug in as more routers, each faithful to
+//! `shared/PROVIDERS.md`.
 //!
 //! Usage: `lading-simulator [--port N]` (default 8790; 0 picks a free port). The first line
 //! on stdout is `listening on http://127.0.0.1:<port>`.
 
 mod harness;
 mod idp;
+mod stripe;
 
 use std::net::SocketAddr;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut port: u16 = 8790;
+    let mut webhook_url = None;
+    let mut webhook_secret = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -29,16 +34,21 @@ async fn main() {
                     .and_then(|p| p.parse().ok())
                     .unwrap_or_else(|| usage("--port needs a number"))
             }
+            "--stripe-webhook-url" => webhook_url = args.next(),
+            "--stripe-webhook-secret" => webhook_secret = args.next(),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    let state = harness::State::default();
-    let app = harness::wrap(idp::router(), state);
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .unwrap_or_else(|e| usage(&format!("cannot listen on 127.0.0.1:{port}: {e}")));
     let addr = listener.local_addr().expect("bound socket has an address");
+    let stripe = stripe::Stripe::new(format!("http://{addr}"), webhook_url.zip(webhook_secret));
+    let app = harness::wrap(
+        idp::router().merge(stripe::router(stripe)),
+        harness::State::default(),
+    );
     println!("listening on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -52,6 +62,8 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("lading-simulator: {problem}");
     }
-    eprintln!("usage: lading-simulator [--port N]");
+    eprintln!(
+        "usage: lading-simulator [--port N] [--stripe-webhook-url URL --stripe-webhook-secret whsec_...]"
+    );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }
