@@ -1,0 +1,175 @@
+//! The core's Stripe client against the simulated Stripe: encoding, idempotency and the
+//! sorting of answers into what the caller can do.
+
+use lading_core::auth::jwt::{Jwk, SigAlg};
+use lading_core::payments::stripe_client::{self, StripeConfig, StripeError};
+use lading_core::ports::{HttpClient, OutboundRequest, OutboundResponse, Platform, Settings};
+use lading_core::sqlite::SqliteDb;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Sim(Child, String);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start() -> Sim {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lading-simulator"))
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    Sim(child, base)
+}
+
+struct Http(reqwest::Client);
+
+impl HttpClient for Http {
+    async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, String> {
+        let mut r = self.0.request(
+            reqwest::Method::from_bytes(req.method.as_bytes()).unwrap(),
+            &req.url,
+        );
+        for (k, v) in &req.headers {
+            r = r.header(k, v);
+        }
+        if let Some(b) = req.body {
+            r = r.body(b);
+        }
+        let res = r.send().await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        Ok(OutboundResponse {
+            status,
+            body: res.bytes().await.map_err(|e| e.to_string())?.to_vec(),
+        })
+    }
+}
+
+struct P {
+    db: SqliteDb,
+    http: Http,
+    settings: Settings,
+}
+
+impl Platform for P {
+    type Db = SqliteDb;
+    type Http = Http;
+    fn db(&self) -> &SqliteDb {
+        &self.db
+    }
+    fn http(&self) -> &Http {
+        &self.http
+    }
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        buf.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+    }
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    async fn verify_signature(
+        &self,
+        _: SigAlg,
+        _: &Jwk,
+        _: &[u8],
+        _: &[u8],
+    ) -> Result<bool, String> {
+        Err("not used here".into())
+    }
+}
+
+#[tokio::test]
+async fn the_core_client_speaks_stripe_to_the_simulator() {
+    let sim = start();
+    let p = P {
+        db: SqliteDb::open_migrated().unwrap(),
+        http: Http(reqwest::Client::new()),
+        settings: Settings::default(),
+    };
+    let cfg = StripeConfig {
+        api_base: sim.1.clone(),
+        secret_key: "sk_test_core".into(),
+    };
+    let params = json!({
+        "mode": "payment", "success_url": "http://shop/ok", "cancel_url": "http://shop/cart", "client_reference_id": "ord_7",
+        "metadata": { "order_id": "ord_7", "order_number": "DEMO-2026-ABCDEFGH" },
+        "line_items": [{ "quantity": 3, "price_data": { "currency": "usd", "unit_amount": 1200, "product_data": { "name": "Print" } } }],
+    });
+    let a = stripe_client::post(&p, &cfg, "/v1/checkout/sessions", &params, "checkout:ord_7")
+        .await
+        .unwrap();
+    let b = stripe_client::post(&p, &cfg, "/v1/checkout/sessions", &params, "checkout:ord_7")
+        .await
+        .unwrap();
+    assert_eq!(a["id"], b["id"], "same key, same session");
+    assert_eq!(a["amount_total"], 3600);
+    assert_eq!(a["metadata"]["order_number"], "DEMO-2026-ABCDEFGH");
+    let got = stripe_client::get(
+        &p,
+        &cfg,
+        &format!("/v1/checkout/sessions/{}", a["id"].as_str().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got["client_reference_id"], "ord_7");
+
+    let mut other = params.clone();
+    other["client_reference_id"] = json!("ord_8");
+    let e = stripe_client::post(&p, &cfg, "/v1/checkout/sessions", &other, "checkout:ord_7")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StripeError::Idempotency(_)), "{e:?}");
+
+    let e = stripe_client::post(
+        &p,
+        &cfg,
+        "/v1/checkout/sessions",
+        &json!({ "mode": "payment" }),
+        "checkout:bad",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, StripeError::Rejected { status: 400, ref kind, .. } if kind == "invalid_request_error"),
+        "{e:?}"
+    );
+
+    // A 503 from Stripe (injected by the harness) is worth retrying; so is no answer at all.
+    reqwest::Client::new()
+        .post(format!("{}/__control/faults", sim.1))
+        .json(&json!({ "path_prefix": "/v1/checkout/sessions", "status": 503 }))
+        .send()
+        .await
+        .unwrap();
+    let e = stripe_client::post(&p, &cfg, "/v1/checkout/sessions", &params, "checkout:ord_9")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StripeError::RetryLater(_)), "{e:?}");
+    let nowhere = StripeConfig {
+        api_base: "http://127.0.0.1:9".into(),
+        secret_key: "sk_test".into(),
+    };
+    assert!(matches!(
+        stripe_client::get(&p, &nowhere, "/v1/events").await,
+        Err(StripeError::RetryLater(_))
+    ));
+}
