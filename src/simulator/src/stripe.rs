@@ -612,28 +612,31 @@ fn decline(inner: &mut Inner, id: &str) -> ((StatusCode, Value), Vec<Value>) {
     ((StatusCode::OK, pi), vec![e])
 }
 
-async fn control_pay(AxState(s): AxState<Stripe>, Path(id): Path<String>, body: Bytes) -> Response {
-    let input: PayInput = serde_json::from_slice(&body).unwrap_or_default();
-    let (r, events) = pay(&mut s.0.lock().expect("lock"), &id, input);
+/// Applies a change under the lock, then delivers the events it produced.
+fn apply(
+    s: &Stripe,
+    change: impl FnOnce(&mut Inner) -> ((StatusCode, Value), Vec<Value>),
+) -> (StatusCode, Value) {
+    let (r, events) = change(&mut s.0.lock().expect("lock"));
     for e in events {
         deliver(s.clone(), e, None);
     }
+    r
+}
+
+async fn control_pay(AxState(s): AxState<Stripe>, Path(id): Path<String>, body: Bytes) -> Response {
+    let input: PayInput = serde_json::from_slice(&body).unwrap_or_default();
+    let r = apply(&s, |inner| pay(inner, &id, input));
     reply(r)
 }
 
 async fn control_decline(AxState(s): AxState<Stripe>, Path(id): Path<String>) -> Response {
-    let (r, events) = decline(&mut s.0.lock().expect("lock"), &id);
-    for e in events {
-        deliver(s.clone(), e, None);
-    }
+    let r = apply(&s, |inner| decline(inner, &id));
     reply(r)
 }
 
 async fn control_expire(AxState(s): AxState<Stripe>, Path(id): Path<String>) -> Response {
-    let (r, events) = expire(&mut s.0.lock().expect("lock"), &id);
-    for e in events {
-        deliver(s.clone(), e, None);
-    }
+    let r = apply(&s, |inner| expire(inner, &id));
     reply(r)
 }
 
@@ -681,10 +684,7 @@ async fn hosted_page(AxState(s): AxState<Stripe>, Path(id): Path<String>) -> Res
 }
 
 async fn hosted_pay(AxState(s): AxState<Stripe>, Path(id): Path<String>) -> Response {
-    let (r, events) = pay(&mut s.0.lock().expect("lock"), &id, PayInput::default());
-    for e in events {
-        deliver(s.clone(), e, None);
-    }
+    let r = apply(&s, |inner| pay(inner, &id, PayInput::default()));
     match r.1["success_url"].as_str() {
         Some(url) if r.0 == StatusCode::OK => {
             Redirect::to(&url.replace("{CHECKOUT_SESSION_ID}", &id)).into_response()
@@ -694,10 +694,7 @@ async fn hosted_pay(AxState(s): AxState<Stripe>, Path(id): Path<String>) -> Resp
 }
 
 async fn hosted_decline(AxState(s): AxState<Stripe>, Path(id): Path<String>) -> Response {
-    let (r, events) = decline(&mut s.0.lock().expect("lock"), &id);
-    for e in events {
-        deliver(s.clone(), e, None);
-    }
+    let r = apply(&s, |inner| decline(inner, &id));
     let cancel =
         s.0.lock()
             .expect("lock")

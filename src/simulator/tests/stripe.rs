@@ -1,31 +1,20 @@
 //! The Stripe simulator on a real socket, checked against PROVIDERS.md, with webhooks
 //! verified by the core's `Stripe-Signature` check.
 
+mod common;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::post;
+use common::Sim;
 use lading_core::payments::stripe_signature;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const SECRET: &str = "whsec_sim_test";
 const KEY: &str = "Bearer sk_test_sim";
-
-struct Sim {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 type Received = Arc<Mutex<Vec<(Value, bool)>>>;
 
@@ -60,28 +49,12 @@ async fn receiver() -> (String, Received) {
 }
 
 fn start(hook: &str) -> Sim {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lading-simulator"))
-        .args([
-            "--port",
-            "0",
-            "--stripe-webhook-url",
-            hook,
-            "--stripe-webhook-secret",
-            SECRET,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    Sim { child, base }
+    common::start(&[
+        "--stripe-webhook-url",
+        hook,
+        "--stripe-webhook-secret",
+        SECRET,
+    ])
 }
 
 fn session_form(order: &str) -> String {

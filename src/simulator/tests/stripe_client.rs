@@ -1,40 +1,13 @@
 //! The core's Stripe client against the simulated Stripe: encoding, idempotency and the
 //! sorting of answers into what the caller can do.
 
+mod common;
+
 use lading_core::auth::jwt::{Jwk, SigAlg};
 use lading_core::payments::stripe_client::{self, StripeConfig, StripeError};
 use lading_core::ports::{HttpClient, OutboundRequest, OutboundResponse, Platform, Settings};
 use lading_core::sqlite::SqliteDb;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-struct Sim(Child, String);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start() -> Sim {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lading-simulator"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    Sim(child, base)
-}
 
 struct Http(reqwest::Client);
 
@@ -99,14 +72,14 @@ impl Platform for P {
 
 #[tokio::test]
 async fn the_core_client_speaks_stripe_to_the_simulator() {
-    let sim = start();
+    let sim = common::start(&[]);
     let p = P {
         db: SqliteDb::open_migrated().unwrap(),
         http: Http(reqwest::Client::new()),
         settings: Settings::default(),
     };
     let cfg = StripeConfig {
-        api_base: sim.1.clone(),
+        api_base: sim.base.clone(),
         secret_key: "sk_test_core".into(),
     };
     let params = json!({
@@ -155,7 +128,7 @@ async fn the_core_client_speaks_stripe_to_the_simulator() {
 
     // A 503 from Stripe (injected by the harness) is worth retrying; so is no answer at all.
     reqwest::Client::new()
-        .post(format!("{}/__control/faults", sim.1))
+        .post(format!("{}/__control/faults", sim.base))
         .json(&json!({ "path_prefix": "/v1/checkout/sessions", "status": 503 }))
         .send()
         .await
