@@ -71,9 +71,14 @@ impl Options {
     }
 }
 
+/// The Stripe secret key Workers use on a local stack (the simulator accepts any `sk_`).
+pub const STRIPE_SECRET_KEY: &str = "sk_test_lading_local";
+
 pub struct Stack {
     pub base: String,
     pub simulator: String,
+    /// The endpoint secret the simulator signs Stripe events with, and the Workers verify.
+    pub stripe_webhook_secret: String,
     pub bootstrap_key: String,
     pub state_dir: PathBuf,
     children: Vec<Child>,
@@ -119,12 +124,16 @@ impl Stack {
         std::fs::create_dir_all(&conf).expect("config dir");
         let simulator = format!("http://127.0.0.1:{}", opts.simulator_port);
 
+        let base = format!("http://127.0.0.1:{}", opts.gateway_port);
+        let webhook_secret = format!("whsec_lading_local_{}", opts.gateway_port);
         let mut children = Vec::new();
         let sim_log =
             std::fs::File::create(opts.state_dir.join("simulator.log")).expect("log file");
         children.push(
             Command::new(&sim_bin)
                 .args(["--port", &opts.simulator_port.to_string()])
+                .args(["--stripe-webhook-url", &format!("{base}/webhooks/stripe")])
+                .args(["--stripe-webhook-secret", &webhook_secret])
                 .stdout(sim_log.try_clone().expect("log"))
                 .stderr(sim_log)
                 .process_group(0)
@@ -133,8 +142,11 @@ impl Stack {
         );
 
         // Per-stack configs: absolute paths, local variables.
+        // Secrets in production (`wrangler secret put`); plain variables on a local stack.
         let local_vars = format!(
-            "ENVIRONMENT = \"development\"\nADMIN_BOOTSTRAP_KEY = \"{}\"\n",
+            "ENVIRONMENT = \"development\"\nADMIN_BOOTSTRAP_KEY = \"{}\"\nSTRIPE_API_BASE = \"{simulator}\"\n\
+             STRIPE_SECRET_KEY = \"{STRIPE_SECRET_KEY}\"\nSTRIPE_WEBHOOK_SECRET = \"{webhook_secret}\"\n\
+             ORDER_TOKEN_SECRET = \"order-token-secret-{webhook_secret}\"\n",
             opts.bootstrap_key
         );
         let mut configs = vec![rewrite_config(
@@ -189,8 +201,9 @@ impl Stack {
         children.push(cmd.spawn().expect("wrangler dev starts"));
 
         let stack = Stack {
-            base: format!("http://127.0.0.1:{}", opts.gateway_port),
+            base,
             simulator,
+            stripe_webhook_secret: webhook_secret,
             bootstrap_key: opts.bootstrap_key,
             state_dir: opts.state_dir,
             children,
@@ -372,6 +385,12 @@ fn rewrite_config(src: &Path, dst: &Path, dir: &Path, extra_vars: &str) -> PathB
             out.push_str(&format!("migrations_dir = \"{}\"\n", dir.join(v).display()));
         } else if line.starts_with("ENVIRONMENT = ") && !extra_vars.is_empty() {
             out.push_str(extra_vars);
+        } else if line.split_once(" = ").is_some_and(|(k, _)| {
+            extra_vars
+                .lines()
+                .any(|l| l.starts_with(&format!("{k} = ")))
+        }) {
+            // Replaced by the local value written at ENVIRONMENT.
         } else {
             out.push_str(line);
             out.push('\n');

@@ -58,6 +58,12 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+impl From<&Option<String>> for Value {
+    fn from(v: &Option<String>) -> Self {
+        v.as_deref().into()
+    }
+}
+
 /// One SQL statement with `?` placeholders (at most 100 parameters: D1's limit).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stmt {

@@ -23,6 +23,9 @@ pub enum AppError {
     /// A service we depend on failed; retrying may help.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// Lading cannot do this now (not configured, or a dependency asks to come back later).
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error(transparent)]
     Storage(#[from] DbError),
 }
@@ -36,6 +39,12 @@ impl AppError {
     }
     pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
         AppError::Unauthenticated {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Unavailable {
             code,
             message: message.into(),
         }

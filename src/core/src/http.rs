@@ -314,6 +314,11 @@ impl From<AppError> for Problem {
                 p.cause = Some(m);
                 p
             }
+            AppError::Unavailable { code, message } => {
+                let mut p = Problem::new(503, code, "Service unavailable").detail(message);
+                p.retry_after = Some(5);
+                p
+            }
             AppError::Storage(DbError::Unique(m)) => {
                 let mut p = Problem::new(409, "conflict", "Conflict")
                     .detail("This conflicts with an existing record.");

@@ -4,11 +4,15 @@
 use crate::AppError;
 use crate::carts::abandon_idle::abandon_idle_carts;
 use crate::idempotency;
+use crate::orders::cancel_unpaid::cancel_unpaid_orders;
+use crate::payments::reconcile::reconcile_stripe;
 use crate::ports::Platform;
 use serde::Serialize;
 
-/// Hourly: abandoned carts, expired idempotency keys.
+/// Hourly: abandoned carts, expired idempotency keys, orders unpaid for 48 h.
 pub const HOURLY: &str = "0 * * * *";
+/// Every five minutes: Stripe events missed by webhooks.
+pub const FIVE_MINUTES: &str = "*/5 * * * *";
 
 #[derive(Debug, Serialize)]
 pub struct JobReport {
@@ -43,6 +47,16 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
             idempotency::purge(p.db(), p.now_ms())
                 .await
                 .map_err(AppError::from),
+        ));
+        out.push(report(
+            "cancel_unpaid_orders",
+            cancel_unpaid_orders(p).await,
+        ));
+    }
+    if cron == FIVE_MINUTES {
+        out.push(report(
+            "reconcile_stripe_events",
+            reconcile_stripe(p).await.map(|r| r.applied as u64),
         ));
     }
     out

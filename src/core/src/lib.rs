@@ -15,7 +15,9 @@
 //! - [`stores`], [`catalog`], [`carts`]: use cases, one file per verb.
 //! - [`idempotency`]: `Idempotency-Key` claims and replays.
 //! - [`jobs`]: scheduled work by cron expression.
-//! - [`payments`]: Stripe (webhook signatures so far).
+//! - [`orders`]: placing orders from carts (Checkout Sessions, PaymentIntents), what
+//!   shoppers may read, the unpaid-order sweep.
+//! - [`payments`]: Stripe: client, webhook signatures, event ingestion, reconciliation.
 //! - [`http`]: a framework-free request/response model, routing and problem+json errors.
 //! - [`api`]: the storefront and admin HTTP APIs (routes, handlers, OpenAPI documents);
 //!   the Worker crates only translate `worker::Request` to [`http::Request`] and back.
@@ -34,6 +36,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod jobs;
+pub mod orders;
 pub mod payments;
 pub mod ports;
 pub mod queue;

@@ -33,6 +33,13 @@ pub struct Settings {
     pub bootstrap_admin_key: Option<String>,
     /// Worker variable `ENVIRONMENT` (`development`, `production`…).
     pub environment: String,
+    /// Variable `STRIPE_API_BASE` (default `https://api.stripe.com`) and secret
+    /// `STRIPE_SECRET_KEY`; without the key, checkout answers 503.
+    pub stripe: Option<crate::payments::stripe_client::StripeConfig>,
+    /// Secrets `STRIPE_WEBHOOK_SECRET` and, while rotating, `STRIPE_WEBHOOK_SECRET_PREVIOUS`.
+    pub stripe_webhook_secrets: Vec<String>,
+    /// Secret `ORDER_TOKEN_SECRET`: signs guests' order-access tokens.
+    pub order_token_secret: Option<String>,
 }
 
 /// Everything a use case may touch outside its arguments.

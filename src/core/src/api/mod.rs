@@ -4,6 +4,7 @@
 pub mod admin;
 mod openapi;
 pub mod storefront;
+pub mod webhooks;
 
 pub use openapi::{Operation, document};
 

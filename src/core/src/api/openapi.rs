@@ -129,6 +129,91 @@ pub const STOREFRONT: &[Operation] = &[
         Some("Cart"),
         200,
     ),
+    op(
+        Post,
+        "/v1/checkout/sessions",
+        "Place the cart's order (prices from the catalog) and open a Stripe Checkout Session; a repeat answers with the same session",
+        "customer_or_cart",
+        Some("CheckoutInput"),
+        Some("CheckoutSession"),
+        201,
+    ),
+    op(
+        Post,
+        "/v1/payment-intents",
+        "Place the cart's order and create its Stripe PaymentIntent (for a custom payment form)",
+        "customer_or_cart",
+        Some("CheckoutInput"),
+        Some("PaymentIntentResult"),
+        201,
+    ),
+    op(
+        Post,
+        "/v1/payment-intents/{id}/confirm",
+        "Where the payment stands (read from Stripe) and the order; changes nothing",
+        "customer_or_cart",
+        None,
+        Some("PaymentIntentResult"),
+        200,
+    ),
+    op(
+        Get,
+        "/v1/orders",
+        "The signed-in customer's orders, newest first (limit, starting_after)",
+        "customer",
+        None,
+        Some("OrderPage"),
+        200,
+    ),
+    op(
+        Get,
+        "/v1/orders/{order_number}",
+        "One order: its customer, the guest with its cart token, or x-order-token",
+        "order_reader",
+        None,
+        Some("Order"),
+        200,
+    ),
+    op(
+        Post,
+        "/v1/orders/lookup",
+        "A guest's order by number and email: returns a one-hour order-access token (send as x-order-token)",
+        "publishable",
+        Some("OrderLookup"),
+        Some("OrderLookupResult"),
+        200,
+    ),
+];
+
+/// The webhooks Worker: providers call it; each request is authenticated by its signature.
+pub const WEBHOOKS: &[Operation] = &[
+    op(
+        Get,
+        "/healthz",
+        "Liveness and D1 check",
+        "none",
+        None,
+        Some("Health"),
+        200,
+    ),
+    op(
+        Get,
+        "/openapi.json",
+        "This document",
+        "none",
+        None,
+        None,
+        200,
+    ),
+    op(
+        Post,
+        "/webhooks/stripe",
+        "Stripe events, signed with Stripe-Signature (v1, 300 s tolerance); each applied once",
+        "stripe_signature",
+        None,
+        Some("EventOutcome"),
+        200,
+    ),
 ];
 
 pub const ADMIN: &[Operation] = &[
@@ -361,6 +446,7 @@ fn schemas() -> Value {
             "identity": { "type": ["object", "null"], "properties": { "issuer": s("string"), "audience": s("string"), "hs256_secret": s("string"), "jwks_url": s("string") } },
             "shipping": { "type": "object", "properties": { "flat_amount": s("integer"), "free_from_amount": { "type": ["integer", "null"] } } },
             "success_url": { "type": ["string", "null"] }, "cancel_url": { "type": ["string", "null"] },
+            "ship_to_countries": { "type": "array", "items": { "type": "string", "pattern": "^[A-Z]{2}$" } },
             "cancellation_window_minutes": { "type": ["integer", "null"] }, "default_provider": { "type": ["string", "null"] } } },
         "Store": { "type": "object", "properties": { "id": s("string"), "name": s("string"), "order_prefix": s("string"), "currency": s("string"),
             "settings": r("StoreSettings"), "publishable_keys": { "type": "array", "items": s("string") }, "created_at": s("string"), "updated_at": s("string") } },
@@ -371,6 +457,33 @@ fn schemas() -> Value {
         "CreatedStore": { "type": "object", "properties": { "store": r("Store"), "publishable_key": s("string"), "admin_key": r("NewAdminKey") } },
         "CreateAdminKey": { "type": "object", "required": ["role", "label"], "properties": { "role": { "enum": ["support", "admin", "superadmin"] }, "label": s("string") } },
         "NewAdminKey": { "type": "object", "properties": { "id": s("string"), "key": s("string"), "role": s("string"), "label": s("string") } },
+        "CheckoutInput": { "type": "object", "description": "Prices and totals are never read from the client.", "properties": {
+            "email": { "type": "string", "description": "A guest's email (customers' comes from their token)." },
+            "shipping_address": r("Address") } },
+        "Address": { "type": "object", "required": ["name", "line1", "city", "postal_code", "country"], "properties": { "name": s("string"),
+            "line1": s("string"), "line2": { "type": ["string", "null"] }, "city": s("string"), "state": { "type": ["string", "null"] },
+            "postal_code": s("string"), "country": { "type": "string", "pattern": "^[A-Z]{2}$" } } },
+        "OrderItem": { "type": "object", "properties": { "id": s("string"), "variant_id": s("string"), "product_id": s("string"), "title": s("string"),
+            "variant_title": s("string"), "sku": s("string"), "kind": s("string"), "options": { "type": "object", "additionalProperties": s("string") },
+            "unit_price": s("integer"), "quantity": s("integer"), "line_total": s("integer"), "price_source": s("string") } },
+        "Order": { "type": "object", "properties": { "id": s("string"), "order_number": s("string"),
+            "status": { "enum": ["pending", "paid", "processing", "partially_shipped", "shipped", "delivered", "cancelled", "cancel_requested"] },
+            "financial_status": { "enum": ["unpaid", "paid", "partially_refunded", "refunded"] }, "email": { "type": ["string", "null"] },
+            "currency": s("string"), "subtotal": s("integer"), "discount": s("integer"), "shipping": s("integer"), "tax": s("integer"), "total": s("integer"),
+            "promo_code": { "type": ["string", "null"] }, "shipping_address": { "oneOf": [r("Address"), { "type": "null" }] },
+            "review_reason": { "type": ["string", "null"] }, "cancel_reason": { "type": ["string", "null"] },
+            "items": { "type": "array", "items": r("OrderItem") }, "created_at": s("string"), "paid_at": { "type": ["string", "null"] },
+            "cancelled_at": { "type": ["string", "null"] } } },
+        "CheckoutSession": { "type": "object", "properties": { "checkout_url": s("string"), "session_id": s("string"), "expires_at": s("string"), "order": r("Order") } },
+        "PaymentIntentResult": { "type": "object", "properties": { "payment_intent": { "type": "object", "properties": { "id": s("string"), "status": s("string"),
+            "client_secret": { "type": "string", "description": "Only when the intent is created or resumed." }, "amount": s("integer"), "currency": s("string"),
+            "last_payment_error": s("string") } }, "order": r("Order") } },
+        "OrderPage": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": { "id": s("string"),
+            "order_number": s("string"), "status": s("string"), "financial_status": s("string"), "currency": s("string"), "total": s("integer"), "created_at": s("string") } } },
+            "has_more": s("boolean"), "next_starting_after": { "type": ["string", "null"] } } },
+        "OrderLookup": { "type": "object", "required": ["order_number", "email"], "properties": { "order_number": s("string"), "email": s("string") } },
+        "OrderLookupResult": { "type": "object", "properties": { "order_token": s("string"), "expires_at": s("string"), "order": r("Order") } },
+        "EventOutcome": { "type": "object", "properties": { "event_id": s("string"), "type": s("string"), "duplicate": s("boolean"), "result": s("string") } },
         "AdminKeyList": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": {
             "id": s("string"), "key_prefix": s("string"), "role": s("string"), "label": s("string"), "created_at": s("string"), "revoked_at": { "type": ["string", "null"] } } } } } }
     })
@@ -381,6 +494,10 @@ fn security(auth: &str) -> Value {
         "none" => json!([]),
         "publishable" => json!([{ "publishableKey": [] }]),
         "customer" => json!([{ "publishableKey": [], "customerJwt": [] }]),
+        "stripe_signature" => json!([{ "stripeSignature": [] }]),
+        "order_reader" => {
+            json!([{ "publishableKey": [], "customerJwt": [] }, { "publishableKey": [], "cartToken": [] }, { "publishableKey": [], "orderToken": [] }])
+        }
         "customer_or_cart" => {
             json!([{ "publishableKey": [], "customerJwt": [] }, { "publishableKey": [], "cartToken": [] }])
         }
@@ -388,9 +505,13 @@ fn security(auth: &str) -> Value {
     }
 }
 
-/// The operations of one API (`storefront` or `admin`).
+/// The operations of one API (`storefront`, `admin` or `webhooks`).
 pub fn operations(api: &str) -> &'static [Operation] {
-    if api == "admin" { ADMIN } else { STOREFRONT }
+    match api {
+        "admin" => ADMIN,
+        "webhooks" => WEBHOOKS,
+        _ => STOREFRONT,
+    }
 }
 
 /// The whole OpenAPI document of `storefront` or `admin`.
@@ -403,7 +524,7 @@ pub fn document(api: &str) -> Value {
                 params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
             }
         }
-        if o.method == Post && o.auth != "none" {
+        if o.method == Post && o.auth != "none" && o.auth != "stripe_signature" {
             params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 },
                 "description": "The first response is saved for 24 h and replayed; the same key with another body gets 422." }));
         }
@@ -442,6 +563,8 @@ pub fn document(api: &str) -> Value {
             "securitySchemes": {
                 "publishableKey": { "type": "apiKey", "in": "header", "name": "x-publishable-api-key" },
                 "cartToken": { "type": "apiKey", "in": "header", "name": "x-cart-token" },
+                "orderToken": { "type": "apiKey", "in": "header", "name": "x-order-token" },
+                "stripeSignature": { "type": "apiKey", "in": "header", "name": "Stripe-Signature" },
                 "customerJwt": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
                 "adminKey": { "type": "http", "scheme": "bearer", "description": "An admin key, or the bootstrap key (stores; with x-store-id, superadmin of that store)." }
             }
@@ -488,6 +611,11 @@ mod tests {
     #[test]
     fn storefront_document_matches_its_routes() {
         same("storefront", crate::api::storefront::ROUTES);
+    }
+
+    #[test]
+    fn webhooks_document_matches_its_routes() {
+        same("webhooks", crate::api::webhooks::ROUTES);
     }
 
     #[test]

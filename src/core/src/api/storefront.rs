@@ -6,6 +6,7 @@ use crate::auth::{self, StorefrontCaller, sha256_hex};
 use crate::carts::{self, add_item::AddItem, update_item::UpdateItem};
 use crate::catalog::{Audience, get_product::get_storefront_product, list_products::list_products};
 use crate::http::{Method, Params, Problem, Request, Response, Route, route};
+use crate::orders;
 use crate::ports::Platform;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,12 @@ pub enum Op {
     UpdateCartItem,
     RemoveCartItem,
     MergeCarts,
+    CreateCheckoutSession,
+    CreatePaymentIntent,
+    ConfirmPaymentIntent,
+    ListOrders,
+    GetOrder,
+    LookupOrder,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -73,9 +80,39 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/v1/carts/merge",
         id: Op::MergeCarts,
     },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/checkout/sessions",
+        id: Op::CreateCheckoutSession,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/payment-intents",
+        id: Op::CreatePaymentIntent,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/payment-intents/{id}/confirm",
+        id: Op::ConfirmPaymentIntent,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/v1/orders",
+        id: Op::ListOrders,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/v1/orders/{order_number}",
+        id: Op::GetOrder,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/orders/lookup",
+        id: Op::LookupOrder,
+    },
 ];
 
-const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, x-cart-token, x-publishable-api-key, x-request-id";
+const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, x-cart-token, x-order-token, x-publishable-api-key, x-request-id";
 
 /// Handles one storefront request. Browsers call it from any origin, so it answers CORS.
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
@@ -180,5 +217,47 @@ async fn run<P: Platform>(
             &carts::remove_item::remove_item(p, caller, params.get("item_id")).await?,
         ),
         Op::MergeCarts => Response::json(200, &carts::merge::merge(p, caller).await?),
+        Op::CreateCheckoutSession => {
+            let input = optional_json(req)?;
+            let (created, session) =
+                orders::checkout::create_checkout_session(p, caller, input).await?;
+            Response::json(if created { 201 } else { 200 }, &session)
+        }
+        Op::CreatePaymentIntent => {
+            let input = optional_json(req)?;
+            let (created, pi) =
+                orders::payment_intent::create_payment_intent(p, caller, input).await?;
+            Response::json(if created { 201 } else { 200 }, &pi)
+        }
+        Op::ConfirmPaymentIntent => Response::json(
+            200,
+            &orders::payment_intent::confirm_status(p, caller, params.get("id")).await?,
+        ),
+        Op::ListOrders => Response::json(
+            200,
+            &orders::list::list_orders(
+                p,
+                caller,
+                req.query_param("starting_after"),
+                req.query_param("limit"),
+            )
+            .await?,
+        ),
+        Op::GetOrder => Response::json(
+            200,
+            &orders::list::get_order(p, caller, params.get("order_number")).await?,
+        ),
+        Op::LookupOrder => {
+            Response::json(200, &orders::list::lookup(p, caller, req.json()?).await?)
+        }
     })
+}
+
+/// A body that may be empty (checkout needs nothing from a customer).
+fn optional_json<T: serde::de::DeserializeOwned + Default>(req: &Request) -> Result<T, Problem> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        req.json()
+    }
 }

@@ -47,6 +47,8 @@ pub struct StorefrontCaller {
     pub customer: Option<jwt::CustomerClaims>,
     /// `x-cart-token`, when sent.
     pub cart_token: Option<String>,
+    /// `x-order-token` (from `POST /v1/orders/lookup`), when sent.
+    pub order_token: Option<String>,
 }
 
 /// # Errors
@@ -90,10 +92,15 @@ pub async fn storefront_caller<P: Platform>(
         .get_header("x-cart-token")
         .map(str::to_owned)
         .filter(|t| !t.is_empty());
+    let order_token = req
+        .get_header(crate::orders::access::ORDER_TOKEN_HEADER)
+        .map(str::to_owned)
+        .filter(|t| !t.is_empty());
     Ok(StorefrontCaller {
         store,
         customer,
         cart_token,
+        order_token,
     })
 }
 

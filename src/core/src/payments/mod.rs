@@ -1,5 +1,8 @@
-//! Payments with Stripe. This release has the webhook signature check; checkout,
-//! PaymentIntents and the exactly-once order machinery build on it (SPEC §4–§5).
+//! Payments with Stripe: the API client, webhook signatures, event ingestion (one path for
+//! webhooks and reconciliation) and the reconciliation cron (SPEC §4–§5).
 
+pub mod events;
+pub mod reconcile;
 pub mod stripe_client;
 pub mod stripe_signature;
+pub mod webhook;

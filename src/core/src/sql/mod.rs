@@ -3,4 +3,5 @@
 
 pub mod carts;
 pub mod catalog;
+pub mod orders;
 pub mod stores;

@@ -16,7 +16,17 @@ pub struct StoreSettings {
     pub cancellation_window_minutes: Option<u32>,
     /// Provider for physical items whose variant names none.
     pub default_provider: Option<ProviderCode>,
+    /// Countries Stripe Checkout offers for the shipping address (ISO alpha-2); empty
+    /// means [`DEFAULT_SHIP_TO`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ship_to_countries: Vec<String>,
 }
+
+/// Where a store ships when its settings do not say.
+pub const DEFAULT_SHIP_TO: &[&str] = &[
+    "US", "CA", "GB", "IE", "FR", "DE", "NL", "BE", "LU", "ES", "PT", "IT", "AT", "CH", "DK", "SE",
+    "NO", "FI", "PL", "CZ", "AU", "NZ", "JP",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IdentitySettings {

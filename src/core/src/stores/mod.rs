@@ -95,5 +95,15 @@ pub fn check_settings(s: &StoreSettings) -> Result<(), crate::AppError> {
             return Err(AppError::validation(f, "must be an http(s) URL"));
         }
     }
+    if s.ship_to_countries.len() > 200
+        || s.ship_to_countries
+            .iter()
+            .any(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        return Err(AppError::validation(
+            "settings.ship_to_countries",
+            "must be ISO 3166-1 alpha-2 codes such as GB or US",
+        ));
+    }
     Ok(())
 }

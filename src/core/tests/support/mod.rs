@@ -5,6 +5,7 @@
 
 use lading_core::auth::jwt::{Jwk, SigAlg};
 use lading_core::http::{Method, Request, Response};
+use lading_core::payments::stripe_client::StripeConfig;
 use lading_core::ports::{HttpClient, OutboundRequest, OutboundResponse, Platform, Settings};
 use lading_core::sqlite::SqliteDb;
 use serde_json::{Value, json};
@@ -16,16 +17,22 @@ pub const HS_SECRET: &str = "an-hs256-secret-of-at-least-32-characters";
 pub const JWKS_URL: &str = "http://idp.test/.well-known/jwks.json";
 pub const ISSUER: &str = "https://idp.test/";
 pub const AUDIENCE: &str = "lading-storefront";
+pub const STRIPE_BASE: &str = "http://stripe.test";
+pub const WEBHOOK_SECRET: &str = "whsec_current_secret_for_tests";
+pub const OLD_WEBHOOK_SECRET: &str = "whsec_previous_secret_for_tests";
 
 #[derive(Default)]
 pub struct FakeHttp {
     pub bodies: RefCell<HashMap<String, (u16, String)>>,
     pub calls: Cell<u32>,
+    /// Every request sent, in order.
+    pub sent: RefCell<Vec<OutboundRequest>>,
 }
 
 impl HttpClient for FakeHttp {
     async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, String> {
         self.calls.set(self.calls.get() + 1);
+        self.sent.borrow_mut().push(req.clone());
         match self.bodies.borrow().get(&req.url) {
             Some((status, body)) => Ok(OutboundResponse {
                 status: *status,
@@ -63,8 +70,31 @@ impl TestPlatform {
             settings: Settings {
                 bootstrap_admin_key: Some(BOOTSTRAP.into()),
                 environment: "test".into(),
+                stripe: Some(StripeConfig {
+                    api_base: STRIPE_BASE.into(),
+                    secret_key: "sk_test_lading".into(),
+                }),
+                stripe_webhook_secrets: vec![WEBHOOK_SECRET.into(), OLD_WEBHOOK_SECRET.into()],
+                order_token_secret: Some("an-order-token-secret-of-32-characters!".into()),
             },
         }
+    }
+    /// Answers `url` with this status and JSON body from now on.
+    pub fn serve(&self, url: &str, status: u16, body: &Value) {
+        self.http
+            .bodies
+            .borrow_mut()
+            .insert(url.to_owned(), (status, body.to_string()));
+    }
+    /// Requests sent to URLs starting with `prefix`.
+    pub fn sent_to(&self, prefix: &str) -> Vec<OutboundRequest> {
+        self.http
+            .sent
+            .borrow()
+            .iter()
+            .filter(|r| r.url.starts_with(prefix))
+            .cloned()
+            .collect()
     }
     pub fn advance_ms(&self, ms: i64) {
         self.now.set(self.now.get() + ms);
@@ -183,6 +213,7 @@ pub fn call(p: &TestPlatform, api: &str, req: Request) -> Response {
     run(async {
         match api {
             "admin" => lading_core::api::admin::handle(p, req).await,
+            "webhooks" => lading_core::api::webhooks::handle(p, req).await,
             _ => lading_core::api::storefront::handle(p, req).await,
         }
     })
@@ -205,7 +236,8 @@ pub fn create_store(p: &TestPlatform, prefix: &str) -> Store {
         "admin",
         req(Method::Post, "/admin/api/v1/stores").header("authorization", &format!("Bearer {BOOTSTRAP}")).json_body(&json!({
             "name": format!("Store {prefix}"), "order_prefix": prefix, "currency": "usd",
-            "settings": { "identity": { "issuer": ISSUER, "audience": AUDIENCE, "hs256_secret": HS_SECRET, "jwks_url": JWKS_URL } }
+            "settings": { "identity": { "issuer": ISSUER, "audience": AUDIENCE, "hs256_secret": HS_SECRET, "jwks_url": JWKS_URL },
+                "success_url": "https://shop.test/thanks", "cancel_url": "https://shop.test/cart" }
         })),
     );
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));

@@ -10,6 +10,7 @@
 use lading_core::auth::jwt::{Jwk, SigAlg};
 use lading_core::db::{Db, DbError, Row, Stmt, StmtResult, Value};
 use lading_core::http::{self, Method};
+use lading_core::payments::stripe_client::StripeConfig;
 use lading_core::ports::{
     HttpClient, OutboundRequest, OutboundResponse, Platform, PlatformExt, Settings,
 };
@@ -153,6 +154,20 @@ impl EdgePlatform {
             settings: Settings {
                 bootstrap_admin_key: var("ADMIN_BOOTSTRAP_KEY").filter(|k| !k.is_empty()),
                 environment: var("ENVIRONMENT").unwrap_or_else(|| "production".into()),
+                stripe: var("STRIPE_SECRET_KEY")
+                    .filter(|k| !k.is_empty())
+                    .map(|secret_key| StripeConfig {
+                        api_base: var("STRIPE_API_BASE")
+                            .filter(|b| !b.is_empty())
+                            .unwrap_or_else(|| "https://api.stripe.com".into()),
+                        secret_key,
+                    }),
+                stripe_webhook_secrets: ["STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_PREVIOUS"]
+                    .into_iter()
+                    .filter_map(var)
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                order_token_secret: var("ORDER_TOKEN_SECRET").filter(|s| s.len() >= 32),
             },
         })
     }

@@ -1,0 +1,159 @@
+//! What shoppers read: a customer's orders, one order, and guests' lookup by order number
+//! and email.
+
+use super::access::{ORDER_TOKEN_TTL_S, may_see, sign_order_token, token_secret};
+use super::{OrderView, view};
+use crate::AppError;
+use crate::auth::StorefrontCaller;
+use crate::domain::{Email, OrderNumber};
+use crate::ports::Platform;
+use crate::sql::orders;
+use crate::sql::stores;
+use crate::time_fmt::rfc3339;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize)]
+pub struct OrderSummary {
+    pub id: String,
+    pub order_number: String,
+    pub status: crate::domain::OrderStatus,
+    pub financial_status: crate::domain::FinancialStatus,
+    pub currency: String,
+    pub total: i64,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderPage {
+    pub data: Vec<OrderSummary>,
+    pub has_more: bool,
+    /// Pass as `starting_after` for the next (older) page.
+    pub next_starting_after: Option<String>,
+}
+
+/// The signed-in customer's orders, newest first.
+///
+/// # Errors
+/// 401 for guests; 422 for a bad limit.
+pub async fn list_orders<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    starting_after: Option<&str>,
+    limit: Option<&str>,
+) -> Result<OrderPage, AppError> {
+    let claims = caller.customer.as_ref().ok_or_else(|| {
+        AppError::unauthenticated(
+            "customer_token_required",
+            "Sign in to list orders; guests use POST /v1/orders/lookup.",
+        )
+    })?;
+    let limit: u32 = match limit {
+        None => 20,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| AppError::validation("limit", "must be 1 to 100"))?,
+    };
+    let Some(customer) = stores::customer_by_subject(p.db(), &caller.store.id, &claims.sub).await?
+    else {
+        return Ok(OrderPage {
+            data: vec![],
+            has_more: false,
+            next_starting_after: None,
+        });
+    };
+    let mut rows = orders::customer_orders(
+        p.db(),
+        &caller.store.id,
+        &customer.id,
+        starting_after,
+        limit + 1,
+    )
+    .await?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok(OrderPage {
+        next_starting_after: has_more
+            .then(|| rows.last().map(|o| o.id.clone()))
+            .flatten(),
+        has_more,
+        data: rows
+            .into_iter()
+            .map(|o| OrderSummary {
+                id: o.id,
+                order_number: o.order_number,
+                status: o.status,
+                financial_status: o.financial_status,
+                currency: o.currency,
+                total: o.total_amount,
+                created_at: rfc3339(o.created_at),
+            })
+            .collect(),
+    })
+}
+
+/// One order, for its owner (customer, cart-token guest, or order-token guest).
+///
+/// # Errors
+/// 404 when it does not exist or the caller may not see it (the same answer for both).
+pub async fn get_order<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    number: &str,
+) -> Result<OrderView, AppError> {
+    let number = OrderNumber::parse(number).map_err(|_| AppError::NotFound("order"))?;
+    let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    if !may_see(p, caller, &order).await? {
+        return Err(AppError::NotFound("order"));
+    }
+    view(p, &order).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupInput {
+    pub order_number: String,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LookupResult {
+    /// Send as `x-order-token` to read this order.
+    pub order_token: String,
+    pub expires_at: String,
+    pub order: OrderView,
+}
+
+/// A guest proves they placed an order by its number and email; they get a short-lived
+/// order-access token.
+///
+/// # Errors
+/// 422 for malformed input; 404 when the number and email do not match an order (the same
+/// answer whichever is wrong).
+pub async fn lookup<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    input: LookupInput,
+) -> Result<LookupResult, AppError> {
+    let secret = token_secret(p)?.to_owned();
+    let number = OrderNumber::parse(&input.order_number)
+        .map_err(|m| AppError::validation("order_number", m))?;
+    let email = Email::parse(&input.email).map_err(|m| AppError::validation("email", m))?;
+    let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
+        .await?
+        .filter(|o| {
+            o.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email.as_str()))
+        })
+        .ok_or(AppError::NotFound("order"))?;
+    let expires_s = p.now_ms() / 1000 + ORDER_TOKEN_TTL_S;
+    Ok(LookupResult {
+        order_token: sign_order_token(&secret, &order.id, expires_s),
+        expires_at: rfc3339(expires_s * 1000),
+        order: view(p, &order).await?,
+    })
+}

@@ -1,0 +1,279 @@
+//! Turns the caller's cart into a pending order: every price re-read from D1 (nothing the
+//! client sends is trusted for money, SPEC §5.5), shipping from the store's rate table,
+//! item snapshots and the cart's checkout in one batch.
+
+use crate::AppError;
+use crate::auth::StorefrontCaller;
+use crate::carts;
+use crate::db::{Db as _, DbError};
+use crate::domain::{CartStatus, Email, OrderNumber, OrderStatus, VariantKind};
+use crate::ports::{Platform, PlatformExt};
+use crate::sql::carts::{self as cart_sql, CartLine};
+use crate::sql::orders::{self, OrderItemRow, OrderRow};
+use crate::sql::stores::{self, StoreRow};
+use crate::time_fmt::year;
+use serde::{Deserialize, Serialize};
+
+/// What a storefront may send with a checkout. Anything else in the body (prices, totals)
+/// is ignored: amounts come from D1.
+#[derive(Debug, Default, Deserialize)]
+pub struct CheckoutInput {
+    /// A guest's email for the receipt and order lookup (customers' comes from their token).
+    pub email: Option<String>,
+    /// Where a custom payment form ships to (PaymentIntent flow; Checkout collects it).
+    pub shipping_address: Option<Address>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+impl Address {
+    /// # Errors
+    /// The first empty or malformed field.
+    pub fn check(&self) -> Result<(), AppError> {
+        for (f, v) in [
+            ("name", &self.name),
+            ("line1", &self.line1),
+            ("city", &self.city),
+            ("postal_code", &self.postal_code),
+        ] {
+            if v.trim().is_empty() || v.len() > 200 {
+                return Err(AppError::validation(
+                    format!("shipping_address.{f}"),
+                    "is required (at most 200 characters)",
+                ));
+            }
+        }
+        if self.country.len() != 2 || !self.country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(AppError::validation(
+                "shipping_address.country",
+                "must be an ISO 3166-1 alpha-2 code such as GB or US",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How the order will be paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    CheckoutSession,
+    PaymentIntent,
+}
+
+impl Flow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::CheckoutSession => "checkout_session",
+            Flow::PaymentIntent => "payment_intent",
+        }
+    }
+}
+
+/// Shipping for a cart: the store's flat rate below its free-shipping threshold, nothing
+/// when nothing ships.
+pub fn shipping_for(store: &StoreRow, subtotal: i64, ships: bool) -> i64 {
+    let rates = &store.settings.shipping;
+    match (ships, rates.free_from_amount) {
+        (false, _) => 0,
+        (true, Some(free)) if subtotal >= free => 0,
+        (true, _) => rates.flat_amount,
+    }
+}
+
+/// The pending order for the caller's cart: a new one (`true`), or the one a previous or
+/// concurrent checkout of the same cart already made (`false`).
+///
+/// # Errors
+/// 404 without a cart; 403 for a blocked customer; 409 for an empty cart, an item no
+/// longer sold, or a cart that changed while it was priced; 422 for a bad email/address.
+pub async fn place_order<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    input: &CheckoutInput,
+    flow: Flow,
+) -> Result<(OrderRow, bool), AppError> {
+    let store = &caller.store;
+    let mut customer_id = None;
+    let mut email = None;
+    if let Some(claims) = &caller.customer {
+        let c = stores::customer_by_subject(p.db(), &store.id, &claims.sub)
+            .await?
+            .ok_or(AppError::NotFound("cart"))?;
+        if c.blocked != 0 {
+            return Err(AppError::Forbidden(
+                "This account cannot place orders; contact the store.".into(),
+            ));
+        }
+        email = claims.email.clone().or(c.email);
+        customer_id = Some(c.id);
+    }
+    if let Some(e) = input.email.as_deref() {
+        email = Some(
+            Email::parse(e)
+                .map_err(|m| AppError::validation("email", m))?
+                .as_str()
+                .to_owned(),
+        );
+    }
+    if let Some(a) = &input.shipping_address {
+        a.check()?;
+    }
+
+    let cart = carts::current(p, caller, false).await?;
+    if cart.status == CartStatus::CheckedOut {
+        if let Some(o) = orders::pending_order_of_cart(p.db(), &cart.id).await? {
+            return Ok((o, false));
+        }
+    }
+    carts::require_active(&cart)?;
+    let lines = cart_sql::lines(p.db(), &cart.id).await?;
+    let priced = price(store, &lines)?;
+    if flow == Flow::PaymentIntent && priced.ships && input.shipping_address.is_none() {
+        return Err(AppError::validation(
+            "shipping_address",
+            "is required: something in the cart ships",
+        ));
+    }
+
+    let now = p.now_ms();
+    let order_id = p.new_id("ord");
+    let items: Vec<OrderItemRow> = lines
+        .iter()
+        .map(|l| OrderItemRow {
+            id: p.new_id("oi"),
+            order_id: order_id.clone(),
+            variant_id: l.variant_id.clone(),
+            product_id: l.product_id.clone(),
+            title: l.product_title.clone(),
+            variant_title: l.variant_title.clone(),
+            sku: l.sku.clone(),
+            kind: l.kind,
+            options: l.options.clone(),
+            unit_price: l.price_amount,
+            quantity: l.quantity,
+            currency: l.currency.clone(),
+            price_source: "pricebook_global".into(),
+        })
+        .collect();
+    let mut order = OrderRow {
+        id: order_id.clone(),
+        store_id: store.id.clone(),
+        order_number: String::new(),
+        customer_id,
+        email,
+        cart_id: Some(cart.id.clone()),
+        status: OrderStatus::Pending,
+        financial_status: crate::domain::FinancialStatus::Unpaid,
+        currency: store.currency.clone(),
+        subtotal_amount: priced.subtotal,
+        discount_amount: 0,
+        shipping_amount: priced.shipping,
+        tax_amount: 0,
+        total_amount: priced.subtotal + priced.shipping,
+        stripe_checkout_session_id: None,
+        stripe_payment_intent_id: None,
+        stripe_customer_id: None,
+        promo_code: None,
+        shipping_address: input
+            .shipping_address
+            .as_ref()
+            .filter(|_| priced.ships)
+            .and_then(|a| serde_json::to_string(a).ok()),
+        review_reason: None,
+        cancel_reason: None,
+        checkout_url: None,
+        payment_flow: flow.as_str().into(),
+        paid_at: None,
+        cancelled_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    // 40 random bits per number: a collision is rare, and retried with a new number.
+    for _ in 0..4 {
+        let mut r = [0u8; 5];
+        p.fill_random(&mut r);
+        order.order_number = OrderNumber::generate(&store.order_prefix, year(now), r)
+            .as_str()
+            .to_owned();
+        let mut batch = vec![orders::insert_order(&order, cart.updated_at)];
+        batch.extend(items.iter().map(|i| orders::insert_item(i, now)));
+        batch.push(orders::check_out_cart(&cart.id, &order.id, now));
+        match p.db().batch(batch).await {
+            Ok(res) if res[0].changes == 1 => return Ok((order, true)),
+            Ok(_) => {
+                // The cart changed or was checked out by a concurrent call since it was read.
+                if let Some(o) = orders::pending_order_of_cart(p.db(), &cart.id).await? {
+                    return Ok((o, false));
+                }
+                return Err(AppError::conflict(
+                    "cart_changed",
+                    "The cart changed while it was being checked out; review it and try again.",
+                ));
+            }
+            Err(DbError::Unique(m)) if m.contains("order_number") => continue,
+            Err(DbError::Unique(m)) if m.contains("cart_id") => {
+                if let Some(o) = orders::pending_order_of_cart(p.db(), &cart.id).await? {
+                    return Ok((o, false));
+                }
+                return Err(AppError::conflict(
+                    "cart_changed",
+                    "The cart was checked out by another request; try again.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::unavailable(
+        "order_number_exhausted",
+        "Could not find a free order number; try again.",
+    ))
+}
+
+struct Priced {
+    subtotal: i64,
+    shipping: i64,
+    ships: bool,
+}
+
+fn price(store: &StoreRow, lines: &[CartLine]) -> Result<Priced, AppError> {
+    if lines.is_empty() {
+        return Err(AppError::conflict(
+            "cart_empty",
+            "The cart is empty; add something before checking out.",
+        ));
+    }
+    let stale: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.available != 1 || l.currency != store.currency)
+        .map(|l| l.sku.as_str())
+        .collect();
+    if !stale.is_empty() {
+        return Err(AppError::conflict(
+            "cart_item_unavailable",
+            format!(
+                "No longer sold: {}. Remove it from the cart and try again.",
+                stale.join(", ")
+            ),
+        ));
+    }
+    let subtotal = lines.iter().map(|l| l.price_amount * l.quantity).sum();
+    let ships = lines.iter().any(|l| l.kind == VariantKind::Physical);
+    Ok(Priced {
+        subtotal,
+        shipping: shipping_for(store, subtotal, ships),
+        ships,
+    })
+}

@@ -1,0 +1,657 @@
+//! Stripe events, however they arrive (webhook or the reconciliation cron), go through
+//! [`ingest`]: recorded once per event id (`UNIQUE(provider, event_id)`, with a hash of the
+//! payload so the same id with other content is refused), then applied as one D1 batch of
+//! guarded statements (SPEC §5): a repeated or concurrent application changes nothing.
+
+use crate::AppError;
+use crate::auth::sha256_hex;
+use crate::db::{Db as _, Stmt};
+use crate::domain::OrderStatus;
+use crate::orders::checkout::stripe_config;
+use crate::payments::stripe_client;
+use crate::ports::{Platform, PlatformExt};
+use crate::sql::orders::{self, OrderRow, domain_event};
+use crate::stmt;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub const PROVIDER: &str = "stripe";
+
+/// What happened to one event.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Outcome {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Already applied before: nothing was done.
+    pub duplicate: bool,
+    /// What applying it did, in a few words.
+    pub result: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Not a Stripe event envelope.
+    #[error("{0}")]
+    Malformed(String),
+    /// The id was seen before with different content: refused and logged.
+    #[error("event {0} was already received with a different payload")]
+    PayloadMismatch(String),
+    /// Storage or Stripe failed; applying it again later can succeed.
+    #[error(transparent)]
+    Retry(#[from] AppError),
+}
+
+/// The part of an event that identifies its content. `pending_webhooks` and `request`
+/// change between deliveries of the same event, so they are left out.
+fn payload_hash(e: &Value) -> String {
+    sha256_hex(
+        &json!({ "id": e["id"], "type": e["type"], "created": e["created"], "data": e["data"] })
+            .to_string(),
+    )
+}
+
+/// Records and applies one event.
+///
+/// # Errors
+/// See [`IngestError`].
+pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, IngestError> {
+    let (Some(id), Some(kind), Some(_), true) = (
+        event["id"]
+            .as_str()
+            .filter(|s| !s.is_empty() && s.len() <= 255),
+        event["type"]
+            .as_str()
+            .filter(|s| !s.is_empty() && s.len() <= 100),
+        event["created"].as_i64(),
+        event["data"]["object"].is_object(),
+    ) else {
+        return Err(IngestError::Malformed(
+            "not a Stripe event: id, type, created and data.object are required".into(),
+        ));
+    };
+    let hash = payload_hash(event);
+    let now = p.now_ms();
+    let res = p
+        .db()
+        .batch(vec![
+            stmt!(
+                "INSERT INTO inbound_events (id, provider, event_id, type, payload, payload_hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                p.new_id("ie"),
+                PROVIDER,
+                id,
+                kind,
+                event.to_string(),
+                &hash,
+                now
+            ),
+            stmt!(
+                "SELECT payload_hash, processed_at FROM inbound_events WHERE provider = ? AND event_id = ?",
+                PROVIDER,
+                id
+            ),
+        ])
+        .await
+        .map_err(AppError::from)?;
+    let seen = res[1].rows.first().cloned().unwrap_or_default();
+    if seen.get("payload_hash").and_then(Value::as_str) != Some(hash.as_str()) {
+        return Err(IngestError::PayloadMismatch(id.to_owned()));
+    }
+    let outcome = |duplicate, result: String| Outcome {
+        event_id: id.to_owned(),
+        kind: kind.to_owned(),
+        duplicate,
+        result,
+    };
+    if seen.get("processed_at").is_some_and(|v| !v.is_null()) {
+        return Ok(outcome(true, "already applied".into()));
+    }
+    // Not yet processed: first sight, a concurrent delivery, or an earlier failure. Every
+    // statement below is guarded, so applying it more than once is harmless.
+    match apply(p, kind, &event["data"]["object"]).await {
+        Ok(effect) => {
+            let mut batch = effect.statements;
+            batch.push(mark_processed(id, None, p.now_ms()));
+            p.db().batch(batch).await.map_err(AppError::from)?;
+            for follow_up in effect.follow_ups {
+                follow_up.run(p).await;
+            }
+            Ok(outcome(false, effect.result))
+        }
+        Err(e) => {
+            // Best effort: the event stays unprocessed and is retried by Stripe or the cron.
+            let _ = p
+                .db()
+                .run(stmt!(
+                    "UPDATE inbound_events SET error = ?, attempts = attempts + 1 WHERE provider = ? AND event_id = ?",
+                    e.to_string(),
+                    PROVIDER,
+                    id
+                ))
+                .await;
+            Err(IngestError::Retry(e))
+        }
+    }
+}
+
+fn mark_processed(event_id: &str, error: Option<&str>, now: i64) -> Stmt {
+    stmt!(
+        "UPDATE inbound_events SET processed_at = ?, error = ?, attempts = attempts + 1 WHERE provider = ? AND event_id = ?",
+        now,
+        error,
+        PROVIDER,
+        event_id
+    )
+}
+
+/// The writes an event causes, and Stripe calls to make once they are committed.
+struct Effect {
+    statements: Vec<Stmt>,
+    result: String,
+    follow_ups: Vec<FollowUp>,
+}
+
+impl Effect {
+    fn none(result: impl Into<String>) -> Self {
+        Effect {
+            statements: vec![],
+            result: result.into(),
+            follow_ups: vec![],
+        }
+    }
+    fn writes(statements: Vec<Stmt>, result: impl Into<String>) -> Self {
+        Effect {
+            statements,
+            result: result.into(),
+            follow_ups: vec![],
+        }
+    }
+}
+
+/// Stops a payment that can no longer become an order (best effort: if Stripe is down, a
+/// late success is caught by review instead).
+enum FollowUp {
+    ExpireSession(String),
+    CancelIntent(String),
+}
+
+impl FollowUp {
+    async fn run<P: Platform>(self, p: &P) {
+        let Ok(cfg) = stripe_config(p) else { return };
+        let (path, key) = match &self {
+            FollowUp::ExpireSession(id) => (
+                format!("/v1/checkout/sessions/{id}/expire"),
+                format!("expire:{id}"),
+            ),
+            FollowUp::CancelIntent(id) => (
+                format!("/v1/payment_intents/{id}/cancel"),
+                format!("cancel:{id}"),
+            ),
+        };
+        let _ = stripe_client::post(p, cfg, &path, &json!({}), &key).await;
+    }
+}
+
+async fn apply<P: Platform>(p: &P, kind: &str, obj: &Value) -> Result<Effect, AppError> {
+    match kind {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+            session_paid(p, obj).await
+        }
+        "checkout.session.expired" => ended(p, obj, "checkout_expired", None).await,
+        "checkout.session.async_payment_failed" => {
+            ended(p, obj, "async_payment_failed", None).await
+        }
+        "payment_intent.succeeded" => intent_succeeded(p, obj).await,
+        "payment_intent.payment_failed" => {
+            let why = obj["last_payment_error"]["code"]
+                .as_str()
+                .unwrap_or("payment_failed");
+            ended(p, obj, &format!("payment_failed: {why}"), Some(obj)).await
+        }
+        "payment_intent.canceled" => ended(p, obj, "payment_canceled", None).await,
+        "charge.refunded" => charge_refunded(p, obj).await,
+        "refund.created" | "refund.updated" | "refund.failed" => refund_changed(p, obj).await,
+        _ => Ok(Effect::none("recorded; Lading does not act on this type")),
+    }
+}
+
+fn str_of<'a>(v: &'a Value) -> Option<&'a str> {
+    // Stripe sends a related object as its id, or the object when expanded.
+    v.as_str().or_else(|| v["id"].as_str())
+}
+
+/// The order a Stripe object belongs to: by the metadata we set, else by the Stripe ids we
+/// stored. Objects of other systems sharing the Stripe account have neither.
+async fn order_for<P: Platform>(p: &P, obj: &Value) -> Result<Option<OrderRow>, AppError> {
+    if let Some(id) = obj["metadata"]["order_id"].as_str() {
+        let found = orders::order_by_id(p.db(), id).await?.filter(|o| {
+            obj["metadata"]["store_id"]
+                .as_str()
+                .is_none_or(|s| s == o.store_id)
+        });
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    let by_id = match obj["object"].as_str() {
+        Some("checkout.session") => match obj["id"].as_str() {
+            Some(id) => orders::order_by_session(p.db(), id).await?,
+            None => None,
+        },
+        Some("payment_intent") => match obj["id"].as_str() {
+            Some(id) => orders::order_by_payment_intent(p.db(), id).await?,
+            None => None,
+        },
+        _ => match str_of(&obj["payment_intent"]) {
+            Some(pi) => orders::order_by_payment_intent(p.db(), pi).await?,
+            None => None,
+        },
+    };
+    Ok(by_id)
+}
+
+/// What Stripe says was paid.
+struct Paid {
+    payment_intent: String,
+    currency: String,
+    subtotal: i64,
+    discount: i64,
+    shipping: i64,
+    tax: i64,
+    total: i64,
+    email: Option<String>,
+    shipping_address: Option<String>,
+    promo_code: Option<String>,
+    stripe_customer: Option<String>,
+    session_id: Option<String>,
+}
+
+impl Paid {
+    /// Why these amounts cannot pay this order, if they cannot.
+    fn mismatch(&self, o: &OrderRow) -> Option<String> {
+        if !self.currency.eq_ignore_ascii_case(&o.currency) {
+            return Some(format!(
+                "currency {} differs from the order's {}",
+                self.currency, o.currency
+            ));
+        }
+        if self.subtotal != o.subtotal_amount {
+            return Some(format!(
+                "subtotal {} differs from the order's {}",
+                self.subtotal, o.subtotal_amount
+            ));
+        }
+        if self.shipping != o.shipping_amount {
+            return Some(format!(
+                "shipping {} differs from the order's {}",
+                self.shipping, o.shipping_amount
+            ));
+        }
+        if self.discount < 0
+            || self.tax < 0
+            || self.discount > self.subtotal
+            || self.total != self.subtotal - self.discount + self.shipping + self.tax
+        {
+            return Some(format!(
+                "total {} is not subtotal {} - discount {} + shipping {} + tax {}",
+                self.total, self.subtotal, self.discount, self.shipping, self.tax
+            ));
+        }
+        None
+    }
+}
+
+fn address_of(details: &Value) -> Option<String> {
+    let a = &details["address"];
+    a.is_object().then(|| {
+        json!({
+            "name": details["name"], "line1": a["line1"], "line2": a["line2"], "city": a["city"],
+            "state": a["state"], "postal_code": a["postal_code"], "country": a["country"],
+        })
+        .to_string()
+    })
+}
+
+async fn session_paid<P: Platform>(p: &P, s: &Value) -> Result<Effect, AppError> {
+    let Some(order) = order_for(p, s).await? else {
+        return Ok(Effect::none("ignored: not a Lading order"));
+    };
+    if s["payment_status"].as_str() != Some("paid") {
+        return Ok(Effect::none(
+            "awaiting payment (checkout.session.async_payment_succeeded)",
+        ));
+    }
+    let Some(pi) = str_of(&s["payment_intent"]) else {
+        return Ok(Effect::none(
+            "ignored: paid session without a payment intent",
+        ));
+    };
+    let int = |v: &Value| v.as_i64().unwrap_or(0);
+    let t = &s["total_details"];
+    let shipping_details = if s["collected_information"]["shipping_details"].is_object() {
+        &s["collected_information"]["shipping_details"]
+    } else {
+        &s["shipping_details"]
+    };
+    let paid = Paid {
+        payment_intent: pi.to_owned(),
+        currency: s["currency"].as_str().unwrap_or_default().to_uppercase(),
+        subtotal: int(&s["amount_subtotal"]),
+        discount: int(&t["amount_discount"]),
+        shipping: int(&t["amount_shipping"]),
+        tax: int(&t["amount_tax"]),
+        total: int(&s["amount_total"]),
+        email: s["customer_details"]["email"]
+            .as_str()
+            .map(str::to_lowercase),
+        shipping_address: address_of(shipping_details),
+        promo_code: s["discounts"][0]["promotion_code"]
+            .as_str()
+            .map(str::to_owned),
+        stripe_customer: str_of(&s["customer"]).map(str::to_owned),
+        session_id: s["id"].as_str().map(str::to_owned),
+    };
+    Ok(settle(p, &order, &paid))
+}
+
+async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppError> {
+    let Some(order) = order_for(p, pi).await? else {
+        return Ok(Effect::none("ignored: not a Lading order"));
+    };
+    let Some(id) = pi["id"].as_str() else {
+        return Ok(Effect::none("ignored: payment intent without an id"));
+    };
+    let received = pi["amount_received"].as_i64().unwrap_or(0);
+    let from_checkout = order.payment_flow == "checkout_session";
+    // A Checkout order's discount, tax and address come with its session event; its intent
+    // can pay it alone only when the amount leaves nothing to explain.
+    if from_checkout && order.status == OrderStatus::Pending && received != order.total_amount {
+        return Ok(Effect::none(
+            "awaiting checkout.session.completed for discount and tax",
+        ));
+    }
+    let paid = Paid {
+        payment_intent: id.to_owned(),
+        currency: pi["currency"].as_str().unwrap_or_default().to_uppercase(),
+        subtotal: order.subtotal_amount,
+        discount: 0,
+        shipping: order.shipping_amount,
+        tax: received - order.subtotal_amount - order.shipping_amount,
+        total: received,
+        email: pi["receipt_email"].as_str().map(str::to_lowercase),
+        shipping_address: None,
+        promo_code: None,
+        stripe_customer: str_of(&pi["customer"]).map(str::to_owned),
+        session_id: None,
+    };
+    Ok(settle(p, &order, &paid))
+}
+
+/// Pays the order, or flags it for review when Stripe's amounts do not add up to it, or it
+/// was cancelled before the money arrived. Money Stripe captured always enters the ledger.
+fn settle<P: Platform>(p: &P, order: &OrderRow, paid: &Paid) -> Effect {
+    let now = p.now_ms();
+    let capture = stmt!(
+        "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, stripe_id, created_at, updated_at) \
+         VALUES (?, ?, ?, 'capture', ?, ?, 'succeeded', ?, ?, ?) ON CONFLICT DO NOTHING",
+        format!("pay_{}", paid.payment_intent),
+        &order.store_id,
+        &order.id,
+        paid.total,
+        &order.currency,
+        &paid.payment_intent,
+        now,
+        now
+    );
+    let review = match order.status {
+        OrderStatus::Cancelled => {
+            Some("paid after the order was cancelled; refund or reinstate".to_owned())
+        }
+        OrderStatus::Pending => paid.mismatch(order),
+        _ => None,
+    };
+    if let Some(reason) = review {
+        return Effect::writes(
+            vec![
+                stmt!(
+                    "UPDATE orders SET review_reason = ?, updated_at = ? WHERE id = ? AND review_reason IS NULL AND status IN ('pending', 'cancelled')",
+                    &reason,
+                    now,
+                    &order.id
+                ),
+                capture,
+                domain_event(
+                    &format!("order.payment_review:{}:{}", order.id, paid.payment_intent),
+                    &order.store_id,
+                    &order.id,
+                    "order.payment_review",
+                    &json!({ "reason": reason, "payment_intent": paid.payment_intent, "amount": paid.total }),
+                    now,
+                    stmt!("1 = 1"),
+                ),
+            ],
+            format!("flagged for review: {reason}"),
+        );
+    }
+    let stats = stmt!(
+        "UPDATE customers SET lifetime_value = lifetime_value + ?, order_count = order_count + 1, last_order_at = ?, updated_at = ? \
+         WHERE id = (SELECT customer_id FROM orders WHERE id = ? AND status = 'pending')",
+        paid.total,
+        now,
+        now,
+        &order.id
+    );
+    let statements = vec![
+        // Counted only by the batch that moves the order out of pending (the next statement).
+        stats,
+        stmt!(
+            "UPDATE orders SET status = 'paid', financial_status = 'paid', stripe_payment_intent_id = ?, \
+                discount_amount = ?, tax_amount = ?, total_amount = ?, tax_collected = ?, promo_code = COALESCE(?, promo_code), \
+                email = COALESCE(email, ?), shipping_address = COALESCE(?, shipping_address), stripe_customer_id = COALESCE(?, stripe_customer_id), \
+                paid_at = ?, updated_at = ? \
+             WHERE id = ? AND status = 'pending' AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = ?)",
+            &paid.payment_intent,
+            paid.discount,
+            paid.tax,
+            paid.total,
+            i64::from(paid.tax > 0),
+            &paid.promo_code,
+            &paid.email,
+            &paid.shipping_address,
+            &paid.stripe_customer,
+            now,
+            now,
+            &order.id,
+            &paid.payment_intent
+        ),
+        // Details only the session carries, for an order its intent already paid.
+        stmt!(
+            "UPDATE orders SET email = COALESCE(email, ?), shipping_address = COALESCE(shipping_address, ?), \
+                stripe_customer_id = COALESCE(stripe_customer_id, ?), promo_code = COALESCE(promo_code, ?), \
+                stripe_checkout_session_id = COALESCE(stripe_checkout_session_id, ?) \
+             WHERE id = ? AND status <> 'pending' AND stripe_payment_intent_id = ?",
+            &paid.email,
+            &paid.shipping_address,
+            &paid.stripe_customer,
+            &paid.promo_code,
+            &paid.session_id,
+            &order.id,
+            &paid.payment_intent
+        ),
+        capture,
+        domain_event(
+            &format!("order.paid:{}", order.id),
+            &order.store_id,
+            &order.id,
+            "order.paid",
+            &json!({ "payment_intent": paid.payment_intent, "amount": paid.total, "currency": order.currency }),
+            now,
+            stmt!(
+                "EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'paid' AND stripe_payment_intent_id = ?)",
+                &order.id,
+                &paid.payment_intent
+            ),
+        ),
+        // The fulfillment request, once per order (SPEC §5.4: written with the change).
+        stmt!(
+            "INSERT INTO outbox (id, store_id, kind, payload, created_at) \
+             SELECT ?, ?, 'fulfil', ?, ? WHERE EXISTS (SELECT 1 FROM orders WHERE id = ? AND status NOT IN ('pending', 'cancelled')) \
+             ON CONFLICT DO NOTHING",
+            format!("fulfil:{}", order.id),
+            &order.store_id,
+            json!({ "order_id": order.id, "store_id": order.store_id }).to_string(),
+            now,
+            &order.id
+        ),
+    ];
+    let result = if order.status == OrderStatus::Pending {
+        "order paid"
+    } else {
+        "order already paid"
+    };
+    Effect::writes(statements, result)
+}
+
+/// A payment that ended without money: the order is cancelled and its cart given back;
+/// a Checkout Session still open is expired and a declined intent cancelled, so the
+/// shopper pays through a new checkout.
+async fn ended<P: Platform>(
+    p: &P,
+    obj: &Value,
+    reason: &str,
+    failed_intent: Option<&Value>,
+) -> Result<Effect, AppError> {
+    let Some(order) = order_for(p, obj).await? else {
+        return Ok(Effect::none("ignored: not a Lading order"));
+    };
+    if order.status != OrderStatus::Pending {
+        return Ok(Effect::none(format!(
+            "no change: the order is {}",
+            order.status.as_str()
+        )));
+    }
+    let mut effect = Effect::writes(
+        orders::cancel_pending(&order.store_id, &order.id, reason, p.now_ms()),
+        format!("order cancelled: {reason}"),
+    );
+    if failed_intent.is_some() {
+        match (&order.stripe_checkout_session_id, obj["id"].as_str()) {
+            (Some(session), _) => effect
+                .follow_ups
+                .push(FollowUp::ExpireSession(session.clone())),
+            (None, Some(pi)) => effect
+                .follow_ups
+                .push(FollowUp::CancelIntent(pi.to_owned())),
+            _ => {}
+        }
+    }
+    Ok(effect)
+}
+
+/// Sets the financial status from what was refunded against what was captured; it only
+/// moves forward (paid → partially refunded → refunded).
+fn financial_status(order_id: &str, refunded: Stmt, captured: Stmt, now: i64) -> Stmt {
+    let mut s = Stmt::new(format!(
+        "UPDATE orders SET financial_status = CASE WHEN ({r}) >= ({c}) THEN 'refunded' ELSE 'partially_refunded' END, updated_at = ? \
+         WHERE id = ? AND financial_status IN ('paid', 'partially_refunded') AND ({r}) > 0",
+        r = refunded.sql,
+        c = captured.sql
+    ));
+    // Placeholders in order of appearance: r, c, now, id, r.
+    s.params.extend(refunded.params.iter().cloned());
+    s.params.extend(captured.params.iter().cloned());
+    s.params.push(now.into());
+    s.params.push(order_id.into());
+    s.params.extend(refunded.params);
+    s
+}
+
+async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppError> {
+    let Some(order) = order_for(p, ch).await? else {
+        return Ok(Effect::none("ignored: not a Lading order"));
+    };
+    let now = p.now_ms();
+    let refunded = ch["amount_refunded"].as_i64().unwrap_or(0);
+    let captured = ch["amount"].as_i64().unwrap_or(0).max(1);
+    let mut statements: Vec<Stmt> = ch["refunds"]["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| refund_row(&order, r, now))
+        .collect();
+    statements.push(financial_status(
+        &order.id,
+        stmt!("?", refunded),
+        stmt!("?", captured),
+        now,
+    ));
+    statements.push(domain_event(
+        &format!("order.refunded:{}:{}", order.id, refunded),
+        &order.store_id,
+        &order.id,
+        "order.refunded",
+        &json!({ "amount_refunded": refunded, "charge": ch["id"] }),
+        now,
+        stmt!("1 = 1"),
+    ));
+    Ok(Effect::writes(
+        statements,
+        format!("refunded {refunded} of {captured}"),
+    ))
+}
+
+/// The ledger row of a Stripe refund, inserted or moved to its latest status.
+fn refund_row(order: &OrderRow, r: &Value, now: i64) -> Option<Stmt> {
+    let id = r["id"].as_str()?;
+    let amount = r["amount"].as_i64().filter(|a| *a > 0)?;
+    let status = match r["status"].as_str() {
+        Some("succeeded") => "succeeded",
+        Some("failed") => "failed",
+        Some("canceled") => "canceled",
+        _ => "pending",
+    };
+    Some(stmt!(
+        "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, stripe_id, reason, created_at, updated_at) \
+         VALUES (?, ?, ?, 'refund', ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (kind, stripe_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+        format!("ref_{id}"),
+        &order.store_id,
+        &order.id,
+        amount,
+        &order.currency,
+        status,
+        id,
+        r["reason"].as_str(),
+        now,
+        now
+    ))
+}
+
+async fn refund_changed<P: Platform>(p: &P, r: &Value) -> Result<Effect, AppError> {
+    let Some(order) = order_for(p, r).await? else {
+        return Ok(Effect::none("ignored: not a Lading order"));
+    };
+    let now = p.now_ms();
+    let Some(row) = refund_row(&order, r, now) else {
+        return Ok(Effect::none("ignored: refund without id or amount"));
+    };
+    let ledger = |kind: &str| {
+        stmt!(
+            format!(
+                "SELECT COALESCE(SUM(amount), 0) FROM payments WHERE order_id = ? AND kind = '{kind}' AND status = 'succeeded'"
+            ),
+            &order.id
+        )
+    };
+    Ok(Effect::writes(
+        vec![
+            row,
+            financial_status(&order.id, ledger("refund"), ledger("capture"), now),
+        ],
+        format!(
+            "refund {} is {}",
+            r["id"].as_str().unwrap_or("?"),
+            r["status"].as_str().unwrap_or("?")
+        ),
+    ))
+}
