@@ -40,7 +40,7 @@ stamp=node_modules/.lading-lock-stamp
 if [ -f "$stamp" ] && cmp -s package-lock.json "$stamp"; then
   step "npm dev-dependencies: present"
 else
-  step "installing npm dev-dependencies (wrangler, node 22, binaryen, esbuild)"
+  step "installing npm dev-dependencies (wrangler, node 22, binaryen, esbuild, stripe)"
   npm install --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi

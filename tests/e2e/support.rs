@@ -52,7 +52,8 @@ impl<'a> Ctx<'a> {
             .bearer(&self.stack.bootstrap_key)
             .json(&json!({
                 "name": format!("E2E store {n}"), "order_prefix": format!("E{n}"), "currency": "USD",
-                "settings": { "identity": { "issuer": ISSUER, "audience": AUDIENCE, "hs256_secret": HS_SECRET, "jwks_url": jwks_url } }
+                "settings": { "identity": { "issuer": ISSUER, "audience": AUDIENCE, "hs256_secret": HS_SECRET, "jwks_url": jwks_url },
+                    "success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart" }
             }))
             .send()
             .await;
@@ -127,6 +128,130 @@ impl<'a> Ctx<'a> {
     pub fn rows(&self) -> Vec<(String, i64)> {
         self.stack.row_counts()
     }
+
+    pub fn sim(&self, path: &str) -> String {
+        format!("{}{path}", self.stack.simulator)
+    }
+
+    /// Adds one line to a guest cart.
+    pub async fn add(&self, s: &Store, cart: &str, variant: &str, quantity: i64) {
+        let r = self
+            .shop(s, "POST", "/v1/carts/current/items")
+            .header("x-cart-token", cart)
+            .json(&json!({ "variant_id": variant, "quantity": quantity }))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
+    /// Checks out a guest cart; returns the checkout session answer.
+    pub async fn checkout(&self, s: &Store, cart: &str) -> Value {
+        let r = self
+            .shop(s, "POST", "/v1/checkout/sessions")
+            .header("x-cart-token", cart)
+            .json(&json!({ "email": "guest@example.com" }))
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body
+    }
+
+    /// Pays a Checkout Session in the simulator, as the hosted page's Pay button does.
+    pub async fn pay(&self, session: &str, body: Value) -> Value {
+        let r = self
+            .client
+            .post(&self.sim(&format!(
+                "/__control/stripe/checkout_sessions/{session}/pay"
+            )))
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body
+    }
+
+    /// Sets the simulator's webhook delivery faults (drop_next, duplicate, delay_ms).
+    pub async fn delivery(&self, faults: Value) {
+        let r = self
+            .client
+            .post(&self.sim("/__control/stripe/delivery"))
+            .json(&faults)
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
+    /// An order's row in local D1: status, financial status, amounts.
+    pub fn order(&self, id: &str) -> Value {
+        let d1 = self.stack.d1();
+        d1.query_row(
+            "SELECT status, financial_status, subtotal_amount, shipping_amount, discount_amount, tax_amount, total_amount, cancel_reason, email FROM orders WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(json!({
+                    "status": r.get::<_, String>(0)?, "financial_status": r.get::<_, String>(1)?,
+                    "subtotal": r.get::<_, i64>(2)?, "shipping": r.get::<_, i64>(3)?, "discount": r.get::<_, i64>(4)?,
+                    "tax": r.get::<_, i64>(5)?, "total": r.get::<_, i64>(6)?, "cancel_reason": r.get::<_, Option<String>>(7)?,
+                    "email": r.get::<_, Option<String>>(8)?,
+                }))
+            },
+        )
+        .unwrap_or_else(|e| panic!("order {id}: {e}"))
+    }
+
+    /// Waits (up to 20 s) until the order reaches `status`; returns its row.
+    pub async fn order_becomes(&self, id: &str, status: &str) -> Value {
+        for _ in 0..200 {
+            let o = self.order(id);
+            if o["status"] == status {
+                return o;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("order {id} did not become {status}: {}", self.order(id));
+    }
+
+    /// One number from local D1.
+    pub fn count(&self, sql: &str, param: &str) -> i64 {
+        self.stack
+            .d1()
+            .query_row(sql, [param], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Posts a body to the Stripe webhook endpoint with this `Stripe-Signature` header.
+    pub async fn stripe_webhook(&self, body: &[u8], signature: Option<&str>) -> Reply {
+        let mut call = self.client.post(&format!(
+            "{}/webhooks/stripe",
+            self.stack.worker("webhooks")
+        ));
+        if let Some(sig) = signature {
+            call = call.header("stripe-signature", sig);
+        }
+        call.raw("application/json", std::str::from_utf8(body).unwrap())
+            .send()
+            .await
+    }
+
+    /// A `Stripe-Signature` header for `body`, signed now with the stack's endpoint secret.
+    pub fn sign(&self, body: &[u8]) -> String {
+        let t = now_s();
+        format!(
+            "t={t},v1={}",
+            lading_core::payments::stripe_signature::sign(
+                &self.stack.stripe_webhook_secret,
+                t,
+                body
+            )
+        )
+    }
+}
+
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// Asserts a problem+json answer with this status and type.

@@ -3,13 +3,14 @@ use futures::future::{FutureExt, LocalBoxFuture, join_all};
 use lading_e2e::WORKERS;
 use serde_json::json;
 
-type Test = for<'a> fn(&'a Ctx<'a>) -> LocalBoxFuture<'a, ()>;
+pub type Test = for<'a> fn(&'a Ctx<'a>) -> LocalBoxFuture<'a, ()>;
 
 macro_rules! tests {
     ($($name:ident),+ $(,)?) => {
         pub const ALL: &[(&str, Test)] = &[$((stringify!($name), |c| $name(c).boxed_local())),+];
     };
 }
+pub(crate) use tests;
 
 tests!(
     every_worker_answers_healthz_with_a_request_id,
@@ -582,6 +583,7 @@ async fn the_openapi_documents_match_the_live_routes(c: &Ctx<'_>) {
     for (worker, base) in [
         ("storefront", c.stack.worker("storefront")),
         ("admin", c.stack.worker("admin")),
+        ("webhooks", c.stack.worker("webhooks")),
     ] {
         let doc = c.client.get(&format!("{base}/openapi.json")).send().await;
         assert_eq!(doc.status, 200);

@@ -353,6 +353,20 @@ fn a_completed_session_pays_the_order_once_however_often_and_however_it_arrives(
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let o = r.body_json()["order"].clone();
     let oid = o["id"].as_str().unwrap();
+    // The customer's cart is checked out; asking again answers with the same order.
+    let again = shop_as(
+        &p,
+        &store,
+        &jwt,
+        Method::Post,
+        "/v1/checkout/sessions",
+        None,
+        None,
+    );
+    assert_eq!(
+        (again.status, again.body_json()["order"]["id"].as_str()),
+        (200, Some(oid))
+    );
 
     let session = completed_session(&o, &store.id, "pi_pd", 500, 120);
     let completed = event(

@@ -233,6 +233,7 @@ pub fn router(stripe: Stripe) -> Router {
         .route("/v1/payment_intents", post(create_intent))
         .route("/v1/payment_intents/{id}", get(get_intent))
         .route("/v1/payment_intents/{id}/confirm", post(confirm_intent))
+        .route("/v1/payment_intents/{id}/cancel", post(cancel_intent))
         .route("/v1/refunds", post(create_refund))
         .route("/v1/events", get(list_events))
         .route("/checkout/{id}", get(hosted_page))
@@ -787,6 +788,37 @@ async fn confirm_intent(
         };
         inner.intents.insert(id.clone(), pi.clone());
         let e = inner.event(event, &pi);
+        ((StatusCode::OK, pi), vec![e])
+    })
+}
+
+/// Cancels an intent that has not succeeded (Stripe refuses once it has).
+async fn cancel_intent(
+    AxState(s): AxState<Stripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    idempotent(&s, &headers, &body, |inner, _| {
+        let Some(mut pi) = inner.intents.get(&id).cloned() else {
+            return (not_found("payment_intent", &id), vec![]);
+        };
+        if pi["status"] == "succeeded" || pi["status"] == "canceled" {
+            return (
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "payment_intent_unexpected_state",
+                    "You cannot cancel this PaymentIntent because it has a status of succeeded or canceled.",
+                    None,
+                ),
+                vec![],
+            );
+        }
+        pi["status"] = json!("canceled");
+        pi["cancellation_reason"] = json!("requested_by_customer");
+        inner.intents.insert(id.clone(), pi.clone());
+        let e = inner.event("payment_intent.canceled", &pi);
         ((StatusCode::OK, pi), vec![e])
     })
 }

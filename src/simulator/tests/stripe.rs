@@ -313,4 +313,37 @@ async fn payment_intents_confirm_or_decline() {
         kinds.contains(&"payment_intent.payment_failed".to_owned())
             && kinds.contains(&"payment_intent.succeeded".to_owned())
     );
+    let (status, _, _) = form(
+        &c,
+        &format!("{}/v1/payment_intents/{id}/cancel", sim.base),
+        String::new(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "a succeeded intent cannot be cancelled");
+    // One that has not succeeded can, and says so with an event.
+    let (_, other, _) = form(
+        &c,
+        &format!("{}/v1/payment_intents", sim.base),
+        "amount=500&currency=usd".into(),
+        None,
+    )
+    .await;
+    let other = other["id"].as_str().unwrap();
+    let (status, cancelled, _) = form(
+        &c,
+        &format!("{}/v1/payment_intents/{other}/cancel", sim.base),
+        String::new(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("canceled"))
+    );
+    let all = wait_for(&got, 3).await;
+    assert!(
+        all.iter()
+            .any(|(e, _)| e["type"] == "payment_intent.canceled")
+    );
 }

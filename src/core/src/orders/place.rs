@@ -132,7 +132,22 @@ pub async fn place_order<P: Platform>(
         a.check()?;
     }
 
-    let cart = carts::current(p, caller, false).await?;
+    let cart = match carts::current(p, caller, false).await {
+        Ok(c) => c,
+        // A customer's checked-out cart is no longer current: their unpaid order is.
+        Err(AppError::NotFound(_)) if customer_id.is_some() => {
+            let pending = orders::pending_order_of_customer(
+                p.db(),
+                &store.id,
+                customer_id.as_deref().unwrap_or_default(),
+            )
+            .await?;
+            return pending
+                .map(|o| (o, false))
+                .ok_or(AppError::NotFound("cart"));
+        }
+        Err(e) => return Err(e),
+    };
     if cart.status == CartStatus::CheckedOut {
         if let Some(o) = orders::pending_order_of_cart(p.db(), &cart.id).await? {
             return Ok((o, false));

@@ -181,6 +181,20 @@ pub async fn pending_order_of_cart(
     .await
 }
 
+/// The customer's newest unpaid order whose cart was checked out (no newer cart since).
+pub async fn pending_order_of_customer(
+    db: &impl Db,
+    store_id: &str,
+    customer_id: &str,
+) -> Result<Option<OrderRow>, DbError> {
+    db.first(stmt!(
+        format!("SELECT {ORDER_COLUMNS} FROM orders WHERE store_id = ? AND customer_id = ? AND status = 'pending' ORDER BY id DESC LIMIT 1"),
+        store_id,
+        customer_id
+    ))
+    .await
+}
+
 /// A customer's orders, newest first, after the keyset cursor.
 pub async fn customer_orders(
     db: &impl Db,
