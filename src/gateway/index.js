@@ -8,6 +8,7 @@
 //                                                            fulfillment, scheduler)
 //   /_/scheduler/__cron?cron=... -> runs the scheduler's cron handler for that expression
 //   /v1/*, /admin/*, /webhooks/* -> storefront, admin, webhooks (their public paths)
+//   /demo/checkout/success, /demo/cart -> the demo store's Checkout return pages
 const WORKERS = {
   storefront: "STOREFRONT",
   admin: "ADMIN",
@@ -21,6 +22,20 @@ function problem(status, type, detail) {
     { type, title: type.replace(/_/g, " "), status, detail },
     { status, headers: { "content-type": "application/problem+json" } },
   );
+}
+
+// Where Stripe Checkout sends the shopper back on the local stack (a storefront's pages in
+// production). Only text from the query string, escaped.
+function demoPage(path, params) {
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const order = esc(params.get("order"));
+  const body =
+    path === "/demo/checkout/success"
+      ? `<h1>Thank you</h1><p>Order <strong>${order}</strong> is paid once Stripe's event arrives (seconds).</p>`
+      : `<h1>Checkout cancelled</h1><p>Order <strong>${order}</strong> stays unpaid; the cart is still yours.</p>`;
+  return new Response(`<!doctype html><meta charset=utf-8><title>Lading demo</title>${body}`, {
+    headers: { "content-type": "text/html; charset=utf-8" },
+  });
 }
 
 export default {
@@ -46,6 +61,8 @@ export default {
       binding = "ADMIN";
     } else if (path.startsWith("/webhooks/")) {
       binding = "WEBHOOKS";
+    } else if (path === "/demo/checkout/success" || path === "/demo/cart") {
+      return demoPage(path, url.searchParams);
     } else if (path === "/" || path === "") {
       return Response.json({
         workers: Object.fromEntries(Object.keys(WORKERS).map((w) => [w, `${url.origin}/_/${w}`])),

@@ -19,6 +19,7 @@ tests!(
     a_dropped_delivery_is_recovered_by_the_reconciliation_cron,
     signatures_from_stripes_own_sdk_are_accepted,
     guests_look_up_their_order_and_customers_list_theirs,
+    orders_unpaid_for_48_hours_are_cancelled_by_the_hourly_cron,
 );
 
 /// Store + product (25.00 physical, 12.50 digital) + a guest cart with 2 × physical and 1 ×
@@ -159,13 +160,7 @@ async fn the_payment_intent_flow_is_paid_by_webhooks_and_confirm_only_reads(c: &
     let s = c.store().await;
     let (_, v) = c.product(&s, "pi-print", 4000).await;
     let jwt = c.token("pi-buyer", "HS256", json!({})).await;
-    let r = c
-        .shop(&s, "POST", "/v1/carts/current/items")
-        .bearer(&jwt)
-        .json(&json!({ "variant_id": v[0], "quantity": 1 }))
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    c.add_as(&s, &jwt, &v[0], 1).await;
     let no_address = c
         .shop(&s, "POST", "/v1/payment-intents")
         .bearer(&jwt)
@@ -721,13 +716,7 @@ async fn guests_look_up_their_order_and_customers_list_theirs(c: &Ctx<'_>) {
     let (_, v) = c.product(&s, "lookup-print-2", 1000).await;
     let jwt = c.token("lister", "HS256", json!({})).await;
     for _ in 0..3 {
-        let r = c
-            .shop(&s, "POST", "/v1/carts/current/items")
-            .bearer(&jwt)
-            .json(&json!({ "variant_id": v[1], "quantity": 1 }))
-            .send()
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        c.add_as(&s, &jwt, &v[1], 1).await;
         let r = c
             .shop(&s, "POST", "/v1/checkout/sessions")
             .bearer(&jwt)
@@ -758,4 +747,29 @@ async fn guests_look_up_their_order_and_customers_list_theirs(c: &Ctx<'_>) {
     assert_eq!(rest.body["has_more"], false);
     let guest = c.shop(&s, "GET", "/v1/orders").send().await;
     assert_problem(&guest, 401, "customer_token_required");
+}
+
+async fn orders_unpaid_for_48_hours_are_cancelled_by_the_hourly_cron(c: &Ctx<'_>) {
+    let (_, _, old) = checked_out(c, "unpaid-old").await;
+    let (_, _, fresh) = checked_out(c, "unpaid-fresh").await;
+    let old_id = old["order"]["id"].as_str().unwrap().to_owned();
+    let fresh_id = fresh["order"]["id"].as_str().unwrap().to_owned();
+    // Stand in for 49 hours passing: age one order in local D1.
+    let n = c
+        .stack
+        .d1()
+        .execute(
+            "UPDATE orders SET created_at = created_at - 49 * 3600000 WHERE id = ?1",
+            [&old_id],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    cron(c, "0 * * * *").await;
+    let o = c.order(&old_id);
+    assert_eq!(
+        (o["status"].as_str(), o["cancel_reason"].as_str()),
+        (Some("cancelled"), Some("unpaid_48h"))
+    );
+    assert_eq!(c.order(&fresh_id)["status"], "pending");
+    assert_eq!(c.count("SELECT COUNT(*) FROM domain_events WHERE aggregate_id = ?1 AND type = 'order.cancelled'", &old_id), 1);
 }

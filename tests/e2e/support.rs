@@ -144,6 +144,17 @@ impl<'a> Ctx<'a> {
         assert_eq!(r.status, 200, "{}", r.text);
     }
 
+    /// Adds one line to a signed-in customer's cart.
+    pub async fn add_as(&self, s: &Store, jwt: &str, variant: &str, quantity: i64) {
+        let r = self
+            .shop(s, "POST", "/v1/carts/current/items")
+            .bearer(jwt)
+            .json(&json!({ "variant_id": variant, "quantity": quantity }))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
     /// Checks out a guest cart; returns the checkout session answer.
     pub async fn checkout(&self, s: &Store, cart: &str) -> Value {
         let r = self

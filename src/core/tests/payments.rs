@@ -30,6 +30,19 @@ fn add(p: &TestPlatform, s: &Store, token: &str, variant: &str, qty: i64) {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 }
 
+fn add_as(p: &TestPlatform, s: &Store, jwt: &str, variant: &str, qty: i64) {
+    let r = shop_as(
+        p,
+        s,
+        jwt,
+        Method::Post,
+        "/v1/carts/current/items",
+        None,
+        Some(json!({ "variant_id": variant, "quantity": qty })),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
 fn serve_session(p: &TestPlatform, id: &str) {
     p.serve(
         SESSIONS,
@@ -299,16 +312,7 @@ fn checkout_refuses_empty_stale_and_blocked_and_ships_free_from_the_threshold() 
 
     // A blocked customer cannot check out.
     let jwt = hs256(&p, "blocked-1", AUDIENCE, 600);
-    let r = shop_as(
-        &p,
-        &store,
-        &jwt,
-        Method::Post,
-        "/v1/carts/current/items",
-        None,
-        Some(json!({ "variant_id": v2[0], "quantity": 1 })),
-    );
-    assert_eq!(r.status, 200);
+    add_as(&p, &store, &jwt, &v2[0], 1);
     p.exec("UPDATE customers SET blocked = 1, blocked_reason = 'chargebacks' WHERE subject = 'blocked-1'");
     let before = p.row_counts();
     let r = shop_as(
@@ -330,16 +334,7 @@ fn a_completed_session_pays_the_order_once_however_often_and_however_it_arrives(
     let store = create_store(&p, "PD");
     let (_, v) = product(&p, &store, "pd", 2500);
     let jwt = hs256(&p, "cust-1", AUDIENCE, 600);
-    let r = shop_as(
-        &p,
-        &store,
-        &jwt,
-        Method::Post,
-        "/v1/carts/current/items",
-        None,
-        Some(json!({ "variant_id": v[0], "quantity": 2 })),
-    );
-    assert_eq!(r.status, 200);
+    add_as(&p, &store, &jwt, &v[0], 2);
     serve_session(&p, "cs_pd");
     let r = shop_as(
         &p,
@@ -379,6 +374,10 @@ fn a_completed_session_pays_the_order_once_however_often_and_however_it_arrives(
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         assert_eq!(r.body_json()["duplicate"], i > 0);
     }
+    // A copy applied concurrently (recorded, not yet marked processed) finds the work done.
+    p.exec("UPDATE inbound_events SET processed_at = NULL WHERE event_id = 'evt_completed'");
+    let r = deliver(&p, &completed);
+    assert_eq!(r.body_json()["result"], "order already paid");
     // The intent's own event and a second session event find the order already paid.
     let pi = json!({ "id": "pi_pd", "object": "payment_intent", "status": "succeeded", "amount_received": session["amount_total"], "currency": "usd",
                      "metadata": session["metadata"] });

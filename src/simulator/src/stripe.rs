@@ -98,6 +98,16 @@ fn invalid(message: &str, param: &str) -> (StatusCode, Value) {
     )
 }
 
+fn unexpected_state(message: &str) -> (StatusCode, Value) {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        "payment_intent_unexpected_state",
+        message,
+        None,
+    )
+}
+
 fn missing(param: &str) -> (StatusCode, Value) {
     error(
         StatusCode::BAD_REQUEST,
@@ -757,13 +767,7 @@ async fn confirm_intent(
         };
         if pi["status"] == "succeeded" || pi["status"] == "canceled" {
             return (
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    "payment_intent_unexpected_state",
-                    "This PaymentIntent's status does not allow confirmation.",
-                    None,
-                ),
+                unexpected_state("This PaymentIntent's status does not allow confirmation."),
                 vec![],
             );
         }
@@ -805,12 +809,8 @@ async fn cancel_intent(
         };
         if pi["status"] == "succeeded" || pi["status"] == "canceled" {
             return (
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    "payment_intent_unexpected_state",
+                unexpected_state(
                     "You cannot cancel this PaymentIntent because it has a status of succeeded or canceled.",
-                    None,
                 ),
                 vec![],
             );

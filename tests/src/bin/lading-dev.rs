@@ -78,6 +78,27 @@ fn main() {
         "  curl -s -XPOST {}/idp/token -H 'content-type: application/json' -d '{{\"sub\":\"demo-customer\",\"aud\":\"{AUDIENCE}\"}}'   # a customer JWT",
         stack.simulator
     );
+    println!(
+        "\nBuy something (guest): create a cart, add a variant id from /v1/products, check out,"
+    );
+    println!(
+        "open checkout_url in a browser and press Pay; the order becomes paid through the webhook:"
+    );
+    println!(
+        "  T=$(curl -s -XPOST {b}/v1/carts -H 'x-publishable-api-key: {pk}' | sed 's/.*\"cart_token\":\"\\([^\"]*\\)\".*/\\1/')",
+        b = stack.base,
+        pk = demo.pk
+    );
+    println!(
+        "  curl -s -XPOST {b}/v1/carts/current/items -H 'x-publishable-api-key: {pk}' -H \"x-cart-token: $T\" -H 'content-type: application/json' -d '{{\"variant_id\":\"<id>\",\"quantity\":1}}'",
+        b = stack.base,
+        pk = demo.pk
+    );
+    println!(
+        "  curl -s -XPOST {b}/v1/checkout/sessions -H 'x-publishable-api-key: {pk}' -H \"x-cart-token: $T\" -H 'content-type: application/json' -d '{{\"email\":\"you@example.com\"}}'",
+        b = stack.base,
+        pk = demo.pk
+    );
     println!("\nLogs: .lading/wrangler.log and .lading/simulator.log. Ctrl-C stops everything.");
     rt.block_on(async {
         let _ = tokio::signal::ctrl_c().await;
@@ -102,7 +123,8 @@ async fn seed(stack: &Stack) -> Demo {
             "name": "Lading Demo Prints", "order_prefix": "DEMO", "currency": "USD",
             "settings": {
                 "identity": { "issuer": ISSUER, "audience": AUDIENCE, "jwks_url": format!("{}/idp/.well-known/jwks.json", stack.simulator) },
-                "success_url": "http://127.0.0.1:3000/checkout/success", "cancel_url": "http://127.0.0.1:3000/cart",
+                // The gateway's demo pages stand in for a storefront's return pages.
+                "success_url": format!("{}/demo/checkout/success", stack.base), "cancel_url": format!("{}/demo/cart", stack.base),
                 "cancellation_window_minutes": 60, "default_provider": "printful"
             }
         }))

@@ -38,25 +38,29 @@ const fn op(
 
 use Method::{Delete, Get, Patch, Post, Put};
 
+/// Every Worker's first two operations.
+const HEALTHZ: Operation = op(
+    Get,
+    "/healthz",
+    "Liveness and D1 check",
+    "none",
+    None,
+    Some("Health"),
+    200,
+);
+const OPENAPI: Operation = op(
+    Get,
+    "/openapi.json",
+    "This document",
+    "none",
+    None,
+    None,
+    200,
+);
+
 pub const STOREFRONT: &[Operation] = &[
-    op(
-        Get,
-        "/healthz",
-        "Liveness and D1 check",
-        "none",
-        None,
-        Some("Health"),
-        200,
-    ),
-    op(
-        Get,
-        "/openapi.json",
-        "This document",
-        "none",
-        None,
-        None,
-        200,
-    ),
+    HEALTHZ,
+    OPENAPI,
     op(
         Get,
         "/v1/products",
@@ -187,24 +191,8 @@ pub const STOREFRONT: &[Operation] = &[
 
 /// The webhooks Worker: providers call it; each request is authenticated by its signature.
 pub const WEBHOOKS: &[Operation] = &[
-    op(
-        Get,
-        "/healthz",
-        "Liveness and D1 check",
-        "none",
-        None,
-        Some("Health"),
-        200,
-    ),
-    op(
-        Get,
-        "/openapi.json",
-        "This document",
-        "none",
-        None,
-        None,
-        200,
-    ),
+    HEALTHZ,
+    OPENAPI,
     op(
         Post,
         "/webhooks/stripe",
@@ -217,24 +205,8 @@ pub const WEBHOOKS: &[Operation] = &[
 ];
 
 pub const ADMIN: &[Operation] = &[
-    op(
-        Get,
-        "/healthz",
-        "Liveness and D1 check",
-        "none",
-        None,
-        Some("Health"),
-        200,
-    ),
-    op(
-        Get,
-        "/openapi.json",
-        "This document",
-        "none",
-        None,
-        None,
-        200,
-    ),
+    HEALTHZ,
+    OPENAPI,
     op(
         Post,
         "/admin/api/v1/stores",

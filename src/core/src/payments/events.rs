@@ -112,11 +112,16 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
         Ok(effect) => {
             let mut batch = effect.statements;
             batch.push(mark_processed(id, None, p.now_ms()));
-            p.db().batch(batch).await.map_err(AppError::from)?;
+            let res = p.db().batch(batch).await.map_err(AppError::from)?;
+            // A concurrent copy may have made the change first: say what this one did.
+            let result = match effect.decided_by {
+                Some((i, otherwise)) if res.get(i).is_some_and(|r| r.changes == 0) => otherwise,
+                _ => effect.result,
+            };
             for follow_up in effect.follow_ups {
                 follow_up.run(p).await;
             }
-            Ok(outcome(false, effect.result))
+            Ok(outcome(false, result))
         }
         Err(e) => {
             // Best effort: the event stays unprocessed and is retried by Stripe or the cron.
@@ -148,6 +153,9 @@ fn mark_processed(event_id: &str, error: Option<&str>, now: i64) -> Stmt {
 struct Effect {
     statements: Vec<Stmt>,
     result: String,
+    /// The statement whose change `result` describes, and what to say when it changed
+    /// nothing.
+    decided_by: Option<(usize, String)>,
     follow_ups: Vec<FollowUp>,
 }
 
@@ -156,6 +164,7 @@ impl Effect {
         Effect {
             statements: vec![],
             result: result.into(),
+            decided_by: None,
             follow_ups: vec![],
         }
     }
@@ -163,6 +172,7 @@ impl Effect {
         Effect {
             statements,
             result: result.into(),
+            decided_by: None,
             follow_ups: vec![],
         }
     }
@@ -504,12 +514,10 @@ fn settle<P: Platform>(p: &P, order: &OrderRow, paid: &Paid) -> Effect {
             &order.id
         ),
     ];
-    let result = if order.status == OrderStatus::Pending {
-        "order paid"
-    } else {
-        "order already paid"
-    };
-    Effect::writes(statements, result)
+    Effect {
+        decided_by: Some((1, "order already paid".into())),
+        ..Effect::writes(statements, "order paid")
+    }
 }
 
 /// A payment that ended without money: the order is cancelled and its cart given back;
@@ -530,10 +538,14 @@ async fn ended<P: Platform>(
             order.status.as_str()
         )));
     }
-    let mut effect = Effect::writes(
-        orders::cancel_pending(&order.store_id, &order.id, reason, p.now_ms()),
-        format!("order cancelled: {reason}"),
-    );
+    let mut effect = Effect {
+        // cancel_pending: [give the cart back, cancel the order, timeline].
+        decided_by: Some((1, "no change: the order already left pending".into())),
+        ..Effect::writes(
+            orders::cancel_pending(&order.store_id, &order.id, reason, p.now_ms()),
+            format!("order cancelled: {reason}"),
+        )
+    };
     if failed_intent.is_some() {
         match (&order.stripe_checkout_session_id, obj["id"].as_str()) {
             (Some(session), _) => effect
