@@ -20,6 +20,7 @@ tests!(
     signatures_from_stripes_own_sdk_are_accepted,
     guests_look_up_their_order_and_customers_list_theirs,
     orders_unpaid_for_48_hours_are_cancelled_by_the_hourly_cron,
+    a_declined_payment_intent_cancels_the_order_and_the_intent,
 );
 
 /// Store + product (25.00 physical, 12.50 digital) + a guest cart with 2 × physical and 1 ×
@@ -772,4 +773,72 @@ async fn orders_unpaid_for_48_hours_are_cancelled_by_the_hourly_cron(c: &Ctx<'_>
     );
     assert_eq!(c.order(&fresh_id)["status"], "pending");
     assert_eq!(c.count("SELECT COUNT(*) FROM domain_events WHERE aggregate_id = ?1 AND type = 'order.cancelled'", &old_id), 1);
+}
+
+async fn a_declined_payment_intent_cancels_the_order_and_the_intent(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let (_, v) = c.product(&s, "pi-decline", 3000).await;
+    let jwt = c.token("pi-decliner", "HS256", json!({})).await;
+    c.add_as(&s, &jwt, &v[1], 1).await;
+    let r = c
+        .shop(&s, "POST", "/v1/payment-intents")
+        .bearer(&jwt)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let pi = r.body["payment_intent"]["id"].as_str().unwrap().to_owned();
+    let order_id = r.body["order"]["id"].as_str().unwrap().to_owned();
+    let r = c
+        .client
+        .post(&c.sim(&format!("/v1/payment_intents/{pi}/confirm")))
+        .bearer("sk_test_shopper_form")
+        .raw(
+            "application/x-www-form-urlencoded",
+            "payment_method=pm_card_chargeDeclined",
+        )
+        .send()
+        .await;
+    assert_eq!(
+        r.body["last_payment_error"]["code"], "card_declined",
+        "{}",
+        r.text
+    );
+    let o = c.order_becomes(&order_id, "cancelled").await;
+    assert_eq!(o["cancel_reason"], "payment_failed: card_declined");
+    // The intent is cancelled at Stripe, so a retried confirm cannot take money for it.
+    let mut cancelled = false;
+    for _ in 0..50 {
+        let r = c
+            .client
+            .get(&c.sim(&format!("/v1/payment_intents/{pi}")))
+            .bearer("sk_test_check")
+            .send()
+            .await;
+        if r.body["status"] == "canceled" {
+            cancelled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cancelled, "the declined intent is cancelled at Stripe");
+    // The customer's cart is theirs again, and a new attempt makes a new order.
+    let cart = c
+        .shop(&s, "GET", "/v1/carts/current")
+        .bearer(&jwt)
+        .send()
+        .await;
+    assert_eq!(
+        (cart.status, cart.body["status"].as_str()),
+        (200, Some("active")),
+        "{}",
+        cart.text
+    );
+    let r = c
+        .shop(&s, "POST", "/v1/payment-intents")
+        .bearer(&jwt)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_ne!(r.body["order"]["id"].as_str(), Some(order_id.as_str()));
+    assert_ne!(r.body["payment_intent"]["id"].as_str(), Some(pi.as_str()));
 }
