@@ -6,6 +6,7 @@
 //! `cargo test -p lading-e2e --test e2e` after `npm run build`. Pass a name fragment to run
 //! only matching tests: `cargo test -p lading-e2e --test e2e -- cart`.
 
+mod fulfillment;
 mod payments;
 mod support;
 mod tests;
@@ -22,6 +23,7 @@ fn main() {
     let selected: Vec<_> = tests::ALL
         .iter()
         .chain(payments::ALL)
+        .chain(fulfillment::ALL)
         .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
         .collect();
     if selected.is_empty() {

@@ -108,7 +108,7 @@ async fn a_checkout_session_paid_in_the_simulator_becomes_one_paid_order(c: &Ctx
         .pay(&session, json!({ "email": "buyer@example.com", "amount_discount": 500, "amount_tax": 300, "promotion_code": "promo_SPRING" }))
         .await;
     let pi = paid["payment_intent"].as_str().unwrap().to_owned();
-    let o = c.order_becomes(&order_id, "paid").await;
+    let o = c.order_paid(&order_id).await;
     assert_eq!(o["financial_status"], "paid");
     assert_eq!(
         (
@@ -132,7 +132,7 @@ async fn a_checkout_session_paid_in_the_simulator_becomes_one_paid_order(c: &Ctx
     );
     assert_eq!(
         c.count(
-            "SELECT COUNT(*) FROM outbox WHERE id = 'fulfil:' || ?1",
+            "SELECT COUNT(*) FROM outbox WHERE id IN (SELECT 'fulfil:' || id FROM fulfillment_orders WHERE order_id = ?1)",
             &order_id
         ),
         1
@@ -152,7 +152,7 @@ async fn a_checkout_session_paid_in_the_simulator_becomes_one_paid_order(c: &Ctx
         .send()
         .await;
     assert_eq!(view.status, 200, "{}", view.text);
-    assert_eq!(view.body["status"], "paid");
+    assert_eq!(view.body["financial_status"], "paid");
     assert_eq!(view.body["shipping_address"]["city"], "Portsmouth");
     assert_eq!(view.body["promo_code"], "promo_SPRING");
 }
@@ -242,11 +242,11 @@ async fn the_payment_intent_flow_is_paid_by_webhooks_and_confirm_only_reads(c: &
         .send()
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let o = c.order_becomes(&order_id, "paid").await;
+    let o = c.order_paid(&order_id).await;
     assert_eq!(o["total"], 4999);
     let r = confirm(c).await;
     assert_eq!(r.body["payment_intent"]["status"], "succeeded");
-    assert_eq!(r.body["order"]["status"], "paid");
+    assert_eq!(r.body["order"]["financial_status"], "paid");
     assert_eq!(
         c.count(
             "SELECT COUNT(*) FROM payments WHERE order_id = ?1",
@@ -403,7 +403,7 @@ async fn the_storm_of_duplicate_concurrent_events_makes_one_paid_order_each(c: &
     }))
     .await;
     for (_, order, _) in &sessions {
-        c.order_becomes(order, "paid").await;
+        c.order_paid(order).await;
     }
     eprintln!(
         "    storm: {ORDERS} orders paid in {:.1}s",
@@ -442,7 +442,7 @@ async fn the_storm_of_duplicate_concurrent_events_makes_one_paid_order_each(c: &
     let store = s.id.as_str();
     assert_eq!(
         c.count(
-            "SELECT COUNT(*) FROM orders WHERE store_id = ?1 AND status = 'paid'",
+            "SELECT COUNT(*) FROM orders WHERE store_id = ?1 AND financial_status = 'paid'",
             store
         ),
         ORDERS as i64
@@ -524,7 +524,7 @@ async fn replayed_events_change_nothing_and_altered_ones_are_refused(c: &Ctx<'_>
     let (s, _, co) = checked_out(c, "replay-print").await;
     let order_id = co["order"]["id"].as_str().unwrap().to_owned();
     c.pay(co["session_id"].as_str().unwrap(), json!({})).await;
-    c.order_becomes(&order_id, "paid").await;
+    c.order_paid(&order_id).await;
     let event = stripe_event(c, "checkout.session.completed", &s.id).await;
     // Wait until both of the payment's events were applied, then replay one.
     for _ in 0..100 {
@@ -623,11 +623,11 @@ async fn a_dropped_delivery_is_recovered_by_the_reconciliation_cron(c: &Ctx<'_>)
     );
     let r = cron(c, "*/5 * * * *").await;
     assert_eq!(r["cron"], "*/5 * * * *", "{r}");
-    let o = c.order_becomes(&order_id, "paid").await;
+    let o = c.order_paid(&order_id).await;
     assert_eq!(o["total"], 7249);
     assert_eq!(
         c.count(
-            "SELECT COUNT(*) FROM outbox WHERE id = 'fulfil:' || ?1",
+            "SELECT COUNT(*) FROM outbox WHERE id IN (SELECT 'fulfil:' || id FROM fulfillment_orders WHERE order_id = ?1)",
             &order_id
         ),
         1
@@ -679,8 +679,7 @@ async fn guests_look_up_their_order_and_customers_list_theirs(c: &Ctx<'_>) {
     let (s, _, co) = checked_out(c, "lookup-print").await;
     let number = co["order"]["order_number"].as_str().unwrap().to_owned();
     c.pay(co["session_id"].as_str().unwrap(), json!({})).await;
-    c.order_becomes(co["order"]["id"].as_str().unwrap(), "paid")
-        .await;
+    c.order_paid(co["order"]["id"].as_str().unwrap()).await;
     let lookup = |email: &str| {
         c.shop(&s, "POST", "/v1/orders/lookup")
             .json(&json!({ "order_number": number, "email": email }))
@@ -696,7 +695,7 @@ async fn guests_look_up_their_order_and_customers_list_theirs(c: &Ctx<'_>) {
         .send()
         .await;
     assert_eq!(
-        (read.status, read.body["status"].as_str()),
+        (read.status, read.body["financial_status"].as_str()),
         (200, Some("paid"))
     );
     let anon = c

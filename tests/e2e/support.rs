@@ -53,7 +53,8 @@ impl<'a> Ctx<'a> {
             .json(&json!({
                 "name": format!("E2E store {n}"), "order_prefix": format!("E{n}"), "currency": "USD",
                 "settings": { "identity": { "issuer": ISSUER, "audience": AUDIENCE, "hs256_secret": HS_SECRET, "jwks_url": jwks_url },
-                    "success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart" }
+                    "success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart",
+                    "providers": lading_e2e::local_provider_settings() }
             }))
             .send()
             .await;
@@ -220,6 +221,19 @@ impl<'a> Ctx<'a> {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("order {id} did not become {status}: {}", self.order(id));
+    }
+
+    /// Waits (up to 20 s) until the order is paid (its status may already have moved on to
+    /// processing once fulfillment picked it up); returns its row.
+    pub async fn order_paid(&self, id: &str) -> Value {
+        for _ in 0..200 {
+            let o = self.order(id);
+            if o["financial_status"] == "paid" {
+                return o;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("order {id} was not paid: {}", self.order(id));
     }
 
     /// One number from local D1.

@@ -45,6 +45,15 @@ pub struct Call<'a> {
 }
 
 impl Client {
+    /// A client that waits longer than the default 30 s (a cron run that paces its calls).
+    pub fn with_timeout(timeout: std::time::Duration) -> Self {
+        Client {
+            http: Http::builder()
+                .timeout(timeout)
+                .build()
+                .expect("http client"),
+        }
+    }
     pub fn call(&self, method: &str, url: &str) -> Call<'_> {
         let m = Method::from_bytes(method.as_bytes()).expect("method");
         Call {

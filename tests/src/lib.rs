@@ -74,6 +74,21 @@ impl Options {
 /// The Stripe secret key Workers use on a local stack (the simulator accepts any `sk_`).
 pub const STRIPE_SECRET_KEY: &str = "sk_test_lading_local";
 
+/// The secret the simulated providers put in their webhook URLs (Printful, Gelato) or sign
+/// with (Prodigi); stores on a local stack set it as each provider's `webhook_secret`.
+pub const PROVIDER_WEBHOOK_SECRET: &str = "provider-webhook-secret-local";
+
+/// A store's provider accounts on a local stack (the simulator accepts any key).
+pub fn local_provider_settings() -> serde_json::Value {
+    let s = PROVIDER_WEBHOOK_SECRET;
+    serde_json::json!({
+        "printful": { "api_key": "pf-local-token", "account_id": "77", "webhook_secret": s },
+        "prodigi": { "api_key": "pd-local-key", "webhook_secret": s, "shipping_method": "Standard" },
+        "gooten": { "api_key": "gt-local-billing-key", "account_id": "local-recipe", "webhook_secret": s },
+        "gelato": { "api_key": "gl-local-key", "mode": "api", "webhook_secret": s }
+    })
+}
+
 pub struct Stack {
     pub base: String,
     pub simulator: String,
@@ -134,6 +149,8 @@ impl Stack {
                 .args(["--port", &opts.simulator_port.to_string()])
                 .args(["--stripe-webhook-url", &format!("{base}/webhooks/stripe")])
                 .args(["--stripe-webhook-secret", &webhook_secret])
+                .args(["--provider-webhook-base", &format!("{base}/webhooks")])
+                .args(["--provider-webhook-secret", PROVIDER_WEBHOOK_SECRET])
                 .stdout(sim_log.try_clone().expect("log"))
                 .stderr(sim_log)
                 .process_group(0)
@@ -146,7 +163,9 @@ impl Stack {
         let local_vars = format!(
             "ENVIRONMENT = \"development\"\nADMIN_BOOTSTRAP_KEY = \"{}\"\nSTRIPE_API_BASE = \"{simulator}\"\n\
              STRIPE_SECRET_KEY = \"{STRIPE_SECRET_KEY}\"\nSTRIPE_WEBHOOK_SECRET = \"{webhook_secret}\"\n\
-             ORDER_TOKEN_SECRET = \"order-token-secret-{webhook_secret}\"\n",
+             ORDER_TOKEN_SECRET = \"order-token-secret-{webhook_secret}\"\n\
+             PRINTFUL_API_BASE = \"{simulator}/printful\"\nPRODIGI_API_BASE = \"{simulator}/prodigi/v4.0\"\n\
+             GOOTEN_API_BASE = \"{simulator}/gooten\"\nGELATO_API_BASE = \"{simulator}/gelato\"\n",
             opts.bootstrap_key
         );
         let mut configs = vec![rewrite_config(

@@ -3,6 +3,7 @@
 
 use crate::AppError;
 use crate::carts::abandon_idle::abandon_idle_carts;
+use crate::fulfillment::{poll::poll_gooten, recover::recover_stuck};
 use crate::idempotency;
 use crate::orders::cancel_unpaid::cancel_unpaid_orders;
 use crate::payments::reconcile::reconcile_stripe;
@@ -11,7 +12,8 @@ use serde::Serialize;
 
 /// Hourly: abandoned carts, expired idempotency keys, orders unpaid for 48 h.
 pub const HOURLY: &str = "0 * * * *";
-/// Every five minutes: Stripe events missed by webhooks.
+/// Every five minutes: Stripe events missed by webhooks, stuck fulfillment and unsent
+/// outbox rows, Gooten polling.
 pub const FIVE_MINUTES: &str = "*/5 * * * *";
 
 #[derive(Debug, Serialize)]
@@ -58,6 +60,8 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
             "reconcile_stripe_events",
             reconcile_stripe(p).await.map(|r| r.applied as u64),
         ));
+        out.push(report("recover_stuck_fulfillment", recover_stuck(p).await));
+        out.push(report("poll_gooten", poll_gooten(p).await));
     }
     out
 }

@@ -33,6 +33,7 @@ pub mod catalog;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod fulfillment;
 pub mod http;
 pub mod idempotency;
 pub mod jobs;

@@ -12,16 +12,32 @@ pub struct OutboundRequest {
     pub body: Option<Vec<u8>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct OutboundResponse {
     pub status: u16,
+    /// Header names lowercased (only those a caller may need, e.g. `retry-after`).
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
+
+impl OutboundResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How long an outbound call may take before it counts as failed (a hung provider must not
+/// hold a queue consumer).
+pub const OUTBOUND_TIMEOUT_MS: u64 = 20_000;
 
 /// Outbound HTTP.
 ///
 /// Contract: MUST return `Err` only when no HTTP response was received (connection
-/// refused, timeout); any HTTP status, 5xx included, is an `Ok` response.
+/// refused, or no answer within [`OUTBOUND_TIMEOUT_MS`]); any HTTP status, 5xx included,
+/// is an `Ok` response.
 pub trait HttpClient {
     async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, String>;
 }
@@ -40,6 +56,28 @@ pub struct Settings {
     pub stripe_webhook_secrets: Vec<String>,
     /// Secret `ORDER_TOKEN_SECRET`: signs guests' order-access tokens.
     pub order_token_secret: Option<String>,
+    /// Variables `PRINTFUL_API_BASE`, `PRODIGI_API_BASE`, `GOOTEN_API_BASE`,
+    /// `GELATO_API_BASE`: where each provider's API is (the simulator locally).
+    pub provider_bases: ProviderBases,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderBases {
+    pub printful: String,
+    pub prodigi: String,
+    pub gooten: String,
+    pub gelato: String,
+}
+
+impl Default for ProviderBases {
+    fn default() -> Self {
+        ProviderBases {
+            printful: "https://api.printful.com".into(),
+            prodigi: "https://api.prodigi.com/v4.0".into(),
+            gooten: "https://api.print.io".into(),
+            gelato: "https://order.gelatoapis.com".into(),
+        }
+    }
 }
 
 /// Everything a use case may touch outside its arguments.
@@ -54,6 +92,12 @@ pub trait Platform {
     fn now_ms(&self) -> i64;
     fn fill_random(&self, buf: &mut [u8]);
     fn settings(&self) -> &Settings;
+    /// Sends a message to the `lading-fulfillment` queue.
+    ///
+    /// Contract: `Ok` only once the queue accepted the message.
+    async fn enqueue(&self, body: &serde_json::Value) -> Result<(), String>;
+    /// Waits (spacing calls to a rate-limited provider).
+    async fn sleep_ms(&self, ms: u64);
     /// Verifies an RS256 or ES256 signature with a JWKS key.
     ///
     /// Contract: MUST return `Ok(false)` for a signature that does not verify and `Err` only

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
-    /// Submit one fulfillment order to its provider (handled by the fulfillment issue).
+    /// Submit one fulfillment order to its provider.
     Fulfil {
         fulfillment_order_id: String,
         provider: String,
@@ -26,11 +26,13 @@ pub enum Outcome {
     },
     RetryAfter {
         seconds: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
 }
 
 /// Handles one queue message.
-pub async fn process<P: Platform>(_p: &P, body: &serde_json::Value) -> Outcome {
+pub async fn process<P: Platform>(p: &P, body: &serde_json::Value) -> Outcome {
     match Message::deserialize(body) {
         Err(e) => Outcome::Dropped {
             reason: format!("unknown or malformed message: {e}"),
@@ -38,11 +40,7 @@ pub async fn process<P: Platform>(_p: &P, body: &serde_json::Value) -> Outcome {
         Ok(Message::Fulfil {
             fulfillment_order_id,
             ..
-        }) => Outcome::Dropped {
-            reason: format!(
-                "fulfillment order {fulfillment_order_id}: submission is not part of this release"
-            ),
-        },
+        }) => crate::fulfillment::submit::process(p, &fulfillment_order_id).await,
     }
 }
 
@@ -66,7 +64,11 @@ mod tests {
         assert!(serde_json::from_value::<Message>(json!("not an object")).is_err());
         // The wire shape the consumer logs.
         assert_eq!(
-            serde_json::to_value(Outcome::RetryAfter { seconds: 30 }).unwrap(),
+            serde_json::to_value(Outcome::RetryAfter {
+                seconds: 30,
+                reason: None
+            })
+            .unwrap(),
             json!({ "outcome": "retry_after", "seconds": 30 })
         );
     }

@@ -4,7 +4,7 @@
 //! - `GET /__control/health`
 //! - `GET /__control/requests[?path_prefix=/v1/&after=<seq>]`: what the simulator received
 //! - `DELETE /__control/requests`
-//! - `POST /__control/faults` `{path_prefix, method?, status?, body?, delay_ms?, hang?, drop?, times?}`:
+//! - `POST /__control/faults` `{path_prefix, method?, status?, body?, retry_after?, delay_ms?, hang?, drop?, times?}`:
 //!   the next `times` (default 1; 0 = until cleared) matching requests get `status` (with
 //!   `body`), wait `delay_ms` first, hang until the client gives up, or have their
 //!   connection dropped without an answer
@@ -63,6 +63,9 @@ pub struct Fault {
     body: Option<Value>,
     #[serde(default)]
     delay_ms: Option<u64>,
+    /// Sent as `Retry-After` with `status` (429s).
+    #[serde(default)]
+    retry_after: Option<u32>,
     #[serde(default)]
     hang: bool,
     #[serde(default)]
@@ -181,7 +184,12 @@ async fn record_and_inject(AxState(state): AxState<State>, req: Request, next: N
             let body = f.body.unwrap_or_else(
                 || json!({ "error": { "message": format!("simulated fault: {status}") } }),
             );
-            return (code, Json(body)).into_response();
+            let mut resp = (code, Json(body)).into_response();
+            if let Some(s) = f.retry_after {
+                resp.headers_mut()
+                    .insert("retry-after", s.to_string().parse().expect("digits"));
+            }
+            return resp;
         }
     }
     let resp = next

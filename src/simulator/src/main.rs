@@ -7,15 +7,17 @@
 //! - [`idp`]: an identity provider for customer JWTs (JWKS + a token mint for tests/demos).
 //! - [`stripe`]: Checkout Sessions, PaymentIntents, Refunds, Events, signed webhooks,
 //!   Idempotency-Key rules, a hosted checkout page and scenario controls.
+//! - [`providers`]: Printful, Prodigi, Gooten and Gelato with their idempotency rules, a
+//!   control to advance an order (which sends that provider's webhook, signed its way).
 //!
-//! The print-on-demand providers and email plug in as more routers, each faithful to
-//! `shared/PROVIDERS.md`.
+//! Email plugs in as another router, faithful to `shared/PROVIDERS.md`.
 //!
 //! Usage: `lading-simulator [--port N]` (default 8790; 0 picks a free port). The first line
 //! on stdout is `listening on http://127.0.0.1:<port>`.
 
 mod harness;
 mod idp;
+mod providers;
 mod stripe;
 
 use std::net::SocketAddr;
@@ -25,6 +27,8 @@ async fn main() {
     let mut port: u16 = 8790;
     let mut webhook_url = None;
     let mut webhook_secret = None;
+    let mut provider_base = None;
+    let mut provider_secret = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -36,6 +40,8 @@ async fn main() {
             }
             "--stripe-webhook-url" => webhook_url = args.next(),
             "--stripe-webhook-secret" => webhook_secret = args.next(),
+            "--provider-webhook-base" => provider_base = args.next(),
+            "--provider-webhook-secret" => provider_secret = args.next(),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -46,7 +52,11 @@ async fn main() {
     let addr = listener.local_addr().expect("bound socket has an address");
     let stripe = stripe::Stripe::new(format!("http://{addr}"), webhook_url.zip(webhook_secret));
     let app = harness::wrap(
-        idp::router().merge(stripe::router(stripe)),
+        idp::router()
+            .merge(stripe::router(stripe))
+            .merge(providers::router(providers::Providers::new(
+                provider_base.zip(provider_secret),
+            ))),
         harness::State::default(),
     );
     println!("listening on http://{addr}");
@@ -63,7 +73,8 @@ fn usage(problem: &str) -> ! {
         eprintln!("lading-simulator: {problem}");
     }
     eprintln!(
-        "usage: lading-simulator [--port N] [--stripe-webhook-url URL --stripe-webhook-secret whsec_...]"
+        "usage: lading-simulator [--port N] [--stripe-webhook-url URL --stripe-webhook-secret whsec_...]\n\
+         \x20                      [--provider-webhook-base URL --provider-webhook-secret S]"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

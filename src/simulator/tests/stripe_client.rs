@@ -3,81 +3,14 @@
 
 mod common;
 
-use lading_core::auth::jwt::{Jwk, SigAlg};
+use common::CorePlatform;
 use lading_core::payments::stripe_client::{self, StripeConfig, StripeError};
-use lading_core::ports::{HttpClient, OutboundRequest, OutboundResponse, Platform, Settings};
-use lading_core::sqlite::SqliteDb;
 use serde_json::json;
-
-struct Http(reqwest::Client);
-
-impl HttpClient for Http {
-    async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, String> {
-        let mut r = self.0.request(
-            reqwest::Method::from_bytes(req.method.as_bytes()).unwrap(),
-            &req.url,
-        );
-        for (k, v) in &req.headers {
-            r = r.header(k, v);
-        }
-        if let Some(b) = req.body {
-            r = r.body(b);
-        }
-        let res = r.send().await.map_err(|e| e.to_string())?;
-        let status = res.status().as_u16();
-        Ok(OutboundResponse {
-            status,
-            body: res.bytes().await.map_err(|e| e.to_string())?.to_vec(),
-        })
-    }
-}
-
-struct P {
-    db: SqliteDb,
-    http: Http,
-    settings: Settings,
-}
-
-impl Platform for P {
-    type Db = SqliteDb;
-    type Http = Http;
-    fn db(&self) -> &SqliteDb {
-        &self.db
-    }
-    fn http(&self) -> &Http {
-        &self.http
-    }
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64
-    }
-    fn fill_random(&self, buf: &mut [u8]) {
-        buf.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
-    }
-    fn settings(&self) -> &Settings {
-        &self.settings
-    }
-    async fn verify_signature(
-        &self,
-        _: SigAlg,
-        _: &Jwk,
-        _: &[u8],
-        _: &[u8],
-    ) -> Result<bool, String> {
-        Err("not used here".into())
-    }
-}
 
 #[tokio::test]
 async fn the_core_client_speaks_stripe_to_the_simulator() {
     let sim = common::start(&[]);
-    let p = P {
-        db: SqliteDb::open_migrated().unwrap(),
-        http: Http(reqwest::Client::new()),
-        settings: Settings::default(),
-    };
+    let p = CorePlatform::new(Default::default());
     let cfg = StripeConfig {
         api_base: sim.base.clone(),
         secret_key: "sk_test_core".into(),

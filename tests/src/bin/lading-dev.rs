@@ -125,7 +125,8 @@ async fn seed(stack: &Stack) -> Demo {
                 "identity": { "issuer": ISSUER, "audience": AUDIENCE, "jwks_url": format!("{}/idp/.well-known/jwks.json", stack.simulator) },
                 // The gateway's demo pages stand in for a storefront's return pages.
                 "success_url": format!("{}/demo/checkout/success", stack.base), "cancel_url": format!("{}/demo/cart", stack.base),
-                "cancellation_window_minutes": 60, "default_provider": "printful"
+                "cancellation_window_minutes": 60, "default_provider": "printful",
+                "providers": lading_e2e::local_provider_settings()
             }
         }))
         .send()

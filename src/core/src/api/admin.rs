@@ -10,6 +10,7 @@ use crate::catalog::{
     update_variant::update_variant,
 };
 use crate::domain::{ProviderCode, Role};
+use crate::fulfillment;
 use crate::http::{Method, Params, Problem, Request, Response, Route, route};
 use crate::ports::Platform;
 use crate::sql::stores;
@@ -37,6 +38,9 @@ pub enum Op {
     ListProviderMappings,
     SetProviderMapping,
     RemoveProviderMapping,
+    ListFulfillmentOrders,
+    GetFulfillmentOrder,
+    RetryFulfillmentOrder,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -140,6 +144,21 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}",
         id: Op::RemoveProviderMapping,
     },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/fulfillment-orders",
+        id: Op::ListFulfillmentOrders,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}",
+        id: Op::GetFulfillmentOrder,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/retry",
+        id: Op::RetryFulfillmentOrder,
+    },
 ];
 
 /// The least role each route needs; `None` for public routes and the bootstrap-only one.
@@ -147,7 +166,12 @@ pub fn required_role(op: Op) -> Option<Role> {
     use Op::*;
     match op {
         Healthz | OpenApi | CreateStore | ListStores => None,
-        GetStore | ListProducts | GetProduct | ListProviderMappings => Some(Role::Support),
+        GetStore
+        | ListProducts
+        | GetProduct
+        | ListProviderMappings
+        | ListFulfillmentOrders
+        | GetFulfillmentOrder => Some(Role::Support),
         CreateProduct
         | UpdateProduct
         | ArchiveProduct
@@ -155,7 +179,8 @@ pub fn required_role(op: Op) -> Option<Role> {
         | UpdateVariant
         | ArchiveVariant
         | SetProviderMapping
-        | RemoveProviderMapping => Some(Role::Admin),
+        | RemoveProviderMapping
+        | RetryFulfillmentOrder => Some(Role::Admin),
         UpdateStore | ListAdminKeys | CreateAdminKey | RevokeAdminKey => Some(Role::Superadmin),
     }
 }
@@ -326,5 +351,25 @@ async fn run<P: Platform>(
                     .await?;
             Response::json(200, &serde_json::json!({ "data": data }))
         }
+        Op::ListFulfillmentOrders => Response::json(
+            200,
+            &fulfillment::admin::list(
+                p,
+                store_id,
+                req.query_param("status"),
+                req.query_param("provider"),
+                req.query_param("starting_after"),
+                req.query_param("limit"),
+            )
+            .await?,
+        ),
+        Op::GetFulfillmentOrder => Response::json(
+            200,
+            &fulfillment::admin::get(p, store_id, params.get("fulfillment_order_id")).await?,
+        ),
+        Op::RetryFulfillmentOrder => Response::json(
+            200,
+            &fulfillment::admin::retry(p, store_id, params.get("fulfillment_order_id")).await?,
+        ),
     })
 }

@@ -202,6 +202,33 @@ pub const WEBHOOKS: &[Operation] = &[
         Some("EventOutcome"),
         200,
     ),
+    op(
+        Post,
+        "/webhooks/printful",
+        "Printful v1 events; authenticated by ?secret= (the store's printful webhook_secret)",
+        "provider_secret",
+        None,
+        Some("ProviderEventOutcome"),
+        200,
+    ),
+    op(
+        Post,
+        "/webhooks/prodigi",
+        "Prodigi CloudEvents; X-Prodigi-Signature = hex HMAC-SHA256 of the body with the store's prodigi webhook_secret (or ?secret=)",
+        "provider_secret",
+        None,
+        Some("ProviderEventOutcome"),
+        200,
+    ),
+    op(
+        Post,
+        "/webhooks/gelato",
+        "Gelato order_status_updated events; authenticated by ?secret=",
+        "provider_secret",
+        None,
+        Some("ProviderEventOutcome"),
+        200,
+    ),
 ];
 
 pub const ADMIN: &[Operation] = &[
@@ -369,6 +396,33 @@ pub const ADMIN: &[Operation] = &[
         Some("MappingList"),
         200,
     ),
+    op(
+        Get,
+        "/admin/api/v1/fulfillment-orders",
+        "Fulfillment orders, newest first, with errors (filters: status, provider; limit, starting_after)",
+        "admin:support",
+        None,
+        Some("FulfillmentOrderPage"),
+        200,
+    ),
+    op(
+        Get,
+        "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}",
+        "One fulfillment order with its lines and parcels",
+        "admin:support",
+        None,
+        Some("FulfillmentOrder"),
+        200,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/retry",
+        "Retry a failed fulfillment order: back to pending and queued again (only from failed)",
+        "admin:admin",
+        None,
+        Some("FulfillmentOrder"),
+        200,
+    ),
 ];
 
 fn schemas() -> Value {
@@ -455,6 +509,14 @@ fn schemas() -> Value {
             "has_more": s("boolean"), "next_starting_after": { "type": ["string", "null"] } } },
         "OrderLookup": { "type": "object", "required": ["order_number", "email"], "properties": { "order_number": s("string"), "email": s("string") } },
         "OrderLookupResult": { "type": "object", "properties": { "order_token": s("string"), "expires_at": s("string"), "order": r("Order") } },
+        "ProviderEventOutcome": { "type": "object", "properties": { "event_id": s("string"), "duplicate": s("boolean"), "result": s("string") } },
+        "FulfillmentOrder": { "type": "object", "properties": { "id": s("string"), "order_id": s("string"), "order_number": s("string"),
+            "provider": s("string"), "status": s("string"), "external_id": { "type": ["string", "null"] }, "error": { "type": ["string", "null"] },
+            "attempts": s("integer"), "cost_estimated": { "type": ["integer", "null"] }, "cost_actual": { "type": ["integer", "null"] }, "currency": s("string"),
+            "submitted_at": { "type": ["string", "null"] }, "created_at": s("string"), "updated_at": s("string"),
+            "lines": { "type": "array", "items": { "type": "object" } }, "shipments": { "type": "array", "items": { "type": "object" } } } },
+        "FulfillmentOrderPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("FulfillmentOrder") }, "has_more": s("boolean"),
+            "next_starting_after": { "type": ["string", "null"] } } },
         "EventOutcome": { "type": "object", "properties": { "event_id": s("string"), "type": s("string"), "duplicate": s("boolean"), "result": s("string") } },
         "AdminKeyList": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": {
             "id": s("string"), "key_prefix": s("string"), "role": s("string"), "label": s("string"), "created_at": s("string"), "revoked_at": { "type": ["string", "null"] } } } } } }
@@ -467,6 +529,7 @@ fn security(auth: &str) -> Value {
         "publishable" => json!([{ "publishableKey": [] }]),
         "customer" => json!([{ "publishableKey": [], "customerJwt": [] }]),
         "stripe_signature" => json!([{ "stripeSignature": [] }]),
+        "provider_secret" => json!([{ "providerSecret": [] }]),
         "order_reader" => {
             json!([{ "publishableKey": [], "customerJwt": [] }, { "publishableKey": [], "cartToken": [] }, { "publishableKey": [], "orderToken": [] }])
         }
@@ -496,7 +559,7 @@ pub fn document(api: &str) -> Value {
                 params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
             }
         }
-        if o.method == Post && o.auth != "none" && o.auth != "stripe_signature" {
+        if o.method == Post && !matches!(o.auth, "none" | "stripe_signature" | "provider_secret") {
             params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 },
                 "description": "The first response is saved for 24 h and replayed; the same key with another body gets 422." }));
         }
@@ -537,6 +600,7 @@ pub fn document(api: &str) -> Value {
                 "cartToken": { "type": "apiKey", "in": "header", "name": "x-cart-token" },
                 "orderToken": { "type": "apiKey", "in": "header", "name": "x-order-token" },
                 "stripeSignature": { "type": "apiKey", "in": "header", "name": "Stripe-Signature" },
+                "providerSecret": { "type": "apiKey", "in": "query", "name": "secret" },
                 "customerJwt": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
                 "adminKey": { "type": "http", "scheme": "bearer", "description": "An admin key, or the bootstrap key (stores; with x-store-id, superadmin of that store)." }
             }

@@ -1,7 +1,9 @@
-//! The webhooks Worker's API: providers' callbacks, each authenticated by its signature
-//! before anything is written.
+//! The webhooks Worker's API: providers' callbacks, each authenticated (signature or URL
+//! secret) before anything is written. Gooten is polled instead (lading_core::fulfillment::poll).
 
 use super::{finish, healthz};
+use crate::domain::ProviderCode;
+use crate::fulfillment;
 use crate::http::{Method, Problem, Request, Response, Route, route};
 use crate::payments::webhook;
 use crate::ports::Platform;
@@ -11,6 +13,9 @@ pub enum Op {
     Healthz,
     OpenApi,
     Stripe,
+    Printful,
+    Prodigi,
+    Gelato,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -29,6 +34,21 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/webhooks/stripe",
         id: Op::Stripe,
     },
+    Route {
+        method: Method::Post,
+        pattern: "/webhooks/printful",
+        id: Op::Printful,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/webhooks/prodigi",
+        id: Op::Prodigi,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/webhooks/gelato",
+        id: Op::Gelato,
+    },
 ];
 
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
@@ -42,5 +62,8 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
         Op::Healthz => Ok(healthz(p, "webhooks").await),
         Op::OpenApi => Ok(Response::json(200, &super::document("webhooks"))),
         Op::Stripe => webhook::receive(p, req).await,
+        Op::Printful => fulfillment::webhooks::receive(p, ProviderCode::Printful, req).await,
+        Op::Prodigi => fulfillment::webhooks::receive(p, ProviderCode::Prodigi, req).await,
+        Op::Gelato => fulfillment::webhooks::receive(p, ProviderCode::Gelato, req).await,
     }
 }

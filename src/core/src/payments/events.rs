@@ -6,7 +6,8 @@
 use crate::AppError;
 use crate::auth::sha256_hex;
 use crate::db::{Db as _, Stmt};
-use crate::domain::OrderStatus;
+use crate::domain::{OrderStatus, ProviderCode};
+use crate::fulfillment::{self, routing::RoutableItem};
 use crate::orders::checkout::stripe_config;
 use crate::payments::stripe_client;
 use crate::ports::{Platform, PlatformExt};
@@ -178,15 +179,21 @@ impl Effect {
     }
 }
 
-/// Stops a payment that can no longer become an order (best effort: if Stripe is down, a
-/// late success is caught by review instead).
+/// Work after the batch commits: stop a payment that can no longer become an order (best
+/// effort: if Stripe is down, a late success is caught by review instead), or send the
+/// outbox messages the batch wrote (the scheduler's sweep sends them if this fails).
 enum FollowUp {
     ExpireSession(String),
     CancelIntent(String),
+    Dispatch(Vec<String>),
 }
 
 impl FollowUp {
     async fn run<P: Platform>(self, p: &P) {
+        if let FollowUp::Dispatch(ids) = &self {
+            let _ = fulfillment::dispatch::dispatch(p, ids).await;
+            return;
+        }
         let Ok(cfg) = stripe_config(p) else { return };
         let (path, key) = match &self {
             FollowUp::ExpireSession(id) => (
@@ -197,6 +204,7 @@ impl FollowUp {
                 format!("/v1/payment_intents/{id}/cancel"),
                 format!("cancel:{id}"),
             ),
+            FollowUp::Dispatch(_) => return,
         };
         let _ = stripe_client::post(p, cfg, &path, &json!({}), &key).await;
     }
@@ -361,7 +369,24 @@ async fn session_paid<P: Platform>(p: &P, s: &Value) -> Result<Effect, AppError>
         stripe_customer: str_of(&s["customer"]).map(str::to_owned),
         session_id: s["id"].as_str().map(str::to_owned),
     };
-    Ok(settle(p, &order, &paid))
+    let routing = routing_inputs(p, &order).await?;
+    Ok(settle(p, &order, &paid, routing))
+}
+
+/// What routing needs, read only when the order may be paid by this event.
+async fn routing_inputs<P: Platform>(
+    p: &P,
+    order: &OrderRow,
+) -> Result<Option<(Vec<RoutableItem>, Option<ProviderCode>)>, AppError> {
+    if order.status != OrderStatus::Pending {
+        return Ok(None);
+    }
+    let items = fulfillment::routable_items(p, &order.id).await?;
+    let store = crate::sql::stores::store_by_id(p.db(), &order.store_id).await?;
+    Ok(Some((
+        items,
+        store.and_then(|s| s.settings.default_provider),
+    )))
 }
 
 async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppError> {
@@ -394,12 +419,18 @@ async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppE
         stripe_customer: str_of(&pi["customer"]).map(str::to_owned),
         session_id: None,
     };
-    Ok(settle(p, &order, &paid))
+    let routing = routing_inputs(p, &order).await?;
+    Ok(settle(p, &order, &paid, routing))
 }
 
 /// Pays the order, or flags it for review when Stripe's amounts do not add up to it, or it
 /// was cancelled before the money arrived. Money Stripe captured always enters the ledger.
-fn settle<P: Platform>(p: &P, order: &OrderRow, paid: &Paid) -> Effect {
+fn settle<P: Platform>(
+    p: &P,
+    order: &OrderRow,
+    paid: &Paid,
+    routing: Option<(Vec<RoutableItem>, Option<ProviderCode>)>,
+) -> Effect {
     let now = p.now_ms();
     let capture = stmt!(
         "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, stripe_id, created_at, updated_at) \
@@ -502,20 +533,25 @@ fn settle<P: Platform>(p: &P, order: &OrderRow, paid: &Paid) -> Effect {
                 &paid.payment_intent
             ),
         ),
-        // The fulfillment request, once per order (SPEC §5.4: written with the change).
-        stmt!(
-            "INSERT INTO outbox (id, store_id, kind, payload, created_at) \
-             SELECT ?, ?, 'fulfil', ?, ? WHERE EXISTS (SELECT 1 FROM orders WHERE id = ? AND status NOT IN ('pending', 'cancelled')) \
-             ON CONFLICT DO NOTHING",
-            format!("fulfil:{}", order.id),
-            &order.store_id,
-            json!({ "order_id": order.id, "store_id": order.store_id }).to_string(),
-            now,
-            &order.id
-        ),
     ];
+    // Routing: one fulfillment order per provider, each with its outbox message, written
+    // only by the batch in which this payment pays the order (SPEC §5.4).
+    let mut statements = statements;
+    let mut follow_ups = Vec::new();
+    if let Some((items, store_default)) = routing {
+        let paid_by_this = stmt!(
+            "EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'paid' AND stripe_payment_intent_id = ?)",
+            &order.id,
+            &paid.payment_intent
+        );
+        let (routed, outbox) =
+            fulfillment::routing_statements(p, order, &items, store_default, &paid_by_this);
+        statements.extend(routed);
+        follow_ups.push(FollowUp::Dispatch(outbox));
+    }
     Effect {
         decided_by: Some((1, "order already paid".into())),
+        follow_ups,
         ..Effect::writes(statements, "order paid")
     }
 }

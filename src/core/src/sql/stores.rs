@@ -20,7 +20,88 @@ pub struct StoreSettings {
     /// means [`DEFAULT_SHIP_TO`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ship_to_countries: Vec<String>,
+    /// Each provider's credentials and options. Secrets are shown as `********`.
+    pub providers: ProviderSettings,
 }
+
+/// Per-store provider accounts. A provider without settings cannot be submitted to (its
+/// fulfillment orders fail with a clear error an operator can fix and retry).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct ProviderSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printful: Option<ProviderAccount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prodigi: Option<ProviderAccount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gooten: Option<ProviderAccount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gelato: Option<ProviderAccount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct ProviderAccount {
+    /// Printful token, Prodigi and Gelato API key, Gooten partner billing key.
+    pub api_key: Option<String>,
+    /// Printful `X-PF-Store-Id`, Gooten `recipeid`.
+    pub account_id: Option<String>,
+    /// Authenticates the provider's webhooks: Prodigi HMAC key, and the secret in every
+    /// provider's callback URL (`?secret=`).
+    pub webhook_secret: Option<String>,
+    /// Gelato: `manual` (an operator places the order in Gelato's portal) or `api`.
+    pub mode: Option<String>,
+    /// Prodigi `shippingMethod`, Gooten `ShipType`, Gelato `shipmentMethodUid`.
+    pub shipping_method: Option<String>,
+}
+
+impl ProviderSettings {
+    pub fn account(&self, provider: ProviderCode) -> Option<&ProviderAccount> {
+        match provider {
+            ProviderCode::Printful => self.printful.as_ref(),
+            ProviderCode::Prodigi => self.prodigi.as_ref(),
+            ProviderCode::Gooten => self.gooten.as_ref(),
+            ProviderCode::Gelato => self.gelato.as_ref(),
+            ProviderCode::Manual | ProviderCode::Warehouse => None,
+        }
+    }
+    fn accounts_mut(&mut self) -> [&mut Option<ProviderAccount>; 4] {
+        [
+            &mut self.printful,
+            &mut self.prodigi,
+            &mut self.gooten,
+            &mut self.gelato,
+        ]
+    }
+    /// Secrets replaced by `********` (what the API shows).
+    pub fn masked(mut self) -> Self {
+        for a in self.accounts_mut().into_iter().flatten() {
+            for s in [&mut a.api_key, &mut a.webhook_secret] {
+                if s.is_some() {
+                    *s = Some(MASK.into());
+                }
+            }
+        }
+        self
+    }
+    /// Keeps the stored secret where an update sends back the mask.
+    pub fn keep_masked_from(&mut self, old: &ProviderSettings) {
+        let old = [&old.printful, &old.prodigi, &old.gooten, &old.gelato];
+        for (new, old) in self.accounts_mut().into_iter().zip(old) {
+            if let (Some(n), Some(o)) = (new.as_mut(), old.as_ref()) {
+                if n.api_key.as_deref() == Some(MASK) {
+                    n.api_key = o.api_key.clone();
+                }
+                if n.webhook_secret.as_deref() == Some(MASK) {
+                    n.webhook_secret = o.webhook_secret.clone();
+                }
+            }
+        }
+    }
+}
+
+/// What the API shows instead of a secret.
+pub const MASK: &str = "********";
 
 /// Where a store ships when its settings do not say.
 pub const DEFAULT_SHIP_TO: &[&str] = &[

@@ -26,6 +26,7 @@ pub fn store_view(s: StoreRow, publishable_keys: Vec<String>) -> StoreView {
     if let Some(i) = settings.identity.as_mut() {
         i.hs256_secret = i.hs256_secret.as_ref().map(|_| "********".into());
     }
+    settings.providers = settings.providers.masked();
     StoreView {
         id: s.id,
         name: s.name,

@@ -34,6 +34,7 @@ pub async fn update_store<P: Platform>(
                 new.hs256_secret = old.hs256_secret.clone();
             }
         }
+        settings.providers.keep_masked_from(&s.settings.providers);
         check_settings(&settings)?;
         s.settings = settings;
     }

@@ -6,7 +6,9 @@
 use lading_core::auth::jwt::{Jwk, SigAlg};
 use lading_core::http::{Method, Request, Response};
 use lading_core::payments::stripe_client::StripeConfig;
-use lading_core::ports::{HttpClient, OutboundRequest, OutboundResponse, Platform, Settings};
+use lading_core::ports::{
+    HttpClient, OutboundRequest, OutboundResponse, Platform, ProviderBases, Settings,
+};
 use lading_core::sqlite::SqliteDb;
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
@@ -36,6 +38,7 @@ impl HttpClient for FakeHttp {
         match self.bodies.borrow().get(&req.url) {
             Some((status, body)) => Ok(OutboundResponse {
                 status: *status,
+                headers: vec![],
                 body: body.clone().into_bytes(),
             }),
             None => Err(format!("connection refused: {}", req.url)),
@@ -44,6 +47,10 @@ impl HttpClient for FakeHttp {
 }
 
 pub struct TestPlatform {
+    /// Messages sent to the fulfillment queue, in order.
+    pub queued: RefCell<Vec<Value>>,
+    /// When set, the queue refuses messages (to prove the outbox keeps them).
+    pub queue_down: Cell<bool>,
     pub db: SqliteDb,
     pub now: Cell<i64>,
     rng: Cell<u64>,
@@ -63,6 +70,8 @@ impl TestPlatform {
             .borrow_mut()
             .insert(JWKS_URL.into(), (200, jwks));
         TestPlatform {
+            queued: RefCell::new(Vec::new()),
+            queue_down: Cell::new(false),
             db: SqliteDb::open_migrated().expect("migrations apply"),
             now: Cell::new(1_790_000_000_000),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15),
@@ -76,6 +85,12 @@ impl TestPlatform {
                 }),
                 stripe_webhook_secrets: vec![WEBHOOK_SECRET.into(), OLD_WEBHOOK_SECRET.into()],
                 order_token_secret: Some("an-order-token-secret-of-32-characters!".into()),
+                provider_bases: ProviderBases {
+                    printful: "http://printful.test".into(),
+                    prodigi: "http://prodigi.test/v4.0".into(),
+                    gooten: "http://gooten.test".into(),
+                    gelato: "http://gelato.test".into(),
+                },
             },
         }
     }
@@ -151,6 +166,17 @@ impl Platform for TestPlatform {
     }
     fn settings(&self) -> &Settings {
         &self.settings
+    }
+    /// Time passes at once: the clock moves, nothing waits.
+    async fn sleep_ms(&self, ms: u64) {
+        self.advance_ms(ms as i64);
+    }
+    async fn enqueue(&self, body: &Value) -> Result<(), String> {
+        if self.queue_down.get() {
+            return Err("queue unavailable".into());
+        }
+        self.queued.borrow_mut().push(body.clone());
+        Ok(())
     }
     /// The Workers use Web Crypto; natively the RustCrypto crates stand in.
     async fn verify_signature(

@@ -12,7 +12,8 @@ use lading_core::db::{Db, DbError, Row, Stmt, StmtResult, Value};
 use lading_core::http::{self, Method};
 use lading_core::payments::stripe_client::StripeConfig;
 use lading_core::ports::{
-    HttpClient, OutboundRequest, OutboundResponse, Platform, PlatformExt, Settings,
+    HttpClient, OUTBOUND_TIMEOUT_MS, OutboundRequest, OutboundResponse, Platform, PlatformExt,
+    ProviderBases, Settings,
 };
 use serde_json::Value as Json;
 use wasm_bindgen::JsValue;
@@ -118,21 +119,47 @@ impl HttpClient for FetchHttp {
             init.with_body(Some(js_sys::Uint8Array::from(b.as_slice()).into()));
         }
         let request = worker::Request::new_with_init(&req.url, &init).map_err(|e| e.to_string())?;
-        let mut resp = worker::Fetch::Request(request)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let body = resp.bytes().await.map_err(|e| e.to_string())?;
-        Ok(OutboundResponse {
-            status: resp.status_code(),
-            body,
-        })
+        let call = async {
+            let mut resp = worker::Fetch::Request(request)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let body = resp.bytes().await.map_err(|e| e.to_string())?;
+            let headers = ["retry-after"]
+                .into_iter()
+                .filter_map(|h| {
+                    resp.headers()
+                        .get(h)
+                        .ok()
+                        .flatten()
+                        .map(|v| (h.to_owned(), v))
+                })
+                .collect();
+            Ok(OutboundResponse {
+                status: resp.status_code(),
+                headers,
+                body,
+            })
+        };
+        let timeout = worker::Delay::from(std::time::Duration::from_millis(OUTBOUND_TIMEOUT_MS));
+        futures_util::pin_mut!(call);
+        match futures_util::future::select(call, timeout).await {
+            futures_util::future::Either::Left((result, _)) => result,
+            futures_util::future::Either::Right(_) => Err(format!(
+                "no answer from {} within {OUTBOUND_TIMEOUT_MS} ms",
+                req.url
+            )),
+        }
     }
 }
+
+/// Binding of the `lading-fulfillment` queue producer.
+pub const QUEUE_BINDING: &str = "FULFILLMENT_QUEUE";
 
 pub struct EdgePlatform {
     db: D1Db,
     http: FetchHttp,
+    queue: Option<worker::Queue>,
     settings: Settings,
 }
 
@@ -148,9 +175,13 @@ impl EdgePlatform {
                 .map(|v| v.to_string())
                 .or_else(|| env.secret(name).ok().map(|v| v.to_string()))
         };
+        let base =
+            |name: &str, default: String| var(name).filter(|b| !b.is_empty()).unwrap_or(default);
+        let d = ProviderBases::default();
         Ok(EdgePlatform {
             db: D1Db(env.d1(DB_BINDING)?),
             http: FetchHttp,
+            queue: env.queue(QUEUE_BINDING).ok(),
             settings: Settings {
                 bootstrap_admin_key: var("ADMIN_BOOTSTRAP_KEY").filter(|k| !k.is_empty()),
                 environment: var("ENVIRONMENT").unwrap_or_else(|| "production".into()),
@@ -168,6 +199,12 @@ impl EdgePlatform {
                     .filter(|s| !s.is_empty())
                     .collect(),
                 order_token_secret: var("ORDER_TOKEN_SECRET").filter(|s| s.len() >= 32),
+                provider_bases: ProviderBases {
+                    printful: base("PRINTFUL_API_BASE", d.printful),
+                    prodigi: base("PRODIGI_API_BASE", d.prodigi),
+                    gooten: base("GOOTEN_API_BASE", d.gooten),
+                    gelato: base("GELATO_API_BASE", d.gelato),
+                },
             },
         })
     }
@@ -191,6 +228,26 @@ impl Platform for EdgePlatform {
     }
     fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    async fn sleep_ms(&self, ms: u64) {
+        worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+    }
+
+    async fn enqueue(&self, body: &Json) -> Result<(), String> {
+        let q = self
+            .queue
+            .as_ref()
+            .ok_or_else(|| format!("no {QUEUE_BINDING} binding"))?;
+        // Through JSON.parse: a plain JS object (serde_wasm_bindgen would send maps as JS
+        // `Map`s, which arrive without their fields).
+        let js = js_sys::JSON::parse(&body.to_string()).map_err(|e| format!("{e:?}"))?;
+        q.send_raw(
+            worker::RawMessageBuilder::new(js)
+                .build_with_content_type(worker::QueueContentType::Json),
+        )
+        .await
+        .map_err(|e| e.to_string())
     }
 
     async fn verify_signature(

@@ -27,7 +27,7 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
         lading_edge::log("info", "fulfillment", None, "message", fields);
         match outcome {
             Outcome::Done | Outcome::Dropped { .. } => message.ack(),
-            Outcome::RetryAfter { seconds } => message.retry_with_options(
+            Outcome::RetryAfter { seconds, .. } => message.retry_with_options(
                 &QueueRetryOptionsBuilder::new()
                     .with_delay_seconds(seconds)
                     .build(),

@@ -1,0 +1,156 @@
+//! Fulfillment (SPEC §4–§5): a paid order's physical items are routed to providers in the
+//! batch that pays it; each fulfillment order travels outbox → queue → consumer, which
+//! claims it, submits it once (idempotency reference = our id) and records the result;
+//! provider webhooks and polling bring back statuses and parcels.
+
+pub mod admin;
+pub mod dispatch;
+pub mod events;
+pub mod poll;
+pub mod providers;
+pub mod recover;
+pub mod routing;
+pub mod submit;
+pub mod webhooks;
+
+use crate::db::{DbError, Stmt};
+use crate::domain::{FulfillmentStatus, ProviderCode};
+use crate::ports::{Platform, PlatformExt};
+use crate::queue::Message;
+use crate::sql::orders::OrderRow;
+use crate::stmt;
+use routing::{Group, PreferredProvider, RoutableItem, route};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FulfillmentOrderRow {
+    pub id: String,
+    pub store_id: String,
+    pub order_id: String,
+    pub provider: ProviderCode,
+    pub status: FulfillmentStatus,
+    pub external_id: Option<String>,
+    pub cost_estimated: Option<i64>,
+    pub cost_actual: Option<i64>,
+    pub currency: String,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub lease_until: Option<i64>,
+    pub submit_started: i64,
+    pub submitted_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub const FO_COLUMNS: &str = "id, store_id, order_id, provider, status, external_id, cost_estimated, cost_actual, currency, error, \
+    attempts, lease_until, submit_started, submitted_at, created_at, updated_at";
+
+/// The order's items with their provider mappings, for routing.
+///
+/// # Errors
+/// Storage failures.
+pub async fn routable_items<P: Platform>(
+    p: &P,
+    order_id: &str,
+) -> Result<Vec<RoutableItem>, DbError> {
+    use crate::db::DbExt as _;
+    p.db()
+        .query(stmt!(
+            "SELECT oi.id, oi.variant_id, oi.quantity, oi.kind, oi.fulfillment_provider, \
+                (SELECT json_group_array(json_object('provider', pm.provider, 'external_variant_id', pm.external_variant_id, 'cost', pm.cost_amount)) \
+                 FROM provider_mappings pm WHERE pm.variant_id = oi.variant_id) AS mappings \
+             FROM order_items oi WHERE oi.order_id = ? ORDER BY oi.rowid",
+            order_id
+        ))
+        .await
+}
+
+/// Statements that create the order's fulfillment orders, their lines and one outbox
+/// message each — run only when `paid_guard` (an SQL condition) holds, and once per
+/// (order, provider) whatever runs them again. Returns the statements and the outbox ids.
+pub fn routing_statements<P: Platform>(
+    p: &P,
+    order: &OrderRow,
+    items: &[RoutableItem],
+    store_default: Option<ProviderCode>,
+    paid_guard: &Stmt,
+) -> (Vec<Stmt>, Vec<String>) {
+    let now = p.now_ms();
+    let mut statements = Vec::new();
+    let mut outbox = Vec::new();
+    for Group {
+        provider,
+        lines,
+        cost_estimated,
+    } in route(&PreferredProvider, items, store_default)
+    {
+        let fo_id = p.new_id("fo");
+        let mut insert = stmt!(
+            format!(
+                "INSERT INTO fulfillment_orders (id, store_id, order_id, provider, status, currency, cost_estimated, created_at, updated_at) \
+                 SELECT ?, ?, ?, ?, 'pending', ?, ?, ?, ? WHERE {} ON CONFLICT DO NOTHING",
+                paid_guard.sql
+            ),
+            &fo_id,
+            &order.store_id,
+            &order.id,
+            provider.as_str(),
+            &order.currency,
+            cost_estimated,
+            now,
+            now
+        );
+        insert.params.extend(paid_guard.params.iter().cloned());
+        statements.push(insert);
+        for (item, external) in &lines {
+            statements.push(stmt!(
+                "INSERT INTO fulfillment_order_lines (id, fulfillment_order_id, order_item_id, external_variant_id, quantity, remaining_quantity) \
+                 SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM fulfillment_orders WHERE id = ?) ON CONFLICT DO NOTHING",
+                format!("fol_{}", item.id),
+                &fo_id,
+                &item.id,
+                external,
+                item.quantity,
+                item.quantity,
+                &fo_id
+            ));
+        }
+        let message = Message::Fulfil {
+            fulfillment_order_id: fo_id.clone(),
+            provider: provider.as_str().into(),
+            store_id: order.store_id.clone(),
+        };
+        let outbox_id = format!("fulfil:{fo_id}");
+        statements.push(stmt!(
+            "INSERT INTO outbox (id, store_id, kind, payload, created_at) \
+             SELECT ?, ?, 'fulfil', ?, ? WHERE EXISTS (SELECT 1 FROM fulfillment_orders WHERE id = ?) ON CONFLICT DO NOTHING",
+            &outbox_id,
+            &order.store_id,
+            serde_json::to_string(&message).unwrap_or_default(),
+            now,
+            &fo_id
+        ));
+        outbox.push(outbox_id);
+    }
+    (statements, outbox)
+}
+
+/// The order's status derived from all of its fulfillment orders (SPEC §4): delivered when
+/// all are, shipped when all have shipped, partially shipped when some parcel left,
+/// processing once any is at a provider. Only moves forward from paid/processing.
+pub fn derive_order_status(order_id: &str, now: i64) -> Stmt {
+    stmt!(
+        "UPDATE orders SET status = ( \
+            SELECT CASE \
+              WHEN SUM(status IN ('delivered')) = COUNT(*) THEN 'delivered' \
+              WHEN SUM(status IN ('shipped', 'delivered')) = COUNT(*) THEN 'shipped' \
+              WHEN SUM(status IN ('shipped', 'delivered', 'partially_shipped')) > 0 THEN 'partially_shipped' \
+              WHEN SUM(status NOT IN ('pending', 'submitting', 'failed')) > 0 THEN 'processing' \
+              ELSE orders.status END \
+            FROM fulfillment_orders WHERE order_id = orders.id AND status NOT IN ('cancelled')), updated_at = ? \
+         WHERE id = ? AND status IN ('paid', 'processing', 'partially_shipped', 'shipped') \
+           AND EXISTS (SELECT 1 FROM fulfillment_orders WHERE order_id = orders.id AND status NOT IN ('cancelled'))",
+        now,
+        order_id
+    )
+}
