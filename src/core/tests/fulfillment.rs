@@ -469,6 +469,14 @@ fn provider_webhooks_bring_parcels_and_the_order_status_follows() {
     }
     assert_eq!(status(&p, "fulfillment_orders", &pf), "shipped");
     assert_eq!(p.count("SELECT COUNT(*) FROM shipments"), 1);
+    // Printful v2 signs the body instead (x-pf-webhook-signature, hex HMAC-SHA256).
+    let returned = json!({ "type": "package_returned", "created": 1_790_000_150, "data": { "order": { "id": 9001, "external_id": pf } } });
+    let mut m = Hmac::<Sha256>::new_from_slice(b"pf-hook-secret").unwrap();
+    m.update(&serde_json::to_vec(&returned).unwrap());
+    let v2 = hex::encode(m.finalize().into_bytes());
+    assert_eq!(webhook(&p, "/webhooks/printful", &returned, &[("x-pf-webhook-signature", "ab".repeat(32))]).status, 401);
+    let r = webhook(&p, "/webhooks/printful", &returned, &[("x-pf-webhook-signature", v2)]);
+    assert_eq!((r.status, r.body_json()["duplicate"].as_bool()), (200, Some(false)));
     assert_eq!(status(&p, "orders", &paid.order_id), "partially_shipped");
 
     // Prodigi: HMAC of the raw body with the store's secret.

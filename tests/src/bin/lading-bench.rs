@@ -5,7 +5,11 @@
 //! the events it also reports the time from sending an event to the answer of the delivery
 //! that paid the order. Run through `npm run bench`, which also reports each Worker's size.
 //!
-//! Options: `--requests N` (default 2000 per endpoint), `--concurrency C` (default 16).
+//! Then ≥ 100 paid orders go through fulfillment: latency from paid to the provider
+//! receiving the order, and consumer throughput.
+//!
+//! Options: `--requests N` (default 2000 per endpoint), `--concurrency C` (default 16),
+//! `--orders N` (default 100).
 
 use futures::StreamExt;
 use lading_e2e::client::Client;
@@ -182,6 +186,134 @@ fn main() {
         println!("\nbudgets: catalog read >= 0.70x, cart write >= 0.50x, Stripe events >= 0.30x of the trivial endpoint");
         let ok = results[1].rps / base >= 0.7 && results[2].rps / base >= 0.5 && results[3].rps / base >= 0.3 && results.iter().all(|s| s.errors == 0);
         println!("{}", if ok { "within budget" } else { "OUTSIDE BUDGET" });
+        fulfillment_latency(&stack, &c, arg("--orders", 100)).await;
     });
     drop(stack);
+}
+
+/// Paid orders → provider: each order is paid in the simulated Stripe (its webhook pays the
+/// order, routing writes the outbox row, the dispatcher sends it to the queue, the
+/// fulfillment Worker submits to the simulated Printful). Latency is the simulator's receipt
+/// time minus the order's `paid_at`; throughput is fulfillment orders per second from the
+/// first payment to the last receipt.
+async fn fulfillment_latency(stack: &Stack, c: &Client, orders: usize) {
+    let admin = stack.worker("admin");
+    let sf = stack.worker("storefront");
+    let r = c.post(&format!("{admin}/admin/api/v1/stores")).bearer(&stack.bootstrap_key)
+        .json(&json!({ "name": "Bench fulfillment", "order_prefix": "BFF", "currency": "USD",
+            "settings": { "success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart", "providers": lading_e2e::local_provider_settings() } }))
+        .send().await;
+    let pk = r.body["publishable_key"].as_str().expect("pk").to_owned();
+    let key = r.body["admin_key"]["key"].as_str().expect("key").to_owned();
+    let r = c.post(&format!("{admin}/admin/api/v1/products")).bearer(&key).json(&json!({
+        "title": "Bench print", "status": "active",
+        "variants": [{ "sku": "BFF-A3", "kind": "physical", "price_amount": 2500, "fulfillment_provider": "printful" }] })).send().await;
+    let variant = r.body["variants"][0]["id"]
+        .as_str()
+        .expect("variant")
+        .to_owned();
+    c.call(
+        "PUT",
+        &format!("{admin}/admin/api/v1/variants/{variant}/provider-mappings/printful"),
+    )
+    .bearer(&key)
+    .json(&json!({ "external_variant_id": "4012", "cost_amount": 950 }))
+    .send()
+    .await;
+    let mut sessions = Vec::new();
+    for _ in 0..orders {
+        let r = c
+            .post(&format!("{sf}/v1/carts"))
+            .header("x-publishable-api-key", &pk)
+            .send()
+            .await;
+        let cart = r.body["cart_token"].as_str().expect("token").to_owned();
+        c.post(&format!("{sf}/v1/carts/current/items"))
+            .header("x-publishable-api-key", &pk)
+            .header("x-cart-token", &cart)
+            .json(&json!({ "variant_id": variant, "quantity": 1 }))
+            .send()
+            .await;
+        let co = c
+            .post(&format!("{sf}/v1/checkout/sessions"))
+            .header("x-publishable-api-key", &pk)
+            .header("x-cart-token", &cart)
+            .json(&json!({ "email": "bench@example.com" }))
+            .send()
+            .await;
+        sessions.push(co.body["session_id"].as_str().expect("session").to_owned());
+    }
+    let started = Instant::now();
+    futures::stream::iter(sessions.iter())
+        .map(|s| {
+            c.post(&format!(
+                "{}/__control/stripe/checkout_sessions/{s}/pay",
+                stack.simulator
+            ))
+            .json(&json!({}))
+            .send()
+        })
+        .buffer_unordered(10)
+        .collect::<Vec<_>>()
+        .await;
+    // Wait until every fulfillment order was submitted (at most 5 minutes).
+    let count = |sql: &str| -> i64 { stack.d1().query_row(sql, [], |r| r.get(0)).unwrap_or(0) };
+    while count(
+        "SELECT COUNT(*) FROM fulfillment_orders f JOIN orders o ON o.id = f.order_id WHERE o.order_number LIKE 'BFF-%' AND f.status = 'submitted'",
+    ) < orders as i64
+        && started.elapsed() < Duration::from_secs(300)
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let paid: std::collections::HashMap<String, i64> = {
+        let d1 = stack.d1();
+        let mut st = d1.prepare("SELECT f.id, o.paid_at FROM fulfillment_orders f JOIN orders o ON o.id = f.order_id WHERE o.order_number LIKE 'BFF-%'").expect("query");
+        st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .expect("rows")
+            .map(Result::unwrap)
+            .collect()
+    };
+    let log = c
+        .get(&format!(
+            "{}/__control/requests?path_prefix=/printful/orders",
+            stack.simulator
+        ))
+        .send()
+        .await;
+    let mut latencies = Vec::new();
+    let mut last = 0i64;
+    for req in log.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["method"] == "POST")
+    {
+        let body: serde_json::Value =
+            serde_json::from_str(req["body"].as_str().unwrap_or("{}")).unwrap_or_default();
+        if let Some(paid_at) = body["external_id"].as_str().and_then(|id| paid.get(id)) {
+            let at = req["at_ms"].as_i64().unwrap_or(0);
+            latencies.push(at - paid_at);
+            last = last.max(at);
+        }
+    }
+    latencies.sort_unstable();
+    if latencies.is_empty() {
+        println!(
+            "
+fulfillment: no order reached the provider"
+        );
+        return;
+    }
+    let first_paid = paid.values().min().copied().unwrap_or(0);
+    let pct = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "
+fulfillment: {} of {orders} paid orders reached Printful once each; paid -> provider received p50 {} ms, p99 {} ms; \
+         throughput {:.1} fulfillment orders/s (first payment to last receipt)",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        latencies.len() as f64 / ((last - first_paid).max(1) as f64 / 1000.0)
+    );
+    println!("(local queue: batches of 10 or every 5 s, as in queues/fulfillment.md)");
 }

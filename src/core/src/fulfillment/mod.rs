@@ -45,24 +45,47 @@ pub struct FulfillmentOrderRow {
 pub const FO_COLUMNS: &str = "id, store_id, order_id, provider, status, external_id, cost_estimated, cost_actual, currency, error, \
     attempts, lease_until, submit_started, submitted_at, created_at, updated_at";
 
-/// The order's items with their provider mappings, for routing.
+/// The order's items with their provider mappings, and its store, for routing (one round
+/// trip: this runs on the payment webhook's path).
 ///
 /// # Errors
 /// Storage failures.
-pub async fn routable_items<P: Platform>(
+pub async fn routing_inputs<P: Platform>(
     p: &P,
     order_id: &str,
-) -> Result<Vec<RoutableItem>, DbError> {
-    use crate::db::DbExt as _;
-    p.db()
-        .query(stmt!(
-            "SELECT oi.id, oi.variant_id, oi.quantity, oi.kind, oi.fulfillment_provider, \
-                (SELECT json_group_array(json_object('provider', pm.provider, 'external_variant_id', pm.external_variant_id, 'cost', pm.cost_amount)) \
-                 FROM provider_mappings pm WHERE pm.variant_id = oi.variant_id) AS mappings \
-             FROM order_items oi WHERE oi.order_id = ? ORDER BY oi.rowid",
-            order_id
-        ))
-        .await
+    store_id: &str,
+) -> Result<(Vec<RoutableItem>, Option<crate::sql::stores::StoreRow>), DbError> {
+    use crate::db::Db as _;
+    let res = p
+        .db()
+        .batch(vec![
+            stmt!(
+                "SELECT oi.id, oi.variant_id, oi.quantity, oi.kind, oi.fulfillment_provider, \
+                    (SELECT json_group_array(json_object('provider', pm.provider, 'external_variant_id', pm.external_variant_id, 'cost', pm.cost_amount)) \
+                     FROM provider_mappings pm WHERE pm.variant_id = oi.variant_id) AS mappings \
+                 FROM order_items oi WHERE oi.order_id = ? ORDER BY oi.rowid",
+                order_id
+            ),
+            stmt!("SELECT * FROM stores WHERE id = ?", store_id),
+        ])
+        .await?;
+    let mut res = res.into_iter();
+    let items = res
+        .next()
+        .map(|r| {
+            r.rows
+                .into_iter()
+                .map(crate::db::decode)
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let store = res
+        .next()
+        .and_then(|r| r.rows.into_iter().next())
+        .map(crate::db::decode)
+        .transpose()?;
+    Ok((items, store))
 }
 
 /// Statements that create the order's fulfillment orders, their lines and one outbox

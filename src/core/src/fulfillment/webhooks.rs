@@ -1,4 +1,5 @@
-//! Provider webhooks: `/webhooks/printful` (secret in the URL), `/webhooks/prodigi`
+//! Provider webhooks: `/webhooks/printful` (secret in the URL, or v2's
+//! `x-pf-webhook-signature` HMAC when the store's secret is the v2 key), `/webhooks/prodigi`
 //! (HMAC-SHA256 of the raw body with the store's secret, constant time; the URL secret is
 //! also accepted), `/webhooks/gelato` (secret in the URL). Each is authenticated against
 //! the store that owns the fulfillment order before anything is written (SPEC §5.6); the
@@ -81,8 +82,15 @@ pub async fn receive<P: Platform>(
     let url_ok = req
         .query_param("secret")
         .is_some_and(|s| secure_eq(s.as_bytes(), secret.as_bytes()));
-    let hmac_ok = provider == ProviderCode::Prodigi
-        && req.get_header("x-prodigi-signature").is_some_and(|sig| {
+    // Prodigi (as Lading documents it) and Printful v2 sign the raw body.
+    let signature_header = match provider {
+        ProviderCode::Prodigi => Some("x-prodigi-signature"),
+        ProviderCode::Printful => Some("x-pf-webhook-signature"),
+        _ => None,
+    };
+    let hmac_ok = signature_header
+        .and_then(|h| req.get_header(h))
+        .is_some_and(|sig| {
             let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
             m.update(&req.body);
             secure_eq(

@@ -114,13 +114,18 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
             let mut batch = effect.statements;
             batch.push(mark_processed(id, None, p.now_ms()));
             let res = p.db().batch(batch).await.map_err(AppError::from)?;
-            // A concurrent copy may have made the change first: say what this one did.
-            let result = match effect.decided_by {
-                Some((i, otherwise)) if res.get(i).is_some_and(|r| r.changes == 0) => otherwise,
-                _ => effect.result,
+            // A concurrent copy may have made the change first: say what this one did, and
+            // leave the follow-up work to the copy that made it.
+            let (result, made_it) = match effect.decided_by {
+                Some((i, otherwise)) if res.get(i).is_some_and(|r| r.changes == 0) => {
+                    (otherwise, false)
+                }
+                _ => (effect.result, true),
             };
-            for follow_up in effect.follow_ups {
-                follow_up.run(p).await;
+            if made_it {
+                for follow_up in effect.follow_ups {
+                    follow_up.run(p).await;
+                }
             }
             Ok(outcome(false, result))
         }
@@ -381,8 +386,7 @@ async fn routing_inputs<P: Platform>(
     if order.status != OrderStatus::Pending {
         return Ok(None);
     }
-    let items = fulfillment::routable_items(p, &order.id).await?;
-    let store = crate::sql::stores::store_by_id(p.db(), &order.store_id).await?;
+    let (items, store) = fulfillment::routing_inputs(p, &order.id, &order.store_id).await?;
     Ok(Some((
         items,
         store.and_then(|s| s.settings.default_provider),
