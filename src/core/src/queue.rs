@@ -29,6 +29,11 @@ pub enum Outcome {
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// Given up after too many attempts: the work is marked failed in D1 (where an operator
+    /// retries it) and the message goes to the dead-letter queue for the record.
+    DeadLetter {
+        reason: String,
+    },
 }
 
 /// Handles one queue message.

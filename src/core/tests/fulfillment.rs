@@ -419,6 +419,20 @@ fn provider_outages_are_retried_and_refusals_fail_until_an_operator_retries() {
     serve_providers_ok(&p);
     assert_eq!(fulfil(&p, &pd), Outcome::Done);
     assert_eq!(status(&p, "fulfillment_orders", &pd), "submitted");
+
+    // An outage that outlasts 8 attempts: failed, and the message is dead-lettered.
+    let gt = fo_of(&paid, "gooten").to_owned();
+    p.serve(GOOTEN_CREATE, 502, &json!({ "HadError": true }));
+    for attempt in 1..=8 {
+        match fulfil(&p, &gt) {
+            Outcome::RetryAfter { .. } if attempt < 8 => {}
+            Outcome::DeadLetter { reason } if attempt == 8 => {
+                assert!(reason.contains("gave up after 8 attempts"), "{reason}")
+            }
+            other => panic!("attempt {attempt}: {other:?}"),
+        }
+    }
+    assert_eq!(status(&p, "fulfillment_orders", &gt), "failed");
 }
 
 fn webhook(p: &TestPlatform, path: &str, body: &Value, headers: &[(&str, String)]) -> Response {
@@ -474,9 +488,26 @@ fn provider_webhooks_bring_parcels_and_the_order_status_follows() {
     let mut m = Hmac::<Sha256>::new_from_slice(b"pf-hook-secret").unwrap();
     m.update(&serde_json::to_vec(&returned).unwrap());
     let v2 = hex::encode(m.finalize().into_bytes());
-    assert_eq!(webhook(&p, "/webhooks/printful", &returned, &[("x-pf-webhook-signature", "ab".repeat(32))]).status, 401);
-    let r = webhook(&p, "/webhooks/printful", &returned, &[("x-pf-webhook-signature", v2)]);
-    assert_eq!((r.status, r.body_json()["duplicate"].as_bool()), (200, Some(false)));
+    assert_eq!(
+        webhook(
+            &p,
+            "/webhooks/printful",
+            &returned,
+            &[("x-pf-webhook-signature", "ab".repeat(32))]
+        )
+        .status,
+        401
+    );
+    let r = webhook(
+        &p,
+        "/webhooks/printful",
+        &returned,
+        &[("x-pf-webhook-signature", v2)],
+    );
+    assert_eq!(
+        (r.status, r.body_json()["duplicate"].as_bool()),
+        (200, Some(false))
+    );
     assert_eq!(status(&p, "orders", &paid.order_id), "partially_shipped");
 
     // Prodigi: HMAC of the raw body with the store's secret.

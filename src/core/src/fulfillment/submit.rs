@@ -179,12 +179,9 @@ async fn retry_or_fail<P: Platform>(
             })
         }
         ProviderError::Retry { message, .. } => {
-            fail(
-                p,
-                fo,
-                &format!("gave up after {attempts} attempts: {message}"),
-            )
-            .await
+            let reason = format!("gave up after {attempts} attempts: {message}");
+            fail(p, fo, &reason).await?;
+            Ok(Outcome::DeadLetter { reason })
         }
         other => fail(p, fo, &other.to_string()).await,
     }

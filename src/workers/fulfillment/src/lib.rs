@@ -2,7 +2,8 @@
 //!
 //! The fulfillment Worker: consumer of the `lading-fulfillment` queue (message types in
 //! `queues/`). Each message goes to `lading_core::queue::process`, whose outcome becomes an
-//! ack or a delayed retry; unknown kinds are acked and logged.
+//! ack, a delayed retry, or (given up) a copy on the dead-letter queue; unknown kinds are
+//! acked and logged.
 
 use lading_core::queue::{Outcome, process};
 use worker::{
@@ -18,6 +19,20 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     .await
 }
 
+/// Binding of the dead-letter queue's producer.
+const DLQ_BINDING: &str = "FULFILLMENT_DLQ";
+
+async fn dead_letter(env: &Env, body: &serde_json::Value) -> Result<()> {
+    let js = js_sys::JSON::parse(&body.to_string())
+        .map_err(|e| worker::Error::from(format!("{e:?}")))?;
+    env.queue(DLQ_BINDING)?
+        .send_raw(
+            worker::RawMessageBuilder::new(js)
+                .build_with_content_type(worker::QueueContentType::Json),
+        )
+        .await
+}
+
 #[event(queue)]
 async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
     let p = lading_edge::platform(&env)?;
@@ -27,6 +42,11 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
         lading_edge::log("info", "fulfillment", None, "message", fields);
         match outcome {
             Outcome::Done | Outcome::Dropped { .. } => message.ack(),
+            Outcome::DeadLetter { .. } => match dead_letter(&env, message.body()).await {
+                Ok(()) => message.ack(),
+                // The DLQ is unreachable: the queue retries, and dead-letters it itself.
+                Err(_) => message.retry(),
+            },
             Outcome::RetryAfter { seconds, .. } => message.retry_with_options(
                 &QueueRetryOptionsBuilder::new()
                     .with_delay_seconds(seconds)
