@@ -21,6 +21,7 @@ tests!(
     guests_look_up_their_order_and_customers_list_theirs,
     orders_unpaid_for_48_hours_are_cancelled_by_the_hourly_cron,
     a_declined_payment_intent_cancels_the_order_and_the_intent,
+    concurrent_refunds_never_exceed_the_capture_and_stripe_gets_each_once,
 );
 
 /// Store + product (25.00 physical, 12.50 digital) + a guest cart with 2 × physical and 1 ×
@@ -840,4 +841,91 @@ async fn a_declined_payment_intent_cancels_the_order_and_the_intent(c: &Ctx<'_>)
     assert_eq!(r.status, 201, "{}", r.text);
     assert_ne!(r.body["order"]["id"].as_str(), Some(order_id.as_str()));
     assert_ne!(r.body["payment_intent"]["id"].as_str(), Some(pi.as_str()));
+}
+
+async fn concurrent_refunds_never_exceed_the_capture_and_stripe_gets_each_once(c: &Ctx<'_>) {
+    let (s, _, co) = checked_out(c, "refund-print").await;
+    let order = co["order"]["id"].as_str().unwrap().to_owned();
+    c.pay(co["session_id"].as_str().unwrap(), json!({})).await;
+    c.order_paid(&order).await;
+    let mark = c
+        .client
+        .get(&c.sim("/__control/requests"))
+        .send()
+        .await
+        .body["last_seq"]
+        .as_u64()
+        .unwrap();
+    // Five operators refund 30.00 each at once: 72.49 was captured, so two get through.
+    let url = c.adm(&format!("/admin/api/v1/orders/{order}/refunds"));
+    let answers = join_all((0..5).map(|_| {
+        c.client
+            .post(&url)
+            .bearer(&s.admin_key)
+            .json(&json!({ "amount": 3000, "reason": "requested_by_customer" }))
+            .send()
+    }))
+    .await;
+    let ok = answers.iter().filter(|r| r.status == 201).count();
+    assert_eq!(
+        ok,
+        2,
+        "{:?}",
+        answers
+            .iter()
+            .map(|r| (r.status, r.text.clone()))
+            .collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 201) {
+        assert_problem(r, 409, "refund_exceeds_refundable");
+    }
+    let sent = c
+        .client
+        .get(&c.sim(&format!(
+            "/__control/requests?path_prefix=/v1/refunds&after={mark}"
+        )))
+        .send()
+        .await;
+    assert_eq!(
+        sent.body["data"].as_array().unwrap().len(),
+        2,
+        "Stripe received each refund once"
+    );
+    // Stripe's refund.created / charge.refunded webhooks land (maybe before our calls
+    // returned): still one ledger row per refund.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM payments WHERE order_id = ?1 AND kind = 'refund'",
+            &order
+        ),
+        2
+    );
+    assert_eq!(c.count("SELECT COUNT(*) FROM payments WHERE order_id = ?1 AND kind = 'refund' AND status = 'succeeded'", &order), 2);
+    assert_eq!(c.order(&order)["financial_status"], "partially_refunded");
+    // The rest: refunded in full; nothing more can go.
+    let rest = c
+        .admin(&s, "POST", &format!("/admin/api/v1/orders/{order}/refunds"))
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(
+        (rest.status, rest.body["amount"].as_i64()),
+        (201, Some(1249)),
+        "{}",
+        rest.text
+    );
+    for _ in 0..50 {
+        if c.order(&order)["financial_status"] == "refunded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(c.order(&order)["financial_status"], "refunded");
+    let more = c
+        .admin(&s, "POST", &format!("/admin/api/v1/orders/{order}/refunds"))
+        .json(&json!({ "amount": 1 }))
+        .send()
+        .await;
+    assert_problem(&more, 409, "refund_exceeds_refundable");
 }

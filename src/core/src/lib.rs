@@ -36,6 +36,7 @@ pub mod error;
 pub mod fulfillment;
 pub mod http;
 pub mod idempotency;
+pub mod inbound;
 pub mod jobs;
 pub mod orders;
 pub mod payments;

@@ -859,3 +859,204 @@ fn guests_read_their_order_with_a_lookup_token_only() {
         401
     );
 }
+
+/// A paid order of `placed()` (total 7249), paid with `pi_<prefix>`.
+fn paid(p: &TestPlatform, prefix: &str) -> (Placed, String) {
+    let placed = placed(p, prefix);
+    let pi = format!("pi_{}", prefix.to_lowercase());
+    let session = completed_session(&placed.order, &placed.store.id, &pi, 0, 0);
+    assert_eq!(
+        deliver(
+            p,
+            &event(
+                &format!("evt_paid_{prefix}"),
+                "checkout.session.completed",
+                session
+            )
+        )
+        .status,
+        200
+    );
+    (placed, pi)
+}
+
+fn refund(p: &TestPlatform, s: &Store, order: &str, body: Value) -> Response {
+    admin(
+        p,
+        s,
+        Method::Post,
+        &format!("/admin/api/v1/orders/{order}/refunds"),
+        Some(body),
+    )
+}
+
+#[test]
+fn refunds_never_exceed_what_was_captured_and_reach_stripe_with_our_id() {
+    let p = TestPlatform::new();
+    let (placed, pi) = paid(&p, "RL");
+    let order = placed.order["id"].as_str().unwrap();
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_rl_1", "object": "refund", "status": "succeeded", "amount": 3000 }),
+    );
+    let r = refund(
+        &p,
+        &placed.store,
+        order,
+        json!({ "amount": 3000, "reason": "requested_by_customer" }),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let created = r.body_json();
+    assert_eq!(
+        (created["status"].as_str(), created["stripe_id"].as_str()),
+        (Some("succeeded"), Some("re_rl_1"))
+    );
+    let sent = p.sent_to("http://stripe.test/v1/refunds");
+    assert_eq!(sent.len(), 1);
+    let key = &sent[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "idempotency-key")
+        .unwrap()
+        .1;
+    assert_eq!(
+        key,
+        created["id"].as_str().unwrap(),
+        "Idempotency-Key is our refund id"
+    );
+    let form = form_of(sent[0].body.as_deref().unwrap());
+    let get = |k: &str| form.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+    assert_eq!(get("payment_intent"), Some(pi.clone()));
+    assert_eq!(
+        get("metadata[refund_id]").as_deref(),
+        created["id"].as_str()
+    );
+    assert_eq!(
+        order_row(&p, order)["financial_status"],
+        "partially_refunded"
+    );
+
+    // 7249 captured, 3000 refunded: 4250 is too much, and changes nothing.
+    let before = p.row_counts();
+    let r = refund(&p, &placed.store, order, json!({ "amount": 4250 }));
+    assert_eq!(
+        (r.status, r.body_json()["type"].as_str()),
+        (409, Some("refund_exceeds_refundable"))
+    );
+    assert_eq!(p.row_counts(), before);
+    assert_eq!(
+        p.sent_to("http://stripe.test/v1/refunds").len(),
+        1,
+        "Stripe was not asked"
+    );
+    // Bad input is refused the same way.
+    for bad in [
+        json!({ "amount": 10, "lines": [] }),
+        json!({ "reason": "because" }),
+        json!({ "lines": [{ "order_item_id": "oi_nope", "quantity": 1 }] }),
+    ] {
+        assert_eq!(
+            refund(&p, &placed.store, order, bad.clone()).status,
+            422,
+            "{bad}"
+        );
+    }
+    // By lines: one of the two posters (2500).
+    let item = placed.order["items"][0]["id"].as_str().unwrap();
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_rl_2", "object": "refund", "status": "pending", "amount": 2500 }),
+    );
+    let r = refund(
+        &p,
+        &placed.store,
+        order,
+        json!({ "lines": [{ "order_item_id": item, "quantity": 1 }] }),
+    );
+    assert_eq!(
+        (r.status, r.body_json()["amount"].as_i64()),
+        (201, Some(2500))
+    );
+    // Its webhook (our id in the metadata) settles it; a stale "pending" changes nothing.
+    let re2 = json!({ "id": "re_rl_2", "object": "refund", "amount": 2500, "status": "succeeded", "payment_intent": pi,
+                      "metadata": { "refund_id": r.body_json()["id"], "order_id": order } });
+    assert_eq!(
+        deliver(&p, &event("evt_re2_ok", "refund.updated", re2.clone())).status,
+        200
+    );
+    let mut stale = re2.clone();
+    stale["status"] = json!("pending");
+    assert_eq!(
+        deliver(&p, &event("evt_re2_created", "refund.created", stale)).status,
+        200
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund' AND status = 'succeeded'"),
+        2
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund'"),
+        2,
+        "one row per Stripe refund"
+    );
+    // The rest (1749) refunds everything.
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_rl_3", "object": "refund", "status": "succeeded", "amount": 1749 }),
+    );
+    let r = refund(&p, &placed.store, order, json!({}));
+    assert_eq!(
+        (r.status, r.body_json()["amount"].as_i64()),
+        (201, Some(1749))
+    );
+    assert_eq!(order_row(&p, order)["financial_status"], "refunded");
+    assert_eq!(
+        refund(&p, &placed.store, order, json!({})).body_json()["type"],
+        "nothing_to_refund"
+    );
+    let list = admin(
+        &p,
+        &placed.store,
+        Method::Get,
+        &format!("/admin/api/v1/orders/{order}/refunds"),
+        None,
+    );
+    assert_eq!(list.body_json()["data"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_refund_webhook_that_outruns_our_call_is_recorded_once() {
+    let p = TestPlatform::new();
+    let (placed, pi) = paid(&p, "RW");
+    let order = placed.order["id"].as_str().unwrap();
+    // Our reservation is written; Stripe's webhook arrives before our call has returned.
+    p.exec(&format!(
+        "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, idempotency_key, created_at, updated_at) \
+         VALUES ('ref_ours', '{}', '{order}', 'refund', 1000, 'USD', 'pending', 'ref_ours', 1, 1)",
+        placed.store.id
+    ));
+    let re = json!({ "id": "re_early", "object": "refund", "amount": 1000, "status": "succeeded", "payment_intent": pi,
+                     "metadata": { "refund_id": "ref_ours", "order_id": order } });
+    assert_eq!(
+        deliver(&p, &event("evt_early", "refund.created", re.clone())).status,
+        200
+    );
+    let charge = json!({ "id": "ch_rw", "object": "charge", "amount": 7249, "amount_refunded": 1000, "payment_intent": pi,
+                         "refunds": { "data": [re] } });
+    assert_eq!(
+        deliver(&p, &event("evt_early_ch", "charge.refunded", charge)).status,
+        200
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund'"),
+        1
+    );
+    assert_eq!(p.count("SELECT COUNT(*) FROM payments WHERE id = 'ref_ours' AND stripe_id = 're_early' AND status = 'succeeded'"), 1);
+    assert_eq!(
+        order_row(&p, order)["financial_status"],
+        "partially_refunded"
+    );
+}

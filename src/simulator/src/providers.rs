@@ -124,6 +124,18 @@ fn header_ok(h: &HeaderMap, name: &str) -> bool {
 
 // ---- Printful ----
 
+fn printful_auth(h: &HeaderMap) -> Result<(), Response> {
+    if bearer_ok(h) {
+        Ok(())
+    } else {
+        Err(printful_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Missing or invalid access token",
+        ))
+    }
+}
+
 fn printful_error(status: StatusCode, reason: &str, message: &str) -> Response {
     reply(
         status,
@@ -132,12 +144,8 @@ fn printful_error(status: StatusCode, reason: &str, message: &str) -> Response {
 }
 
 async fn printful_create(AxState(s): AxState<Providers>, h: HeaderMap, body: Bytes) -> Response {
-    if !bearer_ok(&h) {
-        return printful_error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "Missing or invalid access token",
-        );
+    if let Err(r) = printful_auth(&h) {
+        return r;
     }
     let Ok(b) = serde_json::from_slice::<Value>(&body) else {
         return printful_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid JSON");
@@ -202,12 +210,8 @@ async fn printful_get(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if !bearer_ok(&h) {
-        return printful_error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "Missing or invalid access token",
-        );
+    if let Err(r) = printful_auth(&h) {
+        return r;
     }
     let mut inner = s.0.lock().expect("lock");
     let found = match id.strip_prefix('@') {
@@ -225,12 +229,8 @@ async fn printful_cancel(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if !bearer_ok(&h) {
-        return printful_error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "Missing or invalid access token",
-        );
+    if let Err(r) = printful_auth(&h) {
+        return r;
     }
     let mut inner = s.0.lock().expect("lock");
     let Some(o) = inner.find("printful", "id", &id) else {

@@ -12,6 +12,7 @@ use crate::catalog::{
 use crate::domain::{ProviderCode, Role};
 use crate::fulfillment;
 use crate::http::{Method, Params, Problem, Request, Response, Route, route};
+use crate::payments::refunds;
 use crate::ports::Platform;
 use crate::sql::stores;
 use crate::stores::{admin_keys, create_store::create_store, update_store};
@@ -41,6 +42,8 @@ pub enum Op {
     ListFulfillmentOrders,
     GetFulfillmentOrder,
     RetryFulfillmentOrder,
+    ListRefunds,
+    CreateRefund,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -159,6 +162,16 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/retry",
         id: Op::RetryFulfillmentOrder,
     },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/orders/{order_id}/refunds",
+        id: Op::ListRefunds,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/orders/{order_id}/refunds",
+        id: Op::CreateRefund,
+    },
 ];
 
 /// The least role each route needs; `None` for public routes and the bootstrap-only one.
@@ -171,7 +184,8 @@ pub fn required_role(op: Op) -> Option<Role> {
         | GetProduct
         | ListProviderMappings
         | ListFulfillmentOrders
-        | GetFulfillmentOrder => Some(Role::Support),
+        | GetFulfillmentOrder
+        | ListRefunds => Some(Role::Support),
         CreateProduct
         | UpdateProduct
         | ArchiveProduct
@@ -180,7 +194,8 @@ pub fn required_role(op: Op) -> Option<Role> {
         | ArchiveVariant
         | SetProviderMapping
         | RemoveProviderMapping
-        | RetryFulfillmentOrder => Some(Role::Admin),
+        | RetryFulfillmentOrder
+        | CreateRefund => Some(Role::Admin),
         UpdateStore | ListAdminKeys | CreateAdminKey | RevokeAdminKey => Some(Role::Superadmin),
     }
 }
@@ -370,6 +385,14 @@ async fn run<P: Platform>(
         Op::RetryFulfillmentOrder => Response::json(
             200,
             &fulfillment::admin::retry(p, store_id, params.get("fulfillment_order_id")).await?,
+        ),
+        Op::ListRefunds => Response::json(
+            200,
+            &serde_json::json!({ "data": refunds::list(p, store_id, params.get("order_id")).await? }),
+        ),
+        Op::CreateRefund => Response::json(
+            201,
+            &refunds::create(p, store_id, params.get("order_id"), req.json()?).await?,
         ),
     })
 }

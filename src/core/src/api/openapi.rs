@@ -423,6 +423,24 @@ pub const ADMIN: &[Operation] = &[
         Some("FulfillmentOrder"),
         200,
     ),
+    op(
+        Get,
+        "/admin/api/v1/orders/{order_id}/refunds",
+        "The order's refunds (ledger rows)",
+        "admin:support",
+        None,
+        Some("RefundList"),
+        200,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/orders/{order_id}/refunds",
+        "Refund all that is left, an amount, or lines; never more than captured minus refunded",
+        "admin:admin",
+        Some("CreateRefund"),
+        Some("Refund"),
+        201,
+    ),
 ];
 
 fn schemas() -> Value {
@@ -517,6 +535,14 @@ fn schemas() -> Value {
             "lines": { "type": "array", "items": { "type": "object" } }, "shipments": { "type": "array", "items": { "type": "object" } } } },
         "FulfillmentOrderPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("FulfillmentOrder") }, "has_more": s("boolean"),
             "next_starting_after": { "type": ["string", "null"] } } },
+        "Refund": { "type": "object", "properties": { "id": s("string"), "amount": s("integer"), "currency": s("string"),
+            "status": { "enum": ["pending", "succeeded", "failed", "canceled"] }, "stripe_id": { "type": ["string", "null"] },
+            "reason": { "type": ["string", "null"] }, "created_at": s("string") } },
+        "RefundList": { "type": "object", "properties": { "data": { "type": "array", "items": r("Refund") } } },
+        "CreateRefund": { "type": "object", "properties": { "amount": { "type": "integer", "minimum": 1 },
+            "lines": { "type": "array", "items": { "type": "object", "required": ["order_item_id", "quantity"],
+                "properties": { "order_item_id": s("string"), "quantity": { "type": "integer", "minimum": 1 } } } },
+            "reason": { "enum": ["duplicate", "fraudulent", "requested_by_customer"] } } },
         "EventOutcome": { "type": "object", "properties": { "event_id": s("string"), "type": s("string"), "duplicate": s("boolean"), "result": s("string") } },
         "AdminKeyList": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": {
             "id": s("string"), "key_prefix": s("string"), "role": s("string"), "label": s("string"), "created_at": s("string"), "revoked_at": { "type": ["string", "null"] } } } } } }

@@ -9,7 +9,8 @@ use crate::AppError;
 use crate::auth::sha256_hex;
 use crate::db::{Db as _, DbExt as _, Stmt};
 use crate::domain::{FulfillmentStatus, ProviderCode, ShipmentStatus, StateMachine};
-use crate::ports::{Platform, PlatformExt};
+use crate::inbound::{self, Seen};
+use crate::ports::Platform;
 use crate::sql::orders::domain_event;
 use crate::stmt;
 use serde::Serialize;
@@ -153,50 +154,40 @@ pub async fn apply<P: Platform>(
     .ok_or(AppError::NotFound("fulfillment order"))?;
     let now = p.now_ms();
     let hash = sha256_hex(&payload.to_string());
-    let res = p
-        .db()
-        .batch(vec![
-            stmt!(
-                "INSERT INTO inbound_events (id, provider, event_id, type, payload, payload_hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                p.new_id("ie"),
-                u.provider.as_str(),
-                &u.event_id,
-                &u.kind,
-                payload.to_string(),
-                &hash,
-                now
-            ),
-            stmt!(
-                "SELECT payload_hash, processed_at FROM inbound_events WHERE provider = ? AND event_id = ?",
-                u.provider.as_str(),
-                &u.event_id
-            ),
-        ])
-        .await?;
-    let seen = res[1].rows.first().cloned().unwrap_or_default();
-    if seen.get("payload_hash").and_then(Value::as_str) != Some(hash.as_str()) {
-        return Err(AppError::conflict(
-            "event_payload_mismatch",
-            format!(
-                "{} event {} was already received with a different payload",
-                u.provider.as_str(),
-                u.event_id
-            ),
-        ));
-    }
-    if seen.get("processed_at").is_some_and(|v| !v.is_null()) {
-        return Ok(Applied {
-            event_id: u.event_id.clone(),
-            duplicate: true,
-            result: "already applied".into(),
-        });
+    match inbound::record(
+        p,
+        u.provider.as_str(),
+        &u.event_id,
+        &u.kind,
+        &payload.to_string(),
+        &hash,
+    )
+    .await?
+    {
+        Seen::Mismatch => {
+            return Err(AppError::conflict(
+                "event_payload_mismatch",
+                format!(
+                    "{} event {} was already received with a different payload",
+                    u.provider.as_str(),
+                    u.event_id
+                ),
+            ));
+        }
+        Seen::Processed => {
+            return Ok(Applied {
+                event_id: u.event_id.clone(),
+                duplicate: true,
+                result: "already applied".into(),
+            });
+        }
+        Seen::Unprocessed => {}
     }
     let mut batch = statements(&fo, u, now);
-    batch.push(stmt!(
-        "UPDATE inbound_events SET processed_at = ?, attempts = attempts + 1 WHERE provider = ? AND event_id = ?",
-        now,
+    batch.push(inbound::mark_processed(
         u.provider.as_str(),
-        &u.event_id
+        &u.event_id,
+        now,
     ));
     p.db().batch(batch).await?;
     Ok(Applied {

@@ -8,9 +8,10 @@ use crate::auth::sha256_hex;
 use crate::db::{Db as _, Stmt};
 use crate::domain::{OrderStatus, ProviderCode};
 use crate::fulfillment::{self, routing::RoutableItem};
+use crate::inbound::{self, Seen};
 use crate::orders::checkout::stripe_config;
 use crate::payments::stripe_client;
-use crate::ports::{Platform, PlatformExt};
+use crate::ports::Platform;
 use crate::sql::orders::{self, OrderRow, domain_event};
 use crate::stmt;
 use serde::Serialize;
@@ -72,47 +73,26 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
         ));
     };
     let hash = payload_hash(event);
-    let now = p.now_ms();
-    let res = p
-        .db()
-        .batch(vec![
-            stmt!(
-                "INSERT INTO inbound_events (id, provider, event_id, type, payload, payload_hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                p.new_id("ie"),
-                PROVIDER,
-                id,
-                kind,
-                event.to_string(),
-                &hash,
-                now
-            ),
-            stmt!(
-                "SELECT payload_hash, processed_at FROM inbound_events WHERE provider = ? AND event_id = ?",
-                PROVIDER,
-                id
-            ),
-        ])
-        .await
-        .map_err(AppError::from)?;
-    let seen = res[1].rows.first().cloned().unwrap_or_default();
-    if seen.get("payload_hash").and_then(Value::as_str) != Some(hash.as_str()) {
-        return Err(IngestError::PayloadMismatch(id.to_owned()));
-    }
     let outcome = |duplicate, result: String| Outcome {
         event_id: id.to_owned(),
         kind: kind.to_owned(),
         duplicate,
         result,
     };
-    if seen.get("processed_at").is_some_and(|v| !v.is_null()) {
-        return Ok(outcome(true, "already applied".into()));
+    match inbound::record(p, PROVIDER, id, kind, &event.to_string(), &hash)
+        .await
+        .map_err(AppError::from)?
+    {
+        Seen::Mismatch => return Err(IngestError::PayloadMismatch(id.to_owned())),
+        Seen::Processed => return Ok(outcome(true, "already applied".into())),
+        Seen::Unprocessed => {}
     }
     // Not yet processed: first sight, a concurrent delivery, or an earlier failure. Every
     // statement below is guarded, so applying it more than once is harmless.
     match apply(p, kind, &event["data"]["object"]).await {
         Ok(effect) => {
             let mut batch = effect.statements;
-            batch.push(mark_processed(id, None, p.now_ms()));
+            batch.push(inbound::mark_processed(PROVIDER, id, p.now_ms()));
             let res = p.db().batch(batch).await.map_err(AppError::from)?;
             // A concurrent copy may have made the change first: say what this one did, and
             // leave the follow-up work to the copy that made it.
@@ -130,29 +110,10 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
             Ok(outcome(false, result))
         }
         Err(e) => {
-            // Best effort: the event stays unprocessed and is retried by Stripe or the cron.
-            let _ = p
-                .db()
-                .run(stmt!(
-                    "UPDATE inbound_events SET error = ?, attempts = attempts + 1 WHERE provider = ? AND event_id = ?",
-                    e.to_string(),
-                    PROVIDER,
-                    id
-                ))
-                .await;
+            inbound::record_failure(p, PROVIDER, id, &e.to_string()).await;
             Err(IngestError::Retry(e))
         }
     }
-}
-
-fn mark_processed(event_id: &str, error: Option<&str>, now: i64) -> Stmt {
-    stmt!(
-        "UPDATE inbound_events SET processed_at = ?, error = ?, attempts = attempts + 1 WHERE provider = ? AND event_id = ?",
-        now,
-        error,
-        PROVIDER,
-        event_id
-    )
 }
 
 /// The writes an event causes, and Stripe calls to make once they are committed.
@@ -629,7 +590,7 @@ async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppEr
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|r| refund_row(&order, r, now))
+        .flat_map(|r| refund_row(&order, r, now))
         .collect();
     statements.push(financial_status(
         &order.id,
@@ -653,19 +614,33 @@ async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppEr
 }
 
 /// The ledger row of a Stripe refund, inserted or moved to its latest status.
-fn refund_row(order: &OrderRow, r: &Value, now: i64) -> Option<Stmt> {
-    let id = r["id"].as_str()?;
-    let amount = r["amount"].as_i64().filter(|a| *a > 0)?;
-    let status = match r["status"].as_str() {
-        Some("succeeded") => "succeeded",
-        Some("failed") => "failed",
-        Some("canceled") => "canceled",
-        _ => "pending",
+/// The ledger rows of a Stripe refund: the row we reserved when we made it (named by
+/// `metadata[refund_id]`) takes Stripe's id and status; a refund made elsewhere (the
+/// dashboard) gets its own row. Either way one row per Stripe refund.
+fn refund_row(order: &OrderRow, r: &Value, now: i64) -> Vec<Stmt> {
+    let (Some(id), Some(amount)) = (r["id"].as_str(), r["amount"].as_i64().filter(|a| *a > 0))
+    else {
+        return vec![];
     };
-    Some(stmt!(
+    let status = super::refunds::stripe_status(r["status"].as_str());
+    let mut out = Vec::new();
+    if let Some(ours) = r["metadata"]["refund_id"].as_str() {
+        out.push(stmt!(
+            "UPDATE payments SET stripe_id = COALESCE(stripe_id, ?), status = CASE WHEN ? = 'pending' THEN status ELSE ? END, updated_at = ? \
+             WHERE id = ? AND kind = 'refund' AND order_id = ?",
+            id,
+            status,
+            status,
+            now,
+            ours,
+            &order.id
+        ));
+    }
+    out.push(stmt!(
         "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, stripe_id, reason, created_at, updated_at) \
          VALUES (?, ?, ?, 'refund', ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (kind, stripe_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+         ON CONFLICT (kind, stripe_id) DO UPDATE SET \
+           status = CASE WHEN excluded.status = 'pending' THEN payments.status ELSE excluded.status END, updated_at = excluded.updated_at",
         format!("ref_{id}"),
         &order.store_id,
         &order.id,
@@ -676,7 +651,8 @@ fn refund_row(order: &OrderRow, r: &Value, now: i64) -> Option<Stmt> {
         r["reason"].as_str(),
         now,
         now
-    ))
+    ));
+    out
 }
 
 async fn refund_changed<P: Platform>(p: &P, r: &Value) -> Result<Effect, AppError> {
@@ -684,22 +660,13 @@ async fn refund_changed<P: Platform>(p: &P, r: &Value) -> Result<Effect, AppErro
         return Ok(Effect::none("ignored: not a Lading order"));
     };
     let now = p.now_ms();
-    let Some(row) = refund_row(&order, r, now) else {
+    let mut statements = refund_row(&order, r, now);
+    if statements.is_empty() {
         return Ok(Effect::none("ignored: refund without id or amount"));
-    };
-    let ledger = |kind: &str| {
-        stmt!(
-            format!(
-                "SELECT COALESCE(SUM(amount), 0) FROM payments WHERE order_id = ? AND kind = '{kind}' AND status = 'succeeded'"
-            ),
-            &order.id
-        )
-    };
+    }
+    statements.push(super::refunds::financial_status(&order.id, now));
     Ok(Effect::writes(
-        vec![
-            row,
-            financial_status(&order.id, ledger("refund"), ledger("capture"), now),
-        ],
+        statements,
         format!(
             "refund {} is {}",
             r["id"].as_str().unwrap_or("?"),

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod reconcile;
+pub mod refunds;
 pub mod stripe_client;
 pub mod stripe_signature;
 pub mod webhook;
