@@ -16,6 +16,7 @@ tests!(
     provider_outages_are_retried_and_refusals_wait_for_an_operator,
     provider_webhooks_are_applied_once_and_forged_ones_write_nothing,
     gooten_is_polled_one_second_apart_at_most_60_a_run,
+    the_cancellation_matrix_ends_in_the_right_states_and_refunds,
 );
 
 /// A product whose variants are made by Printful, Prodigi and Gooten (mapped), plus a
@@ -164,8 +165,8 @@ async fn advance(c: &Ctx<'_>, provider: &str, external_id: &str, to: &str) {
 }
 
 async fn cron5(c: &Ctx<'_>) {
-    let r = c
-        .client
+    // A run may pace Gooten calls a second apart: give it time.
+    let r = lading_e2e::client::Client::with_timeout(Duration::from_secs(120))
         .get(&format!(
             "{}/__cron?cron=*/5%20*%20*%20*%20*",
             c.stack.worker("scheduler")
@@ -559,4 +560,100 @@ async fn gooten_is_polled_one_second_apart_at_most_60_a_run(c: &Ctx<'_>) {
         1
     );
     order_becomes_status(c, &order, "shipped").await;
+}
+
+async fn the_cancellation_matrix_ends_in_the_right_states_and_refunds(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let v = catalog(c, &s, "ff-cancel").await;
+    // One order at Printful (not started), Prodigi (in production) and Gooten (shipped).
+    let order = buy(c, &s, &[&v[0], &v[1], &v[2]]).await;
+    let f = fos_become(c, &order, &["submitted"]).await;
+    let (gt, pf, pd) = (&f[0], &f[1], &f[2]);
+    advance(c, "prodigi", pd.3.as_deref().unwrap(), "in_production").await;
+    fo_becomes(c, &pd.1, "in_production").await;
+    advance(c, "gooten", gt.3.as_deref().unwrap(), "shipped").await;
+    c.stack
+        .d1()
+        .execute(
+            "UPDATE fulfillment_orders SET last_polled_at = 0 WHERE id = ?1",
+            [&gt.1],
+        )
+        .unwrap();
+    cron5(c).await;
+    fo_becomes(c, &gt.1, "shipped").await;
+    let r = c
+        .admin(&s, "POST", &format!("/admin/api/v1/orders/{order}/cancel"))
+        .json(&json!({ "reason": "changed their mind" }))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let part = |k: &str| -> Vec<String> {
+        r.body[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["provider"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(part("requested"), ["printful", "prodigi"]);
+    assert_eq!(part("not_cancelled"), ["gooten"]);
+    fo_becomes(c, &pf.1, "cancelled").await;
+    fo_becomes(c, &pd.1, "cancel_rejected").await;
+    order_becomes_status(c, &order, "partially_shipped").await;
+    // The Printful line (30.00) is refunded, once; nothing for the others.
+    for _ in 0..50 {
+        if c.count("SELECT COUNT(*) FROM payments WHERE order_id = ?1 AND kind = 'refund' AND status = 'succeeded'", &order) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(c.count("SELECT COALESCE(SUM(amount), 0) FROM payments WHERE order_id = ?1 AND kind = 'refund' AND status = 'succeeded'", &order), 3000);
+    assert_eq!(c.order(&order)["financial_status"], "partially_refunded");
+    let printful = provider_orders(c, "printful", &pf.1).await;
+    assert_eq!(printful[0]["status"], "canceled");
+
+    // An order whose fulfillment never reached a provider (Printful rate-limits it for an
+    // hour) is cancelled at once and refunded in full, shipping included.
+    let fault = json!({ "path_prefix": "/printful/orders", "method": "POST", "status": 429, "retry_after": 3600, "times": 1 });
+    c.client
+        .post(&c.sim("/__control/faults"))
+        .json(&fault)
+        .send()
+        .await;
+    let held = buy(c, &s, &[&v[0]]).await;
+    fos_become(c, &held, &["pending"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let total = c.order(&held)["total"].as_i64().unwrap();
+    let r = c
+        .admin(&s, "POST", &format!("/admin/api/v1/orders/{held}/cancel"))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["order"]["status"], "cancelled");
+    assert_eq!(r.body["refund"]["amount"], total);
+    for _ in 0..50 {
+        if c.order(&held)["financial_status"] == "refunded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(c.order(&held)["financial_status"], "refunded");
+    // A fully shipped order cannot be cancelled.
+    let shipped = buy(c, &s, &[&v[1]]).await;
+    let f = fos_become(c, &shipped, &["submitted"]).await;
+    advance(c, "prodigi", f[0].3.as_deref().unwrap(), "shipped").await;
+    order_becomes_status(c, &shipped, "shipped").await;
+    let r = c
+        .admin(
+            &s,
+            "POST",
+            &format!("/admin/api/v1/orders/{shipped}/cancel"),
+        )
+        .send()
+        .await;
+    assert_problem(&r, 409, "order_not_cancellable");
+    c.client
+        .call("DELETE", &c.sim("/__control/faults"))
+        .send()
+        .await;
 }

@@ -62,6 +62,10 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
         ));
         out.push(report("recover_stuck_fulfillment", recover_stuck(p).await));
         out.push(report("poll_gooten", poll_gooten(p).await));
+        out.push(report(
+            "send_pending_refunds",
+            crate::payments::refunds::sweep(p).await,
+        ));
     }
     out
 }

@@ -14,6 +14,11 @@ pub enum Message {
         provider: String,
         store_id: String,
     },
+    /// Ask the provider to cancel one fulfillment order (it is `cancel_requested`).
+    Cancel {
+        fulfillment_order_id: String,
+        store_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -46,6 +51,10 @@ pub async fn process<P: Platform>(p: &P, body: &serde_json::Value) -> Outcome {
             fulfillment_order_id,
             ..
         }) => crate::fulfillment::submit::process(p, &fulfillment_order_id).await,
+        Ok(Message::Cancel {
+            fulfillment_order_id,
+            ..
+        }) => crate::fulfillment::cancel::process(p, &fulfillment_order_id).await,
     }
 }
 

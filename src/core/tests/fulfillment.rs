@@ -627,3 +627,241 @@ fn gooten_polling_is_spaced_and_capped_at_60_a_run() {
         "every order was checked within two runs"
     );
 }
+
+fn refunds_sent(p: &TestPlatform) -> Vec<i64> {
+    p.sent_to("http://stripe.test/v1/refunds")
+        .iter()
+        .map(|r| {
+            let form: Vec<(String, String)> = form_urlencoded::parse(r.body.as_deref().unwrap())
+                .into_owned()
+                .collect();
+            form.iter()
+                .find(|(k, _)| k == "amount")
+                .unwrap()
+                .1
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn cancellation_follows_each_fulfillment_order_and_refunds_what_was_cancelled() {
+    let p = TestPlatform::new();
+    let paid = setup(&p);
+    serve_providers_ok(&p);
+    for (_, fo) in &paid.fos {
+        fulfil(&p, fo);
+    }
+    let (pf, pd, gt) = (
+        fo_of(&paid, "printful").to_owned(),
+        fo_of(&paid, "prodigi").to_owned(),
+        fo_of(&paid, "gooten").to_owned(),
+    );
+    // Gooten already shipped its part; Printful can still stop; Prodigi is in production.
+    p.exec(&format!(
+        "UPDATE fulfillment_orders SET status = 'shipped' WHERE id = '{gt}'"
+    ));
+    p.serve(
+        "http://printful.test/orders/9001",
+        200,
+        &json!({ "code": 200, "result": { "id": 9001, "status": "canceled" } }),
+    );
+    p.serve(
+        "http://prodigi.test/v4.0/orders/ord_pd_1/actions/cancel",
+        200,
+        &json!({ "outcome": "FailedToCancel" }),
+    );
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_cancel_1", "object": "refund", "status": "succeeded" }),
+    );
+    let queued_before = p.queued.borrow().len();
+    let r = admin(
+        &p,
+        &paid.store,
+        Method::Post,
+        &format!("/admin/api/v1/orders/{}/cancel", paid.order_id),
+        Some(json!({ "reason": "customer called" })),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let b = r.body_json();
+    let ids = |k: &str| -> Vec<String> {
+        b[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["fulfillment_order_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("cancelled"), Vec::<String>::new());
+    assert_eq!(ids("requested"), vec![pf.clone(), pd.clone()]);
+    assert_eq!(ids("not_cancelled"), vec![gt.clone()]);
+    assert!(
+        b["not_cancelled"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("shipped")
+    );
+    assert_eq!(b["order"]["status"], "cancel_requested");
+    assert!(
+        b["refund"].is_null(),
+        "nothing was cancelled yet, so nothing is refunded yet"
+    );
+    assert!(refunds_sent(&p).is_empty());
+    let cancels: Vec<Value> = p.queued.borrow()[queued_before..].to_vec();
+    assert_eq!(cancels.len(), 2);
+    for m in &cancels {
+        assert_eq!(m["kind"], "cancel");
+        assert_eq!(run(process(&p, m)), Outcome::Done);
+        assert!(
+            matches!(run(process(&p, m)), Outcome::Dropped { .. }),
+            "a second delivery does nothing"
+        );
+    }
+    assert_eq!(status(&p, "fulfillment_orders", &pf), "cancelled");
+    assert_eq!(status(&p, "fulfillment_orders", &pd), "cancel_rejected");
+    assert_eq!(status(&p, "fulfillment_orders", &gt), "shipped");
+    assert_eq!(status(&p, "orders", &paid.order_id), "partially_shipped");
+    // Printful's yes refunded its line (30.00), once; Prodigi's no refunded nothing.
+    assert_eq!(refunds_sent(&p), vec![3000]);
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund'"),
+        1
+    );
+    let events = p.count("SELECT COUNT(*) FROM domain_events WHERE type IN ('fulfillment.cancelled', 'fulfillment.cancel_rejected', 'order.cancel_requested')");
+    assert_eq!(events, 3);
+}
+
+#[test]
+fn an_order_not_yet_at_any_provider_is_cancelled_and_refunded_in_full() {
+    let p = TestPlatform::new();
+    let paid = setup(&p);
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_full", "object": "refund", "status": "succeeded" }),
+    );
+    let total = p.count(&format!(
+        "SELECT total_amount FROM orders WHERE id = '{}'",
+        paid.order_id
+    ));
+    let r = admin(
+        &p,
+        &paid.store,
+        Method::Post,
+        &format!("/admin/api/v1/orders/{}/cancel", paid.order_id),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let b = r.body_json();
+    assert_eq!(b["cancelled"].as_array().unwrap().len(), 3);
+    assert_eq!(b["order"]["status"], "cancelled");
+    assert_eq!(b["order"]["financial_status"], "refunded");
+    assert_eq!(
+        b["refund"]["amount"], total,
+        "shipping and the digital item too"
+    );
+    assert_eq!(refunds_sent(&p), vec![total]);
+    // Nothing was sent to a provider, and nothing more can be cancelled.
+    serve_providers_ok(&p);
+    for (_, fo) in &paid.fos {
+        assert!(matches!(fulfil(&p, fo), Outcome::Dropped { .. }));
+    }
+    assert!(p.sent_to(PRINTFUL_CREATE).is_empty());
+    let again = admin(
+        &p,
+        &paid.store,
+        Method::Post,
+        &format!("/admin/api/v1/orders/{}/cancel", paid.order_id),
+        None,
+    );
+    assert_eq!(
+        (again.status, again.body_json()["type"].as_str()),
+        (409, Some("order_not_cancellable"))
+    );
+}
+
+#[test]
+fn customers_cancel_only_inside_the_stores_window() {
+    let p = TestPlatform::new();
+    let paid = setup(&p);
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_cust", "object": "refund", "status": "succeeded" }),
+    );
+    let number: String =
+        p.db.conn()
+            .query_row(
+                "SELECT order_number FROM orders WHERE id = ?",
+                [&paid.order_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+    let token: String =
+        p.db.conn()
+            .query_row(
+                "SELECT c.token_hash FROM carts c JOIN orders o ON o.cart_id = c.id WHERE o.id = ?",
+                [&paid.order_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+    assert_eq!(token.len(), 64);
+    // A stranger cannot; the window is 60 minutes by default.
+    let r = shop(
+        &p,
+        &paid.store,
+        Method::Post,
+        &format!("/v1/orders/{number}/cancel"),
+        Some("ct_not_the_owner"),
+        None,
+    );
+    assert_eq!(r.status, 404);
+    p.advance_ms(61 * 60_000);
+    let lookup = shop(
+        &p,
+        &paid.store,
+        Method::Post,
+        "/v1/orders/lookup",
+        None,
+        Some(json!({ "order_number": number, "email": "ada@example.com" })),
+    );
+    let order_token = lookup.body_json()["order_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let late = call(
+        &p,
+        "storefront",
+        req(Method::Post, &format!("/v1/orders/{number}/cancel"))
+            .header("x-publishable-api-key", &paid.store.pk)
+            .header("x-order-token", &order_token),
+    );
+    assert_eq!(
+        (late.status, late.body_json()["type"].as_str()),
+        (409, Some("cancellation_window_closed"))
+    );
+    assert_eq!(status(&p, "orders", &paid.order_id), "paid");
+    // Inside a longer window it works.
+    let r = admin(
+        &p,
+        &paid.store,
+        Method::Patch,
+        "/admin/api/v1/store",
+        Some(json!({ "settings": {
+        "success_url": "https://shop.test/thanks", "cancel_url": "https://shop.test/cart", "cancellation_window_minutes": 120,
+        "providers": { "printful": { "api_key": "********", "account_id": "77", "webhook_secret": "********" } } } })),
+    );
+    assert_eq!(r.status, 200);
+    p.advance_ms(31_000); // the storefront's store cache
+    let ok = call(
+        &p,
+        "storefront",
+        req(Method::Post, &format!("/v1/orders/{number}/cancel"))
+            .header("x-publishable-api-key", &paid.store.pk)
+            .header("x-order-token", &order_token),
+    );
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(ok.body_json()["order"]["status"], "cancelled");
+}

@@ -98,7 +98,12 @@ pub fn router(p: Providers) -> Router {
             "/gooten/api/v/5/source/api/orders/",
             post(gooten_create).get(gooten_get),
         )
+        .route(
+            "/gooten/api/v/5/source/api/orderstatus/",
+            post(gooten_status),
+        )
         .route("/gelato/v4/orders", post(gelato_create))
+        .route("/gelato/v4/orders/{action}", post(gelato_action))
         .route("/__control/providers/webhooks", post(set_webhooks))
         .route("/__control/providers/delivery", post(set_delivery))
         .route("/__control/providers/deliveries", get(list_deliveries))
@@ -464,7 +469,89 @@ async fn gooten_get(AxState(s): AxState<Providers>, Query(q): Query<GootenQuery>
     }
 }
 
+#[derive(Deserialize)]
+struct GootenStatusQuery {
+    id: Option<String>,
+    #[serde(rename = "partnerBillingKey")]
+    partner_billing_key: Option<String>,
+}
+
+/// `POST /orderstatus/?id=&partnerBillingKey=` `{orderStatusName: Cancelled|Hold}`: refused
+/// once anything is in production.
+async fn gooten_status(
+    AxState(s): AxState<Providers>,
+    Query(q): Query<GootenStatusQuery>,
+    body: Bytes,
+) -> Response {
+    if q.partner_billing_key.as_deref().is_none_or(str::is_empty) {
+        return gooten_error("partnerBillingKey is required");
+    }
+    let wanted = serde_json::from_slice::<Value>(&body).unwrap_or_default()["orderStatusName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut inner = s.0.lock().expect("lock");
+    let Some(o) = inner.find("gooten", "Id", q.id.as_deref().unwrap_or_default()) else {
+        return gooten_error("Order not found");
+    };
+    let started = o["Items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|i| !["New", "Pending", "Hold"].contains(&i["Status"].as_str().unwrap_or("")));
+    if started {
+        return reply(
+            StatusCode::OK,
+            json!({ "HadError": true, "Errors": [{ "ErrorMessage": "Order is already in production and cannot be changed" }] }),
+        );
+    }
+    let status = if wanted == "Hold" {
+        "Hold"
+    } else {
+        "Cancelled"
+    };
+    for item in o["Items"].as_array_mut().into_iter().flatten() {
+        item["Status"] = json!(status);
+    }
+    reply(StatusCode::OK, json!({ "HadError": false }))
+}
+
 // ---- Gelato ----
+
+/// `POST /v4/orders/{id}:cancel`: 409 once printed.
+async fn gelato_action(
+    AxState(s): AxState<Providers>,
+    h: HeaderMap,
+    Path(action): Path<String>,
+) -> Response {
+    if !header_ok(&h, "x-api-key") {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({ "code": "unauthorized", "message": "Invalid API key" }),
+        );
+    }
+    let Some(id) = action.strip_suffix(":cancel") else {
+        return reply(
+            StatusCode::NOT_FOUND,
+            json!({ "code": "not_found", "message": "Unknown action" }),
+        );
+    };
+    let mut inner = s.0.lock().expect("lock");
+    let Some(o) = inner.find("gelato", "id", id) else {
+        return reply(
+            StatusCode::NOT_FOUND,
+            json!({ "code": "not_found", "message": "Order not found" }),
+        );
+    };
+    if !["created", "passed"].contains(&o["fulfillmentStatus"].as_str().unwrap_or("")) {
+        return reply(
+            StatusCode::CONFLICT,
+            json!({ "code": "conflict", "message": "Order is already printed and cannot be canceled" }),
+        );
+    }
+    o["fulfillmentStatus"] = json!("canceled");
+    reply(StatusCode::OK, o.clone())
+}
 
 async fn gelato_create(AxState(s): AxState<Providers>, h: HeaderMap, body: Bytes) -> Response {
     if !header_ok(&h, "x-api-key") {

@@ -12,7 +12,8 @@ use common::CorePlatform;
 use hmac::{Hmac, Mac};
 use lading_core::domain::{FulfillmentStatus, ProviderCode};
 use lading_core::fulfillment::providers::{
-    AnyProvider, Gooten, Provider, ProviderError, Recipient, Submission, SubmissionItem,
+    AnyProvider, CancelOutcome, Gooten, Provider, ProviderError, Recipient, Submission,
+    SubmissionItem,
 };
 use lading_core::fulfillment::{poll, webhooks};
 use lading_core::ports::{ProviderBases, Settings};
@@ -280,4 +281,42 @@ async fn each_provider_makes_one_order_per_reference_and_reports_back_its_own_wa
     advance(&sim.base, "gooten", &gt_id, "in_production").await;
     let u = poll::update(&gooten.order(&p, &gt_id).await.unwrap()).unwrap();
     assert_eq!(u.status, Some(FulfillmentStatus::InProduction));
+
+    // Cancelling: each provider says no once production started, yes before.
+    for code in [
+        ProviderCode::Printful,
+        ProviderCode::Prodigi,
+        ProviderCode::Gooten,
+        ProviderCode::Gelato,
+    ] {
+        let provider = AnyProvider::for_store(&p, code, &accts).unwrap();
+        let fresh = provider
+            .submit(&p, &submission(&format!("fo_cancel_{}", code.as_str())))
+            .await
+            .unwrap();
+        let ext = fresh.external_id.unwrap();
+        assert_eq!(
+            provider.cancel(&p, &ext).await.unwrap(),
+            CancelOutcome::Cancelled,
+            "{code:?}"
+        );
+    }
+    for (code, id) in [
+        (ProviderCode::Prodigi, pd_id.as_str()),
+        (ProviderCode::Gooten, gt_id.as_str()),
+        (ProviderCode::Gelato, gl_id.as_str()),
+    ] {
+        let provider = AnyProvider::for_store(&p, code, &accts).unwrap();
+        assert!(
+            matches!(
+                provider.cancel(&p, id).await.unwrap(),
+                CancelOutcome::Refused(_)
+            ),
+            "{code:?}"
+        );
+    }
+    let printful = AnyProvider::for_store(&p, ProviderCode::Printful, &accts).unwrap();
+    assert!(
+        matches!(printful.cancel(&p, &pf_id).await.unwrap(), CancelOutcome::Refused(m) if m.contains("in process"))
+    );
 }

@@ -44,6 +44,7 @@ pub enum Op {
     RetryFulfillmentOrder,
     ListRefunds,
     CreateRefund,
+    CancelOrder,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -172,6 +173,11 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/admin/api/v1/orders/{order_id}/refunds",
         id: Op::CreateRefund,
     },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/orders/{order_id}/cancel",
+        id: Op::CancelOrder,
+    },
 ];
 
 /// The least role each route needs; `None` for public routes and the bootstrap-only one.
@@ -195,7 +201,8 @@ pub fn required_role(op: Op) -> Option<Role> {
         | SetProviderMapping
         | RemoveProviderMapping
         | RetryFulfillmentOrder
-        | CreateRefund => Some(Role::Admin),
+        | CreateRefund
+        | CancelOrder => Some(Role::Admin),
         UpdateStore | ListAdminKeys | CreateAdminKey | RevokeAdminKey => Some(Role::Superadmin),
     }
 }
@@ -386,6 +393,37 @@ async fn run<P: Platform>(
             200,
             &fulfillment::admin::retry(p, store_id, params.get("fulfillment_order_id")).await?,
         ),
+        Op::CancelOrder => {
+            let order = crate::sql::orders::order_by_id(p.db(), params.get("order_id"))
+                .await?
+                .filter(|o| o.store_id == store_id)
+                .ok_or(AppError::NotFound("order"))?;
+            let input: crate::orders::list::CancelInput =
+                if req.body.iter().all(u8::is_ascii_whitespace) {
+                    Default::default()
+                } else {
+                    req.json()?
+                };
+            let reason = input.reason.map_or_else(
+                || "cancelled_by_operator".to_owned(),
+                |r| {
+                    format!(
+                        "cancelled_by_operator: {}",
+                        r.chars().take(200).collect::<String>()
+                    )
+                },
+            );
+            Response::json(
+                200,
+                &fulfillment::cancel::cancel_order(
+                    p,
+                    order,
+                    fulfillment::cancel::Actor::Operator,
+                    &reason,
+                )
+                .await?,
+            )
+        }
         Op::ListRefunds => Response::json(
             200,
             &serde_json::json!({ "data": refunds::list(p, store_id, params.get("order_id")).await? }),

@@ -187,6 +187,15 @@ pub const STOREFRONT: &[Operation] = &[
         Some("OrderLookupResult"),
         200,
     ),
+    op(
+        Post,
+        "/v1/orders/{order_number}/cancel",
+        "Cancel the order inside the store's cancellation window: what was cancelled, asked of providers, refused, and the refund",
+        "order_reader",
+        Some("CancelOrder"),
+        Some("Cancellation"),
+        200,
+    ),
 ];
 
 /// The webhooks Worker: providers call it; each request is authenticated by its signature.
@@ -441,6 +450,15 @@ pub const ADMIN: &[Operation] = &[
         Some("Refund"),
         201,
     ),
+    op(
+        Post,
+        "/admin/api/v1/orders/{order_id}/cancel",
+        "Cancel what can still be cancelled (providers asked through the queue); refunds follow what was cancelled",
+        "admin:admin",
+        Some("CancelOrder"),
+        Some("Cancellation"),
+        200,
+    ),
 ];
 
 fn schemas() -> Value {
@@ -535,6 +553,12 @@ fn schemas() -> Value {
             "lines": { "type": "array", "items": { "type": "object" } }, "shipments": { "type": "array", "items": { "type": "object" } } } },
         "FulfillmentOrderPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("FulfillmentOrder") }, "has_more": s("boolean"),
             "next_starting_after": { "type": ["string", "null"] } } },
+        "CancelOrder": { "type": "object", "properties": { "reason": s("string") } },
+        "CancellationPart": { "type": "object", "properties": { "fulfillment_order_id": s("string"), "provider": s("string"), "reason": s("string") } },
+        "Cancellation": { "type": "object", "properties": { "order": r("Order"),
+            "cancelled": { "type": "array", "items": r("CancellationPart") }, "requested": { "type": "array", "items": r("CancellationPart") },
+            "not_cancelled": { "type": "array", "items": r("CancellationPart") },
+            "refund": { "type": ["object", "null"], "properties": { "id": s("string"), "amount": s("integer"), "status": s("string"), "stripe_id": { "type": ["string", "null"] } } } } },
         "Refund": { "type": "object", "properties": { "id": s("string"), "amount": s("integer"), "currency": s("string"),
             "status": { "enum": ["pending", "succeeded", "failed", "canceled"] }, "stripe_id": { "type": ["string", "null"] },
             "reason": { "type": ["string", "null"] }, "created_at": s("string") } },

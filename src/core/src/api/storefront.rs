@@ -27,6 +27,7 @@ pub enum Op {
     ListOrders,
     GetOrder,
     LookupOrder,
+    CancelOrder,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -109,6 +110,11 @@ pub const ROUTES: &[Route<Op>] = &[
         method: Method::Post,
         pattern: "/v1/orders/lookup",
         id: Op::LookupOrder,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/orders/{order_number}/cancel",
+        id: Op::CancelOrder,
     },
 ];
 
@@ -246,6 +252,11 @@ async fn run<P: Platform>(
         Op::GetOrder => Response::json(
             200,
             &orders::list::get_order(p, caller, params.get("order_number")).await?,
+        ),
+        Op::CancelOrder => Response::json(
+            200,
+            &orders::list::cancel(p, caller, params.get("order_number"), optional_json(req)?)
+                .await?,
         ),
         Op::LookupOrder => {
             Response::json(200, &orders::list::lookup(p, caller, req.json()?).await?)

@@ -4,6 +4,7 @@
 //! provider webhooks and polling bring back statuses and parcels.
 
 pub mod admin;
+pub mod cancel;
 pub mod dispatch;
 pub mod events;
 pub mod poll;

@@ -157,3 +157,45 @@ pub async fn lookup<P: Platform>(
         order: view(p, &order).await?,
     })
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    pub reason: Option<String>,
+}
+
+/// A shopper cancels their order (inside the store's window; see
+/// [`crate::fulfillment::cancel`]).
+///
+/// # Errors
+/// 404 when the caller may not see it; 409 when it cannot be cancelled.
+pub async fn cancel<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    number: &str,
+    input: CancelInput,
+) -> Result<crate::fulfillment::cancel::CancellationResult, AppError> {
+    let number = OrderNumber::parse(number).map_err(|_| AppError::NotFound("order"))?;
+    let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    if !may_see(p, caller, &order).await? {
+        return Err(AppError::NotFound("order"));
+    }
+    let reason = input.reason.filter(|r| !r.trim().is_empty()).map_or_else(
+        || "cancelled_by_customer".to_owned(),
+        |r| {
+            format!(
+                "cancelled_by_customer: {}",
+                r.chars().take(200).collect::<String>()
+            )
+        },
+    );
+    crate::fulfillment::cancel::cancel_order(
+        p,
+        order,
+        crate::fulfillment::cancel::Actor::Customer,
+        &reason,
+    )
+    .await
+}

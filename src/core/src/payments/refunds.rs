@@ -2,10 +2,11 @@
 //! refund is reserved in the ledger by one guarded insert — concurrent requests can never
 //! reserve more than was captured — then sent to Stripe with `Idempotency-Key` = our refund
 //! id and `metadata[refund_id]`, so Stripe's `refund.*` webhooks (which may arrive before
-//! our call returns) update the same row instead of adding one.
+//! our call returns) update the same row instead of adding one, and a reservation left
+//! unsent (a crash, an outage) is sent again by the 5-minute sweep.
 
 use crate::AppError;
-use crate::db::{Db as _, DbExt as _};
+use crate::db::{Db as _, DbExt as _, Stmt};
 use crate::orders::checkout::{stripe_config, stripe_failure};
 use crate::payments::stripe_client::{self, StripeError};
 use crate::ports::{Platform, PlatformExt};
@@ -91,12 +92,12 @@ pub async fn create<P: Platform>(
     order_id: &str,
     input: RefundInput,
 ) -> Result<RefundView, AppError> {
-    let cfg = stripe_config(p)?.clone();
+    stripe_config(p)?;
     let order = orders::order_by_id(p.db(), order_id)
         .await?
         .filter(|o| o.store_id == store_id)
         .ok_or(AppError::NotFound("order"))?;
-    let Some(pi) = order.stripe_payment_intent_id.clone() else {
+    let Some(_) = order.stripe_payment_intent_id else {
         return Err(AppError::conflict(
             "not_paid",
             "This order has no captured payment to refund.",
@@ -132,26 +133,16 @@ pub async fn create<P: Platform>(
         ));
     }
     let id = p.new_id("ref");
-    let now = p.now_ms();
-    // The reservation: one statement, so two concurrent refunds cannot both pass the check.
     let reserved = p
         .db()
-        .run(stmt!(
-            format!(
-                "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
-                 SELECT ?, ?, ?, 'refund', ?, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} >= ?"
-            ),
+        .run(reserve(
             &id,
             store_id,
             order_id,
             amount,
             &order.currency,
-            &input.reason,
-            &id,
-            now,
-            now,
-            order_id,
-            amount
+            input.reason.as_deref(),
+            p.now_ms(),
         ))
         .await?;
     if reserved == 0 {
@@ -163,59 +154,219 @@ pub async fn create<P: Platform>(
             ),
         ));
     }
-    let params = json!({ "payment_intent": pi, "amount": amount, "reason": input.reason,
-                         "metadata": { "refund_id": id, "order_id": order_id, "order_number": order.order_number } });
-    let status = match stripe_client::post(p, &cfg, "/v1/refunds", &params, &id).await {
-        Ok(r) => {
-            let status = stripe_status(r["status"].as_str());
-            p.db()
-                .batch(vec![
-                    stmt!(
-                        "UPDATE payments SET stripe_id = COALESCE(stripe_id, ?), status = CASE WHEN status = 'pending' THEN ? ELSE status END, updated_at = ? WHERE id = ?",
-                        r["id"].as_str(),
-                        status,
-                        p.now_ms(),
-                        &id
-                    ),
-                    financial_status(order_id, p.now_ms()),
-                    domain_event(
-                        &format!("order.refund:{id}"),
-                        store_id,
-                        order_id,
-                        "order.refund_created",
-                        &json!({ "refund_id": id, "amount": amount, "stripe_id": r["id"] }),
-                        now,
-                        stmt!("1 = 1"),
-                    ),
-                ])
-                .await?;
-            status
-        }
-        Err(e) => {
-            // Refused, or unknown: release the reservation (a refund Stripe did make comes
-            // back through `refund.created` with our id and is recorded then).
-            p.db()
-                .run(stmt!(
-                    "UPDATE payments SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'pending' AND stripe_id IS NULL",
-                    p.now_ms(),
-                    &id
-                ))
-                .await?;
-            return Err(match e {
-                StripeError::Rejected { message, .. } => AppError::conflict(
-                    "refund_refused",
-                    format!("Stripe refused the refund: {message}"),
-                ),
-                other => stripe_failure(other),
-            });
-        }
-    };
-    let _ = status;
+    send(p, &id).await?;
     list(p, store_id, order_id)
         .await?
         .into_iter()
         .find(|r| r.id == id)
         .ok_or(AppError::NotFound("refund"))
+}
+
+/// Reserves a refund in the ledger — only if it fits in what is still refundable (one
+/// statement, so concurrent reservations cannot overdraw). `amount` may be an SQL-free
+/// number; use [`reserve_rest`] to reserve whatever is left.
+pub fn reserve(
+    id: &str,
+    store_id: &str,
+    order_id: &str,
+    amount: i64,
+    currency: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Stmt {
+    stmt!(
+        format!(
+            "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
+             SELECT ?, ?, ?, 'refund', ?, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} >= ? AND ? > 0 ON CONFLICT DO NOTHING"
+        ),
+        id,
+        store_id,
+        order_id,
+        amount,
+        currency,
+        reason,
+        id,
+        now,
+        now,
+        order_id,
+        amount,
+        amount
+    )
+}
+
+/// [`reserve`], only when `guard` (an SQL condition) holds too.
+pub fn reserve_if(
+    guard: &Stmt,
+    id: &str,
+    store_id: &str,
+    order_id: &str,
+    amount: i64,
+    currency: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Stmt {
+    let mut s = reserve(id, store_id, order_id, amount, currency, reason, now);
+    s.sql = s.sql.replace(
+        " ON CONFLICT DO NOTHING",
+        &format!(" AND {} ON CONFLICT DO NOTHING", guard.sql),
+    );
+    s.params.extend(guard.params.iter().cloned());
+    s
+}
+
+/// [`reserve_rest`], only when `guard` holds too.
+pub fn reserve_rest_if(
+    guard: &Stmt,
+    id: &str,
+    store_id: &str,
+    order_id: &str,
+    currency: &str,
+    reason: &str,
+    now: i64,
+) -> Stmt {
+    let mut s = reserve_rest(id, store_id, order_id, currency, reason, now);
+    s.sql = s.sql.replace(
+        " ON CONFLICT DO NOTHING",
+        &format!(" AND {} ON CONFLICT DO NOTHING", guard.sql),
+    );
+    s.params.extend(guard.params.iter().cloned());
+    s
+}
+
+/// Reserves everything still refundable (when an order is cancelled in full).
+pub fn reserve_rest(
+    id: &str,
+    store_id: &str,
+    order_id: &str,
+    currency: &str,
+    reason: &str,
+    now: i64,
+) -> Stmt {
+    stmt!(
+        format!(
+            "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
+             SELECT ?, ?, ?, 'refund', {REFUNDABLE_SQL}, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} > 0 ON CONFLICT DO NOTHING"
+        ),
+        id,
+        store_id,
+        order_id,
+        order_id,
+        currency,
+        reason,
+        id,
+        now,
+        now,
+        order_id
+    )
+}
+
+#[derive(Deserialize)]
+struct Reserved {
+    order_id: String,
+    store_id: String,
+    amount: i64,
+    reason: Option<String>,
+    stripe_id: Option<String>,
+    status: String,
+}
+
+/// Sends a reserved refund to Stripe (`Idempotency-Key` = its id, so sending again — after a
+/// crash, from the sweep — makes no second refund) and records the answer.
+///
+/// # Errors
+/// 409 when Stripe refuses (the reservation is released), 503 when it cannot be reached
+/// (the reservation stays for the sweep).
+pub async fn send<P: Platform>(p: &P, id: &str) -> Result<(), AppError> {
+    let cfg = stripe_config(p)?.clone();
+    let Some(r) = p
+        .db()
+        .first::<Reserved>(stmt!("SELECT order_id, store_id, amount, reason, stripe_id, status FROM payments WHERE id = ? AND kind = 'refund'", id))
+        .await?
+    else {
+        return Err(AppError::NotFound("refund"));
+    };
+    if r.stripe_id.is_some() || r.status != "pending" {
+        return Ok(());
+    }
+    let order = orders::order_by_id(p.db(), &r.order_id)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    let stripe_reason = r
+        .reason
+        .as_deref()
+        .filter(|x| ["duplicate", "fraudulent", "requested_by_customer"].contains(x));
+    let params = json!({ "payment_intent": order.stripe_payment_intent_id, "amount": r.amount, "reason": stripe_reason,
+                         "metadata": { "refund_id": id, "order_id": r.order_id, "order_number": order.order_number } });
+    match stripe_client::post(p, &cfg, "/v1/refunds", &params, id).await {
+        Ok(answer) => {
+            let now = p.now_ms();
+            p.db()
+                .batch(vec![
+                    stmt!(
+                        "UPDATE payments SET stripe_id = COALESCE(stripe_id, ?), status = CASE WHEN status = 'pending' THEN ? ELSE status END, updated_at = ? WHERE id = ?",
+                        answer["id"].as_str(),
+                        stripe_status(answer["status"].as_str()),
+                        now,
+                        id
+                    ),
+                    financial_status(&r.order_id, now),
+                    domain_event(
+                        &format!("order.refund:{id}"),
+                        &r.store_id,
+                        &r.order_id,
+                        "order.refund_created",
+                        &json!({ "refund_id": id, "amount": r.amount, "stripe_id": answer["id"], "reason": r.reason }),
+                        now,
+                        stmt!("1 = 1"),
+                    ),
+                ])
+                .await?;
+            Ok(())
+        }
+        Err(StripeError::Rejected { message, .. }) | Err(StripeError::Idempotency(message)) => {
+            p.db()
+                .run(stmt!(
+                    "UPDATE payments SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'pending' AND stripe_id IS NULL",
+                    p.now_ms(),
+                    id
+                ))
+                .await?;
+            Err(AppError::conflict(
+                "refund_refused",
+                format!("Stripe refused the refund: {message}"),
+            ))
+        }
+        // Unknown outcome: keep the reservation; the sweep sends it again with the same key.
+        Err(e) => Err(stripe_failure(e)),
+    }
+}
+
+/// Reservations not yet answered by Stripe (a crash, an outage): sent again.
+///
+/// # Errors
+/// Storage failures.
+pub async fn sweep<P: Platform>(p: &P) -> Result<u64, AppError> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+    }
+    if p.settings().stripe.is_none() {
+        return Ok(0);
+    }
+    let rows: Vec<Row> = p
+        .db()
+        .query(stmt!(
+            "SELECT id FROM payments WHERE kind = 'refund' AND status = 'pending' AND stripe_id IS NULL AND created_at < ? LIMIT 50",
+            p.now_ms() - 60_000
+        ))
+        .await?;
+    let mut n = 0;
+    for r in rows {
+        if send(p, &r.id).await.is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 async fn lines_amount<P: Platform>(

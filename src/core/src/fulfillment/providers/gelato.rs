@@ -2,7 +2,8 @@
 //! run Gelato manually unless `settings.providers.gelato.mode` is `api`.
 
 use super::{
-    Accepted, Capabilities, Provider, ProviderError, Submission, call, rejected, split_name,
+    Accepted, CancelOutcome, Capabilities, Provider, ProviderError, Submission, call, rejected,
+    split_name,
 };
 use crate::domain::ProviderCode;
 use crate::ports::Platform;
@@ -71,5 +72,33 @@ impl Provider for Gelato {
     }
     async fn lookup<P: Platform>(&self, _: &P, _: &str) -> Result<Option<Accepted>, ProviderError> {
         Ok(None)
+    }
+    async fn cancel<P: Platform>(
+        &self,
+        p: &P,
+        external_id: &str,
+    ) -> Result<CancelOutcome, ProviderError> {
+        let headers = vec![(
+            "x-api-key".into(),
+            self.account.api_key.clone().unwrap_or_default(),
+        )];
+        let a = call(
+            p,
+            "POST",
+            format!("{}/v4/orders/{external_id}:cancel", self.base),
+            headers,
+            Some(&json!({})),
+        )
+        .await?;
+        if (200..300).contains(&a.status) {
+            Ok(CancelOutcome::Cancelled)
+        } else {
+            Ok(CancelOutcome::Refused(
+                a.body["message"]
+                    .as_str()
+                    .unwrap_or("Gelato refused to cancel (already printed)")
+                    .to_owned(),
+            ))
+        }
     }
 }

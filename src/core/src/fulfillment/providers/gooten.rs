@@ -2,7 +2,8 @@
 //! `IsPartnerSourceIdUnique`; no webhooks we trust, so the scheduler polls it.
 
 use super::{
-    Accepted, Capabilities, Provider, ProviderError, Submission, call, rejected, split_name,
+    Accepted, CancelOutcome, Capabilities, Provider, ProviderError, Submission, call, rejected,
+    split_name,
 };
 use crate::domain::ProviderCode;
 use crate::ports::Platform;
@@ -114,5 +115,33 @@ impl Provider for Gooten {
     /// `SourceId` is unique per partner: submitting again answers with the existing order.
     async fn lookup<P: Platform>(&self, _: &P, _: &str) -> Result<Option<Accepted>, ProviderError> {
         Ok(None)
+    }
+    async fn cancel<P: Platform>(
+        &self,
+        p: &P,
+        external_id: &str,
+    ) -> Result<CancelOutcome, ProviderError> {
+        let a = call(
+            p,
+            "POST",
+            format!(
+                "{}/api/v/5/source/api/orderstatus/?id={external_id}&partnerBillingKey={}",
+                self.base,
+                self.account.api_key.as_deref().unwrap_or_default()
+            ),
+            vec![],
+            Some(&json!({ "orderStatusName": "Cancelled" })),
+        )
+        .await?;
+        if (200..300).contains(&a.status) && a.body["HadError"] == false {
+            Ok(CancelOutcome::Cancelled)
+        } else {
+            Ok(CancelOutcome::Refused(
+                a.body["Errors"][0]["ErrorMessage"]
+                    .as_str()
+                    .unwrap_or("Gooten refused to cancel")
+                    .to_owned(),
+            ))
+        }
     }
 }

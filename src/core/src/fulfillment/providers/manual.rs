@@ -1,7 +1,7 @@
 //! Manual fulfilment: an operator places the order elsewhere (a warehouse, Gelato's portal)
 //! and types the tracking in. Submitting hands it to the operator.
 
-use super::{Accepted, Capabilities, Provider, ProviderError, Submission};
+use super::{Accepted, CancelOutcome, Capabilities, Provider, ProviderError, Submission};
 use crate::domain::ProviderCode;
 use crate::ports::Platform;
 
@@ -27,5 +27,8 @@ impl Provider for Manual {
     }
     async fn lookup<P: Platform>(&self, _: &P, _: &str) -> Result<Option<Accepted>, ProviderError> {
         Ok(None)
+    }
+    async fn cancel<P: Platform>(&self, _: &P, _: &str) -> Result<CancelOutcome, ProviderError> {
+        Ok(CancelOutcome::OperatorTask)
     }
 }

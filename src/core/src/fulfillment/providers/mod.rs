@@ -75,6 +75,16 @@ pub struct Accepted {
     pub cost: Option<i64>,
 }
 
+/// What a provider said to a cancellation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelOutcome {
+    Cancelled,
+    /// Too late (in production, shipped), in the provider's words.
+    Refused(String),
+    /// Nobody to ask: an operator must stop it where it was placed (manual fulfilment).
+    OperatorTask,
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
     /// The provider refused the order; sending it again will not help (fix, then retry).
@@ -102,6 +112,12 @@ pub trait Provider {
         p: &P,
         reference: &str,
     ) -> Result<Option<Accepted>, ProviderError>;
+    /// Asks the provider to stop the order (`external_id` is its id).
+    async fn cancel<P: Platform>(
+        &self,
+        p: &P,
+        external_id: &str,
+    ) -> Result<CancelOutcome, ProviderError>;
 }
 
 /// One of the providers, chosen by code from the store's accounts.
@@ -194,6 +210,19 @@ impl Provider for AnyProvider {
             AnyProvider::Gooten(x) => x.lookup(p, reference).await,
             AnyProvider::Gelato(x) => x.lookup(p, reference).await,
             AnyProvider::Manual(x) => x.lookup(p, reference).await,
+        }
+    }
+    async fn cancel<P: Platform>(
+        &self,
+        p: &P,
+        external_id: &str,
+    ) -> Result<CancelOutcome, ProviderError> {
+        match self {
+            AnyProvider::Printful(x) => x.cancel(p, external_id).await,
+            AnyProvider::Prodigi(x) => x.cancel(p, external_id).await,
+            AnyProvider::Gooten(x) => x.cancel(p, external_id).await,
+            AnyProvider::Gelato(x) => x.cancel(p, external_id).await,
+            AnyProvider::Manual(x) => x.cancel(p, external_id).await,
         }
     }
 }

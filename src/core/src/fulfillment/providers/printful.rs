@@ -2,8 +2,8 @@
 //! claim first asks `GET /orders/@{external_id}`. Webhooks carry a secret in the URL.
 
 use super::{
-    Accepted, Capabilities, Provider, ProviderError, Submission, call, decimal, minor_units,
-    rejected,
+    Accepted, CancelOutcome, Capabilities, Provider, ProviderError, Submission, call, decimal,
+    minor_units, rejected,
 };
 use crate::domain::ProviderCode;
 use crate::ports::Platform;
@@ -116,6 +116,30 @@ impl Provider for Printful {
                 &a,
                 a.body["error"]["message"].as_str(),
             )),
+        }
+    }
+    async fn cancel<P: Platform>(
+        &self,
+        p: &P,
+        external_id: &str,
+    ) -> Result<CancelOutcome, ProviderError> {
+        let a = call(
+            p,
+            "DELETE",
+            format!("{}/orders/{external_id}", self.base),
+            self.headers(),
+            None,
+        )
+        .await?;
+        if (200..300).contains(&a.status) {
+            Ok(CancelOutcome::Cancelled)
+        } else {
+            Ok(CancelOutcome::Refused(
+                a.body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("Printful refused to cancel")
+                    .to_owned(),
+            ))
         }
     }
 }

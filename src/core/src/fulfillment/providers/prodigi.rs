@@ -1,7 +1,9 @@
 //! Prodigi v4: `POST /Orders` with `idempotencyKey` = our reference; the same key answers
 //! `AlreadyExists` with the order made before, so a resubmission is the lookup.
 
-use super::{Accepted, Capabilities, Provider, ProviderError, Submission, call, rejected};
+use super::{
+    Accepted, CancelOutcome, Capabilities, Provider, ProviderError, Submission, call, rejected,
+};
 use crate::domain::ProviderCode;
 use crate::ports::Platform;
 use crate::sql::stores::ProviderAccount;
@@ -85,5 +87,32 @@ impl Provider for Prodigi {
     /// The idempotency key is the lookup: submitting again returns the existing order.
     async fn lookup<P: Platform>(&self, _: &P, _: &str) -> Result<Option<Accepted>, ProviderError> {
         Ok(None)
+    }
+    async fn cancel<P: Platform>(
+        &self,
+        p: &P,
+        external_id: &str,
+    ) -> Result<CancelOutcome, ProviderError> {
+        let headers = vec![(
+            "x-api-key".into(),
+            self.account.api_key.clone().unwrap_or_default(),
+        )];
+        let a = call(
+            p,
+            "POST",
+            format!("{}/orders/{external_id}/actions/cancel", self.base),
+            headers,
+            Some(&json!({})),
+        )
+        .await?;
+        match a.body["outcome"]
+            .as_str()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("cancelled") => Ok(CancelOutcome::Cancelled),
+            Some(other) => Ok(CancelOutcome::Refused(format!("Prodigi: {other}"))),
+            None => Err(rejected("Prodigi", &a, None)),
+        }
     }
 }
