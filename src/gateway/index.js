@@ -9,6 +9,8 @@
 //   /_/scheduler/__cron?cron=... -> runs the scheduler's cron handler for that expression
 //   /v1/*, /admin/*, /webhooks/* -> storefront, admin, webhooks (their public paths)
 //   /demo/checkout/success, /demo/cart -> the demo store's Checkout return pages
+//   PUT|GET /_/r2/<key>          -> the shared R2 bucket itself (test fixtures, demo files,
+//                                   and the benchmark's "straight from R2" baseline)
 const WORKERS = {
   storefront: "STOREFRONT",
   admin: "ADMIN",
@@ -38,11 +40,24 @@ function demoPage(path, params) {
   });
 }
 
+async function bucket(request, env, key) {
+  if (request.method === "PUT") {
+    const contentType = request.headers.get("content-type") || "application/octet-stream";
+    const object = await env.FILES.put(key, request.body, { httpMetadata: { contentType } });
+    return Response.json({ key, size: object.size }, { status: 201 });
+  }
+  const object = await env.FILES.get(key);
+  if (!object) return problem(404, "file_not_found", `No object ${key}.`);
+  return new Response(object.body, { headers: { "content-length": String(object.size) } });
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     let binding;
     let path = url.pathname;
+    const r2 = path.match(/^\/_\/r2\/(.+)$/);
+    if (r2) return bucket(request, env, decodeURIComponent(r2[1]));
     const m = path.match(/^\/_\/([a-z]+)(\/.*)?$/);
     if (m) {
       binding = WORKERS[m[1]];

@@ -22,6 +22,7 @@ tests!(
     orders_unpaid_for_48_hours_are_cancelled_by_the_hourly_cron,
     a_declined_payment_intent_cancels_the_order_and_the_intent,
     concurrent_refunds_never_exceed_the_capture_and_stripe_gets_each_once,
+    digital_downloads_stream_the_file_from_r2_to_its_buyer_only,
 );
 
 /// Store + product (25.00 physical, 12.50 digital) + a guest cart with 2 × physical and 1 ×
@@ -928,4 +929,111 @@ async fn concurrent_refunds_never_exceed_the_capture_and_stripe_gets_each_once(c
         .send()
         .await;
     assert_problem(&more, 409, "refund_exceeds_refundable");
+}
+
+async fn digital_downloads_stream_the_file_from_r2_to_its_buyer_only(c: &Ctx<'_>) {
+    // The product's file in local R2 (the digital variant's asset key), 1 MB of known bytes.
+    let bytes: Vec<u8> = (0..1_048_576u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let put = c
+        .client
+        .http()
+        .put(format!("{}/_/r2/assets/dl-print.pdf", c.stack.base))
+        .header("content-type", "application/pdf")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let (s, cart, co) = checked_out(c, "dl-print").await;
+    let order = co["order"]["id"].as_str().unwrap().to_owned();
+    let number = co["order"]["order_number"].as_str().unwrap().to_owned();
+    c.pay(co["session_id"].as_str().unwrap(), json!({})).await;
+    c.order_paid(&order).await;
+    let links = c
+        .shop(&s, "POST", &format!("/v1/orders/{number}/downloads"))
+        .header("x-cart-token", &cart)
+        .send()
+        .await;
+    assert_eq!(links.status, 201, "{}", links.text);
+    let url = format!(
+        "{}{}",
+        c.stack.worker("storefront"),
+        links.body["data"][0]["url"].as_str().unwrap()
+    );
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM download_tokens WHERE token_hash = ?1",
+            &token
+        ),
+        0,
+        "hashed at rest"
+    );
+    // The whole file, as a download.
+    let r = c.client.http().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert_eq!(h.get("content-type").unwrap(), "application/pdf");
+    assert_eq!(h.get("content-length").unwrap(), "1048576");
+    assert_eq!(
+        h.get("content-disposition").unwrap(),
+        "attachment; filename=\"dl-print.pdf\""
+    );
+    assert_eq!(h.get("accept-ranges").unwrap(), "bytes");
+    assert!(
+        r.bytes().await.unwrap().as_ref() == bytes.as_slice(),
+        "the bytes of the R2 object"
+    );
+    // A range.
+    let r = c
+        .client
+        .http()
+        .get(&url)
+        .header("range", "bytes=1000-1999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers().get("content-range").unwrap(),
+        "bytes 1000-1999/1048576"
+    );
+    assert!(r.bytes().await.unwrap().as_ref() == &bytes[1000..2000]);
+    let r = c
+        .client
+        .http()
+        .get(&url)
+        .header("range", "bytes=2000000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+    // Guessed tokens, other shoppers, and a refunded order get nothing.
+    let guessed = c
+        .client
+        .get(&format!(
+            "{}/v1/downloads/dlt_{}",
+            c.stack.worker("storefront"),
+            "0".repeat(52)
+        ))
+        .send()
+        .await;
+    assert_problem(&guessed, 404, "download_not_found");
+    let other = c.guest_cart(&s).await;
+    let r = c
+        .shop(&s, "POST", &format!("/v1/orders/{number}/downloads"))
+        .header("x-cart-token", &other)
+        .send()
+        .await;
+    assert_problem(&r, 404, "order_not_found");
+    let refund = c
+        .admin(&s, "POST", &format!("/admin/api/v1/orders/{order}/refunds"))
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(refund.status, 201, "{}", refund.text);
+    let gone = c.client.get(&url).send().await;
+    assert_problem(&gone, 410, "gone");
 }

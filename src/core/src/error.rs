@@ -23,6 +23,12 @@ pub enum AppError {
     /// A service we depend on failed; retrying may help.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// Too many requests of this kind; try later.
+    #[error("{0}")]
+    RateLimited(String),
+    /// It existed, and is no longer available (expired or revoked links).
+    #[error("{0}")]
+    Gone(&'static str),
     /// Lading cannot do this now (not configured, or a dependency asks to come back later).
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },

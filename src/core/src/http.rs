@@ -175,6 +175,17 @@ pub struct Response {
     pub body: Vec<u8>,
     /// Why a request failed on our side: logged by the Worker, never sent.
     pub log_cause: Option<String>,
+    /// Stream this stored file as the body instead (the Worker reads it from R2 and hands
+    /// the stream to the runtime: never buffered).
+    pub file: Option<FileBody>,
+}
+
+/// A file to stream from the bucket, with the client's `Range` header (if any).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileBody {
+    pub key: String,
+    pub filename: String,
+    pub range: Option<String>,
 }
 
 impl Response {
@@ -184,6 +195,7 @@ impl Response {
             headers: vec![("content-type".into(), "application/json".into())],
             body: serde_json::to_vec(body).unwrap_or_default(),
             log_cause: None,
+            file: None,
         }
     }
     pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
@@ -192,6 +204,7 @@ impl Response {
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
             log_cause: None,
+            file: None,
         }
     }
     pub fn empty(status: u16) -> Self {
@@ -200,6 +213,18 @@ impl Response {
             headers: Vec::new(),
             body: Vec::new(),
             log_cause: None,
+            file: None,
+        }
+    }
+    /// A stored file, streamed by the Worker (200, or 206 for a `Range`).
+    pub fn file(key: &str, filename: &str, range: Option<&str>) -> Self {
+        Response {
+            file: Some(FileBody {
+                key: key.to_owned(),
+                filename: filename.to_owned(),
+                range: range.map(str::to_owned),
+            }),
+            ..Response::empty(200)
         }
     }
     #[must_use]
@@ -215,6 +240,60 @@ impl Response {
     }
     pub fn body_json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// One `Range: bytes=` spec (`a-b`, `a-`, `-n`) → inclusive `(start, end)` within `size`.
+///
+/// # Errors
+/// Several ranges, a malformed spec, or one outside the file (answer 416).
+pub fn parse_byte_range(header: &str, size: u64) -> Result<(u64, u64), ()> {
+    let spec = header.trim().strip_prefix("bytes=").ok_or(())?;
+    if spec.contains(',') || size == 0 {
+        return Err(());
+    }
+    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().map_err(|_| ())?;
+            if n == 0 {
+                return Err(());
+            }
+            (size - n.min(size), size - 1)
+        }
+        (a, "") => (a.parse().map_err(|_| ())?, size - 1),
+        (a, b) => (
+            a.parse().map_err(|_| ())?,
+            b.parse::<u64>().map_err(|_| ())?.min(size - 1),
+        ),
+    };
+    if start > end || start >= size {
+        return Err(());
+    }
+    Ok((start, end))
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::parse_byte_range as r;
+
+    #[test]
+    fn byte_ranges_follow_rfc_9110() {
+        assert_eq!(r("bytes=0-99", 1000), Ok((0, 99)));
+        assert_eq!(r("bytes=900-", 1000), Ok((900, 999)));
+        assert_eq!(r("bytes=-100", 1000), Ok((900, 999)));
+        assert_eq!(r("bytes=-5000", 1000), Ok((0, 999)));
+        assert_eq!(r("bytes=990-2000", 1000), Ok((990, 999)));
+        for bad in [
+            "bytes=1000-",
+            "bytes=5-1",
+            "bytes=0-1,5-6",
+            "items=0-1",
+            "bytes=x-",
+            "bytes=-0",
+        ] {
+            assert_eq!(r(bad, 1000), Err(()), "{bad}");
+        }
     }
 }
 
@@ -314,6 +393,12 @@ impl From<AppError> for Problem {
                 p.cause = Some(m);
                 p
             }
+            AppError::RateLimited(m) => {
+                let mut p = Problem::new(429, "rate_limited", "Too many requests").detail(m);
+                p.retry_after = Some(3600);
+                p
+            }
+            AppError::Gone(m) => Problem::new(410, "gone", "Gone").detail(m),
             AppError::Unavailable { code, message } => {
                 let mut p = Problem::new(503, code, "Service unavailable").detail(message);
                 p.retry_after = Some(5);

@@ -32,6 +32,7 @@ pub mod carts;
 pub mod catalog;
 pub mod db;
 pub mod domain;
+pub mod downloads;
 pub mod error;
 pub mod fulfillment;
 pub mod http;

@@ -1060,3 +1060,114 @@ fn a_refund_webhook_that_outruns_our_call_is_recorded_once() {
         "partially_refunded"
     );
 }
+
+#[test]
+fn digital_items_are_downloaded_with_short_lived_hashed_links() {
+    let p = TestPlatform::new();
+    let placed = placed(&p, "DL");
+    let number = placed.order["order_number"].as_str().unwrap().to_owned();
+    let links = |token: Option<&str>| {
+        shop(
+            &p,
+            &placed.store,
+            Method::Post,
+            &format!("/v1/orders/{number}/downloads"),
+            token,
+            None,
+        )
+    };
+    // Not before payment.
+    assert_eq!(
+        links(Some(&placed.token)).body_json()["type"],
+        "order_not_paid"
+    );
+    let session = completed_session(&placed.order, &placed.store.id, "pi_dl", 0, 0);
+    assert_eq!(
+        deliver(
+            &p,
+            &event("evt_dl_paid", "checkout.session.completed", session)
+        )
+        .status,
+        200
+    );
+    assert_eq!(p.count("SELECT COUNT(*) FROM downloads WHERE status = 'ready' AND filename = 'p-dl.pdf' AND r2_key = 'assets/p-dl.pdf'"), 1);
+    // Someone else cannot ask; the buyer can.
+    assert_eq!(links(Some("ct_someone_else")).status, 404);
+    let r = links(Some(&placed.token));
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let link = r.body_json()["data"][0].clone();
+    assert_eq!(link["filename"], "p-dl.pdf");
+    let url = link["url"].as_str().unwrap().to_owned();
+    let token = url.strip_prefix("/v1/downloads/").unwrap().to_owned();
+    assert!(token.len() > 40, "≥ 128 random bits");
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM download_tokens WHERE token_hash = '{token}'"
+        )),
+        0,
+        "never stored in plain text"
+    );
+    // The link streams the file (the Worker reads it from R2), with the client's Range.
+    let get = |t: &str, range: Option<&str>| {
+        let mut r = req(Method::Get, &format!("/v1/downloads/{t}"));
+        if let Some(x) = range {
+            r = r.header("range", x);
+        }
+        call(&p, "storefront", r)
+    };
+    let ok = get(&token, Some("bytes=0-99"));
+    assert_eq!(ok.status, 200);
+    let file = ok.file.expect("a file body");
+    assert_eq!(
+        (
+            file.key.as_str(),
+            file.filename.as_str(),
+            file.range.as_deref()
+        ),
+        ("assets/p-dl.pdf", "p-dl.pdf", Some("bytes=0-99"))
+    );
+    assert_eq!(
+        get("dlt_guessed0000000000000000000000000000000000000000", None).status,
+        404
+    );
+    assert_eq!(get("../../etc/passwd", None).status, 404);
+    // At most 10 links an hour per order.
+    for _ in 0..9 {
+        assert_eq!(links(Some(&placed.token)).status, 201);
+    }
+    let limited = links(Some(&placed.token));
+    assert_eq!(
+        (limited.status, limited.body_json()["type"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    // Links expire (48 h by default).
+    p.advance_ms(48 * 3_600_000);
+    assert_eq!(get(&token, None).status, 410);
+    let fresh = links(Some(&placed.token)).body_json()["data"][0]["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/v1/downloads/")
+        .to_owned();
+    assert_eq!(get(&fresh, None).status, 200);
+    // A refunded order's links stop working.
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_dl", "object": "refund", "status": "succeeded" }),
+    );
+    assert_eq!(
+        refund(
+            &p,
+            &placed.store,
+            placed.order["id"].as_str().unwrap(),
+            json!({})
+        )
+        .status,
+        201
+    );
+    assert_eq!(get(&fresh, None).status, 410);
+    assert_eq!(
+        links(Some(&placed.token)).body_json()["type"],
+        "order_not_downloadable"
+    );
+}

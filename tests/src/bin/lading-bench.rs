@@ -8,8 +8,11 @@
 //! Then ≥ 100 paid orders go through fulfillment: latency from paid to the provider
 //! receiving the order, and consumer throughput.
 //!
+//! Last, a large digital file (`--file-mb`, default 50) is streamed through the storefront
+//! Worker and straight from local R2: throughput ratio and the runtime's peak memory.
+//!
 //! Options: `--requests N` (default 2000 per endpoint), `--concurrency C` (default 16),
-//! `--orders N` (default 100).
+//! `--orders N` (default 100), `--file-mb N` (default 50).
 
 use futures::StreamExt;
 use lading_e2e::client::Client;
@@ -187,6 +190,7 @@ fn main() {
         let ok = results[1].rps / base >= 0.7 && results[2].rps / base >= 0.5 && results[3].rps / base >= 0.3 && results.iter().all(|s| s.errors == 0);
         println!("{}", if ok { "within budget" } else { "OUTSIDE BUDGET" });
         fulfillment_latency(&stack, &c, arg("--orders", 100)).await;
+        download_streaming(&stack, &c, arg("--file-mb", 50)).await;
     });
     drop(stack);
 }
@@ -316,4 +320,153 @@ fulfillment: {} of {orders} paid orders reached Printful once each; paid -> prov
         latencies.len() as f64 / ((last - first_paid).max(1) as f64 / 1000.0)
     );
     println!("(local queue: batches of 10 or every 5 s, as in queues/fulfillment.md)");
+}
+
+/// Resident memory of the local runtime (every workerd process), in KB.
+fn workerd_rss_kb() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("workerd"))
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter_map(|st| {
+            st.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// Downloads `url` `n` times, reading the body as a stream; returns (MB/s, peak workerd RSS KB).
+async fn stream_rate(url: &str, n: usize, expected: u64) -> (f64, u64) {
+    let http = reqwest::Client::new();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d = done.clone();
+    let sampler = tokio::spawn(async move {
+        let mut peak = 0;
+        while !d.load(std::sync::atomic::Ordering::Relaxed) {
+            peak = peak.max(workerd_rss_kb());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        peak
+    });
+    let started = Instant::now();
+    let mut total = 0u64;
+    for _ in 0..n {
+        let mut r = http.get(url).send().await.expect("download");
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+        let mut got = 0u64;
+        while let Some(chunk) = r.chunk().await.expect("chunk") {
+            got += chunk.len() as u64;
+        }
+        assert_eq!(got, expected, "{url}: whole file");
+        total += got;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap_or(0);
+    (total as f64 / 1_048_576.0 / secs, peak)
+}
+
+/// A large digital file streamed through the storefront Worker versus read straight from
+/// local R2 (the dev gateway's `/_/r2/`), in the same run, with the runtime's memory.
+async fn download_streaming(stack: &Stack, c: &Client, mb: usize) {
+    let size = (mb * 1_048_576) as u64;
+    let key = format!("bench/file-{mb}mb.bin");
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let put = c
+        .http()
+        .put(format!("{}/_/r2/{key}", stack.base))
+        .header("content-type", "application/octet-stream")
+        .body(data)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status().as_u16(), 201, "upload to local R2");
+    let admin = stack.worker("admin");
+    let sf = stack.worker("storefront");
+    let r = c.post(&format!("{admin}/admin/api/v1/stores")).bearer(&stack.bootstrap_key)
+        .json(&json!({ "name": "Bench downloads", "order_prefix": "BDL", "currency": "USD",
+            "settings": { "success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart" } })).send().await;
+    let pk = r.body["publishable_key"].as_str().expect("pk").to_owned();
+    let akey = r.body["admin_key"]["key"].as_str().expect("key").to_owned();
+    let r = c.post(&format!("{admin}/admin/api/v1/products")).bearer(&akey).json(&json!({
+        "title": "Bench file", "status": "active",
+        "variants": [{ "sku": "BDL-BIN", "kind": "digital", "price_amount": 900, "digital_asset_key": key }] })).send().await;
+    let variant = r.body["variants"][0]["id"]
+        .as_str()
+        .expect("variant")
+        .to_owned();
+    let cart = c
+        .post(&format!("{sf}/v1/carts"))
+        .header("x-publishable-api-key", &pk)
+        .send()
+        .await
+        .body["cart_token"]
+        .as_str()
+        .expect("cart")
+        .to_owned();
+    c.post(&format!("{sf}/v1/carts/current/items"))
+        .header("x-publishable-api-key", &pk)
+        .header("x-cart-token", &cart)
+        .json(&json!({ "variant_id": variant, "quantity": 1 }))
+        .send()
+        .await;
+    let co = c
+        .post(&format!("{sf}/v1/checkout/sessions"))
+        .header("x-publishable-api-key", &pk)
+        .header("x-cart-token", &cart)
+        .json(&json!({ "email": "bench@example.com" }))
+        .send()
+        .await;
+    let number = co.body["order"]["order_number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    c.post(&format!(
+        "{}/__control/stripe/checkout_sessions/{}/pay",
+        stack.simulator,
+        co.body["session_id"].as_str().expect("session")
+    ))
+    .json(&json!({}))
+    .send()
+    .await;
+    let mut links = None;
+    for _ in 0..100 {
+        let r = c
+            .post(&format!("{sf}/v1/orders/{number}/downloads"))
+            .header("x-publishable-api-key", &pk)
+            .header("x-cart-token", &cart)
+            .send()
+            .await;
+        if r.status == 201 {
+            links = Some(r.body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let links = links.expect("download links once paid");
+    let via_worker = format!("{sf}{}", links["data"][0]["url"].as_str().expect("url"));
+    let direct = format!("{}/_/r2/{key}", stack.base);
+    let idle = workerd_rss_kb();
+    let (w_rate, w_peak) = stream_rate(&via_worker, 3, size).await;
+    let (d_rate, d_peak) = stream_rate(&direct, 3, size).await;
+    println!(
+        "\ndownloads: {mb} MB file x3 through the storefront Worker {w_rate:.0} MB/s vs straight from local R2 {d_rate:.0} MB/s = {:.2}x; \
+         workerd RSS idle {} MB, peak while streaming through the Worker {} MB, straight {} MB",
+        w_rate / d_rate,
+        idle / 1024,
+        w_peak / 1024,
+        d_peak / 1024
+    );
 }

@@ -177,6 +177,15 @@ async fn seed(stack: &Stack) -> Demo {
             }
         }
     }
+    // The digital product's file, so its download links work on the local stack.
+    let pdf = b"%PDF-1.4\n% Lading demo download: City Lights\n%%EOF\n".to_vec();
+    let _ = c
+        .http()
+        .put(format!("{}/_/r2/assets/city-lights.pdf", stack.base))
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await;
     Demo {
         name: "Lading Demo Prints".into(),
         pk: r.body["publishable_key"]

@@ -196,6 +196,24 @@ pub const STOREFRONT: &[Operation] = &[
         Some("Cancellation"),
         200,
     ),
+    op(
+        Post,
+        "/v1/orders/{order_number}/downloads",
+        "Download links for the order's digital items (48 h by default, at most 7 days; 10 links an hour); 202 while a file is prepared",
+        "order_reader",
+        Some("DownloadLinkRequest"),
+        Some("DownloadLinks"),
+        201,
+    ),
+    op(
+        Get,
+        "/v1/downloads/{token}",
+        "The file, streamed (Range supported); the token in the link is the credential",
+        "none",
+        None,
+        None,
+        200,
+    ),
 ];
 
 /// The webhooks Worker: providers call it; each request is authenticated by its signature.
@@ -553,6 +571,10 @@ fn schemas() -> Value {
             "lines": { "type": "array", "items": { "type": "object" } }, "shipments": { "type": "array", "items": { "type": "object" } } } },
         "FulfillmentOrderPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("FulfillmentOrder") }, "has_more": s("boolean"),
             "next_starting_after": { "type": ["string", "null"] } } },
+        "DownloadLinkRequest": { "type": "object", "properties": { "expires_in_hours": { "type": "integer", "minimum": 1, "maximum": 168 } } },
+        "DownloadLinks": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": {
+            "order_item_id": s("string"), "filename": s("string"), "url": s("string"), "expires_at": s("string") } } },
+            "pending": { "type": "array", "items": s("string") } } },
         "CancelOrder": { "type": "object", "properties": { "reason": s("string") } },
         "CancellationPart": { "type": "object", "properties": { "fulfillment_order_id": s("string"), "provider": s("string"), "reason": s("string") } },
         "Cancellation": { "type": "object", "properties": { "order": r("Order"),

@@ -28,6 +28,8 @@ pub enum Op {
     GetOrder,
     LookupOrder,
     CancelOrder,
+    IssueDownloadLinks,
+    Download,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -116,6 +118,16 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/v1/orders/{order_number}/cancel",
         id: Op::CancelOrder,
     },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/orders/{order_number}/downloads",
+        id: Op::IssueDownloadLinks,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/v1/downloads/{token}",
+        id: Op::Download,
+    },
 ];
 
 const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, x-cart-token, x-order-token, x-publishable-api-key, x-request-id";
@@ -149,6 +161,12 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     match op {
         Op::Healthz => return Ok(healthz(p, "storefront").await),
         Op::OpenApi => return Ok(Response::json(200, &super::document("storefront"))),
+        // The link is the credential: browsers follow it without headers.
+        Op::Download => {
+            return Ok(
+                crate::downloads::download(p, params.get("token"), req.get_header("range")).await?,
+            );
+        }
         _ => {}
     }
     let caller = auth::storefront_caller(p, req).await?;
@@ -182,7 +200,17 @@ async fn run<P: Platform>(
 ) -> Result<Response, Problem> {
     let store_id = caller.store.id.as_str();
     Ok(match op {
-        Op::Healthz | Op::OpenApi => unreachable!("answered before authentication"),
+        Op::Healthz | Op::OpenApi | Op::Download => unreachable!("answered before authentication"),
+        Op::IssueDownloadLinks => {
+            let (status, links) = crate::downloads::issue_links(
+                p,
+                caller,
+                params.get("order_number"),
+                optional_json(req)?,
+            )
+            .await?;
+            Response::json(status, &links)
+        }
         Op::ListProducts => {
             let page = list_products(
                 p,

@@ -512,6 +512,11 @@ fn settle<P: Platform>(
         let (routed, outbox) =
             fulfillment::routing_statements(p, order, &items, store_default, &paid_by_this);
         statements.extend(routed);
+        statements.push(crate::downloads::create_statements(
+            order,
+            &paid_by_this,
+            now,
+        ));
         follow_ups.push(FollowUp::Dispatch(outbox));
     }
     Effect {

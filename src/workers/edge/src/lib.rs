@@ -423,7 +423,122 @@ where
         fields["cause"] = Json::from(c.as_str());
     }
     log(level, worker_name, Some(&rid), "request", fields);
-    to_worker_response(resp)
+    match &resp.file {
+        Some(f) => stream_file(env, f, &rid).await,
+        None => to_worker_response(resp),
+    }
+}
+
+/// Binding of the `lading-files` bucket.
+pub const FILES_BINDING: &str = "FILES";
+
+/// Streams a stored file: the R2 object's body goes to the runtime as a stream (never
+/// buffered in the Worker), with `Content-Length`, `Content-Disposition` and single
+/// `bytes=` ranges (206 / 416).
+async fn stream_file(env: &Env, f: &http::FileBody, rid: &str) -> worker::Result<worker::Response> {
+    let problem = |status: u16, kind: &str, detail: &str| {
+        to_worker_response(
+            http::Problem::new(status, kind, "Download")
+                .detail(detail)
+                .into_response(rid)
+                .with_header("x-request-id", rid),
+        )
+    };
+    let bucket = env.bucket(FILES_BINDING)?;
+    let Some(head) = bucket.head(&f.key).await? else {
+        return problem(
+            404,
+            "file_not_found",
+            "The file for this download is missing; the store has been told.",
+        );
+    };
+    let size = head.size();
+    let range = match f.range.as_deref().map(|r| http::parse_byte_range(r, size)) {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(())) => {
+            let r = problem(
+                416,
+                "range_not_satisfiable",
+                "The Range does not fit the file.",
+            )?;
+            r.headers()
+                .set("content-range", &format!("bytes */{size}"))?;
+            return Ok(r);
+        }
+    };
+    let get = bucket.get(&f.key);
+    let get = match range {
+        Some((start, end)) => get.range(worker::Range::OffsetWithLength {
+            offset: start,
+            length: end - start + 1,
+        }),
+        None => get,
+    };
+    let Some(object) = get.execute().await? else {
+        return problem(
+            404,
+            "file_not_found",
+            "The file for this download is missing.",
+        );
+    };
+    let content_type = object
+        .http_metadata()
+        .content_type
+        .unwrap_or_else(|| guess_content_type(&f.filename).to_owned());
+    let Some(body) = object.body() else {
+        return problem(
+            404,
+            "file_not_found",
+            "The file for this download is empty.",
+        );
+    };
+    let headers = worker::Headers::new();
+    headers.set("content-type", &content_type)?;
+    headers.set(
+        "content-disposition",
+        &format!(
+            "attachment; filename=\"{}\"",
+            f.filename.replace(['"', '\\', '\r', '\n'], "_")
+        ),
+    )?;
+    headers.set("accept-ranges", "bytes")?;
+    headers.set("cache-control", "private, no-store")?;
+    headers.set("x-request-id", rid)?;
+    let status = match range {
+        Some((start, end)) => {
+            headers.set("content-range", &format!("bytes {start}-{end}/{size}"))?;
+            headers.set("content-length", &(end - start + 1).to_string())?;
+            206
+        }
+        None => {
+            headers.set("content-length", &size.to_string())?;
+            200
+        }
+    };
+    Ok(worker::ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .body(body.response_body()?))
+}
+
+fn guess_content_type(filename: &str) -> &'static str {
+    match filename
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("pdf") => "application/pdf",
+        Some("zip") => "application/zip",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("svg") => "image/svg+xml",
+        Some("mp3") => "audio/mpeg",
+        Some("epub") => "application/epub+zip",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
 }
 
 /// # Errors
