@@ -17,6 +17,7 @@ tests!(
     provider_webhooks_are_applied_once_and_forged_ones_write_nothing,
     gooten_is_polled_one_second_apart_at_most_60_a_run,
     the_cancellation_matrix_ends_in_the_right_states_and_refunds,
+    art_becomes_a_product_that_sells_and_reaches_its_provider,
 );
 
 /// A product whose variants are made by Printful, Prodigi and Gooten (mapped), plus a
@@ -656,4 +657,48 @@ async fn the_cancellation_matrix_ends_in_the_right_states_and_refunds(c: &Ctx<'_
         .call("DELETE", &c.sim("/__control/faults"))
         .send()
         .await;
+}
+
+async fn art_becomes_a_product_that_sells_and_reaches_its_provider(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-e2e-art".to_vec();
+    let up = c
+        .client
+        .http()
+        .post(c.adm("/admin/api/v1/art"))
+        .bearer_auth(&s.admin_key)
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 201);
+    let art: Value = up.json().await.unwrap();
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/products/from-art")
+        .json(&json!({ "art_id": art["id"], "title": "Harbour from art", "slug": "harbour-from-art", "status": "active",
+            "variants": [{ "sku": "HFA-A3", "kind": "physical", "price_amount": 3100, "fulfillment_provider": "printful", "estimated_production_days": 2 }],
+            "variant_extras": [{ "provider_mappings": [{ "provider": "printful", "external_variant_id": "4012", "cost_amount": 1200 }],
+                                 "placements": [{ "area": "front", "scale": 0.9 }] }] }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let variant = r.body["variants"][0]["id"].as_str().unwrap().to_owned();
+    // The art is in R2 where the product points.
+    let image = r.body["images"][0].as_str().unwrap().to_owned();
+    let stored = c.client.http().get(&image).send().await.unwrap();
+    assert_eq!(stored.bytes().await.unwrap().as_ref(), png.as_slice());
+    // Listed, bought, routed to the mapped provider with the art as its print file.
+    let listed = c
+        .shop(&s, "GET", "/v1/products/harbour-from-art")
+        .send()
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let order = buy(c, &s, &[&variant]).await;
+    let f = fos_become(c, &order, &["submitted"]).await;
+    assert_eq!(f[0].0, "printful");
+    let made = provider_orders(c, "printful", &f[0].1).await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["items"][0]["files"][0]["url"], image.as_str());
+    assert_eq!(made[0]["items"][0]["variant_id"], 4012);
 }

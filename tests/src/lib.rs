@@ -165,7 +165,8 @@ impl Stack {
              STRIPE_SECRET_KEY = \"{STRIPE_SECRET_KEY}\"\nSTRIPE_WEBHOOK_SECRET = \"{webhook_secret}\"\n\
              ORDER_TOKEN_SECRET = \"order-token-secret-{webhook_secret}\"\n\
              PRINTFUL_API_BASE = \"{simulator}/printful\"\nPRODIGI_API_BASE = \"{simulator}/prodigi/v4.0\"\n\
-             GOOTEN_API_BASE = \"{simulator}/gooten\"\nGELATO_API_BASE = \"{simulator}/gelato\"\n",
+             GOOTEN_API_BASE = \"{simulator}/gooten\"\nGELATO_API_BASE = \"{simulator}/gelato\"\n\
+             FILES_PUBLIC_BASE = \"{base}/_/r2\"\n",
             opts.bootstrap_key
         );
         let mut configs = vec![rewrite_config(

@@ -58,6 +58,12 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Real(v)
+    }
+}
+
 impl From<&Option<String>> for Value {
     fn from(v: &Option<String>) -> Self {
         v.as_deref().into()

@@ -23,6 +23,12 @@ pub enum AppError {
     /// A service we depend on failed; retrying may help.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// The body's media type is not one this accepts.
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// The body is bigger than this accepts.
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many requests of this kind; try later.
     #[error("{0}")]
     RateLimited(String),

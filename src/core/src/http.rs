@@ -393,6 +393,12 @@ impl From<AppError> for Problem {
                 p.cause = Some(m);
                 p
             }
+            AppError::UnsupportedType(m) => {
+                Problem::new(415, "unsupported_media_type", "Unsupported media type").detail(m)
+            }
+            AppError::TooLarge(m) => {
+                Problem::new(413, "payload_too_large", "Payload too large").detail(m)
+            }
             AppError::RateLimited(m) => {
                 let mut p = Problem::new(429, "rate_limited", "Too many requests").detail(m);
                 p.retry_after = Some(3600);

@@ -34,6 +34,7 @@ pub mod db;
 pub mod domain;
 pub mod downloads;
 pub mod error;
+pub mod files;
 pub mod fulfillment;
 pub mod http;
 pub mod idempotency;

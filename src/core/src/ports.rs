@@ -59,6 +59,9 @@ pub struct Settings {
     /// Variables `PRINTFUL_API_BASE`, `PRODIGI_API_BASE`, `GOOTEN_API_BASE`,
     /// `GELATO_API_BASE`: where each provider's API is (the simulator locally).
     pub provider_bases: ProviderBases,
+    /// Variable `FILES_PUBLIC_BASE`: where the bucket's files are public (providers fetch
+    /// print files from it), e.g. `https://files.example.com`.
+    pub files_public_base: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +101,10 @@ pub trait Platform {
     async fn enqueue(&self, body: &serde_json::Value) -> Result<(), String>;
     /// Waits (spacing calls to a rate-limited provider).
     async fn sleep_ms(&self, ms: u64);
+    /// Stores a file in the `lading-files` bucket.
+    ///
+    /// Contract: `Ok` only once the object is stored.
+    async fn put_file(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), String>;
     /// Verifies an RS256 or ES256 signature with a JWKS key.
     ///
     /// Contract: MUST return `Ok(false)` for a signature that does not verify and `Err` only

@@ -45,6 +45,8 @@ pub enum Op {
     ListRefunds,
     CreateRefund,
     CancelOrder,
+    UploadArt,
+    ProductFromArt,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -178,6 +180,16 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/admin/api/v1/orders/{order_id}/cancel",
         id: Op::CancelOrder,
     },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/art",
+        id: Op::UploadArt,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/products/from-art",
+        id: Op::ProductFromArt,
+    },
 ];
 
 /// The least role each route needs; `None` for public routes and the bootstrap-only one.
@@ -202,7 +214,9 @@ pub fn required_role(op: Op) -> Option<Role> {
         | RemoveProviderMapping
         | RetryFulfillmentOrder
         | CreateRefund
-        | CancelOrder => Some(Role::Admin),
+        | CancelOrder
+        | UploadArt
+        | ProductFromArt => Some(Role::Admin),
         UpdateStore | ListAdminKeys | CreateAdminKey | RevokeAdminKey => Some(Role::Superadmin),
     }
 }
@@ -317,6 +331,14 @@ async fn run<P: Platform>(
         Op::CreateProduct => {
             let input = req.json()?;
             Response::json(201, &create_product(p, &store().await?, input).await?)
+        }
+        Op::UploadArt => Response::json(201, &crate::files::upload_art(p, store_id, req).await?),
+        Op::ProductFromArt => {
+            let input = req.json()?;
+            Response::json(
+                201,
+                &crate::files::product_from_art(p, &store().await?, input).await?,
+            )
         }
         Op::GetProduct => Response::json(
             200,

@@ -206,6 +206,15 @@ pub const STOREFRONT: &[Operation] = &[
         201,
     ),
     op(
+        Post,
+        "/v1/orders/{order_number}/items/{item_id}/files",
+        "Upload a file rendered for an item of a paid order (raw body: image/png, image/jpeg or application/pdf, at most 20 MB)",
+        "order_reader",
+        None,
+        Some("StoredFile"),
+        201,
+    ),
+    op(
         Get,
         "/v1/downloads/{token}",
         "The file, streamed (Range supported); the token in the link is the credential",
@@ -477,6 +486,24 @@ pub const ADMIN: &[Operation] = &[
         Some("Cancellation"),
         200,
     ),
+    op(
+        Post,
+        "/admin/api/v1/art",
+        "Upload art (raw body: image/png or image/jpeg, at most 25 MB) to make products from",
+        "admin:admin",
+        None,
+        Some("StoredFile"),
+        201,
+    ),
+    op(
+        Post,
+        "/admin/api/v1/products/from-art",
+        "Create a product from uploaded art: variants (digital ones sell the art), provider mappings with cost, design placements, images — one batch",
+        "admin:admin",
+        Some("ProductFromArt"),
+        Some("Product"),
+        201,
+    ),
 ];
 
 fn schemas() -> Value {
@@ -575,6 +602,13 @@ fn schemas() -> Value {
         "DownloadLinks": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": {
             "order_item_id": s("string"), "filename": s("string"), "url": s("string"), "expires_at": s("string") } } },
             "pending": { "type": "array", "items": s("string") } } },
+        "StoredFile": { "type": "object", "properties": { "id": s("string"), "key": s("string"), "content_type": s("string"), "size": s("integer"), "created_at": s("string") } },
+        "ProductFromArt": { "allOf": [r("CreateProduct"), { "type": "object", "required": ["art_id"], "properties": { "art_id": s("string"),
+            "variant_extras": { "type": "array", "description": "By variant position.", "items": { "type": "object", "properties": {
+                "provider_mappings": { "type": "array", "items": { "type": "object", "required": ["provider", "external_variant_id"], "properties": {
+                    "provider": s("string"), "external_variant_id": s("string"), "cost_amount": s("integer") } } },
+                "placements": { "type": "array", "items": { "type": "object", "required": ["area"], "properties": {
+                    "area": s("string"), "x": s("number"), "y": s("number"), "scale": s("number"), "rotation": s("number"), "print_area": s("string") } } } } } } } }] },
         "CancelOrder": { "type": "object", "properties": { "reason": s("string") } },
         "CancellationPart": { "type": "object", "properties": { "fulfillment_order_id": s("string"), "provider": s("string"), "reason": s("string") } },
         "Cancellation": { "type": "object", "properties": { "order": r("Order"),

@@ -30,6 +30,7 @@ pub enum Op {
     CancelOrder,
     IssueDownloadLinks,
     Download,
+    UploadItemFile,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -128,6 +129,11 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/v1/downloads/{token}",
         id: Op::Download,
     },
+    Route {
+        method: Method::Post,
+        pattern: "/v1/orders/{order_number}/items/{item_id}/files",
+        id: Op::UploadItemFile,
+    },
 ];
 
 const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, x-cart-token, x-order-token, x-publishable-api-key, x-request-id";
@@ -201,6 +207,17 @@ async fn run<P: Platform>(
     let store_id = caller.store.id.as_str();
     Ok(match op {
         Op::Healthz | Op::OpenApi | Op::Download => unreachable!("answered before authentication"),
+        Op::UploadItemFile => Response::json(
+            201,
+            &crate::files::upload_customer_file(
+                p,
+                caller,
+                params.get("order_number"),
+                params.get("item_id"),
+                req,
+            )
+            .await?,
+        ),
         Op::IssueDownloadLinks => {
             let (status, links) = crate::downloads::issue_links(
                 p,

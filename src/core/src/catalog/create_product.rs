@@ -92,6 +92,20 @@ pub async fn create_product<P: Platform>(
     store: &StoreRow,
     input: CreateProduct,
 ) -> Result<ProductView, AppError> {
+    create_product_with(p, store, input, |_| Ok(Vec::new())).await
+}
+
+/// [`create_product`], with more statements for the new variants (by position) written in
+/// the same batch.
+///
+/// # Errors
+/// As [`create_product`], and whatever `extra` refuses.
+pub async fn create_product_with<P: Platform>(
+    p: &P,
+    store: &StoreRow,
+    input: CreateProduct,
+    extra: impl FnOnce(&[String]) -> Result<Vec<crate::db::Stmt>, AppError>,
+) -> Result<ProductView, AppError> {
     let title = Text::parse(&input.title, 1, 200).map_err(|m| AppError::validation("title", m))?;
     let slug = match input.slug.as_deref() {
         Some(s) => Slug::parse(s).map_err(|m| AppError::validation("slug", m))?,
@@ -128,11 +142,15 @@ pub async fn create_product<P: Platform>(
         updated_at: now,
     };
     let mut stmts = vec![catalog::insert_product(&product)];
+    let mut variant_ids = Vec::new();
     for (i, v) in input.variants.into_iter().enumerate() {
         let row = new_variant(p, store, &product.id, v, i as i64)
             .map_err(|e| prefix_field(e, &format!("variants[{i}].")))?;
         stmts.push(catalog::insert_variant(&row));
+        variant_ids.push(row.id.clone());
     }
+    // What the caller adds for the new variants (mappings, placements), in the same batch.
+    stmts.extend(extra(&variant_ids)?);
     p.db().batch(stmts).await.map_err(catalog_conflict)?;
     let mut views = product_views(p.db(), vec![product], Audience::Admin).await?;
     Ok(views.remove(0))

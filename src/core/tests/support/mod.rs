@@ -47,6 +47,8 @@ impl HttpClient for FakeHttp {
 }
 
 pub struct TestPlatform {
+    /// Files put in the bucket: key → (content type, bytes).
+    pub files: RefCell<HashMap<String, (String, Vec<u8>)>>,
     /// Messages sent to the fulfillment queue, in order.
     pub queued: RefCell<Vec<Value>>,
     /// When set, the queue refuses messages (to prove the outbox keeps them).
@@ -70,6 +72,7 @@ impl TestPlatform {
             .borrow_mut()
             .insert(JWKS_URL.into(), (200, jwks));
         TestPlatform {
+            files: RefCell::new(HashMap::new()),
             queued: RefCell::new(Vec::new()),
             queue_down: Cell::new(false),
             db: SqliteDb::open_migrated().expect("migrations apply"),
@@ -85,6 +88,7 @@ impl TestPlatform {
                 }),
                 stripe_webhook_secrets: vec![WEBHOOK_SECRET.into(), OLD_WEBHOOK_SECRET.into()],
                 order_token_secret: Some("an-order-token-secret-of-32-characters!".into()),
+                files_public_base: Some("https://files.test".into()),
                 provider_bases: ProviderBases {
                     printful: "http://printful.test".into(),
                     prodigi: "http://prodigi.test/v4.0".into(),
@@ -166,6 +170,12 @@ impl Platform for TestPlatform {
     }
     fn settings(&self) -> &Settings {
         &self.settings
+    }
+    async fn put_file(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), String> {
+        self.files
+            .borrow_mut()
+            .insert(key.to_owned(), (content_type.to_owned(), bytes.to_vec()));
+        Ok(())
     }
     /// Time passes at once: the clock moves, nothing waits.
     async fn sleep_ms(&self, ms: u64) {

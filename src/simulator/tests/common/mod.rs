@@ -111,6 +111,9 @@ pub mod core_platform {
         fn settings(&self) -> &Settings {
             &self.settings
         }
+        async fn put_file(&self, _: &str, _: &[u8], _: &str) -> Result<(), String> {
+            Err("not used here".into())
+        }
         async fn sleep_ms(&self, ms: u64) {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }

@@ -160,6 +160,7 @@ pub struct EdgePlatform {
     db: D1Db,
     http: FetchHttp,
     queue: Option<worker::Queue>,
+    files: Option<worker::Bucket>,
     settings: Settings,
 }
 
@@ -182,6 +183,7 @@ impl EdgePlatform {
             db: D1Db(env.d1(DB_BINDING)?),
             http: FetchHttp,
             queue: env.queue(QUEUE_BINDING).ok(),
+            files: env.bucket(FILES_BINDING).ok(),
             settings: Settings {
                 bootstrap_admin_key: var("ADMIN_BOOTSTRAP_KEY").filter(|k| !k.is_empty()),
                 environment: var("ENVIRONMENT").unwrap_or_else(|| "production".into()),
@@ -199,6 +201,7 @@ impl EdgePlatform {
                     .filter(|s| !s.is_empty())
                     .collect(),
                 order_token_secret: var("ORDER_TOKEN_SECRET").filter(|s| s.len() >= 32),
+                files_public_base: var("FILES_PUBLIC_BASE").filter(|b| !b.is_empty()),
                 provider_bases: ProviderBases {
                     printful: base("PRINTFUL_API_BASE", d.printful),
                     prodigi: base("PRODIGI_API_BASE", d.prodigi),
@@ -228,6 +231,23 @@ impl Platform for EdgePlatform {
     }
     fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    async fn put_file(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), String> {
+        let bucket = self
+            .files
+            .as_ref()
+            .ok_or_else(|| format!("no {FILES_BINDING} binding"))?;
+        bucket
+            .put(key, bytes.to_vec())
+            .http_metadata(worker::HttpMetadata {
+                content_type: Some(content_type.to_owned()),
+                ..Default::default()
+            })
+            .execute()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     async fn sleep_ms(&self, ms: u64) {
