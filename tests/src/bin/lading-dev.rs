@@ -100,8 +100,14 @@ fn main() {
         pk = demo.pk
     );
     println!("\nLogs: .lading/wrangler.log and .lading/simulator.log. Ctrl-C stops everything.");
+    // Ctrl-C, or a SIGTERM from a process manager or `timeout`: stop every process we started.
     rt.block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
     });
     println!("stopping...");
     drop(stack);

@@ -435,7 +435,7 @@ where
     let level = if resp.status >= 500 { "error" } else { "info" };
     let mut fields = serde_json::json!({
         "method": req.method().to_string(),
-        "path": url.path(),
+        "path": loggable_path(url.path()),
         "status": resp.status,
         "duration_ms": js_sys::Date::now() - started,
     });
@@ -446,6 +446,14 @@ where
     match &resp.file {
         Some(f) => stream_file(env, f, &rid).await,
         None => to_worker_response(resp),
+    }
+}
+
+/// The path as logged: a download link's token is a credential, so it never reaches a log.
+fn loggable_path(path: &str) -> String {
+    match path.split_once("/v1/downloads/") {
+        Some((before, _)) => format!("{before}/v1/downloads/[token]"),
+        None => path.to_owned(),
     }
 }
 
