@@ -602,12 +602,10 @@ async fn the_cancellation_matrix_ends_in_the_right_states_and_refunds(c: &Ctx<'_
     fo_becomes(c, &pd.1, "cancel_rejected").await;
     order_becomes_status(c, &order, "partially_shipped").await;
     // The Printful line (30.00) is refunded, once; nothing for the others.
-    for _ in 0..50 {
-        if c.count("SELECT COUNT(*) FROM payments WHERE order_id = ?1 AND kind = 'refund' AND status = 'succeeded'", &order) == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(async || {
+        c.count("SELECT COUNT(*) FROM payments WHERE order_id = ?1 AND kind = 'refund' AND status = 'succeeded'", &order) == 1
+    })
+    .await;
     assert_eq!(c.count("SELECT COALESCE(SUM(amount), 0) FROM payments WHERE order_id = ?1 AND kind = 'refund' AND status = 'succeeded'", &order), 3000);
     assert_eq!(c.order(&order)["financial_status"], "partially_refunded");
     let printful = provider_orders(c, "printful", &pf.1).await;
@@ -632,12 +630,7 @@ async fn the_cancellation_matrix_ends_in_the_right_states_and_refunds(c: &Ctx<'_
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["order"]["status"], "cancelled");
     assert_eq!(r.body["refund"]["amount"], total);
-    for _ in 0..50 {
-        if c.order(&held)["financial_status"] == "refunded" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(async || c.order(&held)["financial_status"] == "refunded").await;
     assert_eq!(c.order(&held)["financial_status"], "refunded");
     // A fully shipped order cannot be cancelled.
     let shipped = buy(c, &s, &[&v[1]]).await;

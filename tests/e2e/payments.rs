@@ -287,20 +287,11 @@ async fn declined_and_expired_payments_cancel_the_order_and_free_the_cart(c: &Ct
     let o = c.order_becomes(&order_id, "cancelled").await;
     assert_eq!(o["cancel_reason"], "payment_failed: card_declined");
     // The open session was expired at Stripe, so it can no longer be paid.
-    let mut expired = false;
-    for _ in 0..50 {
-        let r = c
-            .client
-            .get(&c.sim(&format!("/v1/checkout/sessions/{session}")))
-            .bearer("sk_test_check")
-            .send()
-            .await;
-        if r.body["status"] == "expired" {
-            expired = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let expired = eventually(async || {
+        let url = c.sim(&format!("/v1/checkout/sessions/{session}"));
+        c.client.get(&url).bearer("sk_test_check").send().await.body["status"] == "expired"
+    })
+    .await;
     assert!(expired, "the declined session is expired at Stripe");
     // The cart is usable again: a new checkout makes a new order, and expiry cancels it.
     let cart_now = c
@@ -807,20 +798,11 @@ async fn a_declined_payment_intent_cancels_the_order_and_the_intent(c: &Ctx<'_>)
     let o = c.order_becomes(&order_id, "cancelled").await;
     assert_eq!(o["cancel_reason"], "payment_failed: card_declined");
     // The intent is cancelled at Stripe, so a retried confirm cannot take money for it.
-    let mut cancelled = false;
-    for _ in 0..50 {
-        let r = c
-            .client
-            .get(&c.sim(&format!("/v1/payment_intents/{pi}")))
-            .bearer("sk_test_check")
-            .send()
-            .await;
-        if r.body["status"] == "canceled" {
-            cancelled = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let cancelled = eventually(async || {
+        let url = c.sim(&format!("/v1/payment_intents/{pi}"));
+        c.client.get(&url).bearer("sk_test_check").send().await.body["status"] == "canceled"
+    })
+    .await;
     assert!(cancelled, "the declined intent is cancelled at Stripe");
     // The customer's cart is theirs again, and a new attempt makes a new order.
     let cart = c
@@ -916,12 +898,7 @@ async fn concurrent_refunds_never_exceed_the_capture_and_stripe_gets_each_once(c
         "{}",
         rest.text
     );
-    for _ in 0..50 {
-        if c.order(&order)["financial_status"] == "refunded" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(async || c.order(&order)["financial_status"] == "refunded").await;
     assert_eq!(c.order(&order)["financial_status"], "refunded");
     let more = c
         .admin(&s, "POST", &format!("/admin/api/v1/orders/{order}/refunds"))

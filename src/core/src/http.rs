@@ -98,6 +98,18 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Decodes a JSON body that may be left out (an empty body is the default input).
+    ///
+    /// # Errors
+    /// As [`Request::json`] when a body was sent.
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, Problem> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            Ok(T::default())
+        } else {
+            self.json()
+        }
+    }
+
     /// Decodes a JSON body.
     ///
     /// # Errors

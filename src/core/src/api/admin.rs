@@ -420,12 +420,7 @@ async fn run<P: Platform>(
                 .await?
                 .filter(|o| o.store_id == store_id)
                 .ok_or(AppError::NotFound("order"))?;
-            let input: crate::orders::list::CancelInput =
-                if req.body.iter().all(u8::is_ascii_whitespace) {
-                    Default::default()
-                } else {
-                    req.json()?
-                };
+            let input: crate::orders::list::CancelInput = req.json_or_default()?;
             let reason = input.reason.map_or_else(
                 || "cancelled_by_operator".to_owned(),
                 |r| {

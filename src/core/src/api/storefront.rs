@@ -223,7 +223,7 @@ async fn run<P: Platform>(
                 p,
                 caller,
                 params.get("order_number"),
-                optional_json(req)?,
+                req.json_or_default()?,
             )
             .await?;
             Response::json(status, &links)
@@ -269,13 +269,13 @@ async fn run<P: Platform>(
         ),
         Op::MergeCarts => Response::json(200, &carts::merge::merge(p, caller).await?),
         Op::CreateCheckoutSession => {
-            let input = optional_json(req)?;
+            let input = req.json_or_default()?;
             let (created, session) =
                 orders::checkout::create_checkout_session(p, caller, input).await?;
             Response::json(if created { 201 } else { 200 }, &session)
         }
         Op::CreatePaymentIntent => {
-            let input = optional_json(req)?;
+            let input = req.json_or_default()?;
             let (created, pi) =
                 orders::payment_intent::create_payment_intent(p, caller, input).await?;
             Response::json(if created { 201 } else { 200 }, &pi)
@@ -300,20 +300,16 @@ async fn run<P: Platform>(
         ),
         Op::CancelOrder => Response::json(
             200,
-            &orders::list::cancel(p, caller, params.get("order_number"), optional_json(req)?)
-                .await?,
+            &orders::list::cancel(
+                p,
+                caller,
+                params.get("order_number"),
+                req.json_or_default()?,
+            )
+            .await?,
         ),
         Op::LookupOrder => {
             Response::json(200, &orders::list::lookup(p, caller, req.json()?).await?)
         }
     })
-}
-
-/// A body that may be empty (checkout needs nothing from a customer).
-fn optional_json<T: serde::de::DeserializeOwned + Default>(req: &Request) -> Result<T, Problem> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        Ok(T::default())
-    } else {
-        req.json()
-    }
 }
