@@ -166,7 +166,8 @@ impl Stack {
              ORDER_TOKEN_SECRET = \"order-token-secret-{webhook_secret}\"\n\
              PRINTFUL_API_BASE = \"{simulator}/printful\"\nPRODIGI_API_BASE = \"{simulator}/prodigi/v4.0\"\n\
              GOOTEN_API_BASE = \"{simulator}/gooten\"\nGELATO_API_BASE = \"{simulator}/gelato\"\n\
-             FILES_PUBLIC_BASE = \"{base}/_/r2\"\n",
+             FILES_PUBLIC_BASE = \"{base}/_/r2\"\n\
+             EMAIL_API_BASE = \"{simulator}/brevo\"\nEMAIL_API_KEY = \"xkeysib-local\"\nEMAIL_FROM = \"orders@lading.local\"\n",
             opts.bootstrap_key
         );
         let mut configs = vec![rewrite_config(

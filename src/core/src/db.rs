@@ -199,3 +199,19 @@ where
     let s = String::deserialize(d)?;
     serde_json::from_str(&s).map_err(serde::de::Error::custom)
 }
+
+/// A 0/1 INTEGER column as a `bool`.
+///
+/// # Errors
+/// Values other than 0, 1, true or false.
+pub fn int_bool<'de, D>(d: D) -> Result<bool, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
+        serde_json::Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
+        other => Err(serde::de::Error::custom(format!("not a boolean: {other}"))),
+    }
+}

@@ -190,6 +190,9 @@ pub struct Response {
     /// Stream this stored file as the body instead (the Worker reads it from R2 and hands
     /// the stream to the runtime: never buffered).
     pub file: Option<FileBody>,
+    /// Stream this export as the body instead: the Worker pulls it page by page from D1
+    /// while the client reads, so memory stays flat (natively: [`Response::drain_export`]).
+    pub export: Option<Box<crate::admin::orders::CsvExport>>,
 }
 
 /// A file to stream from the bucket, with the client's `Range` header (if any).
@@ -208,6 +211,7 @@ impl Response {
             body: serde_json::to_vec(body).unwrap_or_default(),
             log_cause: None,
             file: None,
+            export: None,
         }
     }
     pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
@@ -217,6 +221,7 @@ impl Response {
             body: body.into(),
             log_cause: None,
             file: None,
+            export: None,
         }
     }
     pub fn empty(status: u16) -> Self {
@@ -226,6 +231,7 @@ impl Response {
             body: Vec::new(),
             log_cause: None,
             file: None,
+            export: None,
         }
     }
     /// A stored file, streamed by the Worker (200, or 206 for a `Range`).
@@ -238,6 +244,30 @@ impl Response {
             }),
             ..Response::empty(200)
         }
+    }
+    /// A CSV export, streamed by the Worker.
+    pub fn export(export: crate::admin::orders::CsvExport, filename: &str) -> Self {
+        Response {
+            export: Some(Box::new(export)),
+            ..Response::empty(200)
+        }
+        .with_header("content-type", "text/csv; charset=utf-8")
+        .with_header(
+            "content-disposition",
+            &format!("attachment; filename=\"{filename}\""),
+        )
+    }
+    /// The export read to its end into `body` (native tests and tools; the Worker streams).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn drain_export(mut self, db: &impl crate::db::Db) -> Result<Self, crate::AppError> {
+        if let Some(mut e) = self.export.take() {
+            while let Some(chunk) = e.next_chunk(db).await? {
+                self.body.extend(chunk);
+            }
+        }
+        Ok(self)
     }
     #[must_use]
     pub fn with_header(mut self, k: &str, v: &str) -> Self {

@@ -26,6 +26,7 @@
 #![recursion_limit = "512"]
 #![allow(async_fn_in_trait)] // ports are used without `Send`: JS-backed futures are not `Send`.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod carts;
@@ -40,6 +41,7 @@ pub mod http;
 pub mod idempotency;
 pub mod inbound;
 pub mod jobs;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod ports;

@@ -62,6 +62,8 @@ pub struct Settings {
     /// Variable `FILES_PUBLIC_BASE`: where the bucket's files are public (providers fetch
     /// print files from it), e.g. `https://files.example.com`.
     pub files_public_base: Option<String>,
+    /// Notification emails (Brevo-style API); `None` leaves them unsent (`skipped`).
+    pub email: Option<crate::notifications::EmailConfig>,
 }
 
 #[derive(Debug, Clone)]

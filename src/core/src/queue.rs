@@ -19,6 +19,11 @@ pub enum Message {
         fulfillment_order_id: String,
         store_id: String,
     },
+    /// Send one notification email (at most once per order and kind).
+    Email {
+        notification_id: String,
+        store_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -55,6 +60,9 @@ pub async fn process<P: Platform>(p: &P, body: &serde_json::Value) -> Outcome {
             fulfillment_order_id,
             ..
         }) => crate::fulfillment::cancel::process(p, &fulfillment_order_id).await,
+        Ok(Message::Email {
+            notification_id, ..
+        }) => crate::notifications::process(p, &notification_id).await,
     }
 }
 

@@ -34,3 +34,15 @@ mod tests {
         assert_eq!(super::year(1_700_000_000_123), 2023);
     }
 }
+
+/// A client's date or timestamp: RFC 3339, or a calendar day `YYYY-MM-DD` (its midnight,
+/// UTC). `None` when it is neither.
+pub fn parse_instant_ms(s: &str) -> Option<i64> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &fmt)
+        .ok()
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+}

@@ -201,12 +201,13 @@ fn a_paid_order_is_routed_per_provider_in_the_paying_batch_and_queued_once() {
     );
     assert_eq!(p.count("SELECT COUNT(*) FROM fulfillment_order_lines"), 3);
     assert_eq!(
-        p.count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL"),
+        p.count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL AND kind = 'fulfil'"),
         3
     );
-    let queued = p.queued.borrow().clone();
+    let queued: Vec<Value> = p.queued.borrow().iter().filter(|m| m["kind"] == "fulfil").cloned().collect();
     assert_eq!(queued.len(), 3);
-    assert!(queued.iter().all(|m| m["kind"] == "fulfil"));
+    // Beside them, the confirmation and files-ready emails (one digital item).
+    assert_eq!(p.queued.borrow().iter().filter(|m| m["kind"] == "email").count(), 2);
     // Mapped variant ids and cost estimates travel with the lines.
     assert_eq!(
         p.count("SELECT COUNT(*) FROM fulfillment_order_lines WHERE external_variant_id = '4012'"),
@@ -224,7 +225,7 @@ fn a_paid_order_is_routed_per_provider_in_the_paying_batch_and_queued_once() {
         .find(|j| j.job == "recover_stuck_fulfillment")
         .unwrap();
     assert_eq!(sweep.changed, 0, "{r:?}");
-    assert_eq!(p.queued.borrow().len(), 3);
+    assert_eq!(p.queued.borrow().len(), 5);
 }
 
 #[test]
@@ -235,12 +236,13 @@ fn an_unsent_outbox_row_is_sent_by_the_sweep() {
     assert!(p.queued.borrow().is_empty());
     assert_eq!(
         p.count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"),
-        3
+        5,
+        "three fulfil, two email"
     );
     p.queue_down.set(false);
     p.advance_ms(61_000);
     run(jobs::run_cron(&p, jobs::FIVE_MINUTES));
-    assert_eq!(p.queued.borrow().len(), 3);
+    assert_eq!(p.queued.borrow().len(), 5);
     assert_eq!(
         p.count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"),
         0

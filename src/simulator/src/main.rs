@@ -10,11 +10,12 @@
 //! - [`providers`]: Printful, Prodigi, Gooten and Gelato with their idempotency rules, a
 //!   control to advance an order (which sends that provider's webhook, signed its way).
 //!
-//! Email plugs in as another router, faithful to `shared/PROVIDERS.md`.
+//! - [`email`]: a Brevo-style transactional email API that captures what is sent.
 //!
 //! Usage: `lading-simulator [--port N]` (default 8790; 0 picks a free port). The first line
 //! on stdout is `listening on http://127.0.0.1:<port>`.
 
+mod email;
 mod harness;
 mod idp;
 mod providers;
@@ -54,6 +55,7 @@ async fn main() {
     let app = harness::wrap(
         idp::router()
             .merge(stripe::router(stripe))
+            .merge(email::router(email::Email::default()))
             .merge(providers::router(providers::Providers::new(
                 provider_base.zip(provider_secret),
             ))),

@@ -11,6 +11,7 @@
 //! - `POST /__control/stripe/events/{id}/deliver` `{times?}`: deliver again, `times` at once
 //! - `POST /__control/stripe/delivery` `{drop_next?, duplicate?, delay_ms?, fail_next_with?}`
 //! - `GET /__control/stripe/deliveries`: every delivery attempt and its answer
+//! - `GET /__control/stripe/promotion_codes`: every promotion code, with its coupon
 //!
 //! The hosted page `GET /checkout/{id}` has Pay and Decline buttons.
 
@@ -39,6 +40,8 @@ struct Inner {
     intents: HashMap<String, Value>,
     charges: HashMap<String, Value>,
     refunds: HashMap<String, Value>,
+    coupons: HashMap<String, Value>,
+    promotion_codes: HashMap<String, Value>,
     /// Oldest first.
     events: Vec<Value>,
     idempotency: HashMap<(String, String), Saved>,
@@ -193,6 +196,8 @@ impl Stripe {
             intents: HashMap::new(),
             charges: HashMap::new(),
             refunds: HashMap::new(),
+            coupons: HashMap::new(),
+            promotion_codes: HashMap::new(),
             events: Vec::new(),
             idempotency: HashMap::new(),
             webhook,
@@ -246,6 +251,13 @@ pub fn router(stripe: Stripe) -> Router {
         .route("/v1/payment_intents/{id}/cancel", post(cancel_intent))
         .route("/v1/refunds", post(create_refund))
         .route("/v1/events", get(list_events))
+        .route("/v1/coupons", post(create_coupon))
+        .route("/v1/promotion_codes", post(create_promotion_code))
+        .route(
+            "/v1/promotion_codes/{id}",
+            post(update_promotion_code).get(get_promotion_code),
+        )
+        .route("/__control/stripe/promotion_codes", get(list_promotion_codes))
         .route("/checkout/{id}", get(hosted_page))
         .route("/checkout/{id}/pay", post(hosted_pay))
         .route("/checkout/{id}/decline", post(hosted_decline))
@@ -878,6 +890,98 @@ async fn create_refund(AxState(s): AxState<Stripe>, headers: HeaderMap, body: By
         let e2 = inner.event("charge.refunded", &ch);
         ((StatusCode::OK, refund), vec![e1, e2])
     })
+}
+
+fn boolean(v: &Value) -> Option<bool> {
+    match v.as_str() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => v.as_bool(),
+    }
+}
+
+async fn create_coupon(AxState(s): AxState<Stripe>, headers: HeaderMap, body: Bytes) -> Response {
+    idempotent(&s, &headers, &body, |inner, f| {
+        let percent = f["percent_off"].as_str().and_then(|v| v.parse::<f64>().ok());
+        let amount = int(&f["amount_off"]);
+        match (percent, amount) {
+            (Some(p), None) if p > 0.0 && p <= 100.0 => {}
+            (None, Some(a)) if a > 0 && f["currency"].as_str().is_some() => {}
+            (None, Some(_)) => return (missing("currency"), vec![]),
+            (Some(_), Some(_)) => return (invalid("You may only specify one of these parameters: amount_off, percent_off.", "percent_off"), vec![]),
+            (None, None) => return (invalid("You must specify one of these parameters: amount_off, percent_off.", "percent_off"), vec![]),
+            _ => return (invalid("Invalid discount.", "percent_off"), vec![]),
+        }
+        let duration = f["duration"].as_str().unwrap_or("once");
+        if !["once", "forever", "repeating"].contains(&duration) {
+            return (invalid("Invalid duration.", "duration"), vec![]);
+        }
+        let id = inner.id("coupon");
+        let c = json!({
+            "id": id, "object": "coupon", "percent_off": percent, "amount_off": amount, "currency": f["currency"],
+            "duration": duration, "max_redemptions": int(&f["max_redemptions"]), "redeem_by": int(&f["redeem_by"]),
+            "name": f["name"], "metadata": f.get("metadata").cloned().unwrap_or(json!({})), "times_redeemed": 0, "valid": true,
+            "created": now_s(), "livemode": false,
+        });
+        inner.coupons.insert(id, c.clone());
+        ((StatusCode::OK, c), vec![])
+    })
+}
+
+async fn create_promotion_code(AxState(s): AxState<Stripe>, headers: HeaderMap, body: Bytes) -> Response {
+    idempotent(&s, &headers, &body, |inner, f| {
+        let Some(coupon_id) = f["coupon"].as_str() else {
+            return (missing("coupon"), vec![]);
+        };
+        let Some(coupon) = inner.coupons.get(coupon_id).cloned() else {
+            return (not_found("coupon", coupon_id), vec![]);
+        };
+        let code = f["code"].as_str().map(str::to_owned);
+        if let Some(c) = &code
+            && inner.promotion_codes.values().any(|p| p["active"] == json!(true) && p["code"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(c)))
+        {
+            return (invalid(&format!("An active promotion code with `code: {c}` already exists."), "code"), vec![]);
+        }
+        let id = inner.id("promo");
+        let code = code.unwrap_or_else(|| id[6..14].to_uppercase());
+        let p = json!({
+            "id": id, "object": "promotion_code", "code": code, "coupon": coupon, "active": boolean(&f["active"]).unwrap_or(true),
+            "max_redemptions": int(&f["max_redemptions"]), "expires_at": int(&f["expires_at"]), "times_redeemed": 0,
+            "metadata": f.get("metadata").cloned().unwrap_or(json!({})), "created": now_s(), "livemode": false,
+        });
+        inner.promotion_codes.insert(id, p.clone());
+        ((StatusCode::OK, p), vec![])
+    })
+}
+
+async fn update_promotion_code(AxState(s): AxState<Stripe>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    idempotent(&s, &headers, &body, |inner, f| {
+        let Some(p) = inner.promotion_codes.get_mut(&id) else {
+            return (not_found("promotion_code", &id), vec![]);
+        };
+        if let Some(a) = boolean(&f["active"]) {
+            p["active"] = json!(a);
+        }
+        ((StatusCode::OK, p.clone()), vec![])
+    })
+}
+
+async fn get_promotion_code(AxState(s): AxState<Stripe>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(e) = authorized(&headers) {
+        return reply(e);
+    }
+    let inner = s.0.lock().expect("lock");
+    reply(match inner.promotion_codes.get(&id) {
+        Some(p) => (StatusCode::OK, p.clone()),
+        None => not_found("promotion_code", &id),
+    })
+}
+
+async fn list_promotion_codes(AxState(s): AxState<Stripe>) -> Response {
+    let inner = s.0.lock().expect("lock");
+    let mut data: Vec<Value> = inner.promotion_codes.values().cloned().collect();
+    data.sort_by_key(|p| p["id"].as_str().unwrap_or_default().to_owned());
+    reply((StatusCode::OK, json!({ "data": data })))
 }
 
 #[derive(Deserialize)]

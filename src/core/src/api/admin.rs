@@ -3,6 +3,7 @@
 
 use super::{finish, healthz, with_idempotency};
 use crate::AppError;
+use crate::admin;
 use crate::auth::{self, AdminCaller};
 use crate::catalog::{
     self, Audience, add_variant::add_variant, archive, create_product::create_product,
@@ -47,6 +48,23 @@ pub enum Op {
     CancelOrder,
     UploadArt,
     ProductFromArt,
+    ListOrders,
+    ExportOrders,
+    GetOrder,
+    AddOrderNote,
+    AddTracking,
+    FulfillmentDashboard,
+    OpenCustomerFile,
+    ListPromoCodes,
+    CreatePromoCode,
+    GetPromoCode,
+    UpdatePromoCode,
+    DeletePromoCode,
+    ListUsers,
+    GetUser,
+    BlockUser,
+    UnblockUser,
+    ListAuditLog,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -190,13 +208,102 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/admin/api/v1/products/from-art",
         id: Op::ProductFromArt,
     },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/orders",
+        id: Op::ListOrders,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/orders/export.csv",
+        id: Op::ExportOrders,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/orders/{order_id}",
+        id: Op::GetOrder,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/orders/{order_id}/notes",
+        id: Op::AddOrderNote,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/tracking",
+        id: Op::AddTracking,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/fulfillment/dashboard",
+        id: Op::FulfillmentDashboard,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/customer-files/{file_id}",
+        id: Op::OpenCustomerFile,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/promo-codes",
+        id: Op::ListPromoCodes,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/promo-codes",
+        id: Op::CreatePromoCode,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/promo-codes/{promo_code_id}",
+        id: Op::GetPromoCode,
+    },
+    Route {
+        method: Method::Patch,
+        pattern: "/admin/api/v1/promo-codes/{promo_code_id}",
+        id: Op::UpdatePromoCode,
+    },
+    Route {
+        method: Method::Delete,
+        pattern: "/admin/api/v1/promo-codes/{promo_code_id}",
+        id: Op::DeletePromoCode,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/users",
+        id: Op::ListUsers,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/users/{user_id}",
+        id: Op::GetUser,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/users/{user_id}/block",
+        id: Op::BlockUser,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/users/{user_id}/unblock",
+        id: Op::UnblockUser,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/admin/api/v1/audit-log",
+        id: Op::ListAuditLog,
+    },
 ];
 
 /// The least role each route needs; `None` for public routes and the bootstrap-only one.
 pub fn required_role(op: Op) -> Option<Role> {
     use Op::*;
     match op {
-        Healthz | OpenApi | CreateStore | ListStores => None,
+        Healthz | OpenApi | CreateStore | ListStores | OpenCustomerFile => None,
+        ListOrders | ExportOrders | GetOrder | AddOrderNote | AddTracking | FulfillmentDashboard
+        | ListPromoCodes | GetPromoCode | ListUsers | GetUser => Some(Role::Support),
+        CreatePromoCode | UpdatePromoCode | DeletePromoCode | ListAuditLog => Some(Role::Admin),
+        BlockUser | UnblockUser => Some(Role::Superadmin),
         GetStore
         | ListProducts
         | GetProduct
@@ -231,6 +338,18 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     match op {
         Op::Healthz => return Ok(healthz(p, "admin").await),
         Op::OpenApi => return Ok(Response::json(200, &super::document("admin"))),
+        Op::OpenCustomerFile => {
+            return Ok(admin::files::open(
+                p,
+                params.get("file_id"),
+                req.query_param("store"),
+                req.query_param("expires"),
+                req.query_param("signature"),
+                req.get_header("range"),
+            )
+            .await?
+            .with_header("referrer-policy", "no-referrer"));
+        }
         _ => {}
     }
     let caller = auth::admin_caller(p, req).await?;
@@ -247,17 +366,123 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
             .0
             .to_owned(),
     };
-    if req.method == Method::Post {
-        let scope = match &caller {
+    perform(p, req, op, &params, &caller, &store_id).await
+}
+
+/// Runs an authorized operation: under its Idempotency-Key for POSTs, with an audit-log row
+/// for every change that succeeded. The web UI's forms come through here too.
+///
+/// # Errors
+/// The operation's problem.
+pub async fn perform<P: Platform>(
+    p: &P,
+    req: &Request,
+    op: Op,
+    params: &Params,
+    caller: &AdminCaller,
+    store_id: &str,
+) -> Result<Response, Problem> {
+    let resp = if req.method == Method::Post {
+        let scope = match caller {
             AdminCaller::Bootstrap { .. } => "admin:bootstrap".to_owned(),
             AdminCaller::Key { key_id, .. } => format!("admin:{key_id}"),
         };
-        with_idempotency(p, req, &store_id, &scope, async || {
-            run(p, req, op, &params, &caller, &store_id).await
+        with_idempotency(p, req, store_id, &scope, async || {
+            run(p, req, op, params, caller, store_id).await
         })
-        .await
+        .await?
     } else {
-        run(p, req, op, &params, &caller, &store_id).await
+        run(p, req, op, params, caller, store_id).await?
+    };
+    if !matches!(req.method, Method::Get | Method::Head) && resp.status < 300 {
+        audit(p, req, op, params, caller, store_id, &resp).await?;
+    }
+    Ok(resp)
+}
+
+/// What the audit log says an operation did: its action and target, and which request
+/// fields are kept (never secrets: store settings and key creation keep field names only).
+fn audit_action(op: Op) -> (&'static str, Option<(&'static str, &'static str)>, bool) {
+    use Op::*;
+    match op {
+        CreateStore => ("store.create", None, false),
+        UpdateStore => ("store.update", None, false),
+        CreateAdminKey => ("admin_key.create", None, false),
+        RevokeAdminKey => ("admin_key.revoke", Some(("admin_key", "key_id")), true),
+        CreateProduct => ("product.create", None, true),
+        UpdateProduct => ("product.update", Some(("product", "product_id")), true),
+        ArchiveProduct => ("product.archive", Some(("product", "product_id")), true),
+        AddVariant => ("variant.create", Some(("product", "product_id")), true),
+        UpdateVariant => ("variant.update", Some(("variant", "variant_id")), true),
+        ArchiveVariant => ("variant.archive", Some(("variant", "variant_id")), true),
+        SetProviderMapping => ("provider_mapping.set", Some(("variant", "variant_id")), true),
+        RemoveProviderMapping => ("provider_mapping.remove", Some(("variant", "variant_id")), true),
+        RetryFulfillmentOrder => ("fulfillment_order.retry", Some(("fulfillment_order", "fulfillment_order_id")), true),
+        AddTracking => ("fulfillment_order.tracking", Some(("fulfillment_order", "fulfillment_order_id")), true),
+        CreateRefund => ("order.refund", Some(("order", "order_id")), true),
+        CancelOrder => ("order.cancel", Some(("order", "order_id")), true),
+        AddOrderNote => ("order.note", Some(("order", "order_id")), true),
+        UploadArt => ("art.upload", None, false),
+        ProductFromArt => ("product.create_from_art", None, true),
+        CreatePromoCode => ("promo_code.create", None, true),
+        UpdatePromoCode => ("promo_code.update", Some(("promo_code", "promo_code_id")), true),
+        DeletePromoCode => ("promo_code.delete", Some(("promo_code", "promo_code_id")), true),
+        BlockUser => ("user.block", Some(("user", "user_id")), true),
+        UnblockUser => ("user.unblock", Some(("user", "user_id")), true),
+        Healthz | OpenApi | ListStores | GetStore | ListAdminKeys | ListProducts | GetProduct
+        | ListProviderMappings | ListFulfillmentOrders | GetFulfillmentOrder | ListRefunds
+        | ListOrders | ExportOrders | GetOrder | FulfillmentDashboard | OpenCustomerFile
+        | ListPromoCodes | GetPromoCode | ListUsers | GetUser | ListAuditLog => ("read", None, false),
+    }
+}
+
+async fn audit<P: Platform>(
+    p: &P,
+    req: &Request,
+    op: Op,
+    params: &Params,
+    caller: &AdminCaller,
+    store_id: &str,
+    resp: &Response,
+) -> Result<(), Problem> {
+    let (action, target, keep_body) = audit_action(op);
+    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let answer: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+    let target_id = target
+        .map(|(_, param)| params.get(param).to_owned())
+        .or_else(|| answer["id"].as_str().map(str::to_owned))
+        .or_else(|| answer["user"]["id"].as_str().map(str::to_owned));
+    let detail = if keep_body && body.to_string().len() <= 4000 {
+        serde_json::json!({ "request": body, "status": resp.status })
+    } else {
+        let fields: Vec<&String> = body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        serde_json::json!({ "fields": fields, "status": resp.status })
+    };
+    let actor = match caller {
+        AdminCaller::Bootstrap { .. } => admin::audit::Actor { id: "bootstrap".into(), role: "superadmin".into() },
+        AdminCaller::Key { key_id, role, .. } => admin::audit::Actor { id: key_id.clone(), role: role.as_str().into() },
+    };
+    admin::audit::record(
+        p,
+        store_id,
+        &actor,
+        &admin::audit::Entry {
+            action,
+            target_type: target.map(|(t, _)| t).or_else(|| (op == Op::CreatePromoCode).then_some("promo_code")),
+            target_id: target_id.as_deref(),
+            detail,
+        },
+        &req.request_id,
+    )
+    .await?;
+    Ok(())
+}
+
+/// How notes and promo codes name who made them.
+fn author(caller: &AdminCaller) -> String {
+    match caller {
+        AdminCaller::Bootstrap { .. } => "bootstrap".into(),
+        AdminCaller::Key { key_id, role, .. } => format!("{key_id} ({})", role.as_str()),
     }
 }
 
@@ -441,6 +666,60 @@ async fn run<P: Platform>(
                 .await?,
             )
         }
+        Op::ListOrders => {
+            let f = admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
+            Response::json(
+                200,
+                &admin::orders::list(p, store_id, &f, req.query_param("starting_after"), req.query_param("limit")).await?,
+            )
+        }
+        Op::ExportOrders => {
+            let f = admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
+            let day = crate::time_fmt::rfc3339(p.now_ms());
+            Response::export(
+                admin::orders::CsvExport::new(store_id, f),
+                &format!("orders-{}.csv", &day[..10]),
+            )
+        }
+        Op::GetOrder => Response::json(200, &admin::orders::detail(p, store_id, params.get("order_id")).await?),
+        Op::AddOrderNote => {
+            let input = req.json()?;
+            Response::json(201, &admin::orders::add_note(p, store_id, params.get("order_id"), &author(caller), input).await?)
+        }
+        Op::AddTracking => {
+            let input = req.json()?;
+            Response::json(200, &admin::tracking::add_tracking(p, store_id, params.get("fulfillment_order_id"), input).await?)
+        }
+        Op::FulfillmentDashboard => Response::json(200, &fulfillment::admin::dashboard(p, store_id).await?),
+        Op::OpenCustomerFile => unreachable!("answered before authentication"),
+        Op::ListPromoCodes => Response::json(200, &serde_json::json!({ "data": admin::promo_codes::list(p, store_id).await? })),
+        Op::CreatePromoCode => {
+            let input = req.json()?;
+            Response::json(201, &admin::promo_codes::create(p, store_id, &author(caller), input).await?)
+        }
+        Op::GetPromoCode => Response::json(200, &admin::promo_codes::get(p, store_id, params.get("promo_code_id")).await?),
+        Op::UpdatePromoCode => {
+            let input = req.json()?;
+            Response::json(200, &admin::promo_codes::update(p, store_id, params.get("promo_code_id"), input).await?)
+        }
+        Op::DeletePromoCode => Response::json(200, &admin::promo_codes::delete(p, store_id, params.get("promo_code_id")).await?),
+        Op::ListUsers => Response::json(
+            200,
+            &admin::users::list(p, store_id, req.query_param("email"), req.query_param("starting_after"), req.query_param("limit")).await?,
+        ),
+        Op::GetUser => Response::json(200, &admin::users::get(p, store_id, params.get("user_id")).await?),
+        Op::BlockUser => {
+            let input = req.json()?;
+            Response::json(200, &admin::users::set_blocked(p, store_id, params.get("user_id"), true, input).await?)
+        }
+        Op::UnblockUser => {
+            let input = req.json_or_default()?;
+            Response::json(200, &admin::users::set_blocked(p, store_id, params.get("user_id"), false, input).await?)
+        }
+        Op::ListAuditLog => Response::json(
+            200,
+            &admin::audit::list(p, store_id, req.query_param("starting_after"), req.query_param("limit")).await?,
+        ),
         Op::ListRefunds => Response::json(
             200,
             &serde_json::json!({ "data": refunds::list(p, store_id, params.get("order_id")).await? }),

@@ -504,6 +504,23 @@ pub const ADMIN: &[Operation] = &[
         Some("Product"),
         201,
     ),
+    op(Get, "/admin/api/v1/orders", "Orders, newest first: filters status, financial_status, provider, customer_id, created_from, created_to (dates or RFC 3339); q = email or order number (or its beginning); limit, starting_after", "admin:support", None, Some("AdminOrderPage"), 200),
+    op(Get, "/admin/api/v1/orders/export.csv", "The same orders as CSV (same filters), streamed page by page", "admin:support", None, None, 200),
+    op(Get, "/admin/api/v1/orders/{order_id}", "One order in full: items, money, customer, fulfillment, parcels, payments, downloads, customer files (signed links), notes, emails, timeline, Stripe dashboard links", "admin:support", None, Some("AdminOrder"), 200),
+    op(Post, "/admin/api/v1/orders/{order_id}/notes", "Add an operator note (plain text, at most 4000 characters)", "admin:support", Some("Note"), Some("NoteView"), 201),
+    op(Post, "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/tracking", "Add a parcel with tracking to a manual, warehouse or hand-run Gelato fulfillment order (ships it; the shipped email follows)", "admin:support", Some("Tracking"), Some("TrackingResult"), 200),
+    op(Get, "/admin/api/v1/fulfillment/dashboard", "Fulfillment orders counted by provider and status, and the latest failures", "admin:support", None, Some("Dashboard"), 200),
+    op(Get, "/admin/api/v1/customer-files/{file_id}", "A customer's file through a signed link from the order detail (store, expires, signature query parameters; 15 minutes)", "signed", None, None, 200),
+    op(Get, "/admin/api/v1/promo-codes", "Promo codes with redemption counts (deleted ones hidden)", "admin:support", None, Some("PromoCodeList"), 200),
+    op(Post, "/admin/api/v1/promo-codes", "Create a promo code: a Stripe coupon and promotion code (resumable, idempotent)", "admin:admin", Some("PromoCodeInput"), Some("PromoCode"), 201),
+    op(Get, "/admin/api/v1/promo-codes/{promo_code_id}", "One promo code", "admin:support", None, Some("PromoCode"), 200),
+    op(Patch, "/admin/api/v1/promo-codes/{promo_code_id}", "Activate or deactivate (at Stripe first), or change the description", "admin:admin", Some("PromoCodeUpdate"), Some("PromoCode"), 200),
+    op(Delete, "/admin/api/v1/promo-codes/{promo_code_id}", "Soft delete: deactivated at Stripe, kept for the orders that used it", "admin:admin", None, None, 200),
+    op(Get, "/admin/api/v1/users", "Customers, newest first, with lifetime value, order count and last order (email filter; limit, starting_after)", "admin:support", None, Some("UserPage"), 200),
+    op(Get, "/admin/api/v1/users/{user_id}", "One customer and their orders", "admin:support", None, Some("UserDetail"), 200),
+    op(Post, "/admin/api/v1/users/{user_id}/block", "Block a customer (reason required): they cannot check out", "admin:superadmin", Some("Block"), Some("User"), 200),
+    op(Post, "/admin/api/v1/users/{user_id}/unblock", "Unblock a customer", "admin:superadmin", None, Some("User"), 200),
+    op(Get, "/admin/api/v1/audit-log", "Every admin change: who, what, target, request id (newest first; limit, starting_after)", "admin:admin", None, Some("AuditPage"), 200),
 ];
 
 fn schemas() -> Value {
@@ -618,6 +635,37 @@ fn schemas() -> Value {
         "Refund": { "type": "object", "properties": { "id": s("string"), "amount": s("integer"), "currency": s("string"),
             "status": { "enum": ["pending", "succeeded", "failed", "canceled"] }, "stripe_id": { "type": ["string", "null"] },
             "reason": { "type": ["string", "null"] }, "created_at": s("string") } },
+        "AdminOrderSummary": { "type": "object", "properties": { "id": s("string"), "order_number": s("string"), "status": s("string"), "financial_status": s("string"),
+            "email": { "type": ["string", "null"] }, "customer_id": { "type": ["string", "null"] }, "currency": s("string"), "subtotal": s("integer"), "discount": s("integer"),
+            "shipping": s("integer"), "tax": s("integer"), "total": s("integer"), "promo_code": { "type": ["string", "null"] }, "review_reason": { "type": ["string", "null"] },
+            "created_at": s("string"), "paid_at": { "type": ["string", "null"] } } },
+        "AdminOrderPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("AdminOrderSummary") }, "has_more": s("boolean"), "next_starting_after": { "type": ["string", "null"] } } },
+        "AdminOrder": { "type": "object", "properties": { "order": s("object"), "customer": { "type": ["object", "null"] }, "money": s("object"), "stripe": s("object"),
+            "fulfillment_orders": s("array"), "shipments": s("array"), "payments": s("array"), "downloads": s("array"), "customer_files": s("array"),
+            "notes": s("array"), "notifications": s("array"), "timeline": s("array") } },
+        "Note": { "type": "object", "required": ["body"], "properties": { "body": { "type": "string", "maxLength": 4000 } } },
+        "NoteView": { "type": "object", "properties": { "id": s("string"), "order_id": s("string"), "author": s("string"), "body": s("string"), "created_at": s("string") } },
+        "Tracking": { "type": "object", "required": ["carrier", "tracking_number"], "properties": { "carrier": s("string"), "tracking_number": s("string"), "tracking_url": s("string"),
+            "lines": { "type": "array", "items": { "type": "object", "properties": { "order_item_id": s("string"), "quantity": s("integer") } } } } },
+        "TrackingResult": { "type": "object", "properties": { "duplicate": s("boolean"), "fulfillment_order": r("FulfillmentOrder") } },
+        "Dashboard": { "type": "object", "properties": { "counts": s("array"), "by_status": s("object"), "failed": { "type": "array", "items": r("FulfillmentOrder") } } },
+        "PromoCodeInput": { "type": "object", "required": ["code", "discount_type", "discount_value"], "properties": { "code": s("string"),
+            "discount_type": { "enum": ["percentage", "fixed_amount"] }, "discount_value": s("integer"), "currency": s("string"), "description": s("string"),
+            "max_redemptions": s("integer"), "expires_at": s("string") } },
+        "PromoCodeUpdate": { "type": "object", "properties": { "active": s("boolean"), "description": s("string") } },
+        "PromoCode": { "type": "object", "properties": { "id": s("string"), "code": s("string"), "discount_type": s("string"), "discount_value": s("integer"),
+            "currency": { "type": ["string", "null"] }, "active": s("boolean"), "redemptions": s("integer"), "max_redemptions": { "type": ["integer", "null"] },
+            "expires_at": { "type": ["string", "null"] }, "stripe_coupon_id": { "type": ["string", "null"] }, "stripe_promotion_code_id": { "type": ["string", "null"] },
+            "stripe_sync": { "enum": ["synced", "pending"] }, "created_at": s("string") } },
+        "PromoCodeList": { "type": "object", "properties": { "data": { "type": "array", "items": r("PromoCode") } } },
+        "User": { "type": "object", "properties": { "id": s("string"), "email": { "type": ["string", "null"] }, "subject": s("string"), "lifetime_value": s("integer"),
+            "order_count": s("integer"), "last_order_at": { "type": ["string", "null"] }, "blocked": s("boolean"), "blocked_reason": { "type": ["string", "null"] }, "created_at": s("string") } },
+        "UserPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("User") }, "has_more": s("boolean"), "next_starting_after": { "type": ["string", "null"] } } },
+        "UserDetail": { "type": "object", "properties": { "user": r("User"), "orders": r("AdminOrderPage") } },
+        "Block": { "type": "object", "required": ["reason"], "properties": { "reason": { "type": "string", "maxLength": 500 } } },
+        "AuditPage": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": { "id": s("string"), "actor": s("string"),
+            "actor_role": s("string"), "action": s("string"), "target_type": { "type": ["string", "null"] }, "target_id": { "type": ["string", "null"] },
+            "detail": s("object"), "request_id": s("string"), "at": s("string") } } }, "has_more": s("boolean"), "next_starting_after": { "type": ["string", "null"] } } },
         "RefundList": { "type": "object", "properties": { "data": { "type": "array", "items": r("Refund") } } },
         "CreateRefund": { "type": "object", "properties": { "amount": { "type": "integer", "minimum": 1 },
             "lines": { "type": "array", "items": { "type": "object", "required": ["order_item_id", "quantity"],
@@ -636,6 +684,8 @@ fn security(auth: &str) -> Value {
         "customer" => json!([{ "publishableKey": [], "customerJwt": [] }]),
         "stripe_signature" => json!([{ "stripeSignature": [] }]),
         "provider_secret" => json!([{ "providerSecret": [] }]),
+        // The link's signature is the credential (query parameters).
+        "signed" => json!([]),
         "order_reader" => {
             json!([{ "publishableKey": [], "customerJwt": [] }, { "publishableKey": [], "cartToken": [] }, { "publishableKey": [], "orderToken": [] }])
         }
@@ -665,7 +715,7 @@ pub fn document(api: &str) -> Value {
                 params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
             }
         }
-        if o.method == Post && !matches!(o.auth, "none" | "stripe_signature" | "provider_secret") {
+        if o.method == Post && !matches!(o.auth, "none" | "stripe_signature" | "provider_secret" | "signed") {
             params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 },
                 "description": "The first response is saved for 24 h and replayed; the same key with another body gets 422." }));
         }

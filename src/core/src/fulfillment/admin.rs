@@ -80,6 +80,31 @@ pub struct Page {
     pub next_starting_after: Option<String>,
 }
 
+/// The list's query (exposed for the query-plan test). Status and provider are bound as
+/// values when given, so SQLite picks the index that serves them.
+pub fn list_query(
+    store_id: &str,
+    status: Option<&str>,
+    provider: Option<&str>,
+    starting_after: Option<&str>,
+    limit: u32,
+) -> crate::db::Stmt {
+    let mut sql = format!("{} WHERE f.store_id = ?", select());
+    let mut params: Vec<crate::db::Value> = vec![store_id.into()];
+    if let Some(p) = provider {
+        sql.push_str(" AND f.provider = ?");
+        params.push(p.into());
+    }
+    if let Some(s) = status {
+        sql.push_str(" AND f.status = ?");
+        params.push(s.into());
+    }
+    sql.push_str(" AND f.id < ? ORDER BY f.id DESC LIMIT ?");
+    params.push(starting_after.unwrap_or("~").into());
+    params.push(i64::from(limit).into());
+    crate::db::Stmt { sql, params }
+}
+
 /// Fulfillment orders of the store, newest first, by status and provider.
 ///
 /// # Errors
@@ -114,18 +139,12 @@ pub async fn list<P: Platform>(
     };
     let mut rows: Vec<Row> = p
         .db()
-        .query(stmt!(
-            format!(
-                "{} WHERE f.store_id = ? AND (? IS NULL OR f.status = ?) AND (? IS NULL OR f.provider = ?) AND f.id < ? ORDER BY f.id DESC LIMIT ?",
-                select()
-            ),
+        .query(list_query(
             store_id,
             status.map(|s| s.as_str()),
-            status.map(|s| s.as_str()),
             provider.map(|s| s.as_str()),
-            provider.map(|s| s.as_str()),
-            starting_after.unwrap_or("~"),
-            limit + 1
+            starting_after,
+            limit + 1,
         ))
         .await?;
     let has_more = rows.len() > limit as usize;
@@ -269,4 +288,34 @@ pub async fn retry<P: Platform>(
     }
     dispatch(p, &[outbox_id]).await?;
     get(p, store_id, id).await
+}
+
+/// The dashboard's counts query (exposed for the query-plan test).
+pub fn dashboard_counts_query(store_id: &str) -> crate::db::Stmt {
+    stmt!(
+        "SELECT provider, status, COUNT(*) AS count FROM fulfillment_orders WHERE store_id = ? GROUP BY provider, status ORDER BY provider, status",
+        store_id
+    )
+}
+
+/// `GET /admin/api/v1/fulfillment/dashboard`: counts by provider and status, totals by
+/// status, and the latest failures with their errors.
+///
+/// # Errors
+/// Storage failures.
+pub async fn dashboard<P: Platform>(p: &P, store_id: &str) -> Result<Value, AppError> {
+    #[derive(Deserialize, Serialize)]
+    struct Count {
+        provider: String,
+        status: String,
+        count: i64,
+    }
+    let counts: Vec<Count> = p.db().query(dashboard_counts_query(store_id)).await?;
+    let mut by_status = serde_json::Map::new();
+    for c in &counts {
+        let n = by_status.get(&c.status).and_then(Value::as_i64).unwrap_or(0) + c.count;
+        by_status.insert(c.status.clone(), json!(n));
+    }
+    let failed = list(p, store_id, Some("failed"), None, None, Some("50")).await?;
+    Ok(json!({ "counts": counts, "by_status": by_status, "failed": failed.data }))
 }

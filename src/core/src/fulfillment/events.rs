@@ -190,6 +190,16 @@ pub async fn apply<P: Platform>(
         now,
     ));
     p.db().batch(batch).await?;
+    if !u.shipments.is_empty() {
+        let _ = super::dispatch::dispatch(
+            p,
+            &[crate::notifications::outbox_id(
+                &fo.order_id,
+                crate::notifications::Kind::Shipped,
+            )],
+        )
+        .await;
+    }
     Ok(Applied {
         event_id: u.event_id.clone(),
         duplicate: false,
@@ -306,6 +316,9 @@ fn statements(fo: &FulfillmentOrderRow, u: &ProviderUpdate, now: i64) -> Vec<Stm
         ));
     }
     out.push(derive_order_status(&fo.order_id, now));
+    if !u.shipments.is_empty() {
+        out.extend(crate::notifications::shipped(&fo.store_id, &fo.order_id, now));
+    }
     out.push(domain_event(
         &format!("fulfillment.{}:{}:{}", fo.provider.as_str(), fo.id, u.event_id),
         &fo.store_id,

@@ -8,6 +8,7 @@ use crate::auth::sha256_hex;
 use crate::db::{Db as _, Stmt};
 use crate::domain::{OrderStatus, ProviderCode};
 use crate::fulfillment::{self, routing::RoutableItem};
+use crate::notifications;
 use crate::inbound::{self, Seen};
 use crate::orders::checkout::stripe_config;
 use crate::payments::stripe_client;
@@ -362,6 +363,10 @@ async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppE
         return Ok(Effect::none("ignored: payment intent without an id"));
     };
     let received = pi["amount_received"].as_i64().unwrap_or(0);
+    // No money moved (a malformed or test event): nothing to record, and nothing to retry.
+    if received <= 0 {
+        return Ok(Effect::none("ignored: payment intent without amount_received"));
+    }
     let from_checkout = order.payment_flow == "checkout_session";
     // A Checkout order's discount, tax and address come with its session event; its intent
     // can pay it alone only when the amount leaves nothing to explain.
@@ -517,6 +522,31 @@ fn settle<P: Platform>(
             &paid_by_this,
             now,
         ));
+        let mut outbox = outbox;
+        statements.extend(notifications::queue_statements(
+            &order.store_id,
+            &order.id,
+            notifications::Kind::OrderConfirmation,
+            &paid_by_this,
+            now,
+        ));
+        let mut files_ready = stmt!(
+            "EXISTS (SELECT 1 FROM downloads WHERE order_id = ? AND status = 'ready') AND ",
+            &order.id
+        );
+        files_ready.sql.push_str(&paid_by_this.sql);
+        files_ready.params.extend(paid_by_this.params.iter().cloned());
+        statements.extend(notifications::queue_statements(
+            &order.store_id,
+            &order.id,
+            notifications::Kind::FilesReady,
+            &files_ready,
+            now,
+        ));
+        outbox.extend([
+            notifications::outbox_id(&order.id, notifications::Kind::OrderConfirmation),
+            notifications::outbox_id(&order.id, notifications::Kind::FilesReady),
+        ]);
         follow_ups.push(FollowUp::Dispatch(outbox));
     }
     Effect {
@@ -603,6 +633,7 @@ async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppEr
         stmt!("?", captured),
         now,
     ));
+    statements.extend(notifications::refund_issued(&order, now));
     statements.push(domain_event(
         &format!("order.refunded:{}:{}", order.id, refunded),
         &order.store_id,
@@ -612,10 +643,13 @@ async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppEr
         now,
         stmt!("1 = 1"),
     ));
-    Ok(Effect::writes(
-        statements,
-        format!("refunded {refunded} of {captured}"),
-    ))
+    Ok(Effect {
+        follow_ups: vec![FollowUp::Dispatch(vec![notifications::outbox_id(
+            &order.id,
+            notifications::Kind::RefundIssued,
+        )])],
+        ..Effect::writes(statements, format!("refunded {refunded} of {captured}"))
+    })
 }
 
 /// The ledger row of a Stripe refund, inserted or moved to its latest status.
@@ -670,12 +704,18 @@ async fn refund_changed<P: Platform>(p: &P, r: &Value) -> Result<Effect, AppErro
         return Ok(Effect::none("ignored: refund without id or amount"));
     }
     statements.push(super::refunds::financial_status(&order.id, now));
-    Ok(Effect::writes(
+    statements.extend(notifications::refund_issued(&order, now));
+    Ok(Effect {
+        follow_ups: vec![FollowUp::Dispatch(vec![notifications::outbox_id(
+            &order.id,
+            notifications::Kind::RefundIssued,
+        )])],
+        ..Effect::writes(
         statements,
         format!(
             "refund {} is {}",
             r["id"].as_str().unwrap_or("?"),
             r["status"].as_str().unwrap_or("?")
         ),
-    ))
+    )})
 }

@@ -301,7 +301,7 @@ pub async fn send<P: Platform>(p: &P, id: &str) -> Result<(), AppError> {
         Ok(answer) => {
             let now = p.now_ms();
             p.db()
-                .batch(vec![
+                .batch([
                     stmt!(
                         "UPDATE payments SET stripe_id = COALESCE(stripe_id, ?), status = CASE WHEN status = 'pending' THEN ? ELSE status END, updated_at = ? WHERE id = ?",
                         answer["id"].as_str(),
@@ -319,8 +319,19 @@ pub async fn send<P: Platform>(p: &P, id: &str) -> Result<(), AppError> {
                         now,
                         stmt!("1 = 1"),
                     ),
-                ])
+                ]
+                .into_iter()
+                .chain(crate::notifications::refund_issued(&order, now))
+                .collect())
                 .await?;
+            let _ = crate::fulfillment::dispatch::dispatch(
+                p,
+                &[crate::notifications::outbox_id(
+                    &order.id,
+                    crate::notifications::Kind::RefundIssued,
+                )],
+            )
+            .await;
             Ok(())
         }
         Err(StripeError::Rejected { message, .. }) | Err(StripeError::Idempotency(message)) => {

@@ -89,6 +89,11 @@ impl TestPlatform {
                 stripe_webhook_secrets: vec![WEBHOOK_SECRET.into(), OLD_WEBHOOK_SECRET.into()],
                 order_token_secret: Some("an-order-token-secret-of-32-characters!".into()),
                 files_public_base: Some("https://files.test".into()),
+                email: Some(lading_core::notifications::EmailConfig {
+                    api_base: "http://email.test".into(),
+                    api_key: "xkeysib-test".into(),
+                    sender_email: "orders@shop.test".into(),
+                }),
                 provider_bases: ProviderBases {
                     printful: "http://printful.test".into(),
                     prodigi: "http://prodigi.test/v4.0".into(),

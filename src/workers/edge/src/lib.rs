@@ -202,6 +202,15 @@ impl EdgePlatform {
                     .collect(),
                 order_token_secret: var("ORDER_TOKEN_SECRET").filter(|s| s.len() >= 32),
                 files_public_base: var("FILES_PUBLIC_BASE").filter(|b| !b.is_empty()),
+                email: var("EMAIL_API_KEY").filter(|k| !k.is_empty()).map(|api_key| {
+                    lading_core::notifications::EmailConfig {
+                        api_base: base("EMAIL_API_BASE", "https://api.brevo.com".into()),
+                        api_key,
+                        sender_email: var("EMAIL_FROM")
+                            .filter(|f| f.contains('@'))
+                            .unwrap_or_else(|| "orders@example.com".into()),
+                    }
+                }),
                 provider_bases: ProviderBases {
                     printful: base("PRINTFUL_API_BASE", d.printful),
                     prodigi: base("PRODIGI_API_BASE", d.prodigi),
@@ -443,10 +452,35 @@ where
         fields["cause"] = Json::from(c.as_str());
     }
     log(level, worker_name, Some(&rid), "request", fields);
-    match &resp.file {
-        Some(f) => stream_file(env, f, &rid).await,
-        None => to_worker_response(resp),
+    match (&resp.file, resp.export.is_some()) {
+        (Some(f), _) => stream_file(env, f, &rid).await,
+        (None, true) => stream_export(env, resp),
+        (None, false) => to_worker_response(resp),
     }
+}
+
+/// Streams an export: each chunk is read from D1 when the runtime asks for more, so a large
+/// export never sits in the Worker's memory.
+fn stream_export(env: &Env, mut resp: http::Response) -> worker::Result<worker::Response> {
+    let Some(export) = resp.export.take() else {
+        return to_worker_response(resp);
+    };
+    let db = D1Db(env.d1(DB_BINDING)?);
+    let chunks = futures_util::stream::unfold(Some((export, db)), |state| async move {
+        let (mut export, db) = state?;
+        match export.next_chunk(&db).await {
+            Ok(Some(bytes)) => Some((Ok(bytes), Some((export, db)))),
+            Ok(None) => None,
+            Err(e) => Some((Err(worker::Error::RustError(format!("export stopped: {e}"))), None)),
+        }
+    });
+    let headers = worker::Headers::new();
+    for (k, v) in &resp.headers {
+        headers.append(k, v)?;
+    }
+    Ok(worker::Response::from_stream(chunks)?
+        .with_status(resp.status)
+        .with_headers(headers))
 }
 
 /// The path as logged: a download link's token is a credential, so it never reaches a log.

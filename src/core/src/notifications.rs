@@ -1,0 +1,392 @@
+//! Notification emails: order confirmation, files ready, shipped with tracking, refund
+//! issued. At most one of each kind per order, however often the change behind it repeats:
+//! the batch that makes the change inserts `notifications(order_id, kind)` (UNIQUE) and an
+//! outbox row; the queue consumer claims the row with a compare-and-set before calling the
+//! email API, so a message delivered twice sends once.
+//!
+//! The email API is Brevo's transactional endpoint (`POST {base}/v3/smtp/email`, `api-key`
+//! header), whose base URL is a setting so the simulator can capture what is sent.
+
+use crate::AppError;
+use crate::db::{Db as _, DbExt as _, Stmt};
+use crate::orders::place::Address;
+use crate::ports::{HttpClient as _, OutboundRequest, Platform};
+use crate::queue::{Message, Outcome};
+use crate::sql::orders;
+use crate::stmt;
+use maud::{Markup, html};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    OrderConfirmation,
+    FilesReady,
+    Shipped,
+    RefundIssued,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::OrderConfirmation,
+        Kind::FilesReady,
+        Kind::Shipped,
+        Kind::RefundIssued,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::OrderConfirmation => "order_confirmation",
+            Kind::FilesReady => "files_ready",
+            Kind::Shipped => "shipped",
+            Kind::RefundIssued => "refund_issued",
+        }
+    }
+}
+
+/// Where emails go: Brevo's API (or the simulator), with the sender's address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailConfig {
+    pub api_base: String,
+    pub api_key: String,
+    pub sender_email: String,
+}
+
+pub fn notification_id(order_id: &str, kind: Kind) -> String {
+    format!("ntf_{order_id}_{}", kind.as_str())
+}
+
+/// The outbox row id of a notification (what the writer dispatches after its batch).
+pub fn outbox_id(order_id: &str, kind: Kind) -> String {
+    format!("email:{}", notification_id(order_id, kind))
+}
+
+/// Statements that queue one email of `kind` for the order when `guard` (an SQL condition
+/// on what the same batch leaves) holds; nothing when that email was queued before.
+pub fn queue_statements(store_id: &str, order_id: &str, kind: Kind, guard: &Stmt, now: i64) -> Vec<Stmt> {
+    let id = notification_id(order_id, kind);
+    let message = Message::Email {
+        notification_id: id.clone(),
+        store_id: store_id.to_owned(),
+    };
+    let mut insert = stmt!(
+        format!(
+            "INSERT INTO notifications (id, store_id, order_id, kind, recipient, created_at) \
+             SELECT ?, ?, ?, ?, (SELECT email FROM orders WHERE id = ?), ? WHERE {} ON CONFLICT DO NOTHING",
+            guard.sql
+        ),
+        &id,
+        store_id,
+        order_id,
+        kind.as_str(),
+        order_id,
+        now
+    );
+    insert.params.extend(guard.params.iter().cloned());
+    vec![
+        insert,
+        // Written once, with the notification: a repeated change finds both present.
+        stmt!(
+            "INSERT INTO outbox (id, store_id, kind, payload, created_at) \
+             SELECT ?, ?, 'email', ?, ? WHERE EXISTS (SELECT 1 FROM notifications WHERE id = ? AND created_at = ?) ON CONFLICT DO NOTHING",
+            outbox_id(order_id, kind),
+            store_id,
+            serde_json::to_string(&message).unwrap_or_default(),
+            now,
+            &id,
+            now
+        ),
+    ]
+}
+
+/// The refund email, queued by whatever batch records a succeeded refund.
+pub fn refund_issued(order: &crate::sql::orders::OrderRow, now: i64) -> Vec<Stmt> {
+    queue_statements(
+        &order.store_id,
+        &order.id,
+        Kind::RefundIssued,
+        &stmt!(
+            "EXISTS (SELECT 1 FROM payments WHERE order_id = ? AND kind = 'refund' AND status = 'succeeded')",
+            &order.id
+        ),
+        now,
+    )
+}
+
+/// The shipped email, queued by the batch that records the order's first tracked parcel.
+pub fn shipped(store_id: &str, order_id: &str, now: i64) -> Vec<Stmt> {
+    queue_statements(
+        store_id,
+        order_id,
+        Kind::Shipped,
+        &stmt!(
+            "EXISTS (SELECT 1 FROM shipments s JOIN fulfillment_orders f ON f.id = s.fulfillment_order_id \
+             WHERE f.order_id = ? AND s.tracking_number IS NOT NULL AND s.status <> 'cancelled')",
+            order_id
+        ),
+        now,
+    )
+}
+
+const LEASE_MS: i64 = 60_000;
+const MAX_ATTEMPTS: i64 = 8;
+
+#[derive(Deserialize)]
+struct NotificationRow {
+    id: String,
+    store_id: String,
+    order_id: String,
+    kind: Kind,
+    recipient: Option<String>,
+    attempts: i64,
+}
+
+/// The queue consumer's handler for `email` messages.
+pub async fn process<P: Platform>(p: &P, notification_id: &str) -> Outcome {
+    match send(p, notification_id).await {
+        Ok(o) => o,
+        Err(e) => Outcome::RetryAfter {
+            seconds: 30,
+            reason: Some(format!("storage: {e}")),
+        },
+    }
+}
+
+async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
+    let now = p.now_ms();
+    let res = p
+        .db()
+        .batch(vec![
+            stmt!(
+                "UPDATE notifications SET status = 'sending', attempts = attempts + 1, lease_until = ? \
+                 WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND lease_until < ?))",
+                now + LEASE_MS,
+                id,
+                now
+            ),
+            stmt!(
+                "SELECT id, store_id, order_id, kind, recipient, attempts FROM notifications WHERE id = ?",
+                id
+            ),
+        ])
+        .await?;
+    if res[0].changes == 0 {
+        return Ok(Outcome::Dropped {
+            reason: "already sent, or being sent by another delivery".into(),
+        });
+    }
+    let Some(n) = res[1]
+        .rows
+        .first()
+        .and_then(|r| serde_json::from_value::<NotificationRow>(serde_json::Value::Object(r.clone())).ok())
+    else {
+        return Ok(Outcome::Dropped {
+            reason: "no such notification".into(),
+        });
+    };
+    let finish = async |status: &str, message_id: Option<&str>, error: Option<&str>| {
+        p.db()
+            .run(stmt!(
+                "UPDATE notifications SET status = ?, provider_message_id = COALESCE(?, provider_message_id), error = ?, \
+                 sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, lease_until = NULL WHERE id = ? AND status = 'sending'",
+                status,
+                message_id,
+                error,
+                status,
+                p.now_ms(),
+                &n.id
+            ))
+            .await
+    };
+    let (Some(cfg), Some(to)) = (p.settings().email.clone(), n.recipient.clone()) else {
+        let why = if n.recipient.is_none() {
+            "the order has no email address"
+        } else {
+            "email is not configured (EMAIL_API_KEY)"
+        };
+        finish("skipped", None, Some(why)).await?;
+        return Ok(Outcome::Dropped { reason: why.into() });
+    };
+    let email = compose(p, &n).await?;
+    let body = json!({
+        "sender": { "name": email.store_name, "email": cfg.sender_email },
+        "to": [{ "email": to }],
+        "subject": email.subject,
+        "htmlContent": email.html,
+        "textContent": email.text,
+        "tags": [n.kind.as_str()],
+        "headers": { "X-Lading-Notification": n.id, "X-Lading-Store": n.store_id },
+    });
+    let req = OutboundRequest {
+        method: "POST",
+        url: format!("{}/v3/smtp/email", cfg.api_base.trim_end_matches('/')),
+        headers: vec![
+            ("api-key".into(), cfg.api_key.clone()),
+            ("content-type".into(), "application/json".into()),
+            ("accept".into(), "application/json".into()),
+        ],
+        body: Some(body.to_string().into_bytes()),
+    };
+    match p.http().send(req).await {
+        Ok(r) if (200..300).contains(&r.status) => {
+            let answer: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            finish("sent", answer["messageId"].as_str(), None).await?;
+            Ok(Outcome::Done)
+        }
+        Ok(r) if (400..500).contains(&r.status) && r.status != 429 => {
+            let why = format!(
+                "email API refused it ({}): {}",
+                r.status,
+                String::from_utf8_lossy(&r.body).chars().take(300).collect::<String>()
+            );
+            finish("failed", None, Some(&why)).await?;
+            Ok(Outcome::Done)
+        }
+        other => {
+            let why = match other {
+                Ok(r) => format!("email API answered {}", r.status),
+                Err(e) => format!("email API unreachable: {e}"),
+            };
+            if n.attempts >= MAX_ATTEMPTS {
+                finish("failed", None, Some(&why)).await?;
+                return Ok(Outcome::DeadLetter { reason: why });
+            }
+            // Released for the next delivery of the message.
+            p.db()
+                .run(stmt!(
+                    "UPDATE notifications SET status = 'pending', lease_until = NULL, error = ? WHERE id = ? AND status = 'sending'",
+                    &why,
+                    &n.id
+                ))
+                .await?;
+            Ok(Outcome::RetryAfter {
+                seconds: (30u32 << (n.attempts.clamp(1, 6) - 1)).min(900),
+                reason: Some(why),
+            })
+        }
+    }
+}
+
+struct Email {
+    store_name: String,
+    subject: String,
+    html: String,
+    text: String,
+}
+
+fn money(minor: i64, currency: &str) -> String {
+    format!("{} {}", crate::admin::orders::decimal(minor), currency.to_uppercase())
+}
+
+/// Builds the email from D1 as it is now (the tracking number, the refund's amount).
+async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppError> {
+    let order = orders::order_by_id(p.db(), &n.order_id)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    let items = orders::items(p.db(), &n.order_id).await?;
+    let store_name = crate::sql::stores::store_by_id(p.db(), &n.store_id)
+        .await?
+        .map_or_else(|| "Lading".to_owned(), |s| s.name);
+    let number = &order.order_number;
+    let (subject, intro, extra): (String, String, Markup) = match n.kind {
+        Kind::OrderConfirmation => {
+            let address: Option<Address> = order
+                .shipping_address
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok());
+            (
+                format!("Order {number} confirmed"),
+                format!("Thank you for your order. We received your payment of {}.", money(order.total_amount, &order.currency)),
+                html! {
+                    table {
+                        @for i in &items {
+                            tr { td { (i.title) " — " (i.variant_title) } td { "× " (i.quantity) } td { (money(i.unit_price * i.quantity, &i.currency)) } }
+                        }
+                        tr { td { "Total" } td {} td { (money(order.total_amount, &order.currency)) } }
+                    }
+                    @if let Some(a) = address {
+                        p { "Shipping to: " (a.name) ", " (a.line1) ", " (a.city) " " (a.postal_code) ", " (a.country) }
+                    }
+                },
+            )
+        }
+        Kind::FilesReady => (
+            format!("Your downloads for {number} are ready"),
+            "Your digital items are ready to download from your order page (links last 48 hours and can be renewed).".into(),
+            html! {
+                ul { @for i in items.iter().filter(|i| i.kind == crate::domain::VariantKind::Digital) { li { (i.title) " — " (i.variant_title) } } }
+            },
+        ),
+        Kind::Shipped => {
+            #[derive(Deserialize)]
+            struct Parcel {
+                carrier: Option<String>,
+                tracking_number: Option<String>,
+                tracking_url: Option<String>,
+            }
+            let parcels: Vec<Parcel> = p
+                .db()
+                .query(stmt!(
+                    "SELECT s.carrier, s.tracking_number, s.tracking_url FROM shipments s JOIN fulfillment_orders f ON f.id = s.fulfillment_order_id \
+                     WHERE f.order_id = ? AND s.status <> 'cancelled' ORDER BY s.created_at, s.id",
+                    &n.order_id
+                ))
+                .await?;
+            (
+                format!("Order {number} has shipped"),
+                "Your order is on its way.".into(),
+                html! {
+                    @for s in &parcels {
+                        p {
+                            (s.carrier.clone().unwrap_or_else(|| "Carrier".into())) ": "
+                            @match (&s.tracking_url, &s.tracking_number) {
+                                (Some(u), Some(t)) if u.starts_with("https://") || u.starts_with("http://") => a href=(u) { (t) },
+                                (_, Some(t)) => (t),
+                                _ => "no tracking number",
+                            }
+                        }
+                    }
+                },
+            )
+        }
+        Kind::RefundIssued => {
+            let t = orders::ledger_totals(p.db(), &n.order_id).await?;
+            (
+                format!("Refund for order {number}"),
+                format!("We refunded {} to your original payment method. It can take 5–10 days to appear.", money(t.refunded, &order.currency)),
+                html! {},
+            )
+        }
+    };
+    let page = html! {
+        (maud::DOCTYPE)
+        html { body style="font-family: sans-serif" {
+            h1 { (store_name) }
+            p { (intro) }
+            p { "Order " strong { (number) } }
+            (extra)
+        } }
+    };
+    let text = format!("{store_name}\n\n{intro}\n\nOrder {number}\n");
+    Ok(Email {
+        store_name,
+        subject,
+        html: page.into_string(),
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_match_the_schema_and_ids_are_deterministic() {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        let schema = include_str!("../../../migrations/0006_admin.sql");
+        for n in &names {
+            assert!(schema.contains(&format!("'{n}'")), "{n} missing from the CHECK");
+        }
+        assert_eq!(outbox_id("ord_1", Kind::Shipped), "email:ntf_ord_1_shipped");
+    }
+}
