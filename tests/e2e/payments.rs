@@ -452,7 +452,10 @@ async fn the_storm_of_duplicate_concurrent_events_makes_one_paid_order_each(c: &
         ORDERS as i64
     );
     assert_eq!(
-        c.count("SELECT COUNT(*) FROM outbox WHERE store_id = ?1 AND kind = 'fulfil'", store),
+        c.count(
+            "SELECT COUNT(*) FROM outbox WHERE store_id = ?1 AND kind = 'fulfil'",
+            store
+        ),
         ORDERS as i64
     );
     // One confirmation email queued per order, however many copies of each event came.

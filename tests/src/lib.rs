@@ -164,6 +164,7 @@ impl Stack {
             "ENVIRONMENT = \"development\"\nADMIN_BOOTSTRAP_KEY = \"{}\"\nSTRIPE_API_BASE = \"{simulator}\"\n\
              STRIPE_SECRET_KEY = \"{STRIPE_SECRET_KEY}\"\nSTRIPE_WEBHOOK_SECRET = \"{webhook_secret}\"\n\
              ORDER_TOKEN_SECRET = \"order-token-secret-{webhook_secret}\"\n\
+             ADMIN_SESSION_SECRET = \"admin-session-secret-{webhook_secret}\"\n\
              PRINTFUL_API_BASE = \"{simulator}/printful\"\nPRODIGI_API_BASE = \"{simulator}/prodigi/v4.0\"\n\
              GOOTEN_API_BASE = \"{simulator}/gooten\"\nGELATO_API_BASE = \"{simulator}/gelato\"\n\
              FILES_PUBLIC_BASE = \"{base}/_/r2\"\n\

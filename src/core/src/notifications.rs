@@ -63,7 +63,13 @@ pub fn outbox_id(order_id: &str, kind: Kind) -> String {
 
 /// Statements that queue one email of `kind` for the order when `guard` (an SQL condition
 /// on what the same batch leaves) holds; nothing when that email was queued before.
-pub fn queue_statements(store_id: &str, order_id: &str, kind: Kind, guard: &Stmt, now: i64) -> Vec<Stmt> {
+pub fn queue_statements(
+    store_id: &str,
+    order_id: &str,
+    kind: Kind,
+    guard: &Stmt,
+    now: i64,
+) -> Vec<Stmt> {
     let id = notification_id(order_id, kind);
     let message = Message::Email {
         notification_id: id.clone(),
@@ -175,11 +181,9 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
             reason: "already sent, or being sent by another delivery".into(),
         });
     }
-    let Some(n) = res[1]
-        .rows
-        .first()
-        .and_then(|r| serde_json::from_value::<NotificationRow>(serde_json::Value::Object(r.clone())).ok())
-    else {
+    let Some(n) = res[1].rows.first().and_then(|r| {
+        serde_json::from_value::<NotificationRow>(serde_json::Value::Object(r.clone())).ok()
+    }) else {
         return Ok(Outcome::Dropped {
             reason: "no such notification".into(),
         });
@@ -237,7 +241,10 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
             let why = format!(
                 "email API refused it ({}): {}",
                 r.status,
-                String::from_utf8_lossy(&r.body).chars().take(300).collect::<String>()
+                String::from_utf8_lossy(&r.body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
             );
             finish("failed", None, Some(&why)).await?;
             Ok(Outcome::Done)
@@ -275,7 +282,11 @@ struct Email {
 }
 
 fn money(minor: i64, currency: &str) -> String {
-    format!("{} {}", crate::admin::orders::decimal(minor), currency.to_uppercase())
+    format!(
+        "{} {}",
+        crate::admin::orders::decimal(minor),
+        currency.to_uppercase()
+    )
 }
 
 /// Builds the email from D1 as it is now (the tracking number, the refund's amount).
@@ -385,7 +396,10 @@ mod tests {
         let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
         let schema = include_str!("../../../migrations/0006_admin.sql");
         for n in &names {
-            assert!(schema.contains(&format!("'{n}'")), "{n} missing from the CHECK");
+            assert!(
+                schema.contains(&format!("'{n}'")),
+                "{n} missing from the CHECK"
+            );
         }
         assert_eq!(outbox_id("ord_1", Kind::Shipped), "email:ntf_ord_1_shipped");
     }

@@ -62,6 +62,9 @@ pub struct Settings {
     /// Variable `FILES_PUBLIC_BASE`: where the bucket's files are public (providers fetch
     /// print files from it), e.g. `https://files.example.com`.
     pub files_public_base: Option<String>,
+    /// Signs the admin web UI's session cookies and CSRF tokens (`ADMIN_SESSION_SECRET`,
+    /// 32+ characters); without it the UI's sign-in explains what to set.
+    pub admin_session_secret: Option<String>,
     /// Notification emails (Brevo-style API); `None` leaves them unsent (`skipped`).
     pub email: Option<crate::notifications::EmailConfig>,
 }

@@ -34,35 +34,69 @@ fn webhook(p: &TestPlatform, event: &Value) -> Response {
     let t = p.now_ms() / 1000;
     let mut r = req(Method::Post, "/webhooks/stripe").header(
         "stripe-signature",
-        &format!("t={t},v1={}", stripe_signature::sign(WEBHOOK_SECRET, t, &body)),
+        &format!(
+            "t={t},v1={}",
+            stripe_signature::sign(WEBHOOK_SECRET, t, &body)
+        ),
     );
     r.body = body;
     call(p, "webhooks", r)
 }
 
 /// A guest buys `variants` (one each) as `email` and pays through a Checkout Session.
-fn paid_order(p: &TestPlatform, s: &Store, variants: &[&str], email: &str, tag: &str, promo: Option<&str>) -> Value {
+fn paid_order(
+    p: &TestPlatform,
+    s: &Store,
+    variants: &[&str],
+    email: &str,
+    tag: &str,
+    promo: Option<&str>,
+) -> Value {
     let t = shop(p, s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
         .as_str()
         .unwrap()
         .to_owned();
     for v in variants {
-        let r = shop(p, s, Method::Post, "/v1/carts/current/items", Some(&t), Some(json!({ "variant_id": v, "quantity": 1 })));
+        let r = shop(
+            p,
+            s,
+            Method::Post,
+            "/v1/carts/current/items",
+            Some(&t),
+            Some(json!({ "variant_id": v, "quantity": 1 })),
+        );
         assert_eq!(r.status, 200, "{}", text(&r));
     }
     let cs = format!("cs_{tag}");
-    p.serve("http://stripe.test/v1/checkout/sessions", 200, &json!({ "id": cs, "url": format!("https://checkout.test/{cs}") }));
-    let r = shop(p, s, Method::Post, "/v1/checkout/sessions", Some(&t), Some(json!({ "email": email })));
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": cs, "url": format!("https://checkout.test/{cs}") }),
+    );
+    let r = shop(
+        p,
+        s,
+        Method::Post,
+        "/v1/checkout/sessions",
+        Some(&t),
+        Some(json!({ "email": email })),
+    );
     assert_eq!(r.status, 201, "{}", text(&r));
     let o = r.body_json()["order"].clone();
-    let (sub, ship) = (o["subtotal"].as_i64().unwrap(), o["shipping"].as_i64().unwrap());
-    let r = webhook(p, &json!({ "id": format!("evt_{tag}"), "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000,
+    let (sub, ship) = (
+        o["subtotal"].as_i64().unwrap(),
+        o["shipping"].as_i64().unwrap(),
+    );
+    let r = webhook(
+        p,
+        &json!({ "id": format!("evt_{tag}"), "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000,
         "data": { "object": { "id": cs, "object": "checkout.session", "payment_status": "paid", "payment_intent": format!("pi_{tag}"),
             "amount_subtotal": sub, "amount_total": sub + ship, "currency": "usd", "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
             "discounts": promo.map(|pc| json!([{ "promotion_code": pc }])).unwrap_or(json!([])),
             "customer_details": { "email": email },
             "collected_information": { "shipping_details": { "name": "Ada Lovelace", "address": { "line1": "2 Quay St", "city": "Bristol", "postal_code": "BS1 4DJ", "country": "GB" } } },
-            "metadata": { "order_id": o["id"], "store_id": s.id } } } }));
+            "metadata": { "order_id": o["id"], "store_id": s.id } } } }),
+    );
     assert_eq!(r.status, 200, "{}", text(&r));
     p.advance_ms(1000);
     o
@@ -70,21 +104,40 @@ fn paid_order(p: &TestPlatform, s: &Store, variants: &[&str], email: &str, tag: 
 
 /// A store with a product whose physical variant goes to manual fulfillment.
 fn manual_product(p: &TestPlatform, s: &Store) -> (String, String) {
-    let r = admin(p, s, Method::Post, "/admin/api/v1/products", Some(json!({
+    let r = admin(
+        p,
+        s,
+        Method::Post,
+        "/admin/api/v1/products",
+        Some(json!({
         "title": "Hand-made <b>mug</b>", "slug": "mug", "status": "active",
         "variants": [
             { "sku": "MUG-1", "kind": "physical", "price_amount": 2500, "fulfillment_provider": "manual" },
             { "sku": "MUG-PDF", "kind": "digital", "price_amount": 500, "digital_asset_key": "assets/mug.pdf" }
-        ] })));
+        ] })),
+    );
     assert_eq!(r.status, 201, "{}", text(&r));
     let v = r.body_json()["variants"].clone();
-    (v[0]["id"].as_str().unwrap().into(), v[1]["id"].as_str().unwrap().into())
+    (
+        v[0]["id"].as_str().unwrap().into(),
+        v[1]["id"].as_str().unwrap().into(),
+    )
 }
 
 fn key_with_role(p: &TestPlatform, s: &Store, role: &str) -> Store {
-    let r = admin(p, s, Method::Post, "/admin/api/v1/admin-keys", Some(json!({ "role": role, "label": role })));
+    let r = admin(
+        p,
+        s,
+        Method::Post,
+        "/admin/api/v1/admin-keys",
+        Some(json!({ "role": role, "label": role })),
+    );
     assert_eq!(r.status, 201, "{}", text(&r));
-    Store { id: s.id.clone(), pk: s.pk.clone(), admin: r.body_json()["key"].as_str().unwrap().into() }
+    Store {
+        id: s.id.clone(),
+        pk: s.pk.clone(),
+        admin: r.body_json()["key"].as_str().unwrap().into(),
+    }
 }
 
 #[test]
@@ -94,14 +147,29 @@ fn orders_are_searched_filtered_paged_and_exported_alike() {
     let (_, v) = product(&p, &s, "print", 3000);
     let mut made = Vec::new();
     for i in 0..7 {
-        let email = if i == 3 { "Grace.Hopper@Example.com".to_owned() } else { format!("buyer{i}@example.com") };
-        made.push(paid_order(&p, &s, &[&v[0]], &email, &format!("ad{i}"), None));
+        let email = if i == 3 {
+            "Grace.Hopper@Example.com".to_owned()
+        } else {
+            format!("buyer{i}@example.com")
+        };
+        made.push(paid_order(
+            &p,
+            &s,
+            &[&v[0]],
+            &email,
+            &format!("ad{i}"),
+            None,
+        ));
     }
     // Newest first, in pages of 3 that join up without gaps or repeats.
     let mut seen = Vec::new();
     let mut cursor = String::new();
     loop {
-        let r = get(&p, &s, &format!("/admin/api/v1/orders?limit=3&starting_after={cursor}"));
+        let r = get(
+            &p,
+            &s,
+            &format!("/admin/api/v1/orders?limit=3&starting_after={cursor}"),
+        );
         assert_eq!(r.status, 200, "{}", text(&r));
         let b = r.body_json();
         for o in b["data"].as_array().unwrap() {
@@ -112,25 +180,85 @@ fn orders_are_searched_filtered_paged_and_exported_alike() {
             None => break,
         }
     }
-    let mut expected: Vec<String> = made.iter().rev().map(|o| o["order_number"].as_str().unwrap().to_owned()).collect();
+    let mut expected: Vec<String> = made
+        .iter()
+        .rev()
+        .map(|o| o["order_number"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(seen, expected);
     // Search by email (any case) and by the beginning of an order number.
     let r = get(&p, &s, "/admin/api/v1/orders?q=grace.hopper@example.com").body_json();
     assert_eq!(r["data"].as_array().unwrap().len(), 1);
     assert_eq!(r["data"][0]["order_number"], made[3]["order_number"]);
     let number = made[5]["order_number"].as_str().unwrap();
-    let r = get(&p, &s, &format!("/admin/api/v1/orders?q={}", &number[..number.len() - 3].to_lowercase())).body_json();
-    assert!(r["data"].as_array().unwrap().iter().any(|o| o["order_number"] == number));
+    let r = get(
+        &p,
+        &s,
+        &format!(
+            "/admin/api/v1/orders?q={}",
+            &number[..number.len() - 3].to_lowercase()
+        ),
+    )
+    .body_json();
+    assert!(
+        r["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["order_number"] == number)
+    );
     // Filters: status, financial status, provider, date range.
-    assert_eq!(get(&p, &s, "/admin/api/v1/orders?status=paid").body_json()["data"].as_array().unwrap().len(), 7);
-    assert_eq!(get(&p, &s, "/admin/api/v1/orders?financial_status=refunded").body_json()["data"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        get(&p, &s, "/admin/api/v1/orders?status=paid").body_json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+    assert_eq!(
+        get(&p, &s, "/admin/api/v1/orders?financial_status=refunded").body_json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     // Printful is the variant's preference, but without a mapping it went to manual.
-    assert_eq!(get(&p, &s, "/admin/api/v1/orders?provider=manual").body_json()["data"].as_array().unwrap().len(), 7);
-    assert_eq!(get(&p, &s, "/admin/api/v1/orders?provider=printful").body_json()["data"].as_array().unwrap().len(), 0);
-    assert_eq!(get(&p, &s, "/admin/api/v1/orders?provider=prodigi").body_json()["data"].as_array().unwrap().len(), 0);
-    assert_eq!(get(&p, &s, "/admin/api/v1/orders?created_to=2000-01-01").body_json()["data"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        get(&p, &s, "/admin/api/v1/orders?provider=manual").body_json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+    assert_eq!(
+        get(&p, &s, "/admin/api/v1/orders?provider=printful").body_json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        get(&p, &s, "/admin/api/v1/orders?provider=prodigi").body_json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        get(&p, &s, "/admin/api/v1/orders?created_to=2000-01-01").body_json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     // Bad filters are 422 and name the parameter.
-    for (q, field) in [("status=lost", "status"), ("provider=acme", "provider"), ("created_from=soon", "created_from"), ("limit=0", "limit"), ("starting_after=zz", "starting_after")] {
+    for (q, field) in [
+        ("status=lost", "status"),
+        ("provider=acme", "provider"),
+        ("created_from=soon", "created_from"),
+        ("limit=0", "limit"),
+        ("starting_after=zz", "starting_after"),
+    ] {
         let r = get(&p, &s, &format!("/admin/api/v1/orders?{q}"));
         assert_eq!(r.status, 422, "{q}");
         assert!(text(&r).contains(field), "{q}: {}", text(&r));
@@ -149,7 +277,10 @@ fn orders_are_searched_filtered_paged_and_exported_alike() {
         let cells: Vec<&str> = line.split(',').collect();
         assert_eq!(cells[0], o["order_number"]);
         assert_eq!(cells[5], o["email"]);
-        assert_eq!(cells[11], lading_core::admin::orders::decimal(o["total"].as_i64().unwrap()));
+        assert_eq!(
+            cells[11],
+            lading_core::admin::orders::decimal(o["total"].as_i64().unwrap())
+        );
         assert_eq!(cells[13], o["id"]);
     }
     expected.clear();
@@ -163,13 +294,39 @@ fn the_order_detail_has_everything_and_notes_are_kept_as_written() {
     let o = paid_order(&p, &s, &[&phys, &digital], "ada@example.com", "dt1", None);
     let id = o["id"].as_str().unwrap();
     let before = p.row_counts();
-    for bad in [json!({ "body": "   " }), json!({ "body": "x".repeat(4001) }), json!({ "text": "hi" })] {
-        let r = admin(&p, &s, Method::Post, &format!("/admin/api/v1/orders/{id}/notes"), Some(bad));
+    for bad in [
+        json!({ "body": "   " }),
+        json!({ "body": "x".repeat(4001) }),
+        json!({ "text": "hi" }),
+    ] {
+        let r = admin(
+            &p,
+            &s,
+            Method::Post,
+            &format!("/admin/api/v1/orders/{id}/notes"),
+            Some(bad),
+        );
         assert_eq!(r.status, 422, "{}", text(&r));
     }
-    assert_eq!(admin(&p, &s, Method::Post, "/admin/api/v1/orders/ord_nope/notes", Some(json!({ "body": "x" }))).status, 404);
+    assert_eq!(
+        admin(
+            &p,
+            &s,
+            Method::Post,
+            "/admin/api/v1/orders/ord_nope/notes",
+            Some(json!({ "body": "x" }))
+        )
+        .status,
+        404
+    );
     assert_eq!(p.row_counts(), before, "refused notes write nothing");
-    let r = admin(&p, &s, Method::Post, &format!("/admin/api/v1/orders/{id}/notes"), Some(json!({ "body": "<script>alert(1)</script> called the customer" })));
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        &format!("/admin/api/v1/orders/{id}/notes"),
+        Some(json!({ "body": "<script>alert(1)</script> called the customer" })),
+    );
     assert_eq!(r.status, 201, "{}", text(&r));
     let d = get(&p, &s, &format!("/admin/api/v1/orders/{id}"));
     assert_eq!(d.status, 200, "{}", text(&d));
@@ -181,15 +338,36 @@ fn the_order_detail_has_everything_and_notes_are_kept_as_written() {
     assert_eq!(d["fulfillment_orders"][0]["provider"], "manual");
     assert_eq!(d["fulfillment_orders"][0]["manual_tracking"], true);
     assert_eq!(d["downloads"].as_array().unwrap().len(), 1);
-    assert_eq!(d["notes"][0]["body"], "<script>alert(1)</script> called the customer", "stored as written; pages escape it");
-    assert!(d["stripe"]["payment"].as_str().unwrap().starts_with("https://dashboard.stripe.com/test/payments/pi_dt1"));
-    let types: Vec<&str> = d["timeline"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        d["notes"][0]["body"], "<script>alert(1)</script> called the customer",
+        "stored as written; pages escape it"
+    );
+    assert!(
+        d["stripe"]["payment"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://dashboard.stripe.com/test/payments/pi_dt1")
+    );
+    let types: Vec<&str> = d["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
     assert!(types.contains(&"order.paid"), "{types:?}");
-    let kinds: Vec<&str> = d["notifications"].as_array().unwrap().iter().filter_map(|n| n["kind"].as_str()).collect();
+    let kinds: Vec<&str> = d["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
     assert_eq!(kinds.len(), 2, "{kinds:?}");
     // Another store's key sees nothing of it.
     let other = create_store(&p, "OT");
-    assert_eq!(get(&p, &other, &format!("/admin/api/v1/orders/{id}")).status, 404);
+    assert_eq!(
+        get(&p, &other, &format!("/admin/api/v1/orders/{id}")).status,
+        404
+    );
 }
 
 #[test]
@@ -199,9 +377,22 @@ fn tracking_typed_in_ships_a_manual_order_once_and_only_manual_ones() {
     let (phys, _) = manual_product(&p, &s);
     let o = paid_order(&p, &s, &[&phys], "ada@example.com", "tr1", None);
     let id = o["id"].as_str().unwrap();
-    let fo: String = p.db.conn().query_row("SELECT id FROM fulfillment_orders WHERE order_id = ?", [id], |r| r.get(0)).unwrap();
+    let fo: String =
+        p.db.conn()
+            .query_row(
+                "SELECT id FROM fulfillment_orders WHERE order_id = ?",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
     // The manual "provider" accepts at once: submitted with no provider id.
-    assert_eq!(run(process(&p, &json!({ "kind": "fulfil", "fulfillment_order_id": fo, "provider": "manual", "store_id": s.id }))), Outcome::Done);
+    assert_eq!(
+        run(process(
+            &p,
+            &json!({ "kind": "fulfil", "fulfillment_order_id": fo, "provider": "manual", "store_id": s.id })
+        )),
+        Outcome::Done
+    );
     let path = format!("/admin/api/v1/fulfillment-orders/{fo}/tracking");
     let before = p.row_counts();
     for bad in [
@@ -218,21 +409,51 @@ fn tracking_typed_in_ships_a_manual_order_once_and_only_manual_ones() {
     let r = admin(&p, &s, Method::Post, &path, Some(body.clone()));
     assert_eq!(r.status, 200, "{}", text(&r));
     assert_eq!(r.body_json()["fulfillment_order"]["status"], "shipped");
-    assert_eq!(r.body_json()["fulfillment_order"]["shipments"][0]["tracking_number"], "RM123456785GB");
-    let order_status: String = p.db.conn().query_row("SELECT status FROM orders WHERE id = ?", [id], |r| r.get(0)).unwrap();
+    assert_eq!(
+        r.body_json()["fulfillment_order"]["shipments"][0]["tracking_number"],
+        "RM123456785GB"
+    );
+    let order_status: String =
+        p.db.conn()
+            .query_row("SELECT status FROM orders WHERE id = ?", [id], |r| r.get(0))
+            .unwrap();
     assert_eq!(order_status, "shipped");
     // The same parcel again changes nothing; a shipped order takes no more.
     let r = admin(&p, &s, Method::Post, &path, Some(body));
     assert_eq!(r.status, 409, "{}", text(&r));
     assert_eq!(p.count("SELECT COUNT(*) FROM shipments"), 1);
-    assert_eq!(p.count(&format!("SELECT COUNT(*) FROM notifications WHERE order_id = '{id}' AND kind = 'shipped'")), 1);
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM notifications WHERE order_id = '{id}' AND kind = 'shipped'"
+        )),
+        1
+    );
     // A provider that reports its own parcels refuses typed tracking.
     let (_, v) = product(&p, &s, "poster", 3000);
-    let r = admin(&p, &s, Method::Put, &format!("/admin/api/v1/variants/{}/provider-mappings/printful", v[0]), Some(json!({ "external_variant_id": "4012" })));
+    let r = admin(
+        &p,
+        &s,
+        Method::Put,
+        &format!("/admin/api/v1/variants/{}/provider-mappings/printful", v[0]),
+        Some(json!({ "external_variant_id": "4012" })),
+    );
     assert_eq!(r.status, 200, "{}", text(&r));
     let o2 = paid_order(&p, &s, &[&v[0]], "bo@example.com", "tr2", None);
-    let fo2: String = p.db.conn().query_row("SELECT id FROM fulfillment_orders WHERE order_id = ?", [o2["id"].as_str().unwrap()], |r| r.get(0)).unwrap();
-    let r = admin(&p, &s, Method::Post, &format!("/admin/api/v1/fulfillment-orders/{fo2}/tracking"), Some(json!({ "carrier": "UPS", "tracking_number": "1Z999" })));
+    let fo2: String =
+        p.db.conn()
+            .query_row(
+                "SELECT id FROM fulfillment_orders WHERE order_id = ?",
+                [o2["id"].as_str().unwrap()],
+                |r| r.get(0),
+            )
+            .unwrap();
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        &format!("/admin/api/v1/fulfillment-orders/{fo2}/tracking"),
+        Some(json!({ "carrier": "UPS", "tracking_number": "1Z999" })),
+    );
     assert_eq!(r.status, 409);
     assert!(text(&r).contains("tracking_from_provider"));
 }
@@ -246,14 +467,32 @@ fn each_email_kind_is_sent_once_per_order_even_when_its_message_comes_twice() {
     let id = o["id"].as_str().unwrap();
     // The payment queued a confirmation and a files-ready email, each once, even when the
     // same completion event is delivered again.
-    let again = webhook(&p, &json!({ "id": "evt_em1_again", "object": "event", "type": "payment_intent.succeeded", "created": 1_790_000_001,
+    let again = webhook(
+        &p,
+        &json!({ "id": "evt_em1_again", "object": "event", "type": "payment_intent.succeeded", "created": 1_790_000_001,
         "data": { "object": { "id": "pi_em1", "object": "payment_intent", "amount": o["total"], "amount_received": o["total"], "currency": "usd", "status": "succeeded",
-            "metadata": { "order_id": id, "store_id": s.id } } } }));
+            "metadata": { "order_id": id, "store_id": s.id } } } }),
+    );
     assert_eq!(again.status, 200, "{} {:?}", text(&again), again.log_cause);
-    assert_eq!(p.count(&format!("SELECT COUNT(*) FROM notifications WHERE order_id = '{id}'")), 2);
-    let messages: Vec<Value> = p.queued.borrow().iter().filter(|m| m["kind"] == "email").cloned().collect();
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM notifications WHERE order_id = '{id}'"
+        )),
+        2
+    );
+    let messages: Vec<Value> = p
+        .queued
+        .borrow()
+        .iter()
+        .filter(|m| m["kind"] == "email")
+        .cloned()
+        .collect();
     assert_eq!(messages.len(), 2, "{messages:?}");
-    p.serve("http://email.test/v3/smtp/email", 201, &json!({ "messageId": "<m1@smtp-relay.mailin.fr>" }));
+    p.serve(
+        "http://email.test/v3/smtp/email",
+        201,
+        &json!({ "messageId": "<m1@smtp-relay.mailin.fr>" }),
+    );
     for m in &messages {
         // Every message delivered twice.
         assert_eq!(run(process(&p, m)), Outcome::Done);
@@ -261,33 +500,97 @@ fn each_email_kind_is_sent_once_per_order_even_when_its_message_comes_twice() {
     }
     let sent = p.sent_to("http://email.test/");
     assert_eq!(sent.len(), 2);
-    let bodies: Vec<Value> = sent.iter().map(|r| serde_json::from_slice(r.body.as_ref().unwrap()).unwrap()).collect();
-    assert!(sent.iter().all(|r| r.headers.iter().any(|(k, v)| k == "api-key" && v == "xkeysib-test")));
-    let subjects: Vec<&str> = bodies.iter().map(|b| b["subject"].as_str().unwrap()).collect();
-    assert!(subjects[0].contains("confirmed") && subjects[1].contains("downloads"), "{subjects:?}");
+    let bodies: Vec<Value> = sent
+        .iter()
+        .map(|r| serde_json::from_slice(r.body.as_ref().unwrap()).unwrap())
+        .collect();
+    assert!(sent.iter().all(|r| {
+        r.headers
+            .iter()
+            .any(|(k, v)| k == "api-key" && v == "xkeysib-test")
+    }));
+    let subjects: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects[0].contains("confirmed") && subjects[1].contains("downloads"),
+        "{subjects:?}"
+    );
     assert_eq!(bodies[0]["to"][0]["email"], "ada@example.com");
     // Product titles are escaped in the email's HTML.
-    assert!(bodies[0]["htmlContent"].as_str().unwrap().contains("Hand-made &lt;b&gt;mug&lt;/b&gt;"));
+    assert!(
+        bodies[0]["htmlContent"]
+            .as_str()
+            .unwrap()
+            .contains("Hand-made &lt;b&gt;mug&lt;/b&gt;")
+    );
     // An outage: released and retried later; the retry sends it once.
-    let fo: String = p.db.conn().query_row("SELECT id FROM fulfillment_orders WHERE order_id = ?", [id], |r| r.get(0)).unwrap();
-    run(process(&p, &json!({ "kind": "fulfil", "fulfillment_order_id": fo, "provider": "manual", "store_id": s.id })));
-    let r = admin(&p, &s, Method::Post, &format!("/admin/api/v1/fulfillment-orders/{fo}/tracking"), Some(json!({ "carrier": "DHL", "tracking_number": "JD0001" })));
+    let fo: String =
+        p.db.conn()
+            .query_row(
+                "SELECT id FROM fulfillment_orders WHERE order_id = ?",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+    run(process(
+        &p,
+        &json!({ "kind": "fulfil", "fulfillment_order_id": fo, "provider": "manual", "store_id": s.id }),
+    ));
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        &format!("/admin/api/v1/fulfillment-orders/{fo}/tracking"),
+        Some(json!({ "carrier": "DHL", "tracking_number": "JD0001" })),
+    );
     assert_eq!(r.status, 200, "{}", text(&r));
     let shipped = json!({ "kind": "email", "notification_id": format!("ntf_{id}_shipped"), "store_id": s.id });
-    p.serve("http://email.test/v3/smtp/email", 503, &json!({ "code": "unavailable" }));
-    assert!(matches!(run(process(&p, &shipped)), Outcome::RetryAfter { .. }));
-    p.serve("http://email.test/v3/smtp/email", 201, &json!({ "messageId": "<m2@x>" }));
+    p.serve(
+        "http://email.test/v3/smtp/email",
+        503,
+        &json!({ "code": "unavailable" }),
+    );
+    assert!(matches!(
+        run(process(&p, &shipped)),
+        Outcome::RetryAfter { .. }
+    ));
+    p.serve(
+        "http://email.test/v3/smtp/email",
+        201,
+        &json!({ "messageId": "<m2@x>" }),
+    );
     assert_eq!(run(process(&p, &shipped)), Outcome::Done);
-    assert!(matches!(run(process(&p, &shipped)), Outcome::Dropped { .. }));
+    assert!(matches!(
+        run(process(&p, &shipped)),
+        Outcome::Dropped { .. }
+    ));
     let shipped_mails: Vec<Value> = p
         .sent_to("http://email.test/")
         .iter()
         .map(|r| serde_json::from_slice::<Value>(r.body.as_ref().unwrap()).unwrap())
         .filter(|b| b["tags"][0] == "shipped")
         .collect();
-    assert_eq!(shipped_mails.len(), 2, "one refused by the outage, one sent");
-    assert!(shipped_mails[1]["htmlContent"].as_str().unwrap().contains("JD0001"));
-    let status: String = p.db.conn().query_row(&format!("SELECT status FROM notifications WHERE id = 'ntf_{id}_shipped'"), [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        shipped_mails.len(),
+        2,
+        "one refused by the outage, one sent"
+    );
+    assert!(
+        shipped_mails[1]["htmlContent"]
+            .as_str()
+            .unwrap()
+            .contains("JD0001")
+    );
+    let status: String =
+        p.db.conn()
+            .query_row(
+                &format!("SELECT status FROM notifications WHERE id = 'ntf_{id}_shipped'"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
     assert_eq!(status, "sent");
 }
 
@@ -297,7 +600,15 @@ fn users_are_listed_with_their_value_and_blocked_ones_cannot_check_out() {
     let s = create_store(&p, "US");
     let (_, v) = product(&p, &s, "print", 3000);
     let jwt = hs256(&p, "user-42", AUDIENCE, 3600);
-    let r = shop_as(&p, &s, &jwt, Method::Post, "/v1/carts/current/items", None, Some(json!({ "variant_id": v[0], "quantity": 1 })));
+    let r = shop_as(
+        &p,
+        &s,
+        &jwt,
+        Method::Post,
+        "/v1/carts/current/items",
+        None,
+        Some(json!({ "variant_id": v[0], "quantity": 1 })),
+    );
     assert_eq!(r.status, 200, "{}", text(&r));
     let list = get(&p, &s, "/admin/api/v1/users").body_json();
     let user = list["data"][0].clone();
@@ -307,28 +618,85 @@ fn users_are_listed_with_their_value_and_blocked_ones_cannot_check_out() {
     let admin_role = key_with_role(&p, &s, "admin");
     // Blocking is a superadmin's; a block needs a reason.
     for k in [&support, &admin_role] {
-        assert_eq!(admin(&p, k, Method::Post, &format!("/admin/api/v1/users/{uid}/block"), Some(json!({ "reason": "fraud" }))).status, 403);
+        assert_eq!(
+            admin(
+                &p,
+                k,
+                Method::Post,
+                &format!("/admin/api/v1/users/{uid}/block"),
+                Some(json!({ "reason": "fraud" }))
+            )
+            .status,
+            403
+        );
     }
     p.advance_ms(1);
     let before = p.row_counts();
-    assert_eq!(admin(&p, &s, Method::Post, &format!("/admin/api/v1/users/{uid}/block"), Some(json!({}))).status, 422);
+    assert_eq!(
+        admin(
+            &p,
+            &s,
+            Method::Post,
+            &format!("/admin/api/v1/users/{uid}/block"),
+            Some(json!({}))
+        )
+        .status,
+        422
+    );
     assert_eq!(p.row_counts(), before);
-    let r = admin(&p, &s, Method::Post, &format!("/admin/api/v1/users/{uid}/block"), Some(json!({ "reason": "chargebacks" })));
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        &format!("/admin/api/v1/users/{uid}/block"),
+        Some(json!({ "reason": "chargebacks" })),
+    );
     assert_eq!(r.status, 200, "{}", text(&r));
     assert_eq!(r.body_json()["blocked"], true);
-    p.serve("http://stripe.test/v1/checkout/sessions", 200, &json!({ "id": "cs_us", "url": "https://checkout.test/cs_us" }));
-    let r = shop_as(&p, &s, &jwt, Method::Post, "/v1/checkout/sessions", None, Some(json!({})));
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": "cs_us", "url": "https://checkout.test/cs_us" }),
+    );
+    let r = shop_as(
+        &p,
+        &s,
+        &jwt,
+        Method::Post,
+        "/v1/checkout/sessions",
+        None,
+        Some(json!({})),
+    );
     assert_eq!(r.status, 403, "{}", text(&r));
     p.advance_ms(1);
-    let r = admin(&p, &s, Method::Post, &format!("/admin/api/v1/users/{uid}/unblock"), None);
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        &format!("/admin/api/v1/users/{uid}/unblock"),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", text(&r));
-    let r = shop_as(&p, &s, &jwt, Method::Post, "/v1/checkout/sessions", None, Some(json!({})));
+    let r = shop_as(
+        &p,
+        &s,
+        &jwt,
+        Method::Post,
+        "/v1/checkout/sessions",
+        None,
+        Some(json!({})),
+    );
     assert_eq!(r.status, 201, "{}", text(&r));
     let d = get(&p, &s, &format!("/admin/api/v1/users/{uid}")).body_json();
     assert_eq!(d["orders"]["data"].as_array().unwrap().len(), 1);
     // The audit log names who blocked and unblocked, with the reason.
     let log = get(&p, &s, "/admin/api/v1/audit-log").body_json();
-    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions: Vec<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
     assert_eq!(&actions[..2], ["user.unblock", "user.block"]);
     assert_eq!(log["data"][1]["detail"]["request"]["reason"], "chargebacks");
     assert_eq!(log["data"][1]["target_id"], uid);
@@ -347,21 +715,51 @@ fn promo_codes_are_mirrored_to_stripe_resumably_and_count_redemptions() {
         json!({ "code": "SUMMER", "discount_type": "bogus", "discount_value": 5 }),
         json!({ "code": "SUMMER", "discount_type": "percentage", "discount_value": 10, "expires_at": "2001-01-01" }),
     ] {
-        let r = admin(&p, &s, Method::Post, "/admin/api/v1/promo-codes", Some(bad.clone()));
+        let r = admin(
+            &p,
+            &s,
+            Method::Post,
+            "/admin/api/v1/promo-codes",
+            Some(bad.clone()),
+        );
         assert_eq!(r.status, 422, "{bad}: {}", text(&r));
     }
     assert_eq!(p.row_counts(), before);
-    p.serve("http://stripe.test/v1/coupons", 200, &json!({ "id": "coupon_1", "object": "coupon" }));
+    p.serve(
+        "http://stripe.test/v1/coupons",
+        200,
+        &json!({ "id": "coupon_1", "object": "coupon" }),
+    );
     // Stripe fails half-way: the coupon exists, the promotion code does not.
-    p.serve("http://stripe.test/v1/promotion_codes", 503, &json!({ "error": { "type": "api_error", "message": "down" } }));
+    p.serve(
+        "http://stripe.test/v1/promotion_codes",
+        503,
+        &json!({ "error": { "type": "api_error", "message": "down" } }),
+    );
     let body = json!({ "code": "summer-25", "discount_type": "percentage", "discount_value": 25, "max_redemptions": 100 });
-    let r = admin(&p, &s, Method::Post, "/admin/api/v1/promo-codes", Some(body.clone()));
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        "/admin/api/v1/promo-codes",
+        Some(body.clone()),
+    );
     assert_eq!(r.status, 503, "{}", text(&r));
     let listed = get(&p, &s, "/admin/api/v1/promo-codes").body_json();
     assert_eq!(listed["data"][0]["stripe_sync"], "pending");
     // The same request again finishes the same objects, with the same Idempotency-Keys.
-    p.serve("http://stripe.test/v1/promotion_codes", 200, &json!({ "id": "promo_1", "object": "promotion_code", "code": "SUMMER-25" }));
-    let r = admin(&p, &s, Method::Post, "/admin/api/v1/promo-codes", Some(body.clone()));
+    p.serve(
+        "http://stripe.test/v1/promotion_codes",
+        200,
+        &json!({ "id": "promo_1", "object": "promotion_code", "code": "SUMMER-25" }),
+    );
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        "/admin/api/v1/promo-codes",
+        Some(body.clone()),
+    );
     assert_eq!(r.status, 201, "{}", text(&r));
     let promo = r.body_json();
     assert_eq!(promo["code"], "SUMMER-25");
@@ -369,34 +767,100 @@ fn promo_codes_are_mirrored_to_stripe_resumably_and_count_redemptions() {
     assert_eq!(p.count("SELECT COUNT(*) FROM promo_codes"), 1);
     let coupons = p.sent_to("http://stripe.test/v1/coupons");
     assert_eq!(coupons.len(), 2);
-    let key = |r: &lading_core::ports::OutboundRequest| r.headers.iter().find(|(k, _)| k == "Idempotency-Key" || k == "idempotency-key").map(|(_, v)| v.clone());
+    let key = |r: &lading_core::ports::OutboundRequest| {
+        r.headers
+            .iter()
+            .find(|(k, _)| k == "Idempotency-Key" || k == "idempotency-key")
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(key(&coupons[0]), key(&coupons[1]));
-    assert_eq!(key(&coupons[0]).unwrap(), format!("coupon:{}", promo["id"].as_str().unwrap()));
+    assert_eq!(
+        key(&coupons[0]).unwrap(),
+        format!("coupon:{}", promo["id"].as_str().unwrap())
+    );
     let form = String::from_utf8(coupons[0].body.clone().unwrap()).unwrap();
-    assert!(form.contains("percent_off=25") && form.contains("duration=once") && form.contains("max_redemptions=100"), "{form}");
+    assert!(
+        form.contains("percent_off=25")
+            && form.contains("duration=once")
+            && form.contains("max_redemptions=100"),
+        "{form}"
+    );
     let promos = p.sent_to("http://stripe.test/v1/promotion_codes");
-    assert!(String::from_utf8(promos[1].body.clone().unwrap()).unwrap().contains("coupon=coupon_1"));
+    assert!(
+        String::from_utf8(promos[1].body.clone().unwrap())
+            .unwrap()
+            .contains("coupon=coupon_1")
+    );
     // Taken now.
-    assert_eq!(admin(&p, &s, Method::Post, "/admin/api/v1/promo-codes", Some(body)).status, 409);
+    assert_eq!(
+        admin(
+            &p,
+            &s,
+            Method::Post,
+            "/admin/api/v1/promo-codes",
+            Some(body)
+        )
+        .status,
+        409
+    );
     // Redemptions come from paid orders whose Stripe session used the code.
     let (_, v) = product(&p, &s, "print", 3000);
     paid_order(&p, &s, &[&v[0]], "ada@example.com", "pc1", Some("promo_1"));
     paid_order(&p, &s, &[&v[0]], "bo@example.com", "pc2", None);
     let pid = promo["id"].as_str().unwrap();
-    assert_eq!(get(&p, &s, &format!("/admin/api/v1/promo-codes/{pid}")).body_json()["redemptions"], 1);
+    assert_eq!(
+        get(&p, &s, &format!("/admin/api/v1/promo-codes/{pid}")).body_json()["redemptions"],
+        1
+    );
     // Deactivated at Stripe first; then soft-deleted (kept, hidden).
-    p.serve("http://stripe.test/v1/promotion_codes/promo_1", 200, &json!({ "id": "promo_1", "active": false }));
-    let r = admin(&p, &s, Method::Patch, &format!("/admin/api/v1/promo-codes/{pid}"), Some(json!({ "active": false })));
+    p.serve(
+        "http://stripe.test/v1/promotion_codes/promo_1",
+        200,
+        &json!({ "id": "promo_1", "active": false }),
+    );
+    let r = admin(
+        &p,
+        &s,
+        Method::Patch,
+        &format!("/admin/api/v1/promo-codes/{pid}"),
+        Some(json!({ "active": false })),
+    );
     assert_eq!(r.status, 200, "{}", text(&r));
     assert_eq!(r.body_json()["active"], false);
     let sent = p.sent_to("http://stripe.test/v1/promotion_codes/promo_1");
     assert_eq!(sent.len(), 1);
-    assert!(String::from_utf8(sent[0].body.clone().unwrap()).unwrap().contains("active=false"));
-    assert_eq!(admin(&p, &s, Method::Delete, &format!("/admin/api/v1/promo-codes/{pid}"), None).status, 200);
-    assert_eq!(get(&p, &s, "/admin/api/v1/promo-codes").body_json()["data"].as_array().unwrap().len(), 0);
-    assert_eq!(p.count("SELECT COUNT(*) FROM promo_codes WHERE deleted_at IS NOT NULL"), 1);
+    assert!(
+        String::from_utf8(sent[0].body.clone().unwrap())
+            .unwrap()
+            .contains("active=false")
+    );
+    assert_eq!(
+        admin(
+            &p,
+            &s,
+            Method::Delete,
+            &format!("/admin/api/v1/promo-codes/{pid}"),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        get(&p, &s, "/admin/api/v1/promo-codes").body_json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM promo_codes WHERE deleted_at IS NOT NULL"),
+        1
+    );
     let actions = p.count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'promo_code.%'");
-    assert_eq!(actions, 3, "create, update, delete; refused and failed attempts leave no row");
+    assert_eq!(
+        actions, 3,
+        "create, update, delete; refused and failed attempts leave no row"
+    );
 }
 
 /// Every admin route × every role: allowed (whatever the answer, it is not 401/403) exactly
@@ -415,12 +879,22 @@ fn role_matrix_every_route_for_every_role() {
         let path = route
             .pattern
             .split('/')
-            .map(|seg| if seg.starts_with('{') { "x_missing" } else { seg })
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    "x_missing"
+                } else {
+                    seg
+                }
+            })
             .collect::<Vec<_>>()
             .join("/");
-        let path = path.replace("/provider-mappings/x_missing", "/provider-mappings/printful");
+        let path = path.replace(
+            "/provider-mappings/x_missing",
+            "/provider-mappings/printful",
+        );
         for (role, key) in &keys {
-            let mut r = req(route.method, &path).header("authorization", &format!("Bearer {}", key.admin));
+            let mut r =
+                req(route.method, &path).header("authorization", &format!("Bearer {}", key.admin));
             if !matches!(route.method, Method::Get | Method::Delete) {
                 r = r.json_body(&json!({}));
             }
@@ -432,9 +906,20 @@ fn role_matrix_every_route_for_every_role() {
                 None => matches!(route.pattern, "/healthz" | "/openapi.json"),
             };
             if expected_allowed {
-                assert!(!matches!(status, 401 | 403), "{} {} as {role:?}: {status}", route.method.as_str(), route.pattern);
+                assert!(
+                    !matches!(status, 401 | 403),
+                    "{} {} as {role:?}: {status}",
+                    route.method.as_str(),
+                    route.pattern
+                );
             } else {
-                assert_eq!(status, 403, "{} {} as {role:?}", route.method.as_str(), route.pattern);
+                assert_eq!(
+                    status,
+                    403,
+                    "{} {} as {role:?}",
+                    route.method.as_str(),
+                    route.pattern
+                );
             }
             checked += 1;
         }
@@ -449,34 +934,93 @@ fn admin_lists_and_searches_never_scan_the_big_tables() {
     use lading_core::admin::orders::{Cursor, OrderFilters, list_query};
     use lading_core::domain::{FinancialStatus, OrderStatus, ProviderCode};
     let p = TestPlatform::new();
-    let cursor = Cursor { created_at: 1_790_000_000_000, id: "ord_x".into() };
+    let cursor = Cursor {
+        created_at: 1_790_000_000_000,
+        id: "ord_x".into(),
+    };
     let base = OrderFilters::default();
     let variants = [
         base.clone(),
-        OrderFilters { status: Some(OrderStatus::Paid), ..base.clone() },
-        OrderFilters { financial_status: Some(FinancialStatus::PartiallyRefunded), ..base.clone() },
-        OrderFilters { provider: Some(ProviderCode::Printful), ..base.clone() },
-        OrderFilters { customer_id: Some("cus_1".into()), ..base.clone() },
-        OrderFilters { created_from: Some(1), created_to: Some(2), ..base.clone() },
-        OrderFilters { q: Some("ada@example.com".into()), ..base.clone() },
-        OrderFilters { q: Some("LAD-2026-4F".into()), ..base.clone() },
-        OrderFilters { status: Some(OrderStatus::Shipped), provider: Some(ProviderCode::Gelato), created_from: Some(1), q: Some("x@y.z".into()), ..base.clone() },
+        OrderFilters {
+            status: Some(OrderStatus::Paid),
+            ..base.clone()
+        },
+        OrderFilters {
+            financial_status: Some(FinancialStatus::PartiallyRefunded),
+            ..base.clone()
+        },
+        OrderFilters {
+            provider: Some(ProviderCode::Printful),
+            ..base.clone()
+        },
+        OrderFilters {
+            customer_id: Some("cus_1".into()),
+            ..base.clone()
+        },
+        OrderFilters {
+            created_from: Some(1),
+            created_to: Some(2),
+            ..base.clone()
+        },
+        OrderFilters {
+            q: Some("ada@example.com".into()),
+            ..base.clone()
+        },
+        OrderFilters {
+            q: Some("LAD-2026-4F".into()),
+            ..base.clone()
+        },
+        OrderFilters {
+            status: Some(OrderStatus::Shipped),
+            provider: Some(ProviderCode::Gelato),
+            created_from: Some(1),
+            q: Some("x@y.z".into()),
+            ..base.clone()
+        },
     ];
     let mut queries = Vec::new();
     for f in &variants {
         queries.push(list_query("st_1", f, None, 51));
         queries.push(list_query("st_1", f, Some(&cursor), 51));
     }
-    queries.push(lading_core::admin::users::list_query("st_1", None, Some(&cursor), 51));
-    queries.push(lading_core::admin::users::list_query("st_1", Some("a@b.c"), None, 51));
+    queries.push(lading_core::admin::users::list_query(
+        "st_1",
+        None,
+        Some(&cursor),
+        51,
+    ));
+    queries.push(lading_core::admin::users::list_query(
+        "st_1",
+        Some("a@b.c"),
+        None,
+        51,
+    ));
     queries.push(lading_core::admin::promo_codes::list_query("st_1"));
     queries.push(lading_core::admin::audit::list_query("st_1", &cursor, 51));
-    queries.push(lading_core::fulfillment::admin::dashboard_counts_query("st_1"));
-    queries.push(lading_core::fulfillment::admin::list_query("st_1", Some("failed"), Some("printful"), None, 51));
-    queries.push(lading_core::fulfillment::admin::list_query("st_1", None, None, Some("fo_x"), 51));
+    queries.push(lading_core::fulfillment::admin::dashboard_counts_query(
+        "st_1",
+    ));
+    queries.push(lading_core::fulfillment::admin::list_query(
+        "st_1",
+        Some("failed"),
+        Some("printful"),
+        None,
+        51,
+    ));
+    queries.push(lading_core::fulfillment::admin::list_query(
+        "st_1",
+        None,
+        None,
+        Some("fo_x"),
+        51,
+    ));
     let conn = p.db.conn();
     // The check itself catches a scan (a filter no index serves).
-    let bad = lading_core::stmt!("SELECT id FROM orders o WHERE o.store_id = ? OR o.total_amount > ?", "st_1", 5);
+    let bad = lading_core::stmt!(
+        "SELECT id FROM orders o WHERE o.store_id = ? OR o.total_amount > ?",
+        "st_1",
+        5
+    );
     assert!(!full_scans(&conn, &bad).is_empty());
     for q in &queries {
         let scans = full_scans(&conn, q);
@@ -486,8 +1030,18 @@ fn admin_lists_and_searches_never_scan_the_big_tables() {
 
 /// The plan lines that read a big table (orders, items, fulfillment orders, events) whole.
 fn full_scans(conn: &rusqlite::Connection, q: &lading_core::db::Stmt) -> Vec<String> {
-    let big = ["orders", "order_items", "fulfillment_orders", "domain_events", "inbound_events", "o", "f"];
-    let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", q.sql)).unwrap();
+    let big = [
+        "orders",
+        "order_items",
+        "fulfillment_orders",
+        "domain_events",
+        "inbound_events",
+        "o",
+        "f",
+    ];
+    let mut st = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", q.sql))
+        .unwrap();
     for (i, v) in q.params.iter().enumerate() {
         let v = match v {
             lading_core::db::Value::Null => rusqlite::types::Value::Null,
@@ -501,7 +1055,9 @@ fn full_scans(conn: &rusqlite::Connection, q: &lading_core::db::Stmt) -> Vec<Str
     let mut scans = Vec::new();
     while let Some(r) = rows.next().unwrap() {
         let line: String = r.get(3).unwrap();
-        let table = line.strip_prefix("SCAN ").map(|rest| rest.split(' ').next().unwrap_or("").to_owned());
+        let table = line
+            .strip_prefix("SCAN ")
+            .map(|rest| rest.split(' ').next().unwrap_or("").to_owned());
         if table.is_some_and(|t| big.contains(&t.as_str())) {
             scans.push(line);
         }

@@ -116,7 +116,11 @@ fn every_admin_route_refuses_a_missing_or_wrong_key() {
             }
             let resp = call(&p, "admin", rq);
             // Signed links carry their credential in the URL: without it, 403.
-            let expected = if r.pattern.contains("/customer-files/") { 403 } else { 401 };
+            let expected = if r.pattern.contains("/customer-files/") {
+                403
+            } else {
+                401
+            };
             assert_eq!(
                 resp.status,
                 expected,

@@ -499,8 +499,15 @@ fn a_payment_intent_event_alone_pays_a_checkout_order_without_discount() {
             .contains("Portsmouth")
     );
     assert_eq!(p.count("SELECT COUNT(*) FROM payments"), 1);
-    assert_eq!(p.count("SELECT COUNT(*) FROM outbox WHERE kind = 'fulfil'"), 1);
-    assert_eq!(p.count("SELECT COUNT(*) FROM outbox WHERE kind = 'email'"), 2, "confirmation and files ready (a digital item)");
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM outbox WHERE kind = 'fulfil'"),
+        1
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM outbox WHERE kind = 'email'"),
+        2,
+        "confirmation and files ready (a digital item)"
+    );
 }
 
 #[test]
@@ -748,8 +755,15 @@ fn reconciliation_applies_events_no_webhook_delivered() {
     assert_eq!(r[0].job, "reconcile_stripe_events");
     assert_eq!((r[0].changed, r[0].error.as_deref()), (2, None), "{r:?}");
     assert_eq!(order_row(&p, o["id"].as_str().unwrap())["status"], "paid");
-    assert_eq!(p.count("SELECT COUNT(*) FROM outbox WHERE kind = 'fulfil'"), 1);
-    assert_eq!(p.count("SELECT COUNT(*) FROM outbox WHERE kind = 'email'"), 2, "confirmation and files ready (a digital item)");
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM outbox WHERE kind = 'fulfil'"),
+        1
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM outbox WHERE kind = 'email'"),
+        2,
+        "confirmation and files ready (a digital item)"
+    );
     // The cursor moved: the next run reads from the newest event seen, and a webhook
     // arriving late for the same event is a duplicate.
     let cursor =

@@ -48,24 +48,48 @@ async fn send(AxState(e): AxState<Email>, headers: HeaderMap, body: axum::body::
         return refuse(StatusCode::BAD_REQUEST, "bad_request", "Invalid JSON body");
     };
     if !is_address(&b["sender"]["email"]) {
-        return refuse(StatusCode::BAD_REQUEST, "missing_parameter", "sender.email is missing or invalid");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "missing_parameter",
+            "sender.email is missing or invalid",
+        );
     }
     let to = b["to"].as_array().cloned().unwrap_or_default();
     if to.is_empty() || !to.iter().all(|t| is_address(&t["email"])) {
-        return refuse(StatusCode::BAD_REQUEST, "missing_parameter", "to is missing or has an invalid email");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "missing_parameter",
+            "to is missing or has an invalid email",
+        );
     }
     if b["subject"].as_str().is_none_or(str::is_empty) {
-        return refuse(StatusCode::BAD_REQUEST, "missing_parameter", "subject is missing");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "missing_parameter",
+            "subject is missing",
+        );
     }
     if b["htmlContent"].as_str().is_none() && b["textContent"].as_str().is_none() {
-        return refuse(StatusCode::BAD_REQUEST, "missing_parameter", "htmlContent or textContent is required");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "missing_parameter",
+            "htmlContent or textContent is required",
+        );
     }
     let mut list = e.0.lock().expect("lock");
-    let message_id = format!("<{:012}.{}@smtp-relay.mailin.fr>", list.len() + 1, std::process::id());
+    let message_id = format!(
+        "<{:012}.{}@smtp-relay.mailin.fr>",
+        list.len() + 1,
+        std::process::id()
+    );
     let mut stored = b.clone();
     stored["messageId"] = json!(message_id);
     list.push(stored);
-    (StatusCode::CREATED, Json(json!({ "messageId": message_id }))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({ "messageId": message_id })),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -75,22 +99,29 @@ struct Filter {
 }
 
 async fn list(AxState(e): AxState<Email>, Query(f): Query<Filter>) -> Response {
-    let data: Vec<Value> = e
-        .0
-        .lock()
-        .expect("lock")
-        .iter()
-        .filter(|m| {
-            f.to.as_ref().is_none_or(|to| {
-                m["to"].as_array().into_iter().flatten().any(|t| t["email"].as_str() == Some(to))
+    let data: Vec<Value> =
+        e.0.lock()
+            .expect("lock")
+            .iter()
+            .filter(|m| {
+                f.to.as_ref().is_none_or(|to| {
+                    m["to"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t["email"].as_str() == Some(to))
+                })
             })
-        })
-        .filter(|m| {
-            f.tag.as_ref().is_none_or(|tag| {
-                m["tags"].as_array().into_iter().flatten().any(|t| t.as_str() == Some(tag))
+            .filter(|m| {
+                f.tag.as_ref().is_none_or(|tag| {
+                    m["tags"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t.as_str() == Some(tag))
+                })
             })
-        })
-        .cloned()
-        .collect();
+            .cloned()
+            .collect();
     Json(json!({ "data": data })).into_response()
 }

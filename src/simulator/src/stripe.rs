@@ -257,7 +257,10 @@ pub fn router(stripe: Stripe) -> Router {
             "/v1/promotion_codes/{id}",
             post(update_promotion_code).get(get_promotion_code),
         )
-        .route("/__control/stripe/promotion_codes", get(list_promotion_codes))
+        .route(
+            "/__control/stripe/promotion_codes",
+            get(list_promotion_codes),
+        )
         .route("/checkout/{id}", get(hosted_page))
         .route("/checkout/{id}/pay", post(hosted_pay))
         .route("/checkout/{id}/decline", post(hosted_decline))
@@ -902,14 +905,32 @@ fn boolean(v: &Value) -> Option<bool> {
 
 async fn create_coupon(AxState(s): AxState<Stripe>, headers: HeaderMap, body: Bytes) -> Response {
     idempotent(&s, &headers, &body, |inner, f| {
-        let percent = f["percent_off"].as_str().and_then(|v| v.parse::<f64>().ok());
+        let percent = f["percent_off"]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok());
         let amount = int(&f["amount_off"]);
         match (percent, amount) {
             (Some(p), None) if p > 0.0 && p <= 100.0 => {}
             (None, Some(a)) if a > 0 && f["currency"].as_str().is_some() => {}
             (None, Some(_)) => return (missing("currency"), vec![]),
-            (Some(_), Some(_)) => return (invalid("You may only specify one of these parameters: amount_off, percent_off.", "percent_off"), vec![]),
-            (None, None) => return (invalid("You must specify one of these parameters: amount_off, percent_off.", "percent_off"), vec![]),
+            (Some(_), Some(_)) => {
+                return (
+                    invalid(
+                        "You may only specify one of these parameters: amount_off, percent_off.",
+                        "percent_off",
+                    ),
+                    vec![],
+                );
+            }
+            (None, None) => {
+                return (
+                    invalid(
+                        "You must specify one of these parameters: amount_off, percent_off.",
+                        "percent_off",
+                    ),
+                    vec![],
+                );
+            }
             _ => return (invalid("Invalid discount.", "percent_off"), vec![]),
         }
         let duration = f["duration"].as_str().unwrap_or("once");
@@ -928,7 +949,11 @@ async fn create_coupon(AxState(s): AxState<Stripe>, headers: HeaderMap, body: By
     })
 }
 
-async fn create_promotion_code(AxState(s): AxState<Stripe>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create_promotion_code(
+    AxState(s): AxState<Stripe>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     idempotent(&s, &headers, &body, |inner, f| {
         let Some(coupon_id) = f["coupon"].as_str() else {
             return (missing("coupon"), vec![]);
@@ -938,9 +963,20 @@ async fn create_promotion_code(AxState(s): AxState<Stripe>, headers: HeaderMap, 
         };
         let code = f["code"].as_str().map(str::to_owned);
         if let Some(c) = &code
-            && inner.promotion_codes.values().any(|p| p["active"] == json!(true) && p["code"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(c)))
+            && inner.promotion_codes.values().any(|p| {
+                p["active"] == json!(true)
+                    && p["code"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(c))
+            })
         {
-            return (invalid(&format!("An active promotion code with `code: {c}` already exists."), "code"), vec![]);
+            return (
+                invalid(
+                    &format!("An active promotion code with `code: {c}` already exists."),
+                    "code",
+                ),
+                vec![],
+            );
         }
         let id = inner.id("promo");
         let code = code.unwrap_or_else(|| id[6..14].to_uppercase());
@@ -954,7 +990,12 @@ async fn create_promotion_code(AxState(s): AxState<Stripe>, headers: HeaderMap, 
     })
 }
 
-async fn update_promotion_code(AxState(s): AxState<Stripe>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn update_promotion_code(
+    AxState(s): AxState<Stripe>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     idempotent(&s, &headers, &body, |inner, f| {
         let Some(p) = inner.promotion_codes.get_mut(&id) else {
             return (not_found("promotion_code", &id), vec![]);
@@ -966,7 +1007,11 @@ async fn update_promotion_code(AxState(s): AxState<Stripe>, Path(id): Path<Strin
     })
 }
 
-async fn get_promotion_code(AxState(s): AxState<Stripe>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn get_promotion_code(
+    AxState(s): AxState<Stripe>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(e) = authorized(&headers) {
         return reply(e);
     }

@@ -78,7 +78,11 @@ pub fn list_query(store_id: &str, after: &super::orders::Cursor, limit: u32) -> 
         store_id,
         after.created_at,
         after.created_at,
-        if after.id.is_empty() { "~".to_owned() } else { after.id.clone() },
+        if after.id.is_empty() {
+            "~".to_owned()
+        } else {
+            after.id.clone()
+        },
         i64::from(limit)
     )
 }
@@ -102,12 +106,25 @@ pub async fn list<P: Platform>(
             created_at: i64::MAX,
             id: String::new(),
         });
-    let mut rows: Vec<AuditRow> = p.db().query(list_query(store_id, &after, limit + 1)).await?;
+    let mut rows: Vec<AuditRow> = p
+        .db()
+        .query(list_query(store_id, &after, limit + 1))
+        .await?;
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     for r in &mut rows {
         r.at = rfc3339(r.created);
     }
-    let next = has_more.then(|| rows.last().map(|r| super::orders::Cursor { created_at: r.created, id: r.id.clone() }.encode())).flatten();
+    let next = has_more
+        .then(|| {
+            rows.last().map(|r| {
+                super::orders::Cursor {
+                    created_at: r.created,
+                    id: r.id.clone(),
+                }
+                .encode()
+            })
+        })
+        .flatten();
     Ok(serde_json::json!({ "data": rows, "has_more": has_more, "next_starting_after": next }))
 }

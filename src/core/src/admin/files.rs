@@ -43,12 +43,28 @@ pub async fn open<P: Platform>(
     sig: Option<&str>,
     range: Option<&str>,
 ) -> Result<Response, AppError> {
-    let denied = || AppError::Forbidden("This file link is invalid or has expired; open the order again for a fresh one.".into());
-    let secret = p.settings().order_token_secret.as_deref().ok_or_else(denied)?;
-    let (Some(store_id), Some(exp), Some(sig)) = (store_id, expires.and_then(|e| e.parse::<i64>().ok()), sig) else {
+    let denied = || {
+        AppError::Forbidden(
+            "This file link is invalid or has expired; open the order again for a fresh one."
+                .into(),
+        )
+    };
+    let secret = p
+        .settings()
+        .order_token_secret
+        .as_deref()
+        .ok_or_else(denied)?;
+    let (Some(store_id), Some(exp), Some(sig)) =
+        (store_id, expires.and_then(|e| e.parse::<i64>().ok()), sig)
+    else {
         return Err(denied());
     };
-    if exp <= p.now_ms() / 1000 || !secure_eq(signature(secret, store_id, file_id, exp).as_bytes(), sig.as_bytes()) {
+    if exp <= p.now_ms() / 1000
+        || !secure_eq(
+            signature(secret, store_id, file_id, exp).as_bytes(),
+            sig.as_bytes(),
+        )
+    {
         return Err(denied());
     }
     #[derive(Deserialize)]
@@ -57,7 +73,11 @@ pub async fn open<P: Platform>(
     }
     let row: Row = p
         .db()
-        .first(stmt!("SELECT r2_key FROM order_item_files WHERE id = ? AND store_id = ?", file_id, store_id))
+        .first(stmt!(
+            "SELECT r2_key FROM order_item_files WHERE id = ? AND store_id = ?",
+            file_id,
+            store_id
+        ))
         .await?
         .ok_or(AppError::NotFound("file"))?;
     let name = row.r2_key.rsplit('/').next().unwrap_or("file").to_owned();

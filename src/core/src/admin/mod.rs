@@ -7,4 +7,5 @@ pub mod files;
 pub mod orders;
 pub mod promo_codes;
 pub mod tracking;
+pub mod ui;
 pub mod users;

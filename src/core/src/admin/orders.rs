@@ -35,7 +35,11 @@ impl OrderFilters {
     /// # Errors
     /// 422 naming the parameter that is not understood.
     pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Result<Self, AppError> {
-        let nonempty = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let nonempty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let date = |k: &str| {
             nonempty(k)
                 .map(|v| {
@@ -535,7 +539,8 @@ pub async fn detail<P: Platform>(p: &P, store_id: &str, order_id: &str) -> Resul
         .into_iter()
         .map(|mut f| {
             if let Some(id) = f["id"].as_str() {
-                f["url"] = super::files::signed_url(p, store_id, id, now_s).map_or(Json::Null, Json::from);
+                f["url"] =
+                    super::files::signed_url(p, store_id, id, now_s).map_or(Json::Null, Json::from);
             }
             f
         })
@@ -586,7 +591,10 @@ pub async fn add_note<P: Platform>(
         return Err(AppError::validation("body", "must not be empty"));
     }
     if body.chars().count() > 4000 {
-        return Err(AppError::validation("body", "is longer than 4000 characters"));
+        return Err(AppError::validation(
+            "body",
+            "is longer than 4000 characters",
+        ));
     }
     order_of_store(p, store_id, order_id).await?;
     let id = p.new_id("note");
@@ -602,7 +610,9 @@ pub async fn add_note<P: Platform>(
             now
         ))
         .await?;
-    Ok(json!({ "id": id, "order_id": order_id, "author": author, "body": body, "created_at": rfc3339(now) }))
+    Ok(
+        json!({ "id": id, "order_id": order_id, "author": author, "body": body, "created_at": rfc3339(now) }),
+    )
 }
 
 #[cfg(test)]
@@ -650,10 +660,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(f.status, Some(OrderStatus::Paid));
-        assert_eq!(
-            f.created_to.unwrap() - f.created_from.unwrap(),
-            86_400_000
-        );
+        assert_eq!(f.created_to.unwrap() - f.created_from.unwrap(), 86_400_000);
         match OrderFilters::from_query(q(&[("financial_status", "rich")])) {
             Err(AppError::Validation { field, .. }) => assert_eq!(field, "financial_status"),
             other => panic!("{other:?}"),

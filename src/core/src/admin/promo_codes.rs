@@ -66,14 +66,21 @@ const SELECT: &str = "SELECT p.id, p.code, p.description, p.discount_type, p.dis
 fn finish(mut v: PromoView) -> PromoView {
     v.expires_at = v.expires_ms.map(rfc3339);
     v.created_at = rfc3339(v.created_ms);
-    v.stripe_sync = if v.stripe_promotion_code_id.is_some() { "synced" } else { "pending" }.into();
+    v.stripe_sync = if v.stripe_promotion_code_id.is_some() {
+        "synced"
+    } else {
+        "pending"
+    }
+    .into();
     v
 }
 
 /// The promo code list's query (exposed for the query-plan test).
 pub fn list_query(store_id: &str) -> crate::db::Stmt {
     stmt!(
-        format!("{SELECT} WHERE p.store_id = ? AND p.deleted_at IS NULL ORDER BY p.created_at DESC, p.id DESC LIMIT 500"),
+        format!(
+            "{SELECT} WHERE p.store_id = ? AND p.deleted_at IS NULL ORDER BY p.created_at DESC, p.id DESC LIMIT 500"
+        ),
         store_id
     )
 }
@@ -119,18 +126,50 @@ struct Checked {
 
 fn check(input: PromoInput, now: i64) -> Result<Checked, AppError> {
     let code = input.code.trim().to_uppercase();
-    if code.len() < 3 || code.len() > 40 || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(AppError::validation("code", "must be 3 to 40 letters, digits, - or _"));
+    if code.len() < 3
+        || code.len() > 40
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(AppError::validation(
+            "code",
+            "must be 3 to 40 letters, digits, - or _",
+        ));
     }
     let (discount_type, value) = match input.discount_type.as_str() {
-        "percentage" if (1..=100).contains(&input.discount_value) => ("percentage", input.discount_value),
-        "percentage" => return Err(AppError::validation("discount_value", "a percentage is 1 to 100")),
-        "fixed_amount" if (1..=100_000_000).contains(&input.discount_value) => ("fixed_amount", input.discount_value),
-        "fixed_amount" => return Err(AppError::validation("discount_value", "an amount is 1 to 100000000 minor units")),
-        _ => return Err(AppError::validation("discount_type", "must be percentage or fixed_amount")),
+        "percentage" if (1..=100).contains(&input.discount_value) => {
+            ("percentage", input.discount_value)
+        }
+        "percentage" => {
+            return Err(AppError::validation(
+                "discount_value",
+                "a percentage is 1 to 100",
+            ));
+        }
+        "fixed_amount" if (1..=100_000_000).contains(&input.discount_value) => {
+            ("fixed_amount", input.discount_value)
+        }
+        "fixed_amount" => {
+            return Err(AppError::validation(
+                "discount_value",
+                "an amount is 1 to 100000000 minor units",
+            ));
+        }
+        _ => {
+            return Err(AppError::validation(
+                "discount_type",
+                "must be percentage or fixed_amount",
+            ));
+        }
     };
     let currency = match (discount_type, input.currency.as_deref()) {
-        ("fixed_amount", None) => return Err(AppError::validation("currency", "a fixed amount needs a currency")),
+        ("fixed_amount", None) => {
+            return Err(AppError::validation(
+                "currency",
+                "a fixed amount needs a currency",
+            ));
+        }
         (_, Some(c)) => Some(
             crate::domain::Currency::parse(c)
                 .map_err(|m| AppError::validation("currency", m))?
@@ -139,22 +178,49 @@ fn check(input: PromoInput, now: i64) -> Result<Checked, AppError> {
         ),
         _ => None,
     };
-    if input.max_redemptions.is_some_and(|m| !(1..=10_000_000).contains(&m)) {
-        return Err(AppError::validation("max_redemptions", "must be 1 to 10000000"));
+    if input
+        .max_redemptions
+        .is_some_and(|m| !(1..=10_000_000).contains(&m))
+    {
+        return Err(AppError::validation(
+            "max_redemptions",
+            "must be 1 to 10000000",
+        ));
     }
     let expires_ms = input
         .expires_at
         .as_deref()
-        .map(|e| parse_instant_ms(e).ok_or_else(|| AppError::validation("expires_at", "must be a date or RFC 3339 time")))
+        .map(|e| {
+            parse_instant_ms(e).ok_or_else(|| {
+                AppError::validation("expires_at", "must be a date or RFC 3339 time")
+            })
+        })
         .transpose()?;
     if expires_ms.is_some_and(|e| e <= now) {
         return Err(AppError::validation("expires_at", "must be in the future"));
     }
-    let description = input.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-    if description.as_ref().is_some_and(|d| d.chars().count() > 200) {
-        return Err(AppError::validation("description", "is longer than 200 characters"));
+    let description = input
+        .description
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty());
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 200)
+    {
+        return Err(AppError::validation(
+            "description",
+            "is longer than 200 characters",
+        ));
     }
-    Ok(Checked { code, discount_type, value, currency, description, max_redemptions: input.max_redemptions, expires_ms })
+    Ok(Checked {
+        code,
+        discount_type,
+        value,
+        currency,
+        description,
+        max_redemptions: input.max_redemptions,
+        expires_ms,
+    })
 }
 
 #[derive(Deserialize)]
@@ -171,7 +237,12 @@ struct Existing {
 /// # Errors
 /// 422 bad input; 409 the code exists; 502/503 Stripe (the row stays `pending` and the same
 /// request finishes it).
-pub async fn create<P: Platform>(p: &P, store_id: &str, created_by: &str, input: PromoInput) -> Result<PromoView, AppError> {
+pub async fn create<P: Platform>(
+    p: &P,
+    store_id: &str,
+    created_by: &str,
+    input: PromoInput,
+) -> Result<PromoView, AppError> {
     let cfg = stripe_config(p)?.clone();
     let now = p.now_ms();
     let c = check(input, now)?;
@@ -194,9 +265,14 @@ pub async fn create<P: Platform>(p: &P, store_id: &str, created_by: &str, input:
         .ok_or(AppError::NotFound("promo code"))?;
     // Someone else's code, or one already finished: the code is taken. The same code left
     // half-way with the same discount is finished instead.
-    let same = row.discount_type == c.discount_type && row.discount_value == c.value && row.currency == c.currency;
+    let same = row.discount_type == c.discount_type
+        && row.discount_value == c.value
+        && row.currency == c.currency;
     if row.id != id && (row.stripe_promotion_code_id.is_some() || !same) {
-        return Err(AppError::conflict("promo_code_exists", format!("The code {} already exists.", c.code)));
+        return Err(AppError::conflict(
+            "promo_code_exists",
+            format!("The code {} already exists.", c.code),
+        ));
     }
     let id = row.id;
     let mut coupon = json!({ "duration": "once", "name": c.code, "metadata": { "promo_code_id": id, "store_id": store_id } });
@@ -212,7 +288,9 @@ pub async fn create<P: Platform>(p: &P, store_id: &str, created_by: &str, input:
     if let Some(e) = c.expires_ms {
         coupon["redeem_by"] = json!(e / 1000);
     }
-    let coupon = stripe_client::post(p, &cfg, "/v1/coupons", &coupon, &format!("coupon:{id}")).await.map_err(stripe_failure)?;
+    let coupon = stripe_client::post(p, &cfg, "/v1/coupons", &coupon, &format!("coupon:{id}"))
+        .await
+        .map_err(stripe_failure)?;
     let coupon_id = coupon["id"].as_str().unwrap_or_default().to_owned();
     let mut promo = json!({ "coupon": coupon_id, "code": c.code, "active": true, "metadata": { "promo_code_id": id } });
     if let Some(m) = c.max_redemptions {
@@ -221,9 +299,15 @@ pub async fn create<P: Platform>(p: &P, store_id: &str, created_by: &str, input:
     if let Some(e) = c.expires_ms {
         promo["expires_at"] = json!(e / 1000);
     }
-    let promo = stripe_client::post(p, &cfg, "/v1/promotion_codes", &promo, &format!("promotion_code:{id}"))
-        .await
-        .map_err(stripe_failure)?;
+    let promo = stripe_client::post(
+        p,
+        &cfg,
+        "/v1/promotion_codes",
+        &promo,
+        &format!("promotion_code:{id}"),
+    )
+    .await
+    .map_err(stripe_failure)?;
     p.db()
         .run(stmt!(
             "UPDATE promo_codes SET stripe_coupon_id = ?, stripe_promotion_code_id = ?, updated_at = ? WHERE id = ?",
@@ -250,12 +334,20 @@ pub struct PromoUpdate {
 ///
 /// # Errors
 /// 404; 422; 502/503 Stripe (nothing changed locally).
-pub async fn update<P: Platform>(p: &P, store_id: &str, id: &str, input: PromoUpdate) -> Result<PromoView, AppError> {
+pub async fn update<P: Platform>(
+    p: &P,
+    store_id: &str,
+    id: &str,
+    input: PromoUpdate,
+) -> Result<PromoView, AppError> {
     let current = one(p, store_id, id).await?;
     if let Some(d) = &input.description
         && d.chars().count() > 200
     {
-        return Err(AppError::validation("description", "is longer than 200 characters"));
+        return Err(AppError::validation(
+            "description",
+            "is longer than 200 characters",
+        ));
     }
     if let Some(active) = input.active
         && active != current.active
@@ -275,15 +367,25 @@ pub async fn update<P: Platform>(p: &P, store_id: &str, id: &str, input: PromoUp
     one(p, store_id, id).await
 }
 
-async fn set_active_at_stripe<P: Platform>(p: &P, promo: &PromoView, active: bool) -> Result<(), AppError> {
+async fn set_active_at_stripe<P: Platform>(
+    p: &P,
+    promo: &PromoView,
+    active: bool,
+) -> Result<(), AppError> {
     let Some(pc) = &promo.stripe_promotion_code_id else {
         return Ok(());
     };
     let cfg = stripe_config(p)?.clone();
     let key = format!("promotion_code:{}:active:{active}:{}", promo.id, p.now_ms());
-    stripe_client::post(p, &cfg, &format!("/v1/promotion_codes/{pc}"), &json!({ "active": active }), &key)
-        .await
-        .map_err(stripe_failure)?;
+    stripe_client::post(
+        p,
+        &cfg,
+        &format!("/v1/promotion_codes/{pc}"),
+        &json!({ "active": active }),
+        &key,
+    )
+    .await
+    .map_err(stripe_failure)?;
     Ok(())
 }
 

@@ -56,10 +56,26 @@ pub async fn add_tracking<P: Platform>(
 ) -> Result<serde_json::Value, AppError> {
     let carrier = text("carrier", &input.carrier, 60)?;
     let number = text("tracking_number", &input.tracking_number, 100)?;
-    let url = match input.tracking_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+    let url = match input
+        .tracking_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
         None => None,
-        Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 500 && !u.contains(char::is_whitespace) => Some(u.to_owned()),
-        Some(_) => return Err(AppError::validation("tracking_url", "must be an http(s) URL of at most 500 characters")),
+        Some(u)
+            if (u.starts_with("https://") || u.starts_with("http://"))
+                && u.len() <= 500
+                && !u.contains(char::is_whitespace) =>
+        {
+            Some(u.to_owned())
+        }
+        Some(_) => {
+            return Err(AppError::validation(
+                "tracking_url",
+                "must be an http(s) URL of at most 500 characters",
+            ));
+        }
     };
     let fo: FulfillmentOrderRow = p
         .db()
@@ -75,16 +91,25 @@ pub async fn add_tracking<P: Platform>(
     if !by_hand {
         return Err(AppError::conflict(
             "tracking_from_provider",
-            format!("{} reports this order's parcels itself; tracking cannot be typed in.", fo.provider.as_str()),
+            format!(
+                "{} reports this order's parcels itself; tracking cannot be typed in.",
+                fo.provider.as_str()
+            ),
         ));
     }
     if !matches!(
         fo.status,
-        FulfillmentStatus::Submitted | FulfillmentStatus::InProduction | FulfillmentStatus::PartiallyShipped | FulfillmentStatus::OnHold
+        FulfillmentStatus::Submitted
+            | FulfillmentStatus::InProduction
+            | FulfillmentStatus::PartiallyShipped
+            | FulfillmentStatus::OnHold
     ) {
         return Err(AppError::conflict(
             "fulfillment_not_shippable",
-            format!("A fulfillment order that is {} takes no new parcel.", fo.status.as_str()),
+            format!(
+                "A fulfillment order that is {} takes no new parcel.",
+                fo.status.as_str()
+            ),
         ));
     }
     let mut lines = Vec::new();
@@ -104,7 +129,10 @@ pub async fn add_tracking<P: Platform>(
         let Some(line_id) = known.and_then(|k| k["id"].as_str().map(str::to_owned)) else {
             return Err(AppError::validation(
                 "lines.order_item_id",
-                format!("{} is not on this fulfillment order with {} left to ship", l.order_item_id, l.quantity),
+                format!(
+                    "{} is not on this fulfillment order with {} left to ship",
+                    l.order_item_id, l.quantity
+                ),
             ));
         };
         lines.push((line_id, l.quantity));

@@ -41,22 +41,38 @@ fn finish(mut u: UserView) -> UserView {
 
 /// The admin user list's query (exposed for the query-plan test): newest first, or one
 /// email.
-pub fn list_query(store_id: &str, email: Option<&str>, after: Option<&Cursor>, limit: u32) -> crate::db::Stmt {
-    let after = after.cloned().unwrap_or(Cursor { created_at: i64::MAX, id: String::new() });
+pub fn list_query(
+    store_id: &str,
+    email: Option<&str>,
+    after: Option<&Cursor>,
+    limit: u32,
+) -> crate::db::Stmt {
+    let after = after.cloned().unwrap_or(Cursor {
+        created_at: i64::MAX,
+        id: String::new(),
+    });
     match email {
         Some(e) => stmt!(
-            format!("SELECT {COLUMNS} FROM customers WHERE store_id = ? AND email IN (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?"),
+            format!(
+                "SELECT {COLUMNS} FROM customers WHERE store_id = ? AND email IN (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?"
+            ),
             store_id,
             e,
             e.to_lowercase(),
             i64::from(limit)
         ),
         None => stmt!(
-            format!("SELECT {COLUMNS} FROM customers WHERE store_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?"),
+            format!(
+                "SELECT {COLUMNS} FROM customers WHERE store_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?"
+            ),
             store_id,
             after.created_at,
             after.created_at,
-            if after.id.is_empty() { "~".to_owned() } else { after.id },
+            if after.id.is_empty() {
+                "~".to_owned()
+            } else {
+                after.id
+            },
             i64::from(limit)
         ),
     }
@@ -74,19 +90,39 @@ pub async fn list<P: Platform>(
     limit: Option<&str>,
 ) -> Result<Value, AppError> {
     let limit = parse_limit(limit, 50, 200)?;
-    let after = starting_after.filter(|s| !s.is_empty()).map(Cursor::decode).transpose()?;
+    let after = starting_after
+        .filter(|s| !s.is_empty())
+        .map(Cursor::decode)
+        .transpose()?;
     let email = email.map(str::trim).filter(|e| !e.is_empty());
-    let mut rows: Vec<UserView> = p.db().query(list_query(store_id, email, after.as_ref(), limit + 1)).await?;
+    let mut rows: Vec<UserView> = p
+        .db()
+        .query(list_query(store_id, email, after.as_ref(), limit + 1))
+        .await?;
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next = has_more.then(|| rows.last().map(|u| Cursor { created_at: u.created_ms, id: u.id.clone() }.encode())).flatten();
+    let next = has_more
+        .then(|| {
+            rows.last().map(|u| {
+                Cursor {
+                    created_at: u.created_ms,
+                    id: u.id.clone(),
+                }
+                .encode()
+            })
+        })
+        .flatten();
     let data: Vec<UserView> = rows.into_iter().map(finish).collect();
     Ok(json!({ "data": data, "has_more": has_more, "next_starting_after": next }))
 }
 
 async fn user<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<UserView, AppError> {
     p.db()
-        .first::<UserView>(stmt!(format!("SELECT {COLUMNS} FROM customers WHERE id = ? AND store_id = ?"), id, store_id))
+        .first::<UserView>(stmt!(
+            format!("SELECT {COLUMNS} FROM customers WHERE id = ? AND store_id = ?"),
+            id,
+            store_id
+        ))
         .await?
         .map(finish)
         .ok_or(AppError::NotFound("user"))
@@ -124,12 +160,21 @@ pub async fn set_blocked<P: Platform>(
     blocked: bool,
     input: BlockInput,
 ) -> Result<UserView, AppError> {
-    let reason = input.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let reason = input
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     if blocked && reason.is_none() {
-        return Err(AppError::validation("reason", "say why the customer is blocked"));
+        return Err(AppError::validation(
+            "reason",
+            "say why the customer is blocked",
+        ));
     }
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(AppError::validation("reason", "is longer than 500 characters"));
+        return Err(AppError::validation(
+            "reason",
+            "is longer than 500 characters",
+        ));
     }
     user(p, store_id, id).await?;
     p.db()

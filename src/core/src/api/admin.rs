@@ -300,8 +300,10 @@ pub fn required_role(op: Op) -> Option<Role> {
     use Op::*;
     match op {
         Healthz | OpenApi | CreateStore | ListStores | OpenCustomerFile => None,
-        ListOrders | ExportOrders | GetOrder | AddOrderNote | AddTracking | FulfillmentDashboard
-        | ListPromoCodes | GetPromoCode | ListUsers | GetUser => Some(Role::Support),
+        ListOrders | ExportOrders | GetOrder | AddOrderNote | AddTracking
+        | FulfillmentDashboard | ListPromoCodes | GetPromoCode | ListUsers | GetUser => {
+            Some(Role::Support)
+        }
         CreatePromoCode | UpdatePromoCode | DeletePromoCode | ListAuditLog => Some(Role::Admin),
         BlockUser | UnblockUser => Some(Role::Superadmin),
         GetStore
@@ -329,6 +331,10 @@ pub fn required_role(op: Op) -> Option<Role> {
 }
 
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
+    if admin::ui::is_ui_path(&req.path) {
+        let r = admin::ui::handle(p, &req).await;
+        return finish(&req, Ok(r));
+    }
     let result = dispatch(p, &req).await;
     finish(&req, result).with_header("cache-control", "no-store")
 }
@@ -367,6 +373,29 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
             .to_owned(),
     };
     perform(p, req, op, &params, &caller, &store_id).await
+}
+
+/// The web UI's way in: the operation behind an API path, as this caller (roles enforced
+/// exactly as for the API).
+///
+/// # Errors
+/// 403 without the role; the operation's problem.
+pub async fn perform_as<P: Platform>(
+    p: &P,
+    caller: &AdminCaller,
+    method: Method,
+    path: &str,
+    body: serde_json::Value,
+    request_id: &str,
+) -> Result<Response, Problem> {
+    let (op, params) = route(ROUTES, method, path)?;
+    let store_id = caller
+        .require(required_role(op).unwrap_or(Role::Superadmin))?
+        .0
+        .to_owned();
+    let mut req = Request::new(method, path).json_body(&body);
+    req.request_id = request_id.to_owned();
+    perform(p, &req, op, &params, caller, &store_id).await
 }
 
 /// Runs an authorized operation: under its Idempotency-Key for POSTs, with an audit-log row
@@ -415,24 +444,65 @@ fn audit_action(op: Op) -> (&'static str, Option<(&'static str, &'static str)>, 
         AddVariant => ("variant.create", Some(("product", "product_id")), true),
         UpdateVariant => ("variant.update", Some(("variant", "variant_id")), true),
         ArchiveVariant => ("variant.archive", Some(("variant", "variant_id")), true),
-        SetProviderMapping => ("provider_mapping.set", Some(("variant", "variant_id")), true),
-        RemoveProviderMapping => ("provider_mapping.remove", Some(("variant", "variant_id")), true),
-        RetryFulfillmentOrder => ("fulfillment_order.retry", Some(("fulfillment_order", "fulfillment_order_id")), true),
-        AddTracking => ("fulfillment_order.tracking", Some(("fulfillment_order", "fulfillment_order_id")), true),
+        SetProviderMapping => (
+            "provider_mapping.set",
+            Some(("variant", "variant_id")),
+            true,
+        ),
+        RemoveProviderMapping => (
+            "provider_mapping.remove",
+            Some(("variant", "variant_id")),
+            true,
+        ),
+        RetryFulfillmentOrder => (
+            "fulfillment_order.retry",
+            Some(("fulfillment_order", "fulfillment_order_id")),
+            true,
+        ),
+        AddTracking => (
+            "fulfillment_order.tracking",
+            Some(("fulfillment_order", "fulfillment_order_id")),
+            true,
+        ),
         CreateRefund => ("order.refund", Some(("order", "order_id")), true),
         CancelOrder => ("order.cancel", Some(("order", "order_id")), true),
         AddOrderNote => ("order.note", Some(("order", "order_id")), true),
         UploadArt => ("art.upload", None, false),
         ProductFromArt => ("product.create_from_art", None, true),
         CreatePromoCode => ("promo_code.create", None, true),
-        UpdatePromoCode => ("promo_code.update", Some(("promo_code", "promo_code_id")), true),
-        DeletePromoCode => ("promo_code.delete", Some(("promo_code", "promo_code_id")), true),
+        UpdatePromoCode => (
+            "promo_code.update",
+            Some(("promo_code", "promo_code_id")),
+            true,
+        ),
+        DeletePromoCode => (
+            "promo_code.delete",
+            Some(("promo_code", "promo_code_id")),
+            true,
+        ),
         BlockUser => ("user.block", Some(("user", "user_id")), true),
         UnblockUser => ("user.unblock", Some(("user", "user_id")), true),
-        Healthz | OpenApi | ListStores | GetStore | ListAdminKeys | ListProducts | GetProduct
-        | ListProviderMappings | ListFulfillmentOrders | GetFulfillmentOrder | ListRefunds
-        | ListOrders | ExportOrders | GetOrder | FulfillmentDashboard | OpenCustomerFile
-        | ListPromoCodes | GetPromoCode | ListUsers | GetUser | ListAuditLog => ("read", None, false),
+        Healthz
+        | OpenApi
+        | ListStores
+        | GetStore
+        | ListAdminKeys
+        | ListProducts
+        | GetProduct
+        | ListProviderMappings
+        | ListFulfillmentOrders
+        | GetFulfillmentOrder
+        | ListRefunds
+        | ListOrders
+        | ExportOrders
+        | GetOrder
+        | FulfillmentDashboard
+        | OpenCustomerFile
+        | ListPromoCodes
+        | GetPromoCode
+        | ListUsers
+        | GetUser
+        | ListAuditLog => ("read", None, false),
     }
 }
 
@@ -455,12 +525,21 @@ async fn audit<P: Platform>(
     let detail = if keep_body && body.to_string().len() <= 4000 {
         serde_json::json!({ "request": body, "status": resp.status })
     } else {
-        let fields: Vec<&String> = body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        let fields: Vec<&String> = body
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
         serde_json::json!({ "fields": fields, "status": resp.status })
     };
     let actor = match caller {
-        AdminCaller::Bootstrap { .. } => admin::audit::Actor { id: "bootstrap".into(), role: "superadmin".into() },
-        AdminCaller::Key { key_id, role, .. } => admin::audit::Actor { id: key_id.clone(), role: role.as_str().into() },
+        AdminCaller::Bootstrap { .. } => admin::audit::Actor {
+            id: "bootstrap".into(),
+            role: "superadmin".into(),
+        },
+        AdminCaller::Key { key_id, role, .. } => admin::audit::Actor {
+            id: key_id.clone(),
+            role: role.as_str().into(),
+        },
     };
     admin::audit::record(
         p,
@@ -468,7 +547,9 @@ async fn audit<P: Platform>(
         &actor,
         &admin::audit::Entry {
             action,
-            target_type: target.map(|(t, _)| t).or_else(|| (op == Op::CreatePromoCode).then_some("promo_code")),
+            target_type: target
+                .map(|(t, _)| t)
+                .or_else(|| (op == Op::CreatePromoCode).then_some("promo_code")),
             target_id: target_id.as_deref(),
             detail,
         },
@@ -667,58 +748,130 @@ async fn run<P: Platform>(
             )
         }
         Op::ListOrders => {
-            let f = admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
+            let f =
+                admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
             Response::json(
                 200,
-                &admin::orders::list(p, store_id, &f, req.query_param("starting_after"), req.query_param("limit")).await?,
+                &admin::orders::list(
+                    p,
+                    store_id,
+                    &f,
+                    req.query_param("starting_after"),
+                    req.query_param("limit"),
+                )
+                .await?,
             )
         }
         Op::ExportOrders => {
-            let f = admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
+            let f =
+                admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
             let day = crate::time_fmt::rfc3339(p.now_ms());
             Response::export(
                 admin::orders::CsvExport::new(store_id, f),
                 &format!("orders-{}.csv", &day[..10]),
             )
         }
-        Op::GetOrder => Response::json(200, &admin::orders::detail(p, store_id, params.get("order_id")).await?),
+        Op::GetOrder => Response::json(
+            200,
+            &admin::orders::detail(p, store_id, params.get("order_id")).await?,
+        ),
         Op::AddOrderNote => {
             let input = req.json()?;
-            Response::json(201, &admin::orders::add_note(p, store_id, params.get("order_id"), &author(caller), input).await?)
+            Response::json(
+                201,
+                &admin::orders::add_note(
+                    p,
+                    store_id,
+                    params.get("order_id"),
+                    &author(caller),
+                    input,
+                )
+                .await?,
+            )
         }
         Op::AddTracking => {
             let input = req.json()?;
-            Response::json(200, &admin::tracking::add_tracking(p, store_id, params.get("fulfillment_order_id"), input).await?)
+            Response::json(
+                200,
+                &admin::tracking::add_tracking(
+                    p,
+                    store_id,
+                    params.get("fulfillment_order_id"),
+                    input,
+                )
+                .await?,
+            )
         }
-        Op::FulfillmentDashboard => Response::json(200, &fulfillment::admin::dashboard(p, store_id).await?),
+        Op::FulfillmentDashboard => {
+            Response::json(200, &fulfillment::admin::dashboard(p, store_id).await?)
+        }
         Op::OpenCustomerFile => unreachable!("answered before authentication"),
-        Op::ListPromoCodes => Response::json(200, &serde_json::json!({ "data": admin::promo_codes::list(p, store_id).await? })),
+        Op::ListPromoCodes => Response::json(
+            200,
+            &serde_json::json!({ "data": admin::promo_codes::list(p, store_id).await? }),
+        ),
         Op::CreatePromoCode => {
             let input = req.json()?;
-            Response::json(201, &admin::promo_codes::create(p, store_id, &author(caller), input).await?)
+            Response::json(
+                201,
+                &admin::promo_codes::create(p, store_id, &author(caller), input).await?,
+            )
         }
-        Op::GetPromoCode => Response::json(200, &admin::promo_codes::get(p, store_id, params.get("promo_code_id")).await?),
+        Op::GetPromoCode => Response::json(
+            200,
+            &admin::promo_codes::get(p, store_id, params.get("promo_code_id")).await?,
+        ),
         Op::UpdatePromoCode => {
             let input = req.json()?;
-            Response::json(200, &admin::promo_codes::update(p, store_id, params.get("promo_code_id"), input).await?)
+            Response::json(
+                200,
+                &admin::promo_codes::update(p, store_id, params.get("promo_code_id"), input)
+                    .await?,
+            )
         }
-        Op::DeletePromoCode => Response::json(200, &admin::promo_codes::delete(p, store_id, params.get("promo_code_id")).await?),
+        Op::DeletePromoCode => Response::json(
+            200,
+            &admin::promo_codes::delete(p, store_id, params.get("promo_code_id")).await?,
+        ),
         Op::ListUsers => Response::json(
             200,
-            &admin::users::list(p, store_id, req.query_param("email"), req.query_param("starting_after"), req.query_param("limit")).await?,
+            &admin::users::list(
+                p,
+                store_id,
+                req.query_param("email"),
+                req.query_param("starting_after"),
+                req.query_param("limit"),
+            )
+            .await?,
         ),
-        Op::GetUser => Response::json(200, &admin::users::get(p, store_id, params.get("user_id")).await?),
+        Op::GetUser => Response::json(
+            200,
+            &admin::users::get(p, store_id, params.get("user_id")).await?,
+        ),
         Op::BlockUser => {
             let input = req.json()?;
-            Response::json(200, &admin::users::set_blocked(p, store_id, params.get("user_id"), true, input).await?)
+            Response::json(
+                200,
+                &admin::users::set_blocked(p, store_id, params.get("user_id"), true, input).await?,
+            )
         }
         Op::UnblockUser => {
             let input = req.json_or_default()?;
-            Response::json(200, &admin::users::set_blocked(p, store_id, params.get("user_id"), false, input).await?)
+            Response::json(
+                200,
+                &admin::users::set_blocked(p, store_id, params.get("user_id"), false, input)
+                    .await?,
+            )
         }
         Op::ListAuditLog => Response::json(
             200,
-            &admin::audit::list(p, store_id, req.query_param("starting_after"), req.query_param("limit")).await?,
+            &admin::audit::list(
+                p,
+                store_id,
+                req.query_param("starting_after"),
+                req.query_param("limit"),
+            )
+            .await?,
         ),
         Op::ListRefunds => Response::json(
             200,

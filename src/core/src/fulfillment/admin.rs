@@ -313,7 +313,11 @@ pub async fn dashboard<P: Platform>(p: &P, store_id: &str) -> Result<Value, AppE
     let counts: Vec<Count> = p.db().query(dashboard_counts_query(store_id)).await?;
     let mut by_status = serde_json::Map::new();
     for c in &counts {
-        let n = by_status.get(&c.status).and_then(Value::as_i64).unwrap_or(0) + c.count;
+        let n = by_status
+            .get(&c.status)
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            + c.count;
         by_status.insert(c.status.clone(), json!(n));
     }
     let failed = list(p, store_id, Some("failed"), None, None, Some("50")).await?;

@@ -317,7 +317,11 @@ fn statements(fo: &FulfillmentOrderRow, u: &ProviderUpdate, now: i64) -> Vec<Stm
     }
     out.push(derive_order_status(&fo.order_id, now));
     if !u.shipments.is_empty() {
-        out.extend(crate::notifications::shipped(&fo.store_id, &fo.order_id, now));
+        out.extend(crate::notifications::shipped(
+            &fo.store_id,
+            &fo.order_id,
+            now,
+        ));
     }
     out.push(domain_event(
         &format!("fulfillment.{}:{}:{}", fo.provider.as_str(), fo.id, u.event_id),

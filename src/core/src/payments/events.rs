@@ -8,8 +8,8 @@ use crate::auth::sha256_hex;
 use crate::db::{Db as _, Stmt};
 use crate::domain::{OrderStatus, ProviderCode};
 use crate::fulfillment::{self, routing::RoutableItem};
-use crate::notifications;
 use crate::inbound::{self, Seen};
+use crate::notifications;
 use crate::orders::checkout::stripe_config;
 use crate::payments::stripe_client;
 use crate::ports::Platform;
@@ -365,7 +365,9 @@ async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppE
     let received = pi["amount_received"].as_i64().unwrap_or(0);
     // No money moved (a malformed or test event): nothing to record, and nothing to retry.
     if received <= 0 {
-        return Ok(Effect::none("ignored: payment intent without amount_received"));
+        return Ok(Effect::none(
+            "ignored: payment intent without amount_received",
+        ));
     }
     let from_checkout = order.payment_flow == "checkout_session";
     // A Checkout order's discount, tax and address come with its session event; its intent
@@ -535,7 +537,9 @@ fn settle<P: Platform>(
             &order.id
         );
         files_ready.sql.push_str(&paid_by_this.sql);
-        files_ready.params.extend(paid_by_this.params.iter().cloned());
+        files_ready
+            .params
+            .extend(paid_by_this.params.iter().cloned());
         statements.extend(notifications::queue_statements(
             &order.store_id,
             &order.id,
@@ -711,11 +715,12 @@ async fn refund_changed<P: Platform>(p: &P, r: &Value) -> Result<Effect, AppErro
             notifications::Kind::RefundIssued,
         )])],
         ..Effect::writes(
-        statements,
-        format!(
-            "refund {} is {}",
-            r["id"].as_str().unwrap_or("?"),
-            r["status"].as_str().unwrap_or("?")
-        ),
-    )})
+            statements,
+            format!(
+                "refund {} is {}",
+                r["id"].as_str().unwrap_or("?"),
+                r["status"].as_str().unwrap_or("?")
+            ),
+        )
+    })
 }

@@ -88,6 +88,7 @@ impl TestPlatform {
                 }),
                 stripe_webhook_secrets: vec![WEBHOOK_SECRET.into(), OLD_WEBHOOK_SECRET.into()],
                 order_token_secret: Some("an-order-token-secret-of-32-characters!".into()),
+                admin_session_secret: Some("an-admin-session-secret-of-32-characters".into()),
                 files_public_base: Some("https://files.test".into()),
                 email: Some(lading_core::notifications::EmailConfig {
                     api_base: "http://email.test".into(),

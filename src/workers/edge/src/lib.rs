@@ -201,16 +201,17 @@ impl EdgePlatform {
                     .filter(|s| !s.is_empty())
                     .collect(),
                 order_token_secret: var("ORDER_TOKEN_SECRET").filter(|s| s.len() >= 32),
+                admin_session_secret: var("ADMIN_SESSION_SECRET").filter(|s| s.len() >= 32),
                 files_public_base: var("FILES_PUBLIC_BASE").filter(|b| !b.is_empty()),
-                email: var("EMAIL_API_KEY").filter(|k| !k.is_empty()).map(|api_key| {
-                    lading_core::notifications::EmailConfig {
+                email: var("EMAIL_API_KEY")
+                    .filter(|k| !k.is_empty())
+                    .map(|api_key| lading_core::notifications::EmailConfig {
                         api_base: base("EMAIL_API_BASE", "https://api.brevo.com".into()),
                         api_key,
                         sender_email: var("EMAIL_FROM")
                             .filter(|f| f.contains('@'))
                             .unwrap_or_else(|| "orders@example.com".into()),
-                    }
-                }),
+                    }),
                 provider_bases: ProviderBases {
                     printful: base("PRINTFUL_API_BASE", d.printful),
                     prodigi: base("PRODIGI_API_BASE", d.prodigi),
@@ -471,7 +472,10 @@ fn stream_export(env: &Env, mut resp: http::Response) -> worker::Result<worker::
         match export.next_chunk(&db).await {
             Ok(Some(bytes)) => Some((Ok(bytes), Some((export, db)))),
             Ok(None) => None,
-            Err(e) => Some((Err(worker::Error::RustError(format!("export stopped: {e}"))), None)),
+            Err(e) => Some((
+                Err(worker::Error::RustError(format!("export stopped: {e}"))),
+                None,
+            )),
         }
     });
     let headers = worker::Headers::new();

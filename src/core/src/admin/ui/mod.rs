@@ -1,0 +1,632 @@
+//! The admin web UI under `/admin`, served by the admin Worker: server-rendered pages (maud,
+//! escaping by construction), a strict Content-Security-Policy (no inline script or style;
+//! one small external script), a signed HttpOnly, Secure, SameSite=Strict session cookie,
+//! and a CSRF token on every form. Every change goes through the admin API's own operation
+//! ([`crate::api::admin::perform_as`]): the same roles, idempotency and audit log.
+
+pub mod pages;
+pub mod session;
+
+use crate::AppError;
+use crate::api::admin::perform_as;
+use crate::http::{Method, Params, Problem, Request, Response, Route, parse_query, route};
+use crate::ports::{Platform, PlatformExt as _};
+use maud::Markup;
+use pages::Page;
+use serde_json::{Value, json};
+use session::{COOKIE, Operator, Session, TTL_S};
+
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const APP_JS: &str = include_str!("app.js");
+const APP_CSS: &str = include_str!("app.css");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ui {
+    Home,
+    Js,
+    Css,
+    LoginPage,
+    Login,
+    Logout,
+    Orders,
+    OrdersCsv,
+    Order,
+    Refund,
+    Cancel,
+    Note,
+    Retry,
+    Tracking,
+    Fulfillment,
+    Products,
+    PromoCodes,
+    CreatePromo,
+    TogglePromo,
+    DeletePromo,
+    Users,
+    User,
+    Block,
+    Unblock,
+}
+
+const fn r(method: Method, pattern: &'static str, id: Ui) -> Route<Ui> {
+    Route {
+        method,
+        pattern,
+        id,
+    }
+}
+
+const ROUTES: &[Route<Ui>] = &[
+    r(Method::Get, "/admin", Ui::Home),
+    r(Method::Get, "/admin/static/app.js", Ui::Js),
+    r(Method::Get, "/admin/static/app.css", Ui::Css),
+    r(Method::Get, "/admin/login", Ui::LoginPage),
+    r(Method::Post, "/admin/login", Ui::Login),
+    r(Method::Post, "/admin/logout", Ui::Logout),
+    r(Method::Get, "/admin/orders", Ui::Orders),
+    r(Method::Get, "/admin/orders.csv", Ui::OrdersCsv),
+    r(Method::Get, "/admin/orders/{id}", Ui::Order),
+    r(Method::Post, "/admin/orders/{id}/refund", Ui::Refund),
+    r(Method::Post, "/admin/orders/{id}/cancel", Ui::Cancel),
+    r(Method::Post, "/admin/orders/{id}/notes", Ui::Note),
+    r(
+        Method::Post,
+        "/admin/fulfillment-orders/{id}/retry",
+        Ui::Retry,
+    ),
+    r(
+        Method::Post,
+        "/admin/fulfillment-orders/{id}/tracking",
+        Ui::Tracking,
+    ),
+    r(Method::Get, "/admin/fulfillment", Ui::Fulfillment),
+    r(Method::Get, "/admin/products", Ui::Products),
+    r(Method::Get, "/admin/promo-codes", Ui::PromoCodes),
+    r(Method::Post, "/admin/promo-codes", Ui::CreatePromo),
+    r(
+        Method::Post,
+        "/admin/promo-codes/{id}/toggle",
+        Ui::TogglePromo,
+    ),
+    r(
+        Method::Post,
+        "/admin/promo-codes/{id}/delete",
+        Ui::DeletePromo,
+    ),
+    r(Method::Get, "/admin/users", Ui::Users),
+    r(Method::Get, "/admin/users/{id}", Ui::User),
+    r(Method::Post, "/admin/users/{id}/block", Ui::Block),
+    r(Method::Post, "/admin/users/{id}/unblock", Ui::Unblock),
+];
+
+/// Whether the admin Worker should hand this path to the UI (everything under `/admin`
+/// except the JSON API).
+pub fn is_ui_path(path: &str) -> bool {
+    (path == "/admin" || path.starts_with("/admin/")) && !path.starts_with("/admin/api/")
+}
+
+fn secured(mut r: Response) -> Response {
+    for (k, v) in [
+        ("content-security-policy", CSP),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+        ("cache-control", "no-store"),
+    ] {
+        r.headers.push((k.into(), v.into()));
+    }
+    r
+}
+
+fn html(status: u16, m: Markup) -> Response {
+    secured(Response::raw(
+        status,
+        "text/html; charset=utf-8",
+        m.into_string(),
+    ))
+}
+
+fn redirect(to: &str) -> Response {
+    secured(Response::empty(303).with_header("location", to))
+}
+
+/// Only our own pages are redirect targets (a form's `back` is client input).
+fn local(path: &str, fallback: &str) -> String {
+    if path.starts_with("/admin/") && !path.starts_with("//") && !path.contains(['\\', '\r', '\n'])
+    {
+        path.to_owned()
+    } else {
+        fallback.to_owned()
+    }
+}
+
+fn with_flash(to: &str, key: &str, message: &str) -> String {
+    let sep = if to.contains('?') { '&' } else { '?' };
+    let msg: String = form_urlencoded::byte_serialize(message.as_bytes()).collect();
+    format!("{to}{sep}{key}={msg}")
+}
+
+fn problem_text(pr: &Problem) -> String {
+    let mut t = pr.detail.clone().unwrap_or_else(|| pr.title.clone());
+    for e in &pr.errors {
+        t.push_str(&format!(" {}: {}", e.field, e.message));
+    }
+    t
+}
+
+/// Serves one UI request.
+pub async fn handle<P: Platform>(p: &P, req: &Request) -> Response {
+    match serve(p, req).await {
+        Ok(r) => r,
+        Err(pr) => {
+            let text = problem_text(&pr);
+            let status = pr.status;
+            let mut r = html(status, pages::login(Some(&text)));
+            r.log_cause = pr.cause;
+            r
+        }
+    }
+}
+
+async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
+    let (ui, params) = route(ROUTES, req.method, &req.path)?;
+    match ui {
+        Ui::Js => {
+            return Ok(
+                secured(Response::raw(200, "text/javascript; charset=utf-8", APP_JS))
+                    .with_header("cache-control", "public, max-age=300"),
+            );
+        }
+        Ui::Css => {
+            return Ok(secured(Response::raw(
+                200,
+                "text/css; charset=utf-8",
+                APP_CSS,
+            )));
+        }
+        Ui::LoginPage => return Ok(html(200, pages::login(req.query_param("error")))),
+        Ui::Login => return login(p, req).await,
+        _ => {}
+    }
+    let secret = session::secret(p)?.to_owned();
+    let Some(op) = session::operator(p, req).await? else {
+        return Ok(match req.method {
+            Method::Get | Method::Head => redirect("/admin/login"),
+            _ => html(
+                401,
+                pages::login(Some("Your session ended; sign in again.")),
+            ),
+        });
+    };
+    let csrf = session::csrf_token(&secret, &op.session);
+    if req.method == Method::Post {
+        let form = parse_query(&String::from_utf8_lossy(&req.body));
+        if !session::check_form(&secret, &op, req, &form) {
+            return Err(Problem::new(403, "csrf_failed", "Forbidden").detail(
+                "The form is stale or came from another site; reload the page and try again.",
+            ));
+        }
+        return act(p, req, ui, &params, &op, &form).await;
+    }
+    let notice = req.query_param("notice");
+    let error = req.query_param("error");
+    let page = |title: &'static str, nav: &'static str| (title, nav);
+    let pg = |(title, nav): (&'static str, &'static str)| Page {
+        title,
+        operator: Some(&op),
+        csrf: &csrf,
+        notice,
+        error,
+        nav,
+    };
+    let store = op.store_id.as_str();
+    Ok(match ui {
+        Ui::Home => redirect("/admin/orders"),
+        Ui::Orders => {
+            let q = |k: &str| req.query_param(k).unwrap_or("");
+            let filters = crate::admin::orders::OrderFilters::from_query(|k| {
+                req.query_param(k).map(str::to_owned)
+            });
+            let (list, err) = match filters {
+                Ok(f) => match crate::admin::orders::list(
+                    p,
+                    store,
+                    &f,
+                    req.query_param("starting_after"),
+                    Some("50"),
+                )
+                .await
+                {
+                    Ok(l) => (l, None),
+                    Err(e) => (empty_page(), Some(problem_text(&Problem::from(e)))),
+                },
+                Err(e) => (empty_page(), Some(problem_text(&Problem::from(e)))),
+            };
+            let mut enc = form_urlencoded::Serializer::new(String::new());
+            for k in [
+                "q",
+                "status",
+                "financial_status",
+                "provider",
+                "created_from",
+                "created_to",
+            ] {
+                if !q(k).is_empty() {
+                    enc.append_pair(k, q(k));
+                }
+            }
+            let fq = pages::OrderQuery {
+                q: q("q"),
+                status: q("status"),
+                financial_status: q("financial_status"),
+                provider: q("provider"),
+                created_from: q("created_from"),
+                created_to: q("created_to"),
+                encoded: enc.finish(),
+            };
+            let mut pgv = pg(page("Orders", "orders"));
+            if err.is_some() {
+                pgv.error = err.as_deref();
+            }
+            html(200, pages::orders(&pgv, &fq, &list))
+        }
+        Ui::OrdersCsv => {
+            let f = crate::admin::orders::OrderFilters::from_query(|k| {
+                req.query_param(k).map(str::to_owned)
+            })?;
+            let day = crate::time_fmt::rfc3339(p.now_ms());
+            secured(Response::export(
+                crate::admin::orders::CsvExport::new(store, f),
+                &format!("orders-{}.csv", &day[..10]),
+            ))
+        }
+        Ui::Order => {
+            let d = crate::admin::orders::detail(p, store, params.get("id")).await?;
+            let number = d["order"]["order_number"]
+                .as_str()
+                .unwrap_or("Order")
+                .to_owned();
+            let pgv = Page {
+                title: &number,
+                ..pg(page("", "orders"))
+            };
+            html(200, pages::order(&pgv, &d, &op))
+        }
+        Ui::Fulfillment => {
+            let d = crate::fulfillment::admin::dashboard(p, store).await?;
+            html(
+                200,
+                pages::fulfillment(&pg(page("Fulfillment", "fulfillment")), &d, &op),
+            )
+        }
+        Ui::Products => {
+            let list = crate::catalog::list_products::list_products(
+                p,
+                store,
+                crate::catalog::Audience::Admin,
+                None,
+                None,
+                Some("100"),
+            )
+            .await?;
+            html(
+                200,
+                pages::products(
+                    &pg(page("Products", "products")),
+                    &serde_json::to_value(list).unwrap_or_default(),
+                ),
+            )
+        }
+        Ui::PromoCodes => {
+            let list = crate::admin::promo_codes::list(p, store).await?;
+            html(
+                200,
+                pages::promo_codes(&pg(page("Promo codes", "promo")), &list, &op),
+            )
+        }
+        Ui::Users => {
+            let email = req.query_param("email").unwrap_or("");
+            let list = crate::admin::users::list(
+                p,
+                store,
+                Some(email),
+                req.query_param("starting_after"),
+                Some("50"),
+            )
+            .await?;
+            html(200, pages::users(&pg(page("Users", "users")), &list, email))
+        }
+        Ui::User => {
+            let d = crate::admin::users::get(p, store, params.get("id")).await?;
+            let title = d["user"]["email"].as_str().unwrap_or("Customer").to_owned();
+            let pgv = Page {
+                title: &title,
+                ..pg(page("", "users"))
+            };
+            html(200, pages::user(&pgv, &d, &op))
+        }
+        _ => return Err(Problem::route_not_found()),
+    })
+}
+
+fn empty_page() -> crate::admin::orders::OrderPage {
+    crate::admin::orders::OrderPage {
+        data: vec![],
+        has_more: false,
+        next_starting_after: None,
+    }
+}
+
+async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
+    let secret = session::secret(p)?.to_owned();
+    let form = parse_query(&String::from_utf8_lossy(&req.body));
+    let key = form
+        .iter()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.trim())
+        .unwrap_or("");
+    let probe = Request::new(Method::Get, "/admin/api/v1/store")
+        .header("authorization", &format!("Bearer {key}"));
+    let caller = match crate::auth::admin_caller(p, &probe).await {
+        Ok(crate::auth::AdminCaller::Key { key_id, .. }) => key_id,
+        Ok(crate::auth::AdminCaller::Bootstrap { .. }) => {
+            return Ok(html(
+                403,
+                pages::login(Some(
+                    "The bootstrap key manages stores through the API; sign in with a store's admin key.",
+                )),
+            ));
+        }
+        Err(AppError::Storage(e)) => return Err(AppError::Storage(e).into()),
+        Err(_) => {
+            return Ok(html(
+                401,
+                pages::login(Some("That admin key is unknown or revoked.")),
+            ));
+        }
+    };
+    let s = Session {
+        k: caller,
+        e: p.now_ms() / 1000 + TTL_S,
+        n: p.new_token("", 12),
+    };
+    let cookie = format!(
+        "{COOKIE}={}; Path=/admin; Max-Age={TTL_S}; HttpOnly; Secure; SameSite=Strict",
+        session::issue(&secret, &s)
+    );
+    Ok(redirect("/admin/orders").with_header("set-cookie", &cookie))
+}
+
+/// Minor units from a decimal amount a person typed ("10", "10.5", "10.50").
+fn minor_units(field: &str, v: &str) -> Result<i64, Problem> {
+    let bad = || Problem::from(AppError::validation(field, "must be an amount like 10.00"));
+    let v = v.trim();
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    if whole.is_empty()
+        || whole.len() > 9
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let cents = format!("{frac:0<2}").parse::<i64>().map_err(|_| bad())?;
+    Ok(whole.parse::<i64>().map_err(|_| bad())? * 100 + cents)
+}
+
+async fn act<P: Platform>(
+    p: &P,
+    req: &Request,
+    ui: Ui,
+    params: &Params,
+    op: &Operator,
+    form: &[(String, String)],
+) -> Result<Response, Problem> {
+    let field = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim())
+            .unwrap_or("")
+    };
+    let id = params.get("id");
+    let order_page = format!("/admin/orders/{id}");
+    let back = local(field("back"), "/admin/orders");
+    if ui == Ui::Logout {
+        return Ok(redirect("/admin/login").with_header(
+            "set-cookie",
+            &format!("{COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; Secure; SameSite=Strict"),
+        ));
+    }
+    // Each form becomes the admin API operation it stands for.
+    let prepared: Result<(Method, String, Value, String, String), Problem> = (|| {
+        Ok(match ui {
+            Ui::Refund => {
+                let mut body = json!({ "reason": field("reason") });
+                if !field("amount").is_empty() {
+                    body["amount"] = json!(minor_units("amount", field("amount"))?);
+                }
+                (
+                    Method::Post,
+                    format!("/admin/api/v1/orders/{id}/refunds"),
+                    body,
+                    order_page.clone(),
+                    "Refund sent to Stripe.".into(),
+                )
+            }
+            Ui::Cancel => {
+                let reason = field("reason");
+                let body = if reason.is_empty() {
+                    json!({})
+                } else {
+                    json!({ "reason": reason })
+                };
+                (
+                    Method::Post,
+                    format!("/admin/api/v1/orders/{id}/cancel"),
+                    body,
+                    order_page.clone(),
+                    "Cancellation requested.".into(),
+                )
+            }
+            Ui::Note => (
+                Method::Post,
+                format!("/admin/api/v1/orders/{id}/notes"),
+                json!({ "body": field("body") }),
+                order_page.clone(),
+                "Note added.".into(),
+            ),
+            Ui::Retry => (
+                Method::Post,
+                format!("/admin/api/v1/fulfillment-orders/{id}/retry"),
+                json!({}),
+                back.clone(),
+                "Queued for another attempt.".into(),
+            ),
+            Ui::Tracking => {
+                let mut body = json!({ "carrier": field("carrier"), "tracking_number": field("tracking_number") });
+                if !field("tracking_url").is_empty() {
+                    body["tracking_url"] = json!(field("tracking_url"));
+                }
+                (
+                    Method::Post,
+                    format!("/admin/api/v1/fulfillment-orders/{id}/tracking"),
+                    body,
+                    back.clone(),
+                    "Tracking added; the customer is emailed.".into(),
+                )
+            }
+            Ui::CreatePromo => {
+                let kind = field("discount_type");
+                let value = if kind == "fixed_amount" {
+                    minor_units("discount_value", field("discount_value"))?
+                } else {
+                    field("discount_value").parse::<i64>().map_err(|_| {
+                        Problem::from(AppError::validation(
+                            "discount_value",
+                            "a percentage is a whole number 1 to 100",
+                        ))
+                    })?
+                };
+                let mut body = json!({ "code": field("code"), "discount_type": kind, "discount_value": value });
+                if kind == "fixed_amount" {
+                    body["currency"] = json!("usd");
+                }
+                for k in ["description", "expires_at"] {
+                    if !field(k).is_empty() {
+                        body[k] = json!(field(k));
+                    }
+                }
+                if !field("max_redemptions").is_empty() {
+                    body["max_redemptions"] =
+                        json!(field("max_redemptions").parse::<i64>().map_err(|_| {
+                            Problem::from(AppError::validation(
+                                "max_redemptions",
+                                "must be a whole number",
+                            ))
+                        })?);
+                }
+                (
+                    Method::Post,
+                    "/admin/api/v1/promo-codes".into(),
+                    body,
+                    "/admin/promo-codes".into(),
+                    "Promo code created at Stripe.".into(),
+                )
+            }
+            Ui::TogglePromo => (
+                Method::Patch,
+                format!("/admin/api/v1/promo-codes/{id}"),
+                json!({ "active": field("active") == "true" }),
+                "/admin/promo-codes".into(),
+                "Promo code updated.".into(),
+            ),
+            Ui::DeletePromo => (
+                Method::Delete,
+                format!("/admin/api/v1/promo-codes/{id}"),
+                json!({}),
+                "/admin/promo-codes".into(),
+                "Promo code deleted.".into(),
+            ),
+            Ui::Block => (
+                Method::Post,
+                format!("/admin/api/v1/users/{id}/block"),
+                json!({ "reason": field("reason") }),
+                format!("/admin/users/{id}"),
+                "Customer blocked.".into(),
+            ),
+            Ui::Unblock => (
+                Method::Post,
+                format!("/admin/api/v1/users/{id}/unblock"),
+                json!({}),
+                format!("/admin/users/{id}"),
+                "Customer unblocked.".into(),
+            ),
+            _ => return Err(Problem::route_not_found()),
+        })
+    })();
+    let (method, path, body, to, done) = match prepared {
+        Ok(x) => x,
+        Err(pr) => {
+            return Ok(redirect(&with_flash(
+                &back_for(ui, &order_page, &back, id),
+                "error",
+                &problem_text(&pr),
+            )));
+        }
+    };
+    // The store's currency decides a fixed promo amount's currency.
+    let body = if ui == Ui::CreatePromo && body["currency"].is_string() {
+        let mut b = body;
+        if let Ok(Some(s)) = crate::sql::stores::store_by_id(p.db(), &op.store_id).await {
+            b["currency"] = json!(s.currency.to_lowercase());
+        }
+        b
+    } else {
+        body
+    };
+    Ok(
+        match perform_as(p, &op.caller(), method, &path, body, &req.request_id).await {
+            Ok(_) => redirect(&with_flash(&to, "notice", &done)),
+            Err(pr) => redirect(&with_flash(&to, "error", &problem_text(&pr))),
+        },
+    )
+}
+
+fn back_for(ui: Ui, order_page: &str, back: &str, id: &str) -> String {
+    match ui {
+        Ui::Refund | Ui::Cancel | Ui::Note => order_page.to_owned(),
+        Ui::CreatePromo | Ui::TogglePromo | Ui::DeletePromo => "/admin/promo-codes".into(),
+        Ui::Block | Ui::Unblock => format!("/admin/users/{id}"),
+        _ => back.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_amounts_become_minor_units_and_junk_is_refused() {
+        assert_eq!(minor_units("a", "10").unwrap(), 1000);
+        assert_eq!(minor_units("a", "10.5").unwrap(), 1050);
+        assert_eq!(minor_units("a", "0.07").unwrap(), 7);
+        for bad in ["", "-1", "1.234", "1e3", "ten", ".5", "1,50"] {
+            assert!(minor_units("a", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redirects_stay_on_our_pages() {
+        assert_eq!(local("/admin/orders/ord_1", "/x"), "/admin/orders/ord_1");
+        for evil in [
+            "https://evil.test/",
+            "//evil.test/admin/",
+            "/admin/\r\nx",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(local(evil, "/admin/orders"), "/admin/orders", "{evil}");
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The admin web UI on real SQLite: sign-in and the session cookie, CSP and security
+//! headers, escaping of everything shoppers and operators type, CSRF on every form, role
+//! limits, and a refund and a note made through the forms.
+
+mod support;
+
+use lading_core::http::{Method, Request, Response, parse_query};
+use lading_core::ports::Platform as _;
+use serde_json::json;
+use support::*;
+
+fn page(p: &TestPlatform, cookie: Option<&str>, path: &str) -> Response {
+    let (path, q) = path.split_once('?').unwrap_or((path, ""));
+    let mut r = req(Method::Get, path);
+    r.query = parse_query(q);
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    call(p, "admin", r)
+}
+
+fn post_form(
+    p: &TestPlatform,
+    cookie: Option<&str>,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut r: Request = req(Method::Post, path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("host", "admin.test")
+        .header("origin", "https://admin.test");
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    r.body = body.into_bytes();
+    call(p, "admin", r)
+}
+
+fn html(r: &Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Signs in with `key`; returns the cookie pair to send back.
+fn sign_in(p: &TestPlatform, key: &str) -> String {
+    let r = post_form(p, None, "/admin/login", &[("key", key)]);
+    assert_eq!(r.status, 303, "{}", html(&r));
+    let set = header(&r, "set-cookie")
+        .expect("a session cookie")
+        .to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/admin"] {
+        assert!(set.contains(attr), "{attr} missing: {set}");
+    }
+    assert!(
+        !set.contains(key),
+        "the key itself never goes into the cookie"
+    );
+    set.split(';').next().unwrap().to_owned()
+}
+
+fn csrf_of(page_html: &str) -> String {
+    let at = page_html
+        .find("name=\"_csrf\" value=\"")
+        .expect("a CSRF field")
+        + "name=\"_csrf\" value=\"".len();
+    page_html[at..].split('"').next().unwrap().to_owned()
+}
+
+#[test]
+fn sign_in_sessions_and_security_headers() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "UI");
+    // Not signed in: pages send you to sign in; posts are refused.
+    let r = page(&p, None, "/admin/orders");
+    assert_eq!(
+        (r.status, header(&r, "location")),
+        (303, Some("/admin/login"))
+    );
+    let r = page(&p, None, "/admin/login");
+    assert_eq!(r.status, 200);
+    let csp = header(&r, "content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("default-src 'none'")
+            && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(header(&r, "x-frame-options"), Some("DENY"));
+    assert!(!html(&r).contains("<script>"), "no inline script");
+    assert!(html(&r).contains("<script src=\"/admin/static/app.js\""));
+    // Wrong keys, and the bootstrap key, do not sign in.
+    assert_eq!(
+        post_form(&p, None, "/admin/login", &[("key", "lak_wrong")]).status,
+        401
+    );
+    assert_eq!(
+        post_form(&p, None, "/admin/login", &[("key", BOOTSTRAP)]).status,
+        403
+    );
+    let cookie = sign_in(&p, &s.admin);
+    let r = page(&p, Some(&cookie), "/admin/orders");
+    assert_eq!(r.status, 200, "{}", html(&r));
+    assert!(html(&r).contains("Export CSV"));
+    // A forged or altered cookie is no session.
+    let forged = format!("{}x", cookie);
+    assert_eq!(page(&p, Some(&forged), "/admin/orders").status, 303);
+    // Sessions end after 8 hours, and at once when the key is revoked.
+    p.advance_ms(8 * 3600 * 1000 + 1000);
+    assert_eq!(page(&p, Some(&cookie), "/admin/orders").status, 303);
+    let other = admin(
+        &p,
+        &s,
+        Method::Post,
+        "/admin/api/v1/admin-keys",
+        Some(json!({ "role": "support", "label": "temp" })),
+    )
+    .body_json();
+    let cookie = sign_in(&p, other["key"].as_str().unwrap());
+    assert_eq!(page(&p, Some(&cookie), "/admin/users").status, 200);
+    let r = admin(
+        &p,
+        &s,
+        Method::Delete,
+        &format!("/admin/api/v1/admin-keys/{}", other["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(page(&p, Some(&cookie), "/admin/users").status, 303);
+    // Static assets carry the same headers.
+    let js = page(&p, None, "/admin/static/app.js");
+    assert_eq!(
+        header(&js, "content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(html(&js).contains("data-confirm"));
+}
+
+#[test]
+fn what_shoppers_and_operators_type_renders_inert() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "XS");
+    let evil = "<script>alert('x')</script><img src=x onerror=alert(1)>";
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        "/admin/api/v1/products",
+        Some(json!({
+        "title": evil, "slug": "evil", "status": "active",
+        "variants": [{ "sku": "EV-1", "kind": "physical", "price_amount": 1000, "fulfillment_provider": "manual" }] })),
+    );
+    assert_eq!(r.status, 201);
+    let variant = r.body_json()["variants"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = shop(&p, &s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    shop(
+        &p,
+        &s,
+        Method::Post,
+        "/v1/carts/current/items",
+        Some(&t),
+        Some(json!({ "variant_id": variant, "quantity": 1 })),
+    );
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": "cs_xs", "url": "https://checkout.test/cs_xs" }),
+    );
+    let o = shop(
+        &p,
+        &s,
+        Method::Post,
+        "/v1/checkout/sessions",
+        Some(&t),
+        Some(json!({ "email": "x@example.com" })),
+    )
+    .body_json()["order"]
+        .clone();
+    let id = o["id"].as_str().unwrap();
+    let cookie = sign_in(&p, &s.admin);
+    let token = csrf_of(&html(&page(
+        &p,
+        Some(&cookie),
+        &format!("/admin/orders/{id}"),
+    )));
+    let r = post_form(
+        &p,
+        Some(&cookie),
+        &format!("/admin/orders/{id}/notes"),
+        &[("_csrf", &token), ("body", evil)],
+    );
+    assert_eq!(r.status, 303, "{}", html(&r));
+    assert!(header(&r, "location").unwrap().contains("notice="));
+    for path in [format!("/admin/orders/{id}"), "/admin/products".to_owned()] {
+        let body = html(&page(&p, Some(&cookie), &path));
+        assert!(!body.contains("<script>alert"), "{path} renders a script");
+        assert!(!body.contains("<img src=x"), "{path} renders markup");
+        assert!(
+            body.contains("&lt;script&gt;alert('x')&lt;/script&gt;"),
+            "{path} shows it as text"
+        );
+    }
+    // A flash message is text too.
+    let body = html(&page(
+        &p,
+        Some(&cookie),
+        &format!("/admin/orders?error={}", "%3Cscript%3Ex%3C%2Fscript%3E"),
+    ));
+    assert!(body.contains("&lt;script&gt;x&lt;/script&gt;") && !body.contains("<script>x"));
+}
+
+#[test]
+fn forms_need_the_sessions_csrf_token_and_the_role() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "CS");
+    let (_, v) = product(&p, &s, "poster", 4000);
+    let t = shop(&p, &s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    shop(
+        &p,
+        &s,
+        Method::Post,
+        "/v1/carts/current/items",
+        Some(&t),
+        Some(json!({ "variant_id": v[0], "quantity": 1 })),
+    );
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": "cs_cs", "url": "https://checkout.test/cs_cs" }),
+    );
+    let o = shop(
+        &p,
+        &s,
+        Method::Post,
+        "/v1/checkout/sessions",
+        Some(&t),
+        Some(json!({ "email": "c@example.com" })),
+    )
+    .body_json()["order"]
+        .clone();
+    let (sub, ship) = (
+        o["subtotal"].as_i64().unwrap(),
+        o["shipping"].as_i64().unwrap(),
+    );
+    let event = json!({ "id": "evt_cs", "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000,
+        "data": { "object": { "id": "cs_cs", "object": "checkout.session", "payment_status": "paid", "payment_intent": "pi_cs",
+            "amount_subtotal": sub, "amount_total": sub + ship, "currency": "usd", "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
+            "customer_details": { "email": "c@example.com" }, "metadata": { "order_id": o["id"], "store_id": s.id } } } });
+    let body = serde_json::to_vec(&event).unwrap();
+    let ts = p.now_ms() / 1000;
+    let mut w = req(Method::Post, "/webhooks/stripe").header(
+        "stripe-signature",
+        &format!(
+            "t={ts},v1={}",
+            lading_core::payments::stripe_signature::sign(WEBHOOK_SECRET, ts, &body)
+        ),
+    );
+    w.body = body;
+    assert_eq!(call(&p, "webhooks", w).status, 200);
+    let id = o["id"].as_str().unwrap();
+    let cookie = sign_in(&p, &s.admin);
+    let token = csrf_of(&html(&page(
+        &p,
+        Some(&cookie),
+        &format!("/admin/orders/{id}"),
+    )));
+    let refund = format!("/admin/orders/{id}/refund");
+    let before = p.row_counts();
+    // No token, a wrong token, another session's token, another origin: refused, nothing written.
+    let other_cookie = sign_in(&p, &s.admin);
+    let other_token = csrf_of(&html(&page(&p, Some(&other_cookie), "/admin/orders")));
+    for fields in [
+        vec![("amount", "10.00")],
+        vec![("_csrf", "nope"), ("amount", "10.00")],
+        vec![("_csrf", other_token.as_str()), ("amount", "10.00")],
+    ] {
+        assert_eq!(post_form(&p, Some(&cookie), &refund, &fields).status, 403);
+    }
+    let mut cross = req(Method::Post, &refund)
+        .header("cookie", &cookie)
+        .header("host", "admin.test")
+        .header("origin", "https://evil.test");
+    cross.body = format!("_csrf={token}&amount=10.00").into_bytes();
+    assert_eq!(call(&p, "admin", cross).status, 403);
+    assert_eq!(p.row_counts(), before);
+    // A support key sees the order but has no refund form, and a forged post is refused by the API's role check.
+    let support = admin(
+        &p,
+        &s,
+        Method::Post,
+        "/admin/api/v1/admin-keys",
+        Some(json!({ "role": "support", "label": "desk" })),
+    )
+    .body_json();
+    let sc = sign_in(&p, support["key"].as_str().unwrap());
+    let sp = html(&page(&p, Some(&sc), &format!("/admin/orders/{id}")));
+    assert!(
+        !sp.contains(&format!("action=\"{refund}\"")),
+        "no refund form for support"
+    );
+    let st = csrf_of(&sp);
+    let r = post_form(
+        &p,
+        Some(&sc),
+        &refund,
+        &[("_csrf", &st), ("amount", "10.00")],
+    );
+    assert!(
+        header(&r, "location").unwrap().contains("error="),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund'"),
+        0
+    );
+    // A bad amount is explained, not sent.
+    let r = post_form(
+        &p,
+        Some(&cookie),
+        &refund,
+        &[("_csrf", &token), ("amount", "ten")],
+    );
+    assert!(header(&r, "location").unwrap().contains("error="));
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund'"),
+        0
+    );
+    // The admin's refund goes through the ledger and Stripe, and is audited as theirs.
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_ui", "object": "refund", "status": "succeeded", "amount": 1000 }),
+    );
+    let r = post_form(
+        &p,
+        Some(&cookie),
+        &refund,
+        &[
+            ("_csrf", &token),
+            ("amount", "10.00"),
+            ("reason", "requested_by_customer"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert!(
+        header(&r, "location").unwrap().contains("notice="),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund' AND amount = 1000 AND status = 'succeeded'"), 1);
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM audit_log WHERE action = 'order.refund'"),
+        1
+    );
+    let page_now = html(&page(&p, Some(&cookie), &format!("/admin/orders/{id}")));
+    assert!(page_now.contains("partially refunded"));
+    // Signing out clears the cookie.
+    let r = post_form(&p, Some(&cookie), "/admin/logout", &[("_csrf", &token)]);
+    assert!(header(&r, "set-cookie").unwrap().contains("Max-Age=0"));
+}
