@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Lading needs, skipping what is already there at the
 # right version: the wasm32 target, worker-build, wasm-bindgen-cli (the version in
-# Cargo.lock), and the npm dev-dependencies (wrangler 4, Node 22, binaryen, esbuild).
+# Cargo.lock), the npm dev-dependencies (wrangler 4, Node 22, binaryen, esbuild,
+# playwright-core) and Debian's chromium for the admin UI's browser test.
 # Safe to run again; the README's commands run it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,17 @@ else
   step "installing npm dev-dependencies (wrangler, node 22, binaryen, esbuild, stripe)"
   npm install --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
+fi
+
+# The admin UI's browser test drives Debian's Chromium (playwright-core is an npm dev-dependency).
+if [ -x /usr/bin/chromium ]; then
+  step "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+else
+  step "installing Debian's chromium for the browser test (about 2 minutes)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium; }
 fi
 
 node_version=$(node --version)

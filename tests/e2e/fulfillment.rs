@@ -22,7 +22,7 @@ tests!(
 
 /// A product whose variants are made by Printful, Prodigi and Gooten (mapped), plus a
 /// digital one. Returns the variant ids in that order.
-async fn catalog(c: &Ctx<'_>, s: &Store, slug: &str) -> Vec<String> {
+pub(crate) async fn catalog(c: &Ctx<'_>, s: &Store, slug: &str) -> Vec<String> {
     let r = c
         .admin(s, "POST", "/admin/api/v1/products")
         .json(&json!({ "title": format!("Harbour {slug}"), "slug": slug, "status": "active", "variants": [
@@ -60,7 +60,7 @@ async fn catalog(c: &Ctx<'_>, s: &Store, slug: &str) -> Vec<String> {
 }
 
 /// Buys these variants as a guest and pays in the simulator; returns the order id.
-async fn buy(c: &Ctx<'_>, s: &Store, variants: &[&str]) -> String {
+pub(crate) async fn buy(c: &Ctx<'_>, s: &Store, variants: &[&str]) -> String {
     let cart = c.guest_cart(s).await;
     for v in variants {
         c.add(s, &cart, v, 1).await;
@@ -77,7 +77,7 @@ async fn buy(c: &Ctx<'_>, s: &Store, variants: &[&str]) -> String {
 }
 
 /// (provider, id, status, external id) of the order's fulfillment orders.
-fn fos(c: &Ctx<'_>, order: &str) -> Vec<(String, String, String, Option<String>)> {
+pub(crate) fn fos(c: &Ctx<'_>, order: &str) -> Vec<(String, String, String, Option<String>)> {
     let d1 = c.stack.d1();
     let mut st = d1
         .prepare("SELECT provider, id, status, external_id FROM fulfillment_orders WHERE order_id = ?1 ORDER BY provider")
@@ -91,7 +91,7 @@ fn fos(c: &Ctx<'_>, order: &str) -> Vec<(String, String, String, Option<String>)
 }
 
 /// Waits (up to 30 s) until every fulfillment order of the order is in one of `statuses`.
-async fn fos_become(
+pub(crate) async fn fos_become(
     c: &Ctx<'_>,
     order: &str,
     statuses: &[&str],
@@ -112,7 +112,7 @@ async fn fos_become(
     );
 }
 
-async fn fo_becomes(c: &Ctx<'_>, fo: &str, status: &str) {
+pub(crate) async fn fo_becomes(c: &Ctx<'_>, fo: &str, status: &str) {
     for _ in 0..300 {
         let st: String = c
             .stack
@@ -132,7 +132,7 @@ async fn fo_becomes(c: &Ctx<'_>, fo: &str, status: &str) {
 }
 
 /// The simulator's orders at a provider made for this reference (our fulfillment order id).
-async fn provider_orders(c: &Ctx<'_>, provider: &str, reference: &str) -> Vec<Value> {
+pub(crate) async fn provider_orders(c: &Ctx<'_>, provider: &str, reference: &str) -> Vec<Value> {
     let key = match provider {
         "printful" => "external_id",
         "prodigi" => "idempotencyKey",

@@ -6,6 +6,7 @@
 //! `cargo test -p lading-e2e --test e2e` after `npm run build`. Pass a name fragment to run
 //! only matching tests: `cargo test -p lading-e2e --test e2e -- cart`.
 
+mod admin;
 mod fulfillment;
 mod payments;
 mod support;
@@ -24,6 +25,7 @@ fn main() {
         .iter()
         .chain(payments::ALL)
         .chain(fulfillment::ALL)
+        .chain(admin::ALL)
         .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
         .collect();
     if selected.is_empty() {

@@ -11,8 +11,12 @@
 //! Last, a large digital file (`--file-mb`, default 50) is streamed through the storefront
 //! Worker and straight from local R2: throughput ratio and the runtime's peak memory.
 //!
+//! Then the admin at volume: `--admin-orders` (default 100 000) orders seeded in local D1,
+//! order search latency per filter (p50/p99), and the CSV export of all of them streamed by
+//! the admin Worker (rate and the runtime's peak memory).
+//!
 //! Options: `--requests N` (default 2000 per endpoint), `--concurrency C` (default 16),
-//! `--orders N` (default 100), `--file-mb N` (default 50).
+//! `--orders N` (default 100), `--file-mb N` (default 50), `--admin-orders N`.
 
 use futures::StreamExt;
 use lading_e2e::client::Client;
@@ -191,6 +195,7 @@ fn main() {
         println!("{}", if ok { "within budget" } else { "OUTSIDE BUDGET" });
         fulfillment_latency(&stack, &c, arg("--orders", 100)).await;
         download_streaming(&stack, &c, arg("--file-mb", 50)).await;
+        admin_at_volume(&stack, &c, arg("--admin-orders", 100_000) as u32).await;
     });
     drop(stack);
 }
@@ -469,4 +474,135 @@ async fn download_streaming(stack: &Stack, c: &Client, mb: usize) {
         w_peak / 1024,
         d_peak / 1024
     );
+}
+
+/// Admin search and export with many orders in local D1.
+async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
+    let admin = stack.worker("admin");
+    let r = c
+        .post(&format!("{admin}/admin/api/v1/stores"))
+        .bearer(&stack.bootstrap_key)
+        .json(&json!({ "name": "Bench admin", "order_prefix": "BAD", "currency": "USD" }))
+        .send()
+        .await;
+    let store = r.body["store"]["id"].as_str().expect("store").to_owned();
+    let key = r.body["admin_key"]["key"].as_str().expect("key").to_owned();
+    let seeded = Instant::now();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    stack.seed_orders(&store, "BAD", "bench", n, now_ms);
+    println!(
+        "\nadmin: {n} orders seeded in local D1 in {:.1} s",
+        seeded.elapsed().as_secs_f64()
+    );
+    let http = c.http().clone();
+    let day = move |back_days: i64| time_of(now_ms - back_days * 86_400_000);
+    let cursor = format!("{}.ord_bench_{:07}", now_ms - 50_000 * 60_000, 50_000);
+    let searches: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+        ("newest 50", Box::new(|_| "limit=50".to_owned())),
+        (
+            "by email",
+            Box::new(|i| format!("q=buyer{}@example.com&limit=50", i * 7 % 500)),
+        ),
+        (
+            "by order number prefix",
+            Box::new(|i| format!("q=BAD-2026-S{:05}", (i * 37) % 99_999 / 100)),
+        ),
+        (
+            "status=shipped",
+            Box::new(|_| "status=shipped&limit=50".to_owned()),
+        ),
+        (
+            "financial_status=partially_refunded",
+            Box::new(|_| "financial_status=partially_refunded&limit=50".to_owned()),
+        ),
+        (
+            "date range (one day)",
+            Box::new(move |_| format!("created_from={}&created_to={}&limit=50", day(20), day(19))),
+        ),
+        (
+            "deep page (keyset at 50 000)",
+            Box::new(move |_| format!("limit=50&starting_after={cursor}")),
+        ),
+        (
+            "provider=printful (none)",
+            Box::new(|_| "provider=printful&limit=50".to_owned()),
+        ),
+    ];
+    println!(
+        "{:<40} {:>9} {:>9} {:>8}",
+        "order search (200 each, concurrency 4)", "p50 ms", "p99 ms", "rows"
+    );
+    for (name, q) in &searches {
+        let mut lat = Vec::new();
+        let mut rows = 0;
+        let outcomes: Vec<(Duration, usize)> = futures::stream::iter(0..200)
+            .map(|i| {
+                let url = format!("{admin}/admin/api/v1/orders?{}", q(i));
+                let req = http.get(url).bearer_auth(&key);
+                async move {
+                    let t = Instant::now();
+                    let r = req.send().await.expect("search");
+                    assert!(r.status().is_success(), "search: {}", r.status());
+                    let v: serde_json::Value = r.json().await.expect("json");
+                    (t.elapsed(), v["data"].as_array().map_or(0, Vec::len))
+                }
+            })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for (d, n) in outcomes {
+            lat.push(d);
+            rows = rows.max(n);
+        }
+        lat.sort();
+        let pct =
+            |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
+        println!("{name:<40} {:>9.2} {:>9.2} {rows:>8}", pct(0.5), pct(0.99));
+    }
+    let idle = workerd_rss_kb();
+    let url = format!("{admin}/admin/api/v1/orders/export.csv");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d = done.clone();
+    let sampler = tokio::spawn(async move {
+        let mut peak = 0;
+        while !d.load(std::sync::atomic::Ordering::Relaxed) {
+            peak = peak.max(workerd_rss_kb());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        peak
+    });
+    let started = Instant::now();
+    let mut r = http
+        .get(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("export");
+    assert!(r.status().is_success(), "export: {}", r.status());
+    let (mut bytes, mut lines, mut first) = (0usize, 0usize, None);
+    while let Some(chunk) = r.chunk().await.expect("chunk") {
+        first.get_or_insert(started.elapsed());
+        bytes += chunk.len();
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap_or(0);
+    assert_eq!(lines, n as usize + 1, "header + every order");
+    println!(
+        "csv export: {n} orders, {:.1} MB in {secs:.1} s ({:.0} orders/s), first bytes after {} ms; workerd RSS idle {} MB, peak during export {} MB",
+        bytes as f64 / 1_048_576.0,
+        f64::from(n) / secs,
+        first.unwrap_or_default().as_millis(),
+        idle / 1024,
+        peak / 1024
+    );
+}
+
+/// A day as `YYYY-MM-DD` (UTC).
+fn time_of(ms: i64) -> String {
+    lading_core::time_fmt::rfc3339(ms)[..10].to_owned()
 }
