@@ -8,8 +8,6 @@ mod support;
 use lading_core::api::admin::{ROUTES, required_role};
 use lading_core::domain::Role;
 use lading_core::http::{Method, Request, Response, parse_query};
-use lading_core::payments::stripe_signature;
-use lading_core::ports::Platform as _;
 use lading_core::queue::{Outcome, process};
 use serde_json::{Value, json};
 use support::*;
@@ -27,79 +25,6 @@ fn get(p: &TestPlatform, s: &Store, path: &str) -> Response {
 
 fn text(r: &Response) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
-}
-
-fn webhook(p: &TestPlatform, event: &Value) -> Response {
-    let body = serde_json::to_vec(event).unwrap();
-    let t = p.now_ms() / 1000;
-    let mut r = req(Method::Post, "/webhooks/stripe").header(
-        "stripe-signature",
-        &format!(
-            "t={t},v1={}",
-            stripe_signature::sign(WEBHOOK_SECRET, t, &body)
-        ),
-    );
-    r.body = body;
-    call(p, "webhooks", r)
-}
-
-/// A guest buys `variants` (one each) as `email` and pays through a Checkout Session.
-fn paid_order(
-    p: &TestPlatform,
-    s: &Store,
-    variants: &[&str],
-    email: &str,
-    tag: &str,
-    promo: Option<&str>,
-) -> Value {
-    let t = shop(p, s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for v in variants {
-        let r = shop(
-            p,
-            s,
-            Method::Post,
-            "/v1/carts/current/items",
-            Some(&t),
-            Some(json!({ "variant_id": v, "quantity": 1 })),
-        );
-        assert_eq!(r.status, 200, "{}", text(&r));
-    }
-    let cs = format!("cs_{tag}");
-    p.serve(
-        "http://stripe.test/v1/checkout/sessions",
-        200,
-        &json!({ "id": cs, "url": format!("https://checkout.test/{cs}") }),
-    );
-    let r = shop(
-        p,
-        s,
-        Method::Post,
-        "/v1/checkout/sessions",
-        Some(&t),
-        Some(json!({ "email": email })),
-    );
-    assert_eq!(r.status, 201, "{}", text(&r));
-    let o = r.body_json()["order"].clone();
-    let (sub, ship) = (
-        o["subtotal"].as_i64().unwrap(),
-        o["shipping"].as_i64().unwrap(),
-    );
-    let r = webhook(
-        p,
-        &json!({ "id": format!("evt_{tag}"), "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000,
-        "data": { "object": { "id": cs, "object": "checkout.session", "payment_status": "paid", "payment_intent": format!("pi_{tag}"),
-            "amount_subtotal": sub, "amount_total": sub + ship, "currency": "usd", "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
-            "discounts": promo.map(|pc| json!([{ "promotion_code": pc }])).unwrap_or(json!([])),
-            "customer_details": { "email": email },
-            "collected_information": { "shipping_details": { "name": "Ada Lovelace", "address": { "line1": "2 Quay St", "city": "Bristol", "postal_code": "BS1 4DJ", "country": "GB" } } },
-            "metadata": { "order_id": o["id"], "store_id": s.id } } } }),
-    );
-    assert_eq!(r.status, 200, "{}", text(&r));
-    p.advance_ms(1000);
-    o
 }
 
 /// A store with a product whose physical variant goes to manual fulfillment.

@@ -5,7 +5,6 @@
 mod support;
 
 use lading_core::http::{Method, Request, Response, parse_query};
-use lading_core::ports::Platform as _;
 use serde_json::json;
 use support::*;
 
@@ -228,52 +227,7 @@ fn forms_need_the_sessions_csrf_token_and_the_role() {
     let p = TestPlatform::new();
     let s = create_store(&p, "CS");
     let (_, v) = product(&p, &s, "poster", 4000);
-    let t = shop(&p, &s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    shop(
-        &p,
-        &s,
-        Method::Post,
-        "/v1/carts/current/items",
-        Some(&t),
-        Some(json!({ "variant_id": v[0], "quantity": 1 })),
-    );
-    p.serve(
-        "http://stripe.test/v1/checkout/sessions",
-        200,
-        &json!({ "id": "cs_cs", "url": "https://checkout.test/cs_cs" }),
-    );
-    let o = shop(
-        &p,
-        &s,
-        Method::Post,
-        "/v1/checkout/sessions",
-        Some(&t),
-        Some(json!({ "email": "c@example.com" })),
-    )
-    .body_json()["order"]
-        .clone();
-    let (sub, ship) = (
-        o["subtotal"].as_i64().unwrap(),
-        o["shipping"].as_i64().unwrap(),
-    );
-    let event = json!({ "id": "evt_cs", "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000,
-        "data": { "object": { "id": "cs_cs", "object": "checkout.session", "payment_status": "paid", "payment_intent": "pi_cs",
-            "amount_subtotal": sub, "amount_total": sub + ship, "currency": "usd", "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
-            "customer_details": { "email": "c@example.com" }, "metadata": { "order_id": o["id"], "store_id": s.id } } } });
-    let body = serde_json::to_vec(&event).unwrap();
-    let ts = p.now_ms() / 1000;
-    let mut w = req(Method::Post, "/webhooks/stripe").header(
-        "stripe-signature",
-        &format!(
-            "t={ts},v1={}",
-            lading_core::payments::stripe_signature::sign(WEBHOOK_SECRET, ts, &body)
-        ),
-    );
-    w.body = body;
-    assert_eq!(call(&p, "webhooks", w).status, 200);
+    let o = paid_order(&p, &s, &[&v[0]], "c@example.com", "cs", None);
     let id = o["id"].as_str().unwrap();
     let cookie = sign_in(&p, &s.admin);
     let token = csrf_of(&html(&page(

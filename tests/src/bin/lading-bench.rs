@@ -352,19 +352,37 @@ fn workerd_rss_kb() -> u64 {
         .sum()
 }
 
+/// Samples the runtime's resident memory every 50 ms until stopped; keeps the peak.
+struct PeakRss {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl PeakRss {
+    fn start() -> Self {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = done.clone();
+        let task = tokio::spawn(async move {
+            let mut peak = 0;
+            while !d.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(workerd_rss_kb());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            peak
+        });
+        PeakRss { done, task }
+    }
+    /// The peak, in KB.
+    async fn stop(self) -> u64 {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.task.await.unwrap_or(0)
+    }
+}
+
 /// Downloads `url` `n` times, reading the body as a stream; returns (MB/s, peak workerd RSS KB).
 async fn stream_rate(url: &str, n: usize, expected: u64) -> (f64, u64) {
     let http = reqwest::Client::new();
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let d = done.clone();
-    let sampler = tokio::spawn(async move {
-        let mut peak = 0;
-        while !d.load(std::sync::atomic::Ordering::Relaxed) {
-            peak = peak.max(workerd_rss_kb());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        peak
-    });
+    let sampler = PeakRss::start();
     let started = Instant::now();
     let mut total = 0u64;
     for _ in 0..n {
@@ -378,8 +396,7 @@ async fn stream_rate(url: &str, n: usize, expected: u64) -> (f64, u64) {
         total += got;
     }
     let secs = started.elapsed().as_secs_f64();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let peak = sampler.await.unwrap_or(0);
+    let peak = sampler.stop().await;
     (total as f64 / 1_048_576.0 / secs, peak)
 }
 
@@ -564,16 +581,7 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
     }
     let idle = workerd_rss_kb();
     let url = format!("{admin}/admin/api/v1/orders/export.csv");
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let d = done.clone();
-    let sampler = tokio::spawn(async move {
-        let mut peak = 0;
-        while !d.load(std::sync::atomic::Ordering::Relaxed) {
-            peak = peak.max(workerd_rss_kb());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        peak
-    });
+    let sampler = PeakRss::start();
     let started = Instant::now();
     let mut r = http
         .get(&url)
@@ -589,8 +597,7 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
         lines += chunk.iter().filter(|b| **b == b'\n').count();
     }
     let secs = started.elapsed().as_secs_f64();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let peak = sampler.await.unwrap_or(0);
+    let peak = sampler.stop().await;
     assert_eq!(lines, n as usize + 1, "header + every order");
     println!(
         "csv export: {n} orders, {:.1} MB in {secs:.1} s ({:.0} orders/s), first bytes after {} ms; workerd RSS idle {} MB, peak during export {} MB",

@@ -61,6 +61,14 @@ fn main() {
         "  bootstrap key    {}   (platform superadmin: stores; any store with x-store-id)",
         stack.bootstrap_key
     );
+    println!(
+        "\nAdmin web UI: {}/admin   (sign in with the admin key above)",
+        stack.base
+    );
+    println!(
+        "Emails the store sent: {}/__control/emails",
+        stack.simulator
+    );
     println!("\nTry:");
     println!(
         "  curl -s {}/v1/products -H 'x-publishable-api-key: {}'",
@@ -183,6 +191,18 @@ async fn seed(stack: &Stack) -> Demo {
             }
         }
     }
+    // A promo code, mirrored to the simulated Stripe (coupon + promotion code).
+    let promo = c
+        .post(&format!("{admin}/admin/api/v1/promo-codes"))
+        .bearer(&key)
+        .json(&json!({ "code": "WELCOME10", "discount_type": "percentage", "discount_value": 10, "description": "10% off a first order" }))
+        .send()
+        .await;
+    assert_eq!(
+        promo.status, 201,
+        "seeding a promo code failed: {}",
+        promo.text
+    );
     // The digital product's file, so its download links work on the local stack.
     let pdf = b"%PDF-1.4\n% Lading demo download: City Lights\n%%EOF\n".to_vec();
     let _ = c

@@ -369,13 +369,10 @@ pub fn decimal(minor: i64) -> String {
 /// One CSV cell (RFC 4180 quoting). A cell a spreadsheet would run as a formula gets a
 /// leading apostrophe: shoppers choose their emails, and an export is opened in Excel.
 pub fn csv_cell(v: &str) -> String {
-    let guarded = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) && !v.starts_with('-') {
-        format!("'{v}")
-    } else if v.starts_with('-') && v[1..].parse::<f64>().is_err() {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
+    // A negative amount is a number, not a formula.
+    let formula = v.starts_with(['=', '+', '@', '\t', '\r'])
+        || (v.starts_with('-') && v[1..].parse::<f64>().is_err());
+    let guarded = if formula { format!("'{v}") } else { v.to_owned() };
     if guarded.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {
