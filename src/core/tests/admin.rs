@@ -989,3 +989,100 @@ fn full_scans(conn: &rusqlite::Connection, q: &lading_core::db::Stmt) -> Vec<Str
     }
     scans
 }
+
+#[test]
+fn an_operator_settles_the_cancellation_of_an_order_run_by_hand() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "OC");
+    let (phys, _) = manual_product(&p, &s);
+    let o = paid_order(&p, &s, &[&phys], "ada@example.com", "oc1", None);
+    let id = o["id"].as_str().unwrap();
+    let fo: String =
+        p.db.conn()
+            .query_row(
+                "SELECT id FROM fulfillment_orders WHERE order_id = ?",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+    run(process(
+        &p,
+        &json!({ "kind": "fulfil", "fulfillment_order_id": fo, "provider": "manual", "store_id": s.id }),
+    ));
+    let path = format!("/admin/api/v1/fulfillment-orders/{fo}/cancellation");
+    // Nothing to settle before a cancellation was asked for.
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        &path,
+        Some(json!({ "outcome": "cancelled" })),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        &format!("/admin/api/v1/orders/{id}/cancel"),
+        Some(json!({ "reason": "changed mind" })),
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    // The queue's cancel message finds nobody to ask: an operator task.
+    let msg = p
+        .queued
+        .borrow()
+        .iter()
+        .find(|m| m["kind"] == "cancel")
+        .cloned()
+        .unwrap();
+    assert_eq!(run(process(&p, &msg)), Outcome::Done);
+    let before = p.row_counts();
+    for bad in [json!({ "outcome": "maybe" }), json!({})] {
+        assert_eq!(admin(&p, &s, Method::Post, &path, Some(bad)).status, 422);
+    }
+    assert_eq!(p.row_counts(), before);
+    p.serve(
+        "http://stripe.test/v1/refunds",
+        200,
+        &json!({ "id": "re_oc", "object": "refund", "status": "succeeded" }),
+    );
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        &path,
+        Some(json!({ "outcome": "cancelled" })),
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(r.body_json()["status"], "cancelled");
+    let (status, refunded): (String, i64) = p
+        .db
+        .conn()
+        .query_row(
+            "SELECT o.status, (SELECT COALESCE(SUM(amount), 0) FROM payments WHERE order_id = o.id AND kind = 'refund') FROM orders o WHERE o.id = ?",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "cancelled");
+    assert!(
+        refunded >= 2500,
+        "the cancelled line is refunded: {refunded}"
+    );
+    // Settled once.
+    assert_eq!(
+        admin(
+            &p,
+            &s,
+            Method::Post,
+            &path,
+            Some(json!({ "outcome": "rejected" }))
+        )
+        .status,
+        409
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM audit_log WHERE action = 'fulfillment_order.cancellation'"),
+        1
+    );
+}

@@ -372,7 +372,11 @@ pub fn csv_cell(v: &str) -> String {
     // A negative amount is a number, not a formula.
     let formula = v.starts_with(['=', '+', '@', '\t', '\r'])
         || (v.starts_with('-') && v[1..].parse::<f64>().is_err());
-    let guarded = if formula { format!("'{v}") } else { v.to_owned() };
+    let guarded = if formula {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
     if guarded.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {

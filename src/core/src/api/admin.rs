@@ -65,6 +65,7 @@ pub enum Op {
     BlockUser,
     UnblockUser,
     ListAuditLog,
+    SettleCancellation,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -293,6 +294,11 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/admin/api/v1/audit-log",
         id: Op::ListAuditLog,
     },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/cancellation",
+        id: Op::SettleCancellation,
+    },
 ];
 
 /// The least role each route needs; `None` for public routes and the bootstrap-only one.
@@ -304,7 +310,9 @@ pub fn required_role(op: Op) -> Option<Role> {
         | FulfillmentDashboard | ListPromoCodes | GetPromoCode | ListUsers | GetUser => {
             Some(Role::Support)
         }
-        CreatePromoCode | UpdatePromoCode | DeletePromoCode | ListAuditLog => Some(Role::Admin),
+        CreatePromoCode | UpdatePromoCode | DeletePromoCode | ListAuditLog | SettleCancellation => {
+            Some(Role::Admin)
+        }
         BlockUser | UnblockUser => Some(Role::Superadmin),
         GetStore
         | ListProducts
@@ -456,6 +464,11 @@ fn audit_action(op: Op) -> (&'static str, Option<(&'static str, &'static str)>, 
         ),
         RetryFulfillmentOrder => (
             "fulfillment_order.retry",
+            Some(("fulfillment_order", "fulfillment_order_id")),
+            true,
+        ),
+        SettleCancellation => (
+            "fulfillment_order.cancellation",
             Some(("fulfillment_order", "fulfillment_order_id")),
             true,
         ),
@@ -794,6 +807,19 @@ async fn run<P: Platform>(
             Response::json(
                 200,
                 &admin::tracking::add_tracking(
+                    p,
+                    store_id,
+                    params.get("fulfillment_order_id"),
+                    input,
+                )
+                .await?,
+            )
+        }
+        Op::SettleCancellation => {
+            let input = req.json()?;
+            Response::json(
+                200,
+                &fulfillment::cancel::settle_by_operator(
                     p,
                     store_id,
                     params.get("fulfillment_order_id"),

@@ -657,6 +657,15 @@ pub const ADMIN: &[Operation] = &[
         Some("AuditPage"),
         200,
     ),
+    op(
+        Post,
+        "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/cancellation",
+        "Settle the cancellation of an order run by hand (manual, warehouse, Gelato in its portal): cancelled (its lines are refunded) or rejected",
+        "admin:admin",
+        Some("OperatorOutcome"),
+        Some("FulfillmentOrder"),
+        200,
+    ),
 ];
 
 fn schemas() -> Value {
@@ -798,6 +807,7 @@ fn schemas() -> Value {
             "order_count": s("integer"), "last_order_at": { "type": ["string", "null"] }, "blocked": s("boolean"), "blocked_reason": { "type": ["string", "null"] }, "created_at": s("string") } },
         "UserPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("User") }, "has_more": s("boolean"), "next_starting_after": { "type": ["string", "null"] } } },
         "UserDetail": { "type": "object", "properties": { "user": r("User"), "orders": r("AdminOrderPage") } },
+        "OperatorOutcome": { "type": "object", "required": ["outcome"], "properties": { "outcome": { "enum": ["cancelled", "rejected"] }, "reason": s("string") } },
         "Block": { "type": "object", "required": ["reason"], "properties": { "reason": { "type": "string", "maxLength": 500 } } },
         "AuditPage": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": { "id": s("string"), "actor": s("string"),
             "actor_role": s("string"), "action": s("string"), "target_type": { "type": ["string", "null"] }, "target_id": { "type": ["string", "null"] },

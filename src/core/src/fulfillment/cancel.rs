@@ -383,55 +383,8 @@ async fn run<P: Platform>(p: &P, fo_id: &str) -> Result<Outcome, AppError> {
     };
     let now = p.now_ms();
     match outcome {
-        Ok(CancelOutcome::Cancelled) => {
-            let refund_id = p.new_id("ref");
-            let amount = lines_total(p, &[fo.id.as_str()]).await?;
-            let mut batch = vec![stmt!(
-                "UPDATE fulfillment_orders SET status = 'cancelled', lease_until = NULL, error = NULL, updated_at = ? WHERE id = ? AND status = 'cancel_requested'",
-                now,
-                &fo.id
-            )];
-            batch.extend(settle(&order.id, now));
-            batch.extend(refund_statements(
-                &order,
-                &refund_id,
-                amount,
-                "cancelled_by_provider",
-                now,
-            ));
-            batch.push(domain_event(
-                &format!("fulfillment.cancelled:{}", fo.id),
-                &fo.store_id,
-                &fo.order_id,
-                "fulfillment.cancelled",
-                &json!({ "fulfillment_order_id": fo.id, "provider": fo.provider }),
-                now,
-                stmt!("1 = 1"),
-            ));
-            let res = p.db().batch(batch).await?;
-            if res[0].changes == 1 {
-                let _ = refunds::send(p, &refund_id).await;
-            }
-            Ok(Outcome::Done)
-        }
-        Ok(CancelOutcome::Refused(why)) => {
-            let mut batch = vec![stmt!(
-                "UPDATE fulfillment_orders SET status = 'cancel_rejected', lease_until = NULL, error = ?, updated_at = ? WHERE id = ? AND status = 'cancel_requested'",
-                &why,
-                now,
-                &fo.id
-            )];
-            batch.extend(settle(&order.id, now));
-            batch.push(domain_event(
-                &format!("fulfillment.cancel_rejected:{}", fo.id),
-                &fo.store_id,
-                &fo.order_id,
-                "fulfillment.cancel_rejected",
-                &json!({ "fulfillment_order_id": fo.id, "provider": fo.provider, "reason": why }),
-                now,
-                stmt!("1 = 1"),
-            ));
-            p.db().batch(batch).await?;
+        Ok(o @ (CancelOutcome::Cancelled | CancelOutcome::Refused(_))) => {
+            settle_outcome(p, &fo, &order, o, "cancelled_by_provider").await?;
             Ok(Outcome::Done)
         }
         Ok(CancelOutcome::OperatorTask) => {
@@ -473,4 +426,143 @@ async fn run<P: Platform>(p: &P, fo_id: &str) -> Result<Outcome, AppError> {
             Ok(Outcome::Done)
         }
     }
+}
+
+/// Records what the provider (or an operator, for orders run by hand) said about a
+/// requested cancellation: cancelled — with the refund of its lines, sent after the batch —
+/// or refused with the reason. Only from `cancel_requested`; returns whether this call
+/// settled it.
+///
+/// # Errors
+/// Storage failures.
+pub async fn settle_outcome<P: Platform>(
+    p: &P,
+    fo: &FulfillmentOrderRow,
+    order: &crate::sql::orders::OrderRow,
+    outcome: CancelOutcome,
+    refund_reason: &str,
+) -> Result<bool, AppError> {
+    let now = p.now_ms();
+    match outcome {
+        CancelOutcome::Cancelled => {
+            let refund_id = p.new_id("ref");
+            let amount = lines_total(p, &[fo.id.as_str()]).await?;
+            let mut batch = vec![stmt!(
+                "UPDATE fulfillment_orders SET status = 'cancelled', lease_until = NULL, error = NULL, updated_at = ? WHERE id = ? AND status = 'cancel_requested'",
+                now,
+                &fo.id
+            )];
+            batch.extend(settle(&order.id, now));
+            batch.extend(refund_statements(
+                order,
+                &refund_id,
+                amount,
+                refund_reason,
+                now,
+            ));
+            batch.push(domain_event(
+                &format!("fulfillment.cancelled:{}", fo.id),
+                &fo.store_id,
+                &fo.order_id,
+                "fulfillment.cancelled",
+                &json!({ "fulfillment_order_id": fo.id, "provider": fo.provider }),
+                now,
+                stmt!("1 = 1"),
+            ));
+            let res = p.db().batch(batch).await?;
+            if res[0].changes == 1 {
+                let _ = refunds::send(p, &refund_id).await;
+            }
+            Ok(res[0].changes == 1)
+        }
+        CancelOutcome::Refused(why) => {
+            let mut batch = vec![stmt!(
+                "UPDATE fulfillment_orders SET status = 'cancel_rejected', lease_until = NULL, error = ?, updated_at = ? WHERE id = ? AND status = 'cancel_requested'",
+                &why,
+                now,
+                &fo.id
+            )];
+            batch.extend(settle(&order.id, now));
+            batch.push(domain_event(
+                &format!("fulfillment.cancel_rejected:{}", fo.id),
+                &fo.store_id,
+                &fo.order_id,
+                "fulfillment.cancel_rejected",
+                &json!({ "fulfillment_order_id": fo.id, "provider": fo.provider, "reason": why }),
+                now,
+                stmt!("1 = 1"),
+            ));
+            let res = p.db().batch(batch).await?;
+            Ok(res[0].changes == 1)
+        }
+        CancelOutcome::OperatorTask => Ok(false),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorOutcome {
+    /// `cancelled` (stopped where it was placed) or `rejected` (too late).
+    pub outcome: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /admin/api/v1/fulfillment-orders/{id}/cancellation`: an operator settles the
+/// cancellation of an order run by hand (manual, warehouse, Gelato in its portal), which no
+/// provider answers for. Cancelled refunds its lines, as a provider's yes does.
+///
+/// # Errors
+/// 404 not this store's; 409 when it is not awaiting an operator's answer; 422 bad outcome.
+pub async fn settle_by_operator<P: Platform>(
+    p: &P,
+    store_id: &str,
+    fo_id: &str,
+    input: OperatorOutcome,
+) -> Result<super::admin::FulfillmentOrderView, AppError> {
+    let reason = input
+        .reason
+        .map(|r| r.trim().chars().take(300).collect::<String>())
+        .filter(|r| !r.is_empty());
+    let outcome = match input.outcome.as_str() {
+        "cancelled" => CancelOutcome::Cancelled,
+        "rejected" => CancelOutcome::Refused(
+            reason.unwrap_or_else(|| "the operator could not stop it in time".into()),
+        ),
+        _ => {
+            return Err(AppError::validation(
+                "outcome",
+                "must be cancelled or rejected",
+            ));
+        }
+    };
+    let fo: FulfillmentOrderRow = p
+        .db()
+        .first(stmt!(
+            format!("SELECT {FO_COLUMNS} FROM fulfillment_orders WHERE id = ? AND store_id = ?"),
+            fo_id,
+            store_id
+        ))
+        .await?
+        .ok_or(AppError::NotFound("fulfillment order"))?;
+    if fo.status != crate::domain::FulfillmentStatus::CancelRequested {
+        return Err(AppError::conflict(
+            "not_awaiting_cancellation",
+            format!(
+                "The fulfillment order is {}, not cancel_requested.",
+                fo.status.as_str()
+            ),
+        ));
+    }
+    if fo.external_id.is_some() {
+        return Err(AppError::conflict(
+            "provider_decides",
+            format!("{} answers this cancellation itself.", fo.provider.as_str()),
+        ));
+    }
+    let order = orders::order_by_id(p.db(), &fo.order_id)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    settle_outcome(p, &fo, &order, outcome, "cancelled_by_operator").await?;
+    super::admin::get(p, store_id, fo_id).await
 }

@@ -38,6 +38,7 @@ enum Ui {
     Note,
     Retry,
     Tracking,
+    SettleCancel,
     Fulfillment,
     Products,
     PromoCodes,
@@ -80,6 +81,11 @@ const ROUTES: &[Route<Ui>] = &[
         Method::Post,
         "/admin/fulfillment-orders/{id}/tracking",
         Ui::Tracking,
+    ),
+    r(
+        Method::Post,
+        "/admin/fulfillment-orders/{id}/cancellation",
+        Ui::SettleCancel,
     ),
     r(Method::Get, "/admin/fulfillment", Ui::Fulfillment),
     r(Method::Get, "/admin/products", Ui::Products),
@@ -495,6 +501,25 @@ async fn act<P: Platform>(
                     body,
                     back.clone(),
                     "Tracking added; the customer is emailed.".into(),
+                )
+            }
+            Ui::SettleCancel => {
+                let outcome = field("outcome");
+                let mut body = json!({ "outcome": outcome });
+                if !field("reason").is_empty() {
+                    body["reason"] = json!(field("reason"));
+                }
+                let done = if outcome == "cancelled" {
+                    "Cancelled; its lines are being refunded."
+                } else {
+                    "Recorded: it could not be stopped."
+                };
+                (
+                    Method::Post,
+                    format!("/admin/api/v1/fulfillment-orders/{id}/cancellation"),
+                    body,
+                    back.clone(),
+                    done.into(),
                 )
             }
             Ui::CreatePromo => {

@@ -220,6 +220,20 @@ pub fn order(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
                             button type="submit" { "Retry" }
                         }
                     }
+                    @if opt(f, "status") == "cancel_requested" && f["external_id"].is_null() && op.can(Role::Admin) {
+                        p.hint { "Cancellation requested: stop it where it was placed, then record what happened." }
+                        form.inline method="post" action={ "/admin/fulfillment-orders/" (opt(f, "id")) "/cancellation" } data-confirm="Record this fulfillment order as cancelled? Its lines are refunded." {
+                            (csrf(token)) input type="hidden" name="back" value={ "/admin/orders/" (id) };
+                            input type="hidden" name="outcome" value="cancelled";
+                            button.danger type="submit" { "Stopped: cancel it" }
+                        }
+                        form.inline method="post" action={ "/admin/fulfillment-orders/" (opt(f, "id")) "/cancellation" } {
+                            (csrf(token)) input type="hidden" name="back" value={ "/admin/orders/" (id) };
+                            input type="hidden" name="outcome" value="rejected";
+                            input type="text" name="reason" placeholder="Why not (optional)" aria-label="Why it could not be stopped";
+                            button.secondary type="submit" { "Too late to stop" }
+                        }
+                    }
                     @if f["manual_tracking"] == true && matches!(opt(f, "status"), "submitted" | "in_production" | "partially_shipped" | "on_hold") {
                         form.inline method="post" action={ "/admin/fulfillment-orders/" (opt(f, "id")) "/tracking" } {
                             (csrf(token)) input type="hidden" name="back" value={ "/admin/orders/" (id) };
