@@ -77,6 +77,29 @@ impl ToSql for Param<'_> {
     }
 }
 
+/// The tables SQLite would read whole for this query (`EXPLAIN QUERY PLAN` lines `SCAN t`
+/// for a table or alias in `tables`), with its parameters bound as production binds them.
+///
+/// # Errors
+/// SQL SQLite refuses.
+pub fn full_scans(conn: &Connection, q: &Stmt, tables: &[&str]) -> rusqlite::Result<Vec<String>> {
+    let params: Vec<Param<'_>> = q.params.iter().map(Param).collect();
+    let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", q.sql))?;
+    let lines: Vec<String> = st
+        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            r.get::<_, String>(3)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(lines
+        .into_iter()
+        .filter(|l| {
+            l.strip_prefix("SCAN ")
+                .and_then(|rest| rest.split(' ').next())
+                .is_some_and(|t| tables.contains(&t))
+        })
+        .collect())
+}
+
 /// Runs one statement, collecting its rows and (for writes) the rows it changed.
 fn exec(conn: &Connection, stmt: &Stmt) -> Result<StmtResult, DbError> {
     let params: Vec<Param<'_>> = stmt.params.iter().map(Param).collect();

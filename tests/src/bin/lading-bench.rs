@@ -514,6 +514,15 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
         "\nadmin: {n} orders seeded in local D1 in {:.1} s",
         seeded.elapsed().as_secs_f64()
     );
+    let d1 = stack.d1();
+    let queries = lading_core::admin::list_and_search_queries(&store);
+    let scanning: Vec<String> = queries
+        .iter()
+        .filter(|(_, q)| !lading_core::sqlite::full_scans(&d1, q, lading_core::admin::BIG_TABLES).expect("plan").is_empty())
+        .map(|(name, _)| name.clone())
+        .collect();
+    println!("query plans on local D1: {} admin list/search queries, full scans of orders/items/fulfillment/events: {scanning:?}", queries.len());
+    drop(d1);
     let http = c.http().clone();
     let day = move |back_days: i64| time_of(now_ms - back_days * 86_400_000);
     let cursor = format!("{}.ord_bench_{:07}", now_ms - 50_000 * 60_000, 50_000);
