@@ -76,6 +76,8 @@ CREATE INDEX orders_store_created ON orders(store_id, created_at, id);
 CREATE INDEX orders_store_status ON orders(store_id, status, created_at, id);
 CREATE INDEX orders_store_financial ON orders(store_id, financial_status, created_at, id);
 CREATE INDEX orders_store_promo ON orders(store_id, promo_code);
+-- Orders an operator must look at (Stripe's amounts disagreed, or money for a cancelled order).
+CREATE INDEX orders_store_review ON orders(store_id, created_at, id) WHERE review_reason IS NOT NULL;
 -- Fulfillment dashboard and the provider filter, per store.
 CREATE INDEX fulfillment_orders_store ON fulfillment_orders(store_id, provider, status, order_id);
 -- Admin user list: per store, by lifetime value or recency.

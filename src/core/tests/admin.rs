@@ -147,6 +147,14 @@ fn orders_are_searched_filtered_paged_and_exported_alike() {
             .len(),
         0
     );
+    // Orders flagged for review (Stripe's amounts disagreed) are found with one filter.
+    p.exec(&format!(
+        "UPDATE orders SET review_reason = 'amounts differ' WHERE id = '{}'",
+        made[2]["id"].as_str().unwrap()
+    ));
+    let flagged = get(&p, &s, "/admin/api/v1/orders?needs_review=true").body_json();
+    assert_eq!(flagged["data"].as_array().unwrap().len(), 1);
+    assert_eq!(flagged["data"][0]["review_reason"], "amounts differ");
     // Printful is the variant's preference, but without a mapping it went to manual.
     assert_eq!(
         get(&p, &s, "/admin/api/v1/orders?provider=manual").body_json()["data"]
@@ -183,6 +191,7 @@ fn orders_are_searched_filtered_paged_and_exported_alike() {
         ("created_from=soon", "created_from"),
         ("limit=0", "limit"),
         ("starting_after=zz", "starting_after"),
+        ("needs_review=maybe", "needs_review"),
     ] {
         let r = get(&p, &s, &format!("/admin/api/v1/orders?{q}"));
         assert_eq!(r.status, 422, "{q}");

@@ -105,6 +105,16 @@ fn sign_in_sessions_and_security_headers() {
         post_form(&p, None, "/admin/login", &[("key", BOOTSTRAP)]).status,
         403
     );
+    let mut cross = req(Method::Post, "/admin/login")
+        .header("host", "admin.test")
+        .header("origin", "https://evil.test");
+    cross.body = format!("key={}", s.admin).into_bytes();
+    let r = call(&p, "admin", cross);
+    assert_eq!(r.status, 403);
+    assert!(
+        header(&r, "set-cookie").is_none(),
+        "no session from another site's form"
+    );
     let cookie = sign_in(&p, &s.admin);
     let r = page(&p, Some(&cookie), "/admin/orders");
     assert_eq!(r.status, 200, "{}", html(&r));

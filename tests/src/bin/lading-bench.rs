@@ -518,10 +518,17 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
     let queries = lading_core::admin::list_and_search_queries(&store);
     let scanning: Vec<String> = queries
         .iter()
-        .filter(|(_, q)| !lading_core::sqlite::full_scans(&d1, q, lading_core::admin::BIG_TABLES).expect("plan").is_empty())
+        .filter(|(_, q)| {
+            !lading_core::sqlite::full_scans(&d1, q, lading_core::admin::BIG_TABLES)
+                .expect("plan")
+                .is_empty()
+        })
         .map(|(name, _)| name.clone())
         .collect();
-    println!("query plans on local D1: {} admin list/search queries, full scans of orders/items/fulfillment/events: {scanning:?}", queries.len());
+    println!(
+        "query plans on local D1: {} admin list/search queries, full scans of orders/items/fulfillment/events: {scanning:?}",
+        queries.len()
+    );
     drop(d1);
     let http = c.http().clone();
     let day = move |back_days: i64| time_of(now_ms - back_days * 86_400_000);

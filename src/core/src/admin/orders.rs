@@ -22,6 +22,8 @@ pub struct OrderFilters {
     pub financial_status: Option<FinancialStatus>,
     pub provider: Option<ProviderCode>,
     pub customer_id: Option<String>,
+    /// Only orders flagged for review (`review_reason` set).
+    pub needs_review: bool,
     /// Inclusive lower / exclusive upper bound on `created_at` (ms).
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
@@ -89,6 +91,16 @@ impl OrderFilters {
                 })
                 .transpose()?,
             customer_id: nonempty("customer_id"),
+            needs_review: match nonempty("needs_review").as_deref() {
+                None | Some("false" | "0") => false,
+                Some("true" | "1") => true,
+                Some(_) => {
+                    return Err(AppError::validation(
+                        "needs_review",
+                        "must be true or false",
+                    ));
+                }
+            },
             created_from: date("created_from")?,
             created_to,
             q,
@@ -141,6 +153,9 @@ pub fn list_query(store_id: &str, f: &OrderFilters, after: Option<&Cursor>, limi
     if let Some(c) = &f.customer_id {
         sql.push_str(" AND o.customer_id = ?");
         params.push(c.as_str().into());
+    }
+    if f.needs_review {
+        sql.push_str(" AND o.review_reason IS NOT NULL");
     }
     if let Some(p) = f.provider {
         sql.push_str(

@@ -507,7 +507,7 @@ pub const ADMIN: &[Operation] = &[
     op(
         Get,
         "/admin/api/v1/orders",
-        "Orders, newest first: filters status, financial_status, provider, customer_id, created_from, created_to (dates or RFC 3339); q = email or order number (or its beginning); limit, starting_after",
+        "Orders, newest first: filters status, financial_status, provider, customer_id, needs_review, created_from, created_to (dates or RFC 3339); q = email or order number (or its beginning); limit, starting_after",
         "admin:support",
         None,
         Some("AdminOrderPage"),

@@ -258,6 +258,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
                 "provider",
                 "created_from",
                 "created_to",
+                "needs_review",
             ] {
                 if !q(k).is_empty() {
                     enc.append_pair(k, q(k));
@@ -270,6 +271,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
                 provider: q("provider"),
                 created_from: q("created_from"),
                 created_to: q("created_to"),
+                needs_review: q("needs_review") == "true",
                 encoded: enc.finish(),
             };
             let mut pgv = pg(page("Orders", "orders"));
@@ -367,6 +369,10 @@ fn empty_page() -> crate::admin::orders::OrderPage {
 
 async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
     let secret = session::secret(p)?.to_owned();
+    // Another site must not sign a browser in with its own key (login CSRF).
+    if !session::same_origin(req) {
+        return Ok(html(403, pages::login(Some("Sign in from this page."))));
+    }
     let form = parse_query(&String::from_utf8_lossy(&req.body));
     let key = form
         .iter()

@@ -103,6 +103,7 @@ pub struct OrderQuery<'a> {
     pub provider: &'a str,
     pub created_from: &'a str,
     pub created_to: &'a str,
+    pub needs_review: bool,
     /// The query string of the current filters (for the next page and the CSV).
     pub encoded: String,
 }
@@ -125,6 +126,7 @@ pub fn orders(pg: &Page<'_>, f: &OrderQuery<'_>, page: &OrderPage) -> Markup {
                     option value="" { "Any provider" }
                     @for s in ProviderCode::VALUES { option value=(s) selected[*s == f.provider] { (s) } }
                 }
+                label.check { input type="checkbox" name="needs_review" value="true" checked[f.needs_review]; " Needs review" }
                 input type="date" name="created_from" value=(f.created_from) aria-label="From";
                 input type="date" name="created_to" value=(f.created_to) aria-label="To";
                 button type="submit" { "Search" }

@@ -139,12 +139,16 @@ pub fn check_form(secret: &str, op: &Operator, req: &Request, form: &[(String, S
         .find(|(k, _)| k == "_csrf")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let same_origin = match (req.get_header("origin"), req.get_header("host")) {
+    same_origin(req) && secure_eq(csrf_token(secret, &op.session).as_bytes(), token.as_bytes())
+}
+
+/// The request came from a page of this origin (browsers send `Origin` on every POST).
+pub fn same_origin(req: &Request) -> bool {
+    match (req.get_header("origin"), req.get_header("host")) {
         (None, _) => true,
         (Some(o), Some(h)) => o.split_once("://").is_some_and(|(_, rest)| rest == h),
         (Some(_), None) => false,
-    };
-    same_origin && secure_eq(csrf_token(secret, &op.session).as_bytes(), token.as_bytes())
+    }
 }
 
 #[cfg(test)]
