@@ -336,6 +336,13 @@ fn forms_need_the_sessions_csrf_token_and_the_role() {
     );
     let page_now = html(&page(&p, Some(&cookie), &format!("/admin/orders/{id}")));
     assert!(page_now.contains("partially refunded"));
+    // The audit log page: the admin's refund, with who made it; not for support.
+    let audit = html(&page(&p, Some(&cookie), "/admin/audit-log"));
+    assert!(
+        audit.contains("order.refund") && audit.contains("superadmin"),
+        "{audit}"
+    );
+    assert_eq!(page(&p, Some(&sc), "/admin/audit-log").status, 403);
     // Signing out clears the cookie.
     let r = post_form(&p, Some(&cookie), "/admin/logout", &[("_csrf", &token)]);
     assert!(header(&r, "set-cookie").unwrap().contains("Max-Age=0"));

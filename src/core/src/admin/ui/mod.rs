@@ -47,6 +47,7 @@ enum Ui {
     DeletePromo,
     Users,
     User,
+    Audit,
     Block,
     Unblock,
 }
@@ -102,6 +103,7 @@ const ROUTES: &[Route<Ui>] = &[
         Ui::DeletePromo,
     ),
     r(Method::Get, "/admin/users", Ui::Users),
+    r(Method::Get, "/admin/audit-log", Ui::Audit),
     r(Method::Get, "/admin/users/{id}", Ui::User),
     r(Method::Post, "/admin/users/{id}/block", Ui::Block),
     r(Method::Post, "/admin/users/{id}/unblock", Ui::Unblock),
@@ -354,6 +356,20 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
                 ..pg(page("", "users"))
             };
             html(200, pages::user(&pgv, &d, &op))
+        }
+        Ui::Audit => {
+            if !op.can(crate::domain::Role::Admin) {
+                return Err(Problem::from(AppError::Forbidden(
+                    "The audit log needs the admin role.".into(),
+                )));
+            }
+            let list =
+                crate::admin::audit::list(p, store, req.query_param("starting_after"), Some("100"))
+                    .await?;
+            html(
+                200,
+                pages::audit_log(&pg(page("Audit log", "audit")), &list),
+            )
         }
         _ => return Err(Problem::route_not_found()),
     })

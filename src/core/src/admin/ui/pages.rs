@@ -37,6 +37,9 @@ pub fn layout(pg: &Page<'_>, body: Markup) -> Markup {
                                                         ("users", "/admin/users", "Users")] {
                                 a href=(href) class=@if pg.nav == id { "current" } { (label) }
                             }
+                            @if op.can(Role::Admin) {
+                                a href="/admin/audit-log" class=@if pg.nav == "audit" { "current" } { "Audit log" }
+                            }
                         }
                         form.signout method="post" action="/admin/logout" {
                             input type="hidden" name="_csrf" value=(pg.csrf);
@@ -486,6 +489,36 @@ pub fn user(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
                          td { (badge(opt(o, "status"))) } td.num { (money(o["total"].as_i64(), opt(o, "currency"))) } }
                 } }
             } }
+        },
+    )
+}
+
+pub fn audit_log(pg: &Page<'_>, list: &Value) -> Markup {
+    layout(
+        pg,
+        html! {
+            div.scroll { table {
+                thead { tr { th { "When" } th { "Who" } th { "Action" } th { "Target" } th { "Request" } } }
+                tbody {
+                    @for e in list["data"].as_array().into_iter().flatten() {
+                        tr {
+                            td.mono { (opt(e, "at")) }
+                            td { span.mono { (opt(e, "actor")) } " " (badge(opt(e, "actor_role"))) }
+                            td { (opt(e, "action")) }
+                            td {
+                                @if opt(e, "target_type") == "order" { a href={ "/admin/orders/" (opt(e, "target_id")) } { (opt(e, "target_id")) } }
+                                @else if opt(e, "target_type") == "user" { a href={ "/admin/users/" (opt(e, "target_id")) } { (opt(e, "target_id")) } }
+                                @else { (opt(e, "target_type")) " " span.mono { (opt(e, "target_id")) } }
+                            }
+                            td.mono { (opt(e, "request_id")) }
+                        }
+                    }
+                    @if list["data"].as_array().is_none_or(Vec::is_empty) { tr { td colspan="5" { "No changes yet." } } }
+                }
+            } }
+            @if let Some(next) = list["next_starting_after"].as_str() {
+                p { a.button.secondary href={ "/admin/audit-log?starting_after=" (next) } { "Older →" } }
+            }
         },
     )
 }
