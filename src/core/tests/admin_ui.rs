@@ -66,6 +66,14 @@ fn sign_in(p: &TestPlatform, key: &str) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
+fn idem_of(page_html: &str) -> String {
+    let at = page_html
+        .find("name=\"_idem\" value=\"")
+        .expect("a form nonce")
+        + "name=\"_idem\" value=\"".len();
+    page_html[at..].split('"').next().unwrap().to_owned()
+}
+
 fn csrf_of(page_html: &str) -> String {
     let at = page_html
         .find("name=\"_csrf\" value=\"")
@@ -313,16 +321,18 @@ fn forms_need_the_sessions_csrf_token_and_the_role() {
         200,
         &json!({ "id": "re_ui", "object": "refund", "status": "succeeded", "amount": 1000 }),
     );
-    let r = post_form(
+    let nonce = idem_of(&html(&page(
         &p,
         Some(&cookie),
-        &refund,
-        &[
-            ("_csrf", &token),
-            ("amount", "10.00"),
-            ("reason", "requested_by_customer"),
-        ],
-    );
+        &format!("/admin/orders/{id}"),
+    )));
+    let form = [
+        ("_csrf", token.as_str()),
+        ("_idem", nonce.as_str()),
+        ("amount", "10.00"),
+        ("reason", "requested_by_customer"),
+    ];
+    let r = post_form(&p, Some(&cookie), &refund, &form);
     assert_eq!(r.status, 303);
     assert!(
         header(&r, "location").unwrap().contains("notice="),
@@ -330,9 +340,17 @@ fn forms_need_the_sessions_csrf_token_and_the_role() {
         r.headers
     );
     assert_eq!(p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund' AND amount = 1000 AND status = 'succeeded'"), 1);
+    // The same form sent again (a double click without script, a resubmit): answered once.
+    let again = post_form(&p, Some(&cookie), &refund, &form);
+    assert!(header(&again, "location").unwrap().contains("notice="));
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM payments WHERE kind = 'refund'"),
+        1
+    );
     assert_eq!(
         p.count("SELECT COUNT(*) FROM audit_log WHERE action = 'order.refund'"),
-        1
+        1,
+        "a replay is not a second change"
     );
     let page_now = html(&page(&p, Some(&cookie), &format!("/admin/orders/{id}")));
     assert!(page_now.contains("partially refunded"));

@@ -381,12 +381,20 @@ pub fn decimal(minor: i64) -> String {
     format!("{sign}{}.{:02}", m / 100, m % 100)
 }
 
+/// Digits with at most one decimal point (no float parsing: it would weigh on every Worker).
+fn is_plain_number(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && s.bytes().filter(|b| *b == b'.').count() <= 1
+        && s.bytes().any(|b| b.is_ascii_digit())
+}
+
 /// One CSV cell (RFC 4180 quoting). A cell a spreadsheet would run as a formula gets a
 /// leading apostrophe: shoppers choose their emails, and an export is opened in Excel.
 pub fn csv_cell(v: &str) -> String {
     // A negative amount is a number, not a formula.
     let formula = v.starts_with(['=', '+', '@', '\t', '\r'])
-        || (v.starts_with('-') && v[1..].parse::<f64>().is_err());
+        || (v.starts_with('-') && !is_plain_number(&v[1..]));
     let guarded = if formula {
         format!("'{v}")
     } else {

@@ -394,6 +394,7 @@ pub async fn perform_as<P: Platform>(
     method: Method,
     path: &str,
     body: serde_json::Value,
+    idempotency_key: Option<&str>,
     request_id: &str,
 ) -> Result<Response, Problem> {
     let (op, params) = route(ROUTES, method, path)?;
@@ -402,6 +403,9 @@ pub async fn perform_as<P: Platform>(
         .0
         .to_owned();
     let mut req = Request::new(method, path).json_body(&body);
+    if let Some(k) = idempotency_key {
+        req = req.header("idempotency-key", k);
+    }
     req.request_id = request_id.to_owned();
     perform(p, &req, op, &params, caller, &store_id).await
 }
@@ -431,7 +435,9 @@ pub async fn perform<P: Platform>(
     } else {
         run(p, req, op, params, caller, store_id).await?
     };
-    if !matches!(req.method, Method::Get | Method::Head) && resp.status < 300 {
+    // A replayed answer changed nothing this time: no second audit row.
+    let replayed = resp.headers.iter().any(|(k, _)| k == "idempotent-replayed");
+    if !matches!(req.method, Method::Get | Method::Head) && resp.status < 300 && !replayed {
         audit(p, req, op, params, caller, store_id, &resp).await?;
     }
     Ok(resp)

@@ -455,11 +455,20 @@ where
     log(level, worker_name, Some(&rid), "request", fields);
     match (&resp.file, resp.export.is_some()) {
         (Some(f), _) => stream_file(env, f, &rid).await,
+        #[cfg(feature = "export")]
         (None, true) => stream_export(env, resp),
+        #[cfg(not(feature = "export"))]
+        (None, true) => to_worker_response(
+            http::Problem::new(501, "export_not_served", "Not implemented")
+                .detail("This Worker does not stream exports.")
+                .into_response(&rid)
+                .with_header("x-request-id", &rid),
+        ),
         (None, false) => to_worker_response(resp),
     }
 }
 
+#[cfg(feature = "export")]
 /// Streams an export: each chunk is read from D1 when the runtime asks for more, so a large
 /// export never sits in the Worker's memory.
 fn stream_export(env: &Env, mut resp: http::Response) -> worker::Result<worker::Response> {

@@ -209,6 +209,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
         });
     };
     let csrf = session::csrf_token(&secret, &op.session);
+    let nonce = p.new_token("f", 12);
     if req.method == Method::Post {
         let form = parse_query(&String::from_utf8_lossy(&req.body));
         if !session::check_form(&secret, &op, req, &form) {
@@ -224,7 +225,10 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
     let pg = |(title, nav): (&'static str, &'static str)| Page {
         title,
         operator: Some(&op),
-        csrf: &csrf,
+        csrf: pages::FormKeys {
+            csrf: &csrf,
+            nonce: &nonce,
+        },
         notice,
         error,
         nav,
@@ -633,8 +637,26 @@ async fn act<P: Platform>(
     } else {
         body
     };
+    // One Idempotency-Key per form on a rendered page: sent twice, answered once.
+    let nonce = field("_idem");
+    let key = (!nonce.is_empty()
+        && nonce.len() <= 64
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    .then(|| format!("ui:{nonce}:{}:{path}", method.as_str()));
     Ok(
-        match perform_as(p, &op.caller(), method, &path, body, &req.request_id).await {
+        match perform_as(
+            p,
+            &op.caller(),
+            method,
+            &path,
+            body,
+            key.as_deref(),
+            &req.request_id,
+        )
+        .await
+        {
             Ok(_) => redirect(&with_flash(&to, "notice", &done)),
             Err(pr) => redirect(&with_flash(&to, "error", &problem_text(&pr))),
         },

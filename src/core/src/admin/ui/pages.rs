@@ -10,10 +10,19 @@ use serde_json::Value;
 pub struct Page<'a> {
     pub title: &'a str,
     pub operator: Option<&'a Operator>,
-    pub csrf: &'a str,
+    pub csrf: FormKeys<'a>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
     pub nav: &'a str,
+}
+
+/// What every form carries: the session's CSRF token, and this page's nonce, from which
+/// each form's Idempotency-Key is made (a form sent twice — a double click, a resubmit
+/// after going back — is answered once).
+#[derive(Clone, Copy)]
+pub struct FormKeys<'a> {
+    pub csrf: &'a str,
+    pub nonce: &'a str,
 }
 
 pub fn layout(pg: &Page<'_>, body: Markup) -> Markup {
@@ -42,7 +51,7 @@ pub fn layout(pg: &Page<'_>, body: Markup) -> Markup {
                             }
                         }
                         form.signout method="post" action="/admin/logout" {
-                            input type="hidden" name="_csrf" value=(pg.csrf);
+                            (csrf(pg.csrf))
                             span.who { (op.label) " · " (op.role.as_str()) }
                             button type="submit" { "Sign out" }
                         }
@@ -63,7 +72,10 @@ pub fn login(error: Option<&str>) -> Markup {
     let pg = Page {
         title: "Sign in",
         operator: None,
-        csrf: "",
+        csrf: FormKeys {
+            csrf: "",
+            nonce: "",
+        },
         notice: None,
         error,
         nav: "",
@@ -91,8 +103,8 @@ fn badge(s: &str) -> Markup {
     html! { span class={ "badge " (s) } { (s.replace('_', " ")) } }
 }
 
-fn csrf(token: &str) -> Markup {
-    html! { input type="hidden" name="_csrf" value=(token); }
+fn csrf(k: FormKeys<'_>) -> Markup {
+    html! { input type="hidden" name="_csrf" value=(k.csrf); input type="hidden" name="_idem" value=(k.nonce); }
 }
 
 fn opt<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -160,7 +172,7 @@ pub fn orders(pg: &Page<'_>, f: &OrderQuery<'_>, page: &OrderPage) -> Markup {
     )
 }
 
-fn refund_form(d: &Value, token: &str, currency: &str) -> Markup {
+fn refund_form(d: &Value, token: FormKeys<'_>, currency: &str) -> Markup {
     let id = opt(&d["order"], "id");
     html! {
         form.card method="post" action={ "/admin/orders/" (id) "/refund" } data-confirm="Refund this amount to the customer's card?" {
