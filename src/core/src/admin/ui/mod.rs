@@ -171,7 +171,12 @@ pub async fn handle<P: Platform>(p: &P, req: &Request) -> Response {
         Err(pr) => {
             let text = problem_text(&pr);
             let status = pr.status;
-            let mut r = html(status, pages::login(Some(&text)));
+            let page = if status == 401 {
+                pages::login(Some(&text))
+            } else {
+                pages::problem(status, &text)
+            };
+            let mut r = html(status, page);
             r.log_cause = pr.cause;
             r
         }

@@ -93,6 +93,31 @@ pub fn login(error: Option<&str>) -> Markup {
     )
 }
 
+/// A request that cannot be answered with its page (not found, not allowed, unavailable).
+pub fn problem(status: u16, message: &str) -> Markup {
+    let title = match status {
+        404 => "Not found",
+        403 => "Not allowed",
+        503 => "Unavailable",
+        _ => "Something went wrong",
+    };
+    let pg = Page {
+        title,
+        operator: None,
+        csrf: FormKeys {
+            csrf: "",
+            nonce: "",
+        },
+        notice: None,
+        error: Some(message),
+        nav: "",
+    };
+    layout(
+        &pg,
+        html! { p { a.button.secondary href="/admin/orders" { "Back to orders" } } },
+    )
+}
+
 fn money(minor: Option<i64>, currency: &str) -> String {
     minor.map_or_else(String::new, |m| {
         format!("{} {}", decimal(m), currency.to_uppercase())
