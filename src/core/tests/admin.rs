@@ -27,6 +27,17 @@ fn text(r: &Response) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
 
+/// The order's only fulfillment order.
+fn fo_of_order(p: &TestPlatform, order_id: &str) -> String {
+    p.db.conn()
+        .query_row(
+            "SELECT id FROM fulfillment_orders WHERE order_id = ?",
+            [order_id],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
 /// A store with a product whose physical variant goes to manual fulfillment.
 fn manual_product(p: &TestPlatform, s: &Store) -> (String, String) {
     let r = admin(
@@ -311,14 +322,7 @@ fn tracking_typed_in_ships_a_manual_order_once_and_only_manual_ones() {
     let (phys, _) = manual_product(&p, &s);
     let o = paid_order(&p, &s, &[&phys], "ada@example.com", "tr1", None);
     let id = o["id"].as_str().unwrap();
-    let fo: String =
-        p.db.conn()
-            .query_row(
-                "SELECT id FROM fulfillment_orders WHERE order_id = ?",
-                [id],
-                |r| r.get(0),
-            )
-            .unwrap();
+    let fo = fo_of_order(&p, id);
     // The manual "provider" accepts at once: submitted with no provider id.
     assert_eq!(
         run(process(
@@ -373,14 +377,7 @@ fn tracking_typed_in_ships_a_manual_order_once_and_only_manual_ones() {
     );
     assert_eq!(r.status, 200, "{}", text(&r));
     let o2 = paid_order(&p, &s, &[&v[0]], "bo@example.com", "tr2", None);
-    let fo2: String =
-        p.db.conn()
-            .query_row(
-                "SELECT id FROM fulfillment_orders WHERE order_id = ?",
-                [o2["id"].as_str().unwrap()],
-                |r| r.get(0),
-            )
-            .unwrap();
+    let fo2 = fo_of_order(&p, o2["id"].as_str().unwrap());
     let r = admin(
         &p,
         &s,
@@ -460,14 +457,7 @@ fn each_email_kind_is_sent_once_per_order_even_when_its_message_comes_twice() {
             .contains("Hand-made &lt;b&gt;mug&lt;/b&gt;")
     );
     // An outage: released and retried later; the retry sends it once.
-    let fo: String =
-        p.db.conn()
-            .query_row(
-                "SELECT id FROM fulfillment_orders WHERE order_id = ?",
-                [id],
-                |r| r.get(0),
-            )
-            .unwrap();
+    let fo = fo_of_order(&p, id);
     run(process(
         &p,
         &json!({ "kind": "fulfil", "fulfillment_order_id": fo, "provider": "manual", "store_id": s.id }),
@@ -896,14 +886,7 @@ fn an_operator_settles_the_cancellation_of_an_order_run_by_hand() {
     let (phys, _) = manual_product(&p, &s);
     let o = paid_order(&p, &s, &[&phys], "ada@example.com", "oc1", None);
     let id = o["id"].as_str().unwrap();
-    let fo: String =
-        p.db.conn()
-            .query_row(
-                "SELECT id FROM fulfillment_orders WHERE order_id = ?",
-                [id],
-                |r| r.get(0),
-            )
-            .unwrap();
+    let fo = fo_of_order(&p, id);
     run(process(
         &p,
         &json!({ "kind": "fulfil", "fulfillment_order_id": fo, "provider": "manual", "store_id": s.id }),

@@ -6,8 +6,8 @@
 use crate::AppError;
 use crate::db::DbExt as _;
 use crate::domain::{FulfillmentStatus, ProviderCode, ShipmentStatus};
+use crate::fulfillment::FulfillmentOrderRow;
 use crate::fulfillment::events::{self, ProviderUpdate, ShipmentUpdate};
-use crate::fulfillment::{FO_COLUMNS, FulfillmentOrderRow};
 use crate::ports::Platform;
 use crate::stmt;
 use serde::Deserialize;
@@ -77,15 +77,7 @@ pub async fn add_tracking<P: Platform>(
             ));
         }
     };
-    let fo: FulfillmentOrderRow = p
-        .db()
-        .first(stmt!(
-            format!("SELECT {FO_COLUMNS} FROM fulfillment_orders WHERE id = ? AND store_id = ?"),
-            fo_id,
-            store_id
-        ))
-        .await?
-        .ok_or(AppError::NotFound("fulfillment order"))?;
+    let fo: FulfillmentOrderRow = crate::fulfillment::fo_of_store(p, store_id, fo_id).await?;
     let by_hand = matches!(fo.provider, ProviderCode::Manual | ProviderCode::Warehouse)
         || (fo.provider == ProviderCode::Gelato && fo.external_id.is_none());
     if !by_hand {

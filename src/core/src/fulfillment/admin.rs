@@ -231,15 +231,7 @@ pub async fn retry<P: Platform>(
     store_id: &str,
     id: &str,
 ) -> Result<FulfillmentOrderView, AppError> {
-    let fo: FulfillmentOrderRow = p
-        .db()
-        .first(stmt!(
-            format!("SELECT {FO_COLUMNS} FROM fulfillment_orders WHERE id = ? AND store_id = ?"),
-            id,
-            store_id
-        ))
-        .await?
-        .ok_or(AppError::NotFound("fulfillment order"))?;
+    let fo: FulfillmentOrderRow = super::fo_of_store(p, store_id, id).await?;
     let now = p.now_ms();
     let outbox_id = format!("fulfil:{id}:retry:{now}");
     let message = Message::Fulfil {

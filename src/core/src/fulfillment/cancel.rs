@@ -536,15 +536,7 @@ pub async fn settle_by_operator<P: Platform>(
             ));
         }
     };
-    let fo: FulfillmentOrderRow = p
-        .db()
-        .first(stmt!(
-            format!("SELECT {FO_COLUMNS} FROM fulfillment_orders WHERE id = ? AND store_id = ?"),
-            fo_id,
-            store_id
-        ))
-        .await?
-        .ok_or(AppError::NotFound("fulfillment order"))?;
+    let fo: FulfillmentOrderRow = super::fo_of_store(p, store_id, fo_id).await?;
     if fo.status != crate::domain::FulfillmentStatus::CancelRequested {
         return Err(AppError::conflict(
             "not_awaiting_cancellation",

@@ -178,3 +178,23 @@ pub fn derive_order_status(order_id: &str, now: i64) -> Stmt {
         order_id
     )
 }
+
+/// One of the store's fulfillment orders, or 404.
+///
+/// # Errors
+/// 404 when it is not this store's; storage failures.
+pub async fn fo_of_store<P: Platform>(
+    p: &P,
+    store_id: &str,
+    id: &str,
+) -> Result<FulfillmentOrderRow, crate::AppError> {
+    use crate::db::DbExt as _;
+    p.db()
+        .first(crate::stmt!(
+            format!("SELECT {FO_COLUMNS} FROM fulfillment_orders WHERE id = ? AND store_id = ?"),
+            id,
+            store_id
+        ))
+        .await?
+        .ok_or(crate::AppError::NotFound("fulfillment order"))
+}
