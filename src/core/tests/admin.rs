@@ -968,3 +968,118 @@ fn an_operator_settles_the_cancellation_of_an_order_run_by_hand() {
         1
     );
 }
+
+#[test]
+fn an_order_under_review_is_accepted_from_stripes_record_and_fulfilled_once() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "RV");
+    let (phys, _) = manual_product(&p, &s);
+    let t = shop(&p, &s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    shop(
+        &p,
+        &s,
+        Method::Post,
+        "/v1/carts/current/items",
+        Some(&t),
+        Some(json!({ "variant_id": phys, "quantity": 1 })),
+    );
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": "cs_rv", "url": "https://checkout.test/cs_rv" }),
+    );
+    let o = shop(
+        &p,
+        &s,
+        Method::Post,
+        "/v1/checkout/sessions",
+        Some(&t),
+        Some(json!({ "email": "rv@example.com" })),
+    )
+    .body_json()["order"]
+        .clone();
+    let id = o["id"].as_str().unwrap();
+    let (sub, ship) = (
+        o["subtotal"].as_i64().unwrap(),
+        o["shipping"].as_i64().unwrap(),
+    );
+    // Stripe collected 1.00 more than the order adds up to, and says no tax: flagged.
+    let session = json!({ "id": "cs_rv", "object": "checkout.session", "payment_status": "paid", "payment_intent": "pi_rv",
+        "amount_subtotal": sub, "amount_total": sub + ship + 100, "currency": "usd",
+        "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
+        "customer_details": { "email": "rv@example.com" },
+        "collected_information": { "shipping_details": { "name": "R V", "address": { "line1": "1 Review Rd", "city": "Leeds", "postal_code": "LS1 1AA", "country": "GB" } } },
+        "metadata": { "order_id": id, "store_id": s.id } });
+    let r = webhook(
+        &p,
+        &json!({ "id": "evt_rv", "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000, "data": { "object": session } }),
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let flagged = get(&p, &s, "/admin/api/v1/orders?needs_review=true").body_json();
+    assert_eq!(flagged["data"][0]["id"], id);
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM fulfillment_orders"),
+        0,
+        "not fulfilled while under review"
+    );
+    // Support may not; an order that is not under review cannot be accepted.
+    let support = key_with_role(&p, &s, "support");
+    let path = format!("/admin/api/v1/orders/{id}/accept-payment");
+    assert_eq!(admin(&p, &support, Method::Post, &path, None).status, 403);
+    // Stripe's record is read again: not paid there → 409, nothing written.
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions/cs_rv",
+        200,
+        &json!({ "id": "cs_rv", "payment_status": "unpaid" }),
+    );
+    let before = p.row_counts();
+    let r = admin(&p, &s, Method::Post, &path, None);
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(p.row_counts(), before);
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions/cs_rv",
+        200,
+        &session,
+    );
+    let r = admin(&p, &s, Method::Post, &path, None);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let b = r.body_json();
+    assert_eq!(b["accepted"], true);
+    assert_eq!(b["order"]["status"], "paid");
+    assert_eq!(b["order"]["total"], sub + ship + 100);
+    assert_eq!(
+        b["order"]["tax"], 100,
+        "the surplus is kept as tax so the amounts add up"
+    );
+    assert!(b["order"]["review_reason"].is_null());
+    assert_eq!(b["order"]["shipping_address"]["city"], "Leeds");
+    // Paid once: one capture, routed to fulfillment, confirmation queued.
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM payments WHERE order_id = '{id}' AND kind = 'capture'"
+        )),
+        1
+    );
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM fulfillment_orders WHERE order_id = '{id}'"
+        )),
+        1
+    );
+    assert_eq!(p.count(&format!("SELECT COUNT(*) FROM notifications WHERE order_id = '{id}' AND kind = 'order_confirmation'")), 1);
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM audit_log WHERE action = 'order.accept_payment'"),
+        1
+    );
+    let r = admin(&p, &s, Method::Post, &path, None);
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM fulfillment_orders WHERE order_id = '{id}'"
+        )),
+        1
+    );
+}

@@ -66,6 +66,7 @@ pub enum Op {
     UnblockUser,
     ListAuditLog,
     SettleCancellation,
+    AcceptPayment,
 }
 
 pub const ROUTES: &[Route<Op>] = &[
@@ -299,6 +300,11 @@ pub const ROUTES: &[Route<Op>] = &[
         pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/cancellation",
         id: Op::SettleCancellation,
     },
+    Route {
+        method: Method::Post,
+        pattern: "/admin/api/v1/orders/{order_id}/accept-payment",
+        id: Op::AcceptPayment,
+    },
 ];
 
 /// The least role each route needs; `None` for public routes and the bootstrap-only one.
@@ -310,9 +316,8 @@ pub fn required_role(op: Op) -> Option<Role> {
         | FulfillmentDashboard | ListPromoCodes | GetPromoCode | ListUsers | GetUser => {
             Some(Role::Support)
         }
-        CreatePromoCode | UpdatePromoCode | DeletePromoCode | ListAuditLog | SettleCancellation => {
-            Some(Role::Admin)
-        }
+        CreatePromoCode | UpdatePromoCode | DeletePromoCode | ListAuditLog | SettleCancellation
+        | AcceptPayment => Some(Role::Admin),
         BlockUser | UnblockUser => Some(Role::Superadmin),
         GetStore
         | ListProducts
@@ -473,6 +478,7 @@ fn audit_action(op: Op) -> (&'static str, Option<(&'static str, &'static str)>, 
             Some(("fulfillment_order", "fulfillment_order_id")),
             true,
         ),
+        AcceptPayment => ("order.accept_payment", Some(("order", "order_id")), true),
         SettleCancellation => (
             "fulfillment_order.cancellation",
             Some(("fulfillment_order", "fulfillment_order_id")),
@@ -821,6 +827,10 @@ async fn run<P: Platform>(
                 .await?,
             )
         }
+        Op::AcceptPayment => Response::json(
+            200,
+            &crate::payments::events::accept_review(p, store_id, params.get("order_id")).await?,
+        ),
         Op::SettleCancellation => {
             let input = req.json()?;
             Response::json(

@@ -659,6 +659,15 @@ pub const ADMIN: &[Operation] = &[
     ),
     op(
         Post,
+        "/admin/api/v1/orders/{order_id}/accept-payment",
+        "Accept what Stripe says was paid for an order under review (read again from Stripe): the order is paid and fulfilled",
+        "admin:admin",
+        None,
+        Some("AcceptedPayment"),
+        200,
+    ),
+    op(
+        Post,
         "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/cancellation",
         "Settle the cancellation of an order run by hand (manual, warehouse, Gelato in its portal): cancelled (its lines are refunded) or rejected",
         "admin:admin",
@@ -807,6 +816,7 @@ fn schemas() -> Value {
             "order_count": s("integer"), "last_order_at": { "type": ["string", "null"] }, "blocked": s("boolean"), "blocked_reason": { "type": ["string", "null"] }, "created_at": s("string") } },
         "UserPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("User") }, "has_more": s("boolean"), "next_starting_after": { "type": ["string", "null"] } } },
         "UserDetail": { "type": "object", "properties": { "user": r("User"), "orders": r("AdminOrderPage") } },
+        "AcceptedPayment": { "type": "object", "properties": { "accepted": s("boolean"), "order": r("Order") } },
         "OperatorOutcome": { "type": "object", "required": ["outcome"], "properties": { "outcome": { "enum": ["cancelled", "rejected"] }, "reason": s("string") } },
         "Block": { "type": "object", "required": ["reason"], "properties": { "reason": { "type": "string", "maxLength": 500 } } },
         "AuditPage": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": { "id": s("string"), "actor": s("string"),

@@ -311,6 +311,13 @@ async fn session_paid<P: Platform>(p: &P, s: &Value) -> Result<Effect, AppError>
             "ignored: paid session without a payment intent",
         ));
     };
+    let paid = paid_from_session(s, pi);
+    let routing = routing_inputs(p, &order).await?;
+    Ok(settle(p, &order, &paid, routing, false))
+}
+
+/// What a paid Checkout Session says was paid.
+fn paid_from_session(s: &Value, pi: &str) -> Paid {
     let int = |v: &Value| v.as_i64().unwrap_or(0);
     let t = &s["total_details"];
     let shipping_details = if s["collected_information"]["shipping_details"].is_object() {
@@ -318,7 +325,7 @@ async fn session_paid<P: Platform>(p: &P, s: &Value) -> Result<Effect, AppError>
     } else {
         &s["shipping_details"]
     };
-    let paid = Paid {
+    Paid {
         payment_intent: pi.to_owned(),
         currency: s["currency"].as_str().unwrap_or_default().to_uppercase(),
         subtotal: int(&s["amount_subtotal"]),
@@ -335,9 +342,7 @@ async fn session_paid<P: Platform>(p: &P, s: &Value) -> Result<Effect, AppError>
             .map(str::to_owned),
         stripe_customer: str_of(&s["customer"]).map(str::to_owned),
         session_id: s["id"].as_str().map(str::to_owned),
-    };
-    let routing = routing_inputs(p, &order).await?;
-    Ok(settle(p, &order, &paid, routing))
+    }
 }
 
 /// What routing needs, read only when the order may be paid by this event.
@@ -377,7 +382,14 @@ async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppE
             "awaiting checkout.session.completed for discount and tax",
         ));
     }
-    let paid = Paid {
+    let paid = paid_from_intent(&order, id, received, pi);
+    let routing = routing_inputs(p, &order).await?;
+    Ok(settle(p, &order, &paid, routing, false))
+}
+
+/// What a succeeded PaymentIntent says was paid (the rest of the order is ours).
+fn paid_from_intent(order: &OrderRow, id: &str, received: i64, pi: &Value) -> Paid {
+    Paid {
         payment_intent: id.to_owned(),
         currency: pi["currency"].as_str().unwrap_or_default().to_uppercase(),
         subtotal: order.subtotal_amount,
@@ -390,9 +402,123 @@ async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppE
         promo_code: None,
         stripe_customer: str_of(&pi["customer"]).map(str::to_owned),
         session_id: None,
+    }
+}
+
+/// `POST /admin/api/v1/orders/{order_id}/accept-payment`: an operator accepts what Stripe
+/// says was paid for an order under review (its amounts disagreed with ours) and the order
+/// is paid and fulfilled as if the webhook had matched. Stripe's record is read again — not
+/// the event that was doubted — and goes through the same paying batch.
+///
+/// # Errors
+/// 404 not this store's; 409 when it is not under review, was cancelled (refund it
+/// instead), is not paid at Stripe, or was paid in another currency; 502/503 Stripe.
+pub async fn accept_review<P: Platform>(
+    p: &P,
+    store_id: &str,
+    order_id: &str,
+) -> Result<Value, AppError> {
+    let cfg = stripe_config(p)?.clone();
+    let order = crate::sql::orders::order_by_id(p.db(), order_id)
+        .await?
+        .filter(|o| o.store_id == store_id)
+        .ok_or(AppError::NotFound("order"))?;
+    if order.status != OrderStatus::Pending || order.review_reason.is_none() {
+        return Err(AppError::conflict(
+            "not_under_review",
+            format!(
+                "Only a pending order under review can be accepted; this one is {}{}.",
+                order.status.as_str(),
+                if order.review_reason.is_some() {
+                    " (refund it instead)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let not_paid = || {
+        AppError::conflict(
+            "not_paid_at_stripe",
+            "Stripe does not show this order as paid.",
+        )
     };
+    let mut paid = match (
+        order.payment_flow.as_str(),
+        &order.stripe_checkout_session_id,
+        &order.stripe_payment_intent_id,
+    ) {
+        ("checkout_session", Some(cs), _) => {
+            let s = stripe_client::get(p, &cfg, &format!("/v1/checkout/sessions/{cs}"))
+                .await
+                .map_err(crate::orders::checkout::stripe_failure)?;
+            match (s["payment_status"].as_str(), str_of(&s["payment_intent"])) {
+                (Some("paid"), Some(pi)) => paid_from_session(&s, pi),
+                _ => return Err(not_paid()),
+            }
+        }
+        (_, _, Some(pi_id)) => {
+            let pi = stripe_client::get(p, &cfg, &format!("/v1/payment_intents/{pi_id}"))
+                .await
+                .map_err(crate::orders::checkout::stripe_failure)?;
+            let received = pi["amount_received"].as_i64().unwrap_or(0);
+            if pi["status"].as_str() != Some("succeeded") || received <= 0 {
+                return Err(not_paid());
+            }
+            paid_from_intent(&order, pi_id, received, &pi)
+        }
+        _ => return Err(not_paid()),
+    };
+    if !paid.currency.eq_ignore_ascii_case(&order.currency) {
+        return Err(AppError::conflict(
+            "currency_differs",
+            format!(
+                "Stripe was paid in {}, the order is in {}: refund it instead.",
+                paid.currency, order.currency
+            ),
+        ));
+    }
+    // Stripe's total over our subtotal and shipping (which the order keeps), kept
+    // consistent: a shortfall becomes discount, a surplus tax.
+    paid.subtotal = order.subtotal_amount;
+    paid.shipping = order.shipping_amount;
+    let gap = paid.total - (paid.subtotal - paid.discount + paid.shipping + paid.tax);
+    if gap < 0 {
+        paid.discount = (paid.discount - gap).min(paid.subtotal);
+    } else {
+        paid.tax += gap;
+    }
+    if paid.tax < 0 {
+        paid.discount = (paid.discount - paid.tax).min(paid.subtotal);
+        paid.tax = 0;
+    }
     let routing = routing_inputs(p, &order).await?;
-    Ok(settle(p, &order, &paid, routing))
+    let effect = settle(p, &order, &paid, routing, true);
+    let mut batch = effect.statements;
+    let now = p.now_ms();
+    batch.push(domain_event(
+        &format!("order.review_accepted:{}", order.id),
+        &order.store_id,
+        &order.id,
+        "order.review_accepted",
+        &json!({ "previous_reason": order.review_reason, "amount": paid.total, "payment_intent": paid.payment_intent }),
+        now,
+        stmt!("EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'paid')", &order.id),
+    ));
+    let res = p.db().batch(batch).await?;
+    let accepted = effect
+        .decided_by
+        .as_ref()
+        .is_none_or(|(i, _)| res.get(*i).is_some_and(|r| r.changes == 1));
+    if accepted {
+        for follow_up in effect.follow_ups {
+            follow_up.run(p).await;
+        }
+    }
+    let order = crate::sql::orders::order_by_id(p.db(), &order.id)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    Ok(json!({ "accepted": accepted, "order": crate::orders::view(p, &order).await? }))
 }
 
 /// Pays the order, or flags it for review when Stripe's amounts do not add up to it, or it
@@ -402,6 +528,8 @@ fn settle<P: Platform>(
     order: &OrderRow,
     paid: &Paid,
     routing: Option<(Vec<RoutableItem>, Option<ProviderCode>)>,
+    // An operator accepted Stripe's amounts for an order under review.
+    accepting: bool,
 ) -> Effect {
     let now = p.now_ms();
     let capture = stmt!(
@@ -420,6 +548,7 @@ fn settle<P: Platform>(
         OrderStatus::Cancelled => {
             Some("paid after the order was cancelled; refund or reinstate".to_owned())
         }
+        OrderStatus::Pending if accepting => None,
         OrderStatus::Pending => paid.mismatch(order),
         _ => None,
     };
@@ -461,7 +590,7 @@ fn settle<P: Platform>(
             "UPDATE orders SET status = 'paid', financial_status = 'paid', stripe_payment_intent_id = ?, \
                 discount_amount = ?, tax_amount = ?, total_amount = ?, tax_collected = ?, promo_code = COALESCE(?, promo_code), \
                 email = COALESCE(email, ?), shipping_address = COALESCE(?, shipping_address), stripe_customer_id = COALESCE(?, stripe_customer_id), \
-                paid_at = ?, updated_at = ? \
+                review_reason = NULL, paid_at = ?, updated_at = ? \
              WHERE id = ? AND status = 'pending' AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = ?)",
             &paid.payment_intent,
             paid.discount,

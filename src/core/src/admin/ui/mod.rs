@@ -39,6 +39,7 @@ enum Ui {
     Retry,
     Tracking,
     SettleCancel,
+    AcceptPayment,
     Fulfillment,
     Products,
     PromoCodes,
@@ -73,6 +74,11 @@ const ROUTES: &[Route<Ui>] = &[
     r(Method::Post, "/admin/orders/{id}/refund", Ui::Refund),
     r(Method::Post, "/admin/orders/{id}/cancel", Ui::Cancel),
     r(Method::Post, "/admin/orders/{id}/notes", Ui::Note),
+    r(
+        Method::Post,
+        "/admin/orders/{id}/accept-payment",
+        Ui::AcceptPayment,
+    ),
     r(
         Method::Post,
         "/admin/fulfillment-orders/{id}/retry",
@@ -514,6 +520,13 @@ async fn act<P: Platform>(
                 order_page.clone(),
                 "Note added.".into(),
             ),
+            Ui::AcceptPayment => (
+                Method::Post,
+                format!("/admin/api/v1/orders/{id}/accept-payment"),
+                json!({}),
+                order_page.clone(),
+                "Accepted: the order is paid and goes to fulfillment.".into(),
+            ),
             Ui::Retry => (
                 Method::Post,
                 format!("/admin/api/v1/fulfillment-orders/{id}/retry"),
@@ -670,7 +683,7 @@ async fn act<P: Platform>(
 
 fn back_for(ui: Ui, order_page: &str, back: &str, id: &str) -> String {
     match ui {
-        Ui::Refund | Ui::Cancel | Ui::Note => order_page.to_owned(),
+        Ui::Refund | Ui::Cancel | Ui::Note | Ui::AcceptPayment => order_page.to_owned(),
         Ui::CreatePromo | Ui::TogglePromo | Ui::DeletePromo => "/admin/promo-codes".into(),
         Ui::Block | Ui::Unblock => format!("/admin/users/{id}"),
         _ => back.to_owned(),

@@ -227,7 +227,16 @@ pub fn order(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
         html! {
             section.summary {
                 p { (badge(opt(o, "status"))) " " (badge(opt(o, "financial_status"))) }
-                @if let Some(r) = o["review_reason"].as_str() { p.error { "Needs review: " (r) } }
+                @if let Some(r) = o["review_reason"].as_str() {
+                    p.error { "Needs review: " (r) }
+                    @if opt(o, "status") == "pending" && op.can(Role::Admin) {
+                        form.inline method="post" action={ "/admin/orders/" (id) "/accept-payment" } data-confirm="Accept the amount Stripe collected and fulfil this order?" {
+                            (csrf(token))
+                            button type="submit" { "Accept Stripe's amount and fulfil" }
+                        }
+                        p.hint { "Or refund it below." }
+                    }
+                }
                 dl {
                     dt { "Email" } dd { (opt(o, "email")) }
                     dt { "Placed" } dd { (opt(o, "created_at")) }
