@@ -436,13 +436,7 @@ async fn an_operator_works_an_order_in_the_admin_ui_in_headless_chromium(c: &Ctx
     assert_eq!(r.status, 200, "{}", r.text);
     let fault = json!({ "path_prefix": "/prodigi/v4.0/Orders", "method": "POST", "status": 400,
         "body": { "statusCode": 400, "outcome": "ValidationFailed", "failures": { "recipient.address.postalOrZipCode": [{ "code": "NotValid" }] } } });
-    let r = c
-        .client
-        .post(&c.sim("/__control/faults"))
-        .json(&fault)
-        .send()
-        .await;
-    assert!(r.status < 300, "{}", r.text);
+    c.fault(&fault).await;
     let order = buy(c, &s, &[&v[0], &v[1]]).await;
     let fos = fos_become(c, &order, &["submitted", "failed"]).await;
     let (manual, prodigi) = (&fos[0], &fos[1]);

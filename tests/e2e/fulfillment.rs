@@ -340,13 +340,7 @@ async fn provider_outages_are_retried_and_refusals_wait_for_an_operator(c: &Ctx<
         json!({ "path_prefix": "/prodigi/v4.0/Orders", "method": "POST", "status": 400,
                 "body": { "statusCode": 400, "outcome": "ValidationFailed", "failures": { "recipient.address.postalOrZipCode": [{ "code": "NotValid" }] } } }),
     ] {
-        let r = c
-            .client
-            .post(&c.sim("/__control/faults"))
-            .json(&fault)
-            .send()
-            .await;
-        assert!(r.status < 300, "{}", r.text);
+        c.fault(&fault).await;
     }
     let order = buy(c, &s, &[&v[0], &v[1]]).await;
     let f = fos_become(c, &order, &["submitted", "failed"]).await;
@@ -614,11 +608,7 @@ async fn the_cancellation_matrix_ends_in_the_right_states_and_refunds(c: &Ctx<'_
     // An order whose fulfillment never reached a provider (Printful rate-limits it for an
     // hour) is cancelled at once and refunded in full, shipping included.
     let fault = json!({ "path_prefix": "/printful/orders", "method": "POST", "status": 429, "retry_after": 3600, "times": 1 });
-    c.client
-        .post(&c.sim("/__control/faults"))
-        .json(&fault)
-        .send()
-        .await;
+    c.fault(&fault).await;
     let held = buy(c, &s, &[&v[0]]).await;
     fos_become(c, &held, &["pending"]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -193,6 +193,17 @@ impl<'a> Ctx<'a> {
         assert_eq!(r.status, 200, "{}", r.text);
     }
 
+    /// Injects a fault into the simulator (status, body, retry_after, times, for a path prefix).
+    pub async fn fault(&self, fault: &Value) {
+        let r = self
+            .client
+            .post(&self.sim("/__control/faults"))
+            .json(fault)
+            .send()
+            .await;
+        assert!(r.status < 300, "{}", r.text);
+    }
+
     /// An order's row in local D1: status, financial status, amounts.
     pub fn order(&self, id: &str) -> Value {
         let d1 = self.stack.d1();

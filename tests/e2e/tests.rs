@@ -756,13 +756,8 @@ async fn an_unreachable_identity_provider_gives_502_and_writes_nothing(c: &Ctx<'
     let jwks = format!("{}/idp/.well-known/jwks.json?fresh=1", c.stack.simulator);
     let s = c.store_with_jwks(&jwks).await;
     let jwt = c.token("down", "RS256", json!({})).await;
-    let fault = c
-        .client
-        .post(&format!("{}/__control/faults", c.stack.simulator))
-        .json(&json!({ "path_prefix": "/idp/.well-known/", "status": 503 }))
-        .send()
+    c.fault(&json!({ "path_prefix": "/idp/.well-known/", "status": 503 }))
         .await;
-    assert_eq!(fault.status, 201);
     let before = c.rows();
     let r = c.shop(&s, "POST", "/v1/carts").bearer(&jwt).send().await;
     assert_problem(&r, 502, "upstream_unavailable");

@@ -974,33 +974,7 @@ fn an_order_under_review_is_accepted_from_stripes_record_and_fulfilled_once() {
     let p = TestPlatform::new();
     let s = create_store(&p, "RV");
     let (phys, _) = manual_product(&p, &s);
-    let t = shop(&p, &s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    shop(
-        &p,
-        &s,
-        Method::Post,
-        "/v1/carts/current/items",
-        Some(&t),
-        Some(json!({ "variant_id": phys, "quantity": 1 })),
-    );
-    p.serve(
-        "http://stripe.test/v1/checkout/sessions",
-        200,
-        &json!({ "id": "cs_rv", "url": "https://checkout.test/cs_rv" }),
-    );
-    let o = shop(
-        &p,
-        &s,
-        Method::Post,
-        "/v1/checkout/sessions",
-        Some(&t),
-        Some(json!({ "email": "rv@example.com" })),
-    )
-    .body_json()["order"]
-        .clone();
+    let o = pending_order(&p, &s, &[&phys], "rv@example.com", "rv");
     let id = o["id"].as_str().unwrap();
     let (sub, ship) = (
         o["subtotal"].as_i64().unwrap(),

@@ -180,33 +180,7 @@ fn what_shoppers_and_operators_type_renders_inert() {
         .as_str()
         .unwrap()
         .to_owned();
-    let t = shop(&p, &s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    shop(
-        &p,
-        &s,
-        Method::Post,
-        "/v1/carts/current/items",
-        Some(&t),
-        Some(json!({ "variant_id": variant, "quantity": 1 })),
-    );
-    p.serve(
-        "http://stripe.test/v1/checkout/sessions",
-        200,
-        &json!({ "id": "cs_xs", "url": "https://checkout.test/cs_xs" }),
-    );
-    let o = shop(
-        &p,
-        &s,
-        Method::Post,
-        "/v1/checkout/sessions",
-        Some(&t),
-        Some(json!({ "email": "x@example.com" })),
-    )
-    .body_json()["order"]
-        .clone();
+    let o = pending_order(&p, &s, &[&variant], "x@example.com", "xs");
     let id = o["id"].as_str().unwrap();
     let cookie = sign_in(&p, &s.admin);
     let token = csrf_of(&html(&page(

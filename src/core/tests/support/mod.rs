@@ -424,14 +424,14 @@ pub fn webhook(p: &TestPlatform, event: &Value) -> Response {
     call(p, "webhooks", r)
 }
 
-/// A guest buys `variants` (one each) as `email` and pays through a Checkout Session.
-pub fn paid_order(
+/// A guest puts `variants` (one each) in a cart and checks out as `email` (Checkout
+/// Session `cs_<tag>`): the pending order.
+pub fn pending_order(
     p: &TestPlatform,
     s: &Store,
     variants: &[&str],
     email: &str,
     tag: &str,
-    promo: Option<&str>,
 ) -> Value {
     let t = shop(p, s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
         .as_str()
@@ -464,6 +464,20 @@ pub fn paid_order(
     );
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let o = r.body_json()["order"].clone();
+    o
+}
+
+/// A guest buys `variants` (one each) as `email` and pays through a Checkout Session.
+pub fn paid_order(
+    p: &TestPlatform,
+    s: &Store,
+    variants: &[&str],
+    email: &str,
+    tag: &str,
+    promo: Option<&str>,
+) -> Value {
+    let o = pending_order(p, s, variants, email, tag);
+    let cs = format!("cs_{tag}");
     let (sub, ship) = (
         o["subtotal"].as_i64().unwrap(),
         o["shipping"].as_i64().unwrap(),

@@ -232,8 +232,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
     }
     let notice = req.query_param("notice");
     let error = req.query_param("error");
-    let page = |title: &'static str, nav: &'static str| (title, nav);
-    let pg = |(title, nav): (&'static str, &'static str)| Page {
+    let pg = |title: &'static str, nav: &'static str| Page {
         title,
         operator: Some(&op),
         csrf: pages::FormKeys {
@@ -291,7 +290,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
                 needs_review: q("needs_review") == "true",
                 encoded: enc.finish(),
             };
-            let mut pgv = pg(page("Orders", "orders"));
+            let mut pgv = pg("Orders", "orders");
             if err.is_some() {
                 pgv.error = err.as_deref();
             }
@@ -315,7 +314,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
                 .to_owned();
             let pgv = Page {
                 title: &number,
-                ..pg(page("", "orders"))
+                ..pg("", "orders")
             };
             html(200, pages::order(&pgv, &d, &op))
         }
@@ -323,7 +322,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
             let d = crate::fulfillment::admin::dashboard(p, store).await?;
             html(
                 200,
-                pages::fulfillment(&pg(page("Fulfillment", "fulfillment")), &d, &op),
+                pages::fulfillment(&pg("Fulfillment", "fulfillment"), &d, &op),
             )
         }
         Ui::Products => {
@@ -339,7 +338,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
             html(
                 200,
                 pages::products(
-                    &pg(page("Products", "products")),
+                    &pg("Products", "products"),
                     &serde_json::to_value(list).unwrap_or_default(),
                 ),
             )
@@ -348,7 +347,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
             let list = crate::admin::promo_codes::list(p, store).await?;
             html(
                 200,
-                pages::promo_codes(&pg(page("Promo codes", "promo")), &list, &op),
+                pages::promo_codes(&pg("Promo codes", "promo"), &list, &op),
             )
         }
         Ui::Users => {
@@ -361,14 +360,14 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
                 Some("50"),
             )
             .await?;
-            html(200, pages::users(&pg(page("Users", "users")), &list, email))
+            html(200, pages::users(&pg("Users", "users"), &list, email))
         }
         Ui::User => {
             let d = crate::admin::users::get(p, store, params.get("id")).await?;
             let title = d["user"]["email"].as_str().unwrap_or("Customer").to_owned();
             let pgv = Page {
                 title: &title,
-                ..pg(page("", "users"))
+                ..pg("", "users")
             };
             html(200, pages::user(&pgv, &d, &op))
         }
@@ -381,10 +380,7 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
             let list =
                 crate::admin::audit::list(p, store, req.query_param("starting_after"), Some("100"))
                     .await?;
-            html(
-                200,
-                pages::audit_log(&pg(page("Audit log", "audit")), &list),
-            )
+            html(200, pages::audit_log(&pg("Audit log", "audit"), &list))
         }
         _ => return Err(Problem::route_not_found()),
     })
