@@ -785,6 +785,23 @@ fn promo_codes_are_mirrored_to_stripe_resumably_and_count_redemptions() {
         actions, 3,
         "create, update, delete; refused and failed attempts leave no row"
     );
+    // Stripe refuses a code (active there already, made outside Lading): 409, nothing kept.
+    p.serve(
+        "http://stripe.test/v1/promotion_codes",
+        400,
+        &json!({ "error": { "type": "invalid_request_error", "message": "An active promotion code with `code: TAKEN` already exists.", "param": "code" } }),
+    );
+    let before = p.row_counts();
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        "/admin/api/v1/promo-codes",
+        Some(json!({ "code": "TAKEN", "discount_type": "percentage", "discount_value": 5 })),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert!(text(&r).contains("promo_code_refused") && text(&r).contains("already exists"));
+    assert_eq!(p.row_counts(), before);
 }
 
 /// Every admin route × every role: allowed (whatever the answer, it is not 401/403) exactly

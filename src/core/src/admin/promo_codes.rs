@@ -288,9 +288,11 @@ pub async fn create<P: Platform>(
     if let Some(e) = c.expires_ms {
         coupon["redeem_by"] = json!(e / 1000);
     }
-    let coupon = stripe_client::post(p, &cfg, "/v1/coupons", &coupon, &format!("coupon:{id}"))
-        .await
-        .map_err(stripe_failure)?;
+    let coupon =
+        match stripe_client::post(p, &cfg, "/v1/coupons", &coupon, &format!("coupon:{id}")).await {
+            Ok(c) => c,
+            Err(e) => return Err(refused(p, &id, e).await),
+        };
     let coupon_id = coupon["id"].as_str().unwrap_or_default().to_owned();
     let mut promo = json!({ "coupon": coupon_id, "code": c.code, "active": true, "metadata": { "promo_code_id": id } });
     if let Some(m) = c.max_redemptions {
@@ -306,8 +308,11 @@ pub async fn create<P: Platform>(
         &promo,
         &format!("promotion_code:{id}"),
     )
-    .await
-    .map_err(stripe_failure)?;
+    .await;
+    let promo = match promo {
+        Ok(pc) => pc,
+        Err(e) => return Err(refused(p, &id, e).await),
+    };
     p.db()
         .run(stmt!(
             "UPDATE promo_codes SET stripe_coupon_id = ?, stripe_promotion_code_id = ?, updated_at = ? WHERE id = ?",
@@ -318,6 +323,31 @@ pub async fn create<P: Platform>(
         ))
         .await?;
     one(p, store_id, &id).await
+}
+
+/// A failed Stripe call while creating. A refusal (Stripe will not take this code, e.g. it is
+/// already active there) removes the unfinished local row and is the client's 409; anything
+/// else keeps the row for the same request to finish.
+async fn refused<P: Platform>(p: &P, id: &str, e: stripe_client::StripeError) -> AppError {
+    match e {
+        stripe_client::StripeError::Rejected { message, .. } => {
+            let removed = p
+                .db()
+                .run(stmt!(
+                    "DELETE FROM promo_codes WHERE id = ? AND stripe_promotion_code_id IS NULL",
+                    id
+                ))
+                .await;
+            match removed {
+                Ok(_) => AppError::conflict(
+                    "promo_code_refused",
+                    format!("Stripe refused the promo code: {message}"),
+                ),
+                Err(db) => db.into(),
+            }
+        }
+        other => stripe_failure(other),
+    }
 }
 
 #[derive(Debug, Deserialize)]
