@@ -439,7 +439,7 @@ async fn provider_webhooks_are_applied_once_and_forged_ones_write_nothing(c: &Ct
             .raw("application/json", std::str::from_utf8(&body).unwrap())
             .send()
     };
-    let before = c.rows();
+    let before = c.rows_at_rest().await;
     assert_problem(
         &post(sign("not-the-store-secret")).await,
         401,

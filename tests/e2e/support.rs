@@ -130,6 +130,22 @@ impl<'a> Ctx<'a> {
         self.stack.row_counts()
     }
 
+    /// Row counts once the stack is at rest: the same in two reads 300 ms apart. Earlier
+    /// tests' queue work (provider submissions, emails) lands on its own time; a snapshot
+    /// taken while it does would blame the next request for its rows.
+    pub async fn rows_at_rest(&self) -> Vec<(String, i64)> {
+        let mut last = self.rows();
+        for _ in 0..60 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let now = self.rows();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        panic!("the stack kept writing for 18 s; last counts: {last:?}");
+    }
+
     pub fn sim(&self, path: &str) -> String {
         format!("{}{path}", self.stack.simulator)
     }
@@ -245,6 +261,26 @@ impl<'a> Ctx<'a> {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("order {id} was not paid: {}", self.order(id));
+    }
+
+    /// Waits (up to 20 s) until the queue consumer has done what a paid order set off —
+    /// its fulfillment orders submitted (or failed) and its emails sent — so a row snapshot
+    /// taken next sees only what the test does.
+    pub async fn order_settled(&self, id: &str) {
+        let busy = |id: &str| {
+            self.count(
+                "SELECT (SELECT COUNT(*) FROM fulfillment_orders WHERE order_id = ?1 AND status IN ('pending', 'submitting')) \
+                      + (SELECT COUNT(*) FROM notifications WHERE order_id = ?1 AND status IN ('pending', 'sending'))",
+                id,
+            )
+        };
+        for _ in 0..200 {
+            if busy(id) == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("order {id} kept the queue busy: {}", self.order(id));
     }
 
     /// One number from local D1.

@@ -330,7 +330,7 @@ async fn bad_cart_input_gets_problem_json_and_changes_nothing(c: &Ctx<'_>) {
         .json(&json!({ "variant_id": v[0], "quantity": 98 }))
         .send()
         .await;
-    let before = c.rows();
+    let before = c.rows_at_rest().await;
     for (body, status, kind) in [
         (
             json!({ "variant_id": "var_01unknown", "quantity": 1 }),
@@ -404,7 +404,7 @@ async fn bad_cart_input_gets_problem_json_and_changes_nothing(c: &Ctx<'_>) {
 
 async fn bad_keys_and_tokens_get_401_and_change_nothing(c: &Ctx<'_>) {
     let s = c.store().await;
-    let before = c.rows();
+    let before = c.rows_at_rest().await;
     assert_problem(
         &c.client.post(&c.sf("/v1/carts")).send().await,
         401,
@@ -541,7 +541,7 @@ async fn idempotency_keys_replay_and_refuse_another_body(c: &Ctx<'_>) {
 async fn every_admin_route_refuses_a_missing_or_wrong_key(c: &Ctx<'_>) {
     let _s = c.store().await;
     let doc = c.client.get(&c.adm("/openapi.json")).send().await.body;
-    let before = c.rows();
+    let before = c.rows_at_rest().await;
     let mut checked = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         if !path.starts_with("/admin/") {
@@ -758,7 +758,7 @@ async fn an_unreachable_identity_provider_gives_502_and_writes_nothing(c: &Ctx<'
     let jwt = c.token("down", "RS256", json!({})).await;
     c.fault(&json!({ "path_prefix": "/idp/.well-known/", "status": 503 }))
         .await;
-    let before = c.rows();
+    let before = c.rows_at_rest().await;
     let r = c.shop(&s, "POST", "/v1/carts").bearer(&jwt).send().await;
     assert_problem(&r, 502, "upstream_unavailable");
     assert_eq!(c.rows(), before);
@@ -785,7 +785,7 @@ async fn an_unreachable_identity_provider_gives_502_and_writes_nothing(c: &Ctx<'
 async fn duplicate_slugs_and_skus_are_typed_conflicts_on_d1(c: &Ctx<'_>) {
     let s = c.store().await;
     c.product(&s, "unique", 100).await;
-    let before = c.rows();
+    let before = c.rows_at_rest().await;
     let slug = c
         .admin(&s, "POST", "/admin/api/v1/products")
         .json(&json!({ "title": "Again", "slug": "unique" }))
