@@ -253,6 +253,173 @@ fn roles_limit_what_a_key_can_do() {
 }
 
 #[test]
+fn a_superadmin_changes_a_keys_role_and_it_counts_from_the_next_request() {
+    use lading_core::http::Method::Patch;
+    let p = TestPlatform::new();
+    let s = create_store(&p, "AB");
+    let created = admin(
+        &p,
+        &s,
+        Post,
+        "/admin/api/v1/admin-keys",
+        Some(json!({ "role": "support", "label": "helpdesk" })),
+    )
+    .body_json();
+    let helper = Store {
+        id: s.id.clone(),
+        pk: s.pk.clone(),
+        admin: created["key"].as_str().unwrap().into(),
+    };
+    let key_path = format!(
+        "/admin/api/v1/admin-keys/{}",
+        created["id"].as_str().unwrap()
+    );
+    let audit = |who: &Store| admin(&p, who, Get, "/admin/api/v1/audit-log", None).status;
+    assert_eq!(audit(&helper), 403, "support cannot read the audit log");
+
+    let r = admin(&p, &s, Patch, &key_path, Some(json!({ "role": "admin" })));
+    assert_eq!(r.status, 200, "{:?}", r.body_json());
+    let b = r.body_json();
+    assert_eq!(
+        (b["role"].as_str(), b["label"].as_str()),
+        (Some("admin"), Some("helpdesk"))
+    );
+    assert_eq!(
+        b["key_prefix"].as_str(),
+        Some(&helper.admin[..12]),
+        "same key"
+    );
+    assert!(b.get("key").is_none(), "the secret is never shown again");
+    assert_eq!(audit(&helper), 200, "the same key is an admin now");
+    // Only superadmins manage keys.
+    assert_eq!(
+        admin(
+            &p,
+            &helper,
+            Patch,
+            &key_path,
+            Some(json!({ "role": "superadmin" }))
+        )
+        .status,
+        403
+    );
+
+    // Refusals are problems and change nothing.
+    let own_id = admin(&p, &s, Get, "/admin/api/v1/admin-keys", None).body_json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key_prefix"].as_str() == Some(&s.admin[..12]))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own_path = format!("/admin/api/v1/admin-keys/{own_id}");
+    let before = p.row_counts();
+    let keys_before = p.count("SELECT COUNT(*) FROM admin_keys WHERE role = 'admin'");
+    for (path, body, status, kind) in [
+        (
+            &own_path,
+            json!({ "role": "support" }),
+            409,
+            "cannot_change_own_role",
+        ),
+        (&key_path, json!({}), 422, "validation_failed"),
+        (
+            &key_path,
+            json!({ "role": "owner" }),
+            422,
+            "validation_failed",
+        ),
+        (&key_path, json!({ "label": "" }), 422, "validation_failed"),
+        (
+            &key_path,
+            json!({ "role": "support", "scopes": ["all"] }),
+            422,
+            "validation_failed",
+        ),
+        (
+            &"/admin/api/v1/admin-keys/akey_missing".to_owned(),
+            json!({ "role": "support" }),
+            404,
+            "admin_key_not_found",
+        ),
+    ] {
+        let r = admin(&p, &s, Patch, path, Some(body.clone()));
+        assert_eq!(r.status, status, "{body}: {:?}", r.body_json());
+        assert_eq!(
+            r.get_header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(r.body_json()["type"], kind, "{body}");
+    }
+    assert_eq!(p.row_counts(), before, "refusals write nothing");
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM admin_keys WHERE role = 'admin'"),
+        keys_before
+    );
+    // A superadmin may rename its own key, keeping its role.
+    let r = admin(
+        &p,
+        &s,
+        Patch,
+        &own_path,
+        Some(json!({ "label": "owner", "role": "superadmin" })),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body_json());
+
+    // Demoted: the next request has the old rights only; the change is in the audit log.
+    let r = admin(
+        &p,
+        &s,
+        Patch,
+        &key_path,
+        Some(json!({ "role": "support", "label": "night shift" })),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(audit(&helper), 403);
+    let log = admin(&p, &s, Get, "/admin/api/v1/audit-log", None).body_json();
+    let updates: Vec<_> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "admin_key.update")
+        .map(|e| {
+            (
+                e["target_id"].clone(),
+                e["detail"]["request"]["role"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(updates.len(), 3, "{log}");
+    let create = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "admin_key.create")
+        .unwrap();
+    assert_eq!(
+        (&create["target_type"], &create["target_id"]),
+        (&json!("admin_key"), &created["id"]),
+        "a creation names what it made"
+    );
+    assert!(create["detail"].get("request").is_none(), "nor its body");
+    assert!(
+        updates.contains(&(created["id"].clone(), json!("support"))),
+        "{log}"
+    );
+    // A revoked key cannot be given a role again.
+    assert_eq!(
+        admin(&p, &s, lading_core::http::Method::Delete, &key_path, None).status,
+        204
+    );
+    assert_eq!(
+        admin(&p, &s, Patch, &key_path, Some(json!({ "role": "admin" }))).status,
+        404
+    );
+}
+
+#[test]
 fn store_settings_hide_the_identity_secret() {
     let p = TestPlatform::new();
     let s = create_store(&p, "AB");

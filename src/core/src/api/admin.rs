@@ -28,6 +28,7 @@ pub enum Op {
     UpdateStore,
     ListAdminKeys,
     CreateAdminKey,
+    UpdateAdminKey,
     RevokeAdminKey,
     ListProducts,
     CreateProduct,
@@ -109,6 +110,11 @@ pub const ROUTES: &[Route<Op>] = &[
         method: Method::Post,
         pattern: "/admin/api/v1/admin-keys",
         id: Op::CreateAdminKey,
+    },
+    Route {
+        method: Method::Patch,
+        pattern: "/admin/api/v1/admin-keys/{key_id}",
+        id: Op::UpdateAdminKey,
     },
     Route {
         method: Method::Delete,
@@ -339,7 +345,9 @@ pub fn required_role(op: Op) -> Option<Role> {
         | CancelOrder
         | UploadArt
         | ProductFromArt => Some(Role::Admin),
-        UpdateStore | ListAdminKeys | CreateAdminKey | RevokeAdminKey => Some(Role::Superadmin),
+        UpdateStore | ListAdminKeys | CreateAdminKey | UpdateAdminKey | RevokeAdminKey => {
+            Some(Role::Superadmin)
+        }
     }
 }
 
@@ -456,6 +464,7 @@ fn audit_action(op: Op) -> (&'static str, Option<(&'static str, &'static str)>, 
         CreateStore => ("store.create", None, false),
         UpdateStore => ("store.update", None, false),
         CreateAdminKey => ("admin_key.create", None, false),
+        UpdateAdminKey => ("admin_key.update", Some(("admin_key", "key_id")), true),
         RevokeAdminKey => ("admin_key.revoke", Some(("admin_key", "key_id")), true),
         CreateProduct => ("product.create", None, true),
         UpdateProduct => ("product.update", Some(("product", "product_id")), true),
@@ -572,9 +581,12 @@ async fn audit<P: Platform>(
         &actor,
         &admin::audit::Entry {
             action,
-            target_type: target
-                .map(|(t, _)| t)
-                .or_else(|| (op == Op::CreatePromoCode).then_some("promo_code")),
+            // A creation names its new row by the action's noun (`product.create` → product).
+            target_type: target.map(|(t, _)| t).or_else(|| {
+                target_id
+                    .as_ref()
+                    .and_then(|_| action.split_once('.').map(|(noun, _)| noun))
+            }),
             target_id: target_id.as_deref(),
             detail,
         },
@@ -639,12 +651,20 @@ async fn run<P: Platform>(
             201,
             &admin_keys::create_admin_key(p, store_id, req.json()?).await?,
         ),
+        Op::UpdateAdminKey => Response::json(
+            200,
+            &admin_keys::update_admin_key(
+                p,
+                store_id,
+                caller.own_key_id(),
+                params.get("key_id"),
+                req.json()?,
+            )
+            .await?,
+        ),
         Op::RevokeAdminKey => {
-            let own = match caller {
-                AdminCaller::Key { key_id, .. } => key_id.as_str(),
-                AdminCaller::Bootstrap { .. } => "",
-            };
-            admin_keys::revoke_admin_key(p, store_id, own, params.get("key_id")).await?;
+            admin_keys::revoke_admin_key(p, store_id, caller.own_key_id(), params.get("key_id"))
+                .await?;
             Response::empty(204)
         }
         Op::ListProducts => Response::json(

@@ -325,6 +325,15 @@ pub const ADMIN: &[Operation] = &[
         201,
     ),
     op(
+        Patch,
+        "/admin/api/v1/admin-keys/{key_id}",
+        "Change a key's role or label (not the caller's own role); the key stays the same",
+        "admin:superadmin",
+        Some("UpdateAdminKey"),
+        Some("AdminKey"),
+        200,
+    ),
+    op(
         Delete,
         "/admin/api/v1/admin-keys/{key_id}",
         "Revoke an admin key",
@@ -828,8 +837,10 @@ fn schemas() -> Value {
                 "properties": { "order_item_id": s("string"), "quantity": { "type": "integer", "minimum": 1 } } } },
             "reason": { "enum": ["duplicate", "fraudulent", "requested_by_customer"] } } },
         "EventOutcome": { "type": "object", "properties": { "event_id": s("string"), "type": s("string"), "duplicate": s("boolean"), "result": s("string") } },
-        "AdminKeyList": { "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object", "properties": {
-            "id": s("string"), "key_prefix": s("string"), "role": s("string"), "label": s("string"), "created_at": s("string"), "revoked_at": { "type": ["string", "null"] } } } } } }
+        "AdminKey": { "type": "object", "properties": { "id": s("string"), "key_prefix": s("string"), "role": { "enum": ["support", "admin", "superadmin"] },
+            "label": s("string"), "created_at": s("string"), "revoked_at": { "type": ["string", "null"] } } },
+        "AdminKeyList": { "type": "object", "properties": { "data": { "type": "array", "items": r("AdminKey") } } },
+        "UpdateAdminKey": { "type": "object", "properties": { "role": { "enum": ["support", "admin", "superadmin"] }, "label": s("string") } }
     })
 }
 

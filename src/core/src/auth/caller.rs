@@ -140,6 +140,14 @@ pub enum AdminCaller {
 }
 
 impl AdminCaller {
+    /// The id of the caller's own admin key; empty for the bootstrap key, which has none.
+    pub fn own_key_id(&self) -> &str {
+        match self {
+            AdminCaller::Key { key_id, .. } => key_id,
+            AdminCaller::Bootstrap { .. } => "",
+        }
+    }
+
     /// The store this caller acts on, if it has the role.
     ///
     /// # Errors

@@ -265,6 +265,23 @@ pub async fn admin_keys(db: &impl Db, store_id: &str) -> Result<Vec<AdminKeyRow>
     .await
 }
 
+pub async fn update_admin_key(
+    db: &impl Db,
+    store_id: &str,
+    id: &str,
+    role: Role,
+    label: &str,
+) -> Result<u64, DbError> {
+    db.run(stmt!(
+        "UPDATE admin_keys SET role = ?, label = ? WHERE id = ? AND store_id = ? AND revoked_at IS NULL",
+        role.as_str(),
+        label,
+        id,
+        store_id
+    ))
+    .await
+}
+
 pub async fn revoke_admin_key(
     db: &impl Db,
     store_id: &str,

@@ -112,6 +112,64 @@ pub async fn revoke_admin_key<P: Platform>(
     }
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAdminKey {
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// `PATCH /admin/api/v1/admin-keys/{id}`: give a key another role or label. The key itself
+/// stays the same, and the web UI's sessions read the role again on every request, so a
+/// demotion takes effect at once. A key cannot change its own role: the caller is a
+/// superadmin, so the store always keeps one.
+///
+/// # Errors
+/// 404 for an unknown or revoked key; 409 for the caller's own role; 422 for an invalid
+/// label or an empty change.
+pub async fn update_admin_key<P: Platform>(
+    p: &P,
+    store_id: &str,
+    caller_key_id: &str,
+    id: &str,
+    input: UpdateAdminKey,
+) -> Result<AdminKeyView, AppError> {
+    let label = match &input.label {
+        Some(l) => Some(
+            Text::parse(l, 1, 100)
+                .map_err(|m| AppError::validation("label", m))?
+                .into_string(),
+        ),
+        None => None,
+    };
+    if input.role.is_none() && label.is_none() {
+        return Err(AppError::validation(
+            "body",
+            "names nothing to change: send `role` and/or `label`",
+        ));
+    }
+    let current = stores::admin_keys(p.db(), store_id)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id && k.revoked_at.is_none())
+        .ok_or(AppError::NotFound("admin key"))?;
+    if id == caller_key_id && input.role.is_some_and(|r| r != current.role) {
+        return Err(AppError::conflict(
+            "cannot_change_own_role",
+            "A key cannot change its own role; use another superadmin key.",
+        ));
+    }
+    let mut view = AdminKeyView::from(current);
+    view.role = input.role.unwrap_or(view.role);
+    view.label = label.unwrap_or(view.label);
+    match stores::update_admin_key(p.db(), store_id, id, view.role, &view.label).await? {
+        0 => Err(AppError::NotFound("admin key")),
+        _ => Ok(view),
+    }
+}
+
 /// # Errors
 /// Storage failures.
 pub async fn list_admin_keys<P: Platform>(
