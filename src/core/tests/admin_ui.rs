@@ -339,3 +339,116 @@ fn forms_need_the_sessions_csrf_token_and_the_role() {
     let r = post_form(&p, Some(&cookie), "/admin/logout", &[("_csrf", &token)]);
     assert!(header(&r, "set-cookie").unwrap().contains("Max-Age=0"));
 }
+
+#[test]
+fn superadmins_create_re_role_and_revoke_keys_in_the_ui() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "UI");
+    let owner = sign_in(&p, &s.admin);
+    let keys = page(&p, Some(&owner), "/admin/keys");
+    assert_eq!(keys.status, 200, "{}", html(&keys));
+    assert!(html(&keys).contains("(you)"), "the owner's own row");
+    assert!(
+        !html(&keys).contains("/revoke\""),
+        "no key but the owner's yet, and it cannot revoke itself"
+    );
+    let (csrf, idem) = (csrf_of(&html(&keys)), idem_of(&html(&keys)));
+    let create = || {
+        post_form(
+            &p,
+            Some(&owner),
+            "/admin/keys",
+            &[
+                ("_csrf", &csrf),
+                ("_idem", &idem),
+                ("label", "Night <b>shift</b>"),
+                ("role", "admin"),
+            ],
+        )
+    };
+    // The new key is on the page that answers the form, never in a URL.
+    let r = create();
+    assert_eq!(r.status, 200, "{}", html(&r));
+    assert!(header(&r, "location").is_none());
+    assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    let shown = |r: &Response| {
+        let h = html(r);
+        let at = h.find("id=\"new-key\">").expect("the new key") + "id=\"new-key\">".len();
+        h[at..].split('<').next().unwrap().to_owned()
+    };
+    let key = shown(&r);
+    assert!(key.starts_with("lak_") && key.len() > 40, "{key}");
+    assert!(
+        html(&r).contains("Night &lt;b&gt;shift&lt;/b&gt;"),
+        "escaped"
+    );
+    // Sent again (a reload), the same key is shown and no second key is made.
+    let again = create();
+    assert_eq!(shown(&again), key);
+    assert_eq!(p.count("SELECT COUNT(*) FROM admin_keys"), 2);
+    let id: String =
+        p.db.conn()
+            .query_row(
+                "SELECT id FROM admin_keys WHERE label = 'Night <b>shift</b>'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+
+    // The holder signs in as an admin; a superadmin makes them support, which counts at once.
+    let holder = sign_in(&p, &key);
+    assert_eq!(page(&p, Some(&holder), "/admin/audit-log").status, 200);
+    let r = page(&p, Some(&holder), "/admin/keys");
+    assert_eq!(r.status, 403, "keys are for superadmins");
+    assert!(!html(&page(&p, Some(&holder), "/admin/orders")).contains("href=\"/admin/keys\""));
+    let keys = html(&page(&p, Some(&owner), "/admin/keys"));
+    let r = post_form(
+        &p,
+        Some(&owner),
+        &format!("/admin/keys/{id}/role"),
+        &[
+            ("_csrf", &csrf),
+            ("_idem", &idem_of(&keys)),
+            ("role", "support"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert!(header(&r, "location").unwrap().contains("notice="));
+    assert_eq!(page(&p, Some(&holder), "/admin/audit-log").status, 403);
+    // A support key cannot make keys, even with its own valid form token.
+    let holder_page = html(&page(&p, Some(&holder), "/admin/orders"));
+    let before = p.row_counts();
+    let r = post_form(
+        &p,
+        Some(&holder),
+        "/admin/keys",
+        &[
+            ("_csrf", &csrf_of(&holder_page)),
+            ("_idem", &idem_of(&holder_page)),
+            ("label", "sneaky"),
+            ("role", "superadmin"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert!(header(&r, "location").unwrap().contains("error="));
+    assert_eq!(p.row_counts(), before, "refused, nothing written");
+    // Revoked: the holder's session ends with the next request.
+    let r = post_form(
+        &p,
+        Some(&owner),
+        &format!("/admin/keys/{id}/revoke"),
+        &[("_csrf", &csrf), ("_idem", &idem_of(&keys))],
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        header(&page(&p, Some(&holder), "/admin/orders"), "location"),
+        Some("/admin/login")
+    );
+    let actions = p.count(
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('admin_key.create', 'admin_key.update', 'admin_key.revoke')",
+    );
+    assert_eq!(
+        actions, 3,
+        "one audit row each, none for the replay or the refusal"
+    );
+}

@@ -51,6 +51,10 @@ enum Ui {
     Audit,
     Block,
     Unblock,
+    Keys,
+    CreateKey,
+    KeyRole,
+    RevokeKey,
 }
 
 const fn r(method: Method, pattern: &'static str, id: Ui) -> Route<Ui> {
@@ -113,6 +117,10 @@ const ROUTES: &[Route<Ui>] = &[
     r(Method::Get, "/admin/users/{id}", Ui::User),
     r(Method::Post, "/admin/users/{id}/block", Ui::Block),
     r(Method::Post, "/admin/users/{id}/unblock", Ui::Unblock),
+    r(Method::Get, "/admin/keys", Ui::Keys),
+    r(Method::Post, "/admin/keys", Ui::CreateKey),
+    r(Method::Post, "/admin/keys/{id}/role", Ui::KeyRole),
+    r(Method::Post, "/admin/keys/{id}/revoke", Ui::RevokeKey),
 ];
 
 /// Whether the admin Worker should hand this path to the UI (everything under `/admin`
@@ -227,6 +235,13 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
             return Err(Problem::new(403, "csrf_failed", "Forbidden").detail(
                 "The form is stale or came from another site; reload the page and try again.",
             ));
+        }
+        if ui == Ui::CreateKey {
+            let keys = pages::FormKeys {
+                csrf: &csrf,
+                nonce: &nonce,
+            };
+            return create_key(p, req, &op, &form, keys).await;
         }
         return act(p, req, ui, &params, &op, &form).await;
     }
@@ -371,6 +386,13 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
             };
             html(200, pages::user(&pgv, &d, &op))
         }
+        Ui::Keys => {
+            let list = keys_for(p, &op).await?;
+            html(
+                200,
+                pages::keys(&pg("Admin keys", "keys"), &list, &op, None),
+            )
+        }
         Ui::Audit => {
             if !op.can(crate::domain::Role::Admin) {
                 return Err(Problem::from(AppError::Forbidden(
@@ -384,6 +406,77 @@ async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
         }
         _ => return Err(Problem::route_not_found()),
     })
+}
+
+/// The store's admin keys, for superadmins only (the API's own rule, said before any
+/// read).
+async fn keys_for<P: Platform>(
+    p: &P,
+    op: &Operator,
+) -> Result<Vec<crate::stores::admin_keys::AdminKeyView>, Problem> {
+    if !op.can(crate::domain::Role::Superadmin) {
+        return Err(Problem::from(AppError::Forbidden(
+            "Admin keys need the superadmin role.".into(),
+        )));
+    }
+    Ok(crate::stores::admin_keys::list_admin_keys(p, &op.store_id).await?)
+}
+
+/// A new key is shown once, on the page that answers the form (never in a redirect's
+/// URL, which browsers and proxies keep); sent again, the form's Idempotency-Key replays
+/// the same key instead of making another.
+async fn create_key<P: Platform>(
+    p: &P,
+    req: &Request,
+    op: &Operator,
+    form: &[(String, String)],
+    keys: pages::FormKeys<'_>,
+) -> Result<Response, Problem> {
+    let field = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map_or("", |(_, v)| v.trim())
+    };
+    let created = perform_as(
+        p,
+        &op.caller(),
+        Method::Post,
+        "/admin/api/v1/admin-keys",
+        json!({ "role": field("role"), "label": field("label") }),
+        idempotency_key(field("_idem"), Method::Post, "/admin/api/v1/admin-keys").as_deref(),
+        &req.request_id,
+    )
+    .await;
+    let created: Value = match created {
+        Ok(r) => serde_json::from_slice(&r.body).unwrap_or_default(),
+        Err(pr) => {
+            return Ok(redirect(&with_flash(
+                "/admin/keys",
+                "error",
+                &problem_text(&pr),
+            )));
+        }
+    };
+    let list = keys_for(p, op).await?;
+    let pg = Page {
+        title: "Admin keys",
+        operator: Some(op),
+        csrf: keys,
+        notice: Some("Key created. Copy it now: it is shown once and kept only as a hash."),
+        error: None,
+        nav: "keys",
+    };
+    Ok(html(200, pages::keys(&pg, &list, op, Some(&created))))
+}
+
+/// One Idempotency-Key per form on a rendered page: sent twice, answered once.
+fn idempotency_key(nonce: &str, method: Method, path: &str) -> Option<String> {
+    (!nonce.is_empty()
+        && nonce.len() <= 64
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    .then(|| format!("ui:{nonce}:{}:{path}", method.as_str()))
 }
 
 fn empty_page() -> crate::admin::orders::OrderPage {
@@ -628,6 +721,20 @@ async fn act<P: Platform>(
                 format!("/admin/users/{id}"),
                 "Customer unblocked.".into(),
             ),
+            Ui::KeyRole => (
+                Method::Patch,
+                format!("/admin/api/v1/admin-keys/{id}"),
+                json!({ "role": field("role") }),
+                "/admin/keys".into(),
+                "Role changed; it counts from the key's next request.".into(),
+            ),
+            Ui::RevokeKey => (
+                Method::Delete,
+                format!("/admin/api/v1/admin-keys/{id}"),
+                json!({}),
+                "/admin/keys".into(),
+                "Key revoked; its sessions have ended.".into(),
+            ),
             _ => return Err(Problem::route_not_found()),
         })
     })();
@@ -651,14 +758,7 @@ async fn act<P: Platform>(
     } else {
         body
     };
-    // One Idempotency-Key per form on a rendered page: sent twice, answered once.
-    let nonce = field("_idem");
-    let key = (!nonce.is_empty()
-        && nonce.len() <= 64
-        && nonce
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-    .then(|| format!("ui:{nonce}:{}:{path}", method.as_str()));
+    let key = idempotency_key(field("_idem"), method, &path);
     Ok(
         match perform_as(
             p,
@@ -682,6 +782,7 @@ fn back_for(ui: Ui, order_page: &str, back: &str, id: &str) -> String {
         Ui::Refund | Ui::Cancel | Ui::Note | Ui::AcceptPayment => order_page.to_owned(),
         Ui::CreatePromo | Ui::TogglePromo | Ui::DeletePromo => "/admin/promo-codes".into(),
         Ui::Block | Ui::Unblock => format!("/admin/users/{id}"),
+        Ui::KeyRole | Ui::RevokeKey => "/admin/keys".into(),
         _ => back.to_owned(),
     }
 }

@@ -49,6 +49,9 @@ pub fn layout(pg: &Page<'_>, body: Markup) -> Markup {
                             @if op.can(Role::Admin) {
                                 a href="/admin/audit-log" class=@if pg.nav == "audit" { "current" } { "Audit log" }
                             }
+                            @if op.can(Role::Superadmin) {
+                                a href="/admin/keys" class=@if pg.nav == "keys" { "current" } { "Keys" }
+                            }
                         }
                         form.signout method="post" action="/admin/logout" {
                             (csrf(pg.csrf))
@@ -535,6 +538,63 @@ pub fn user(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
                          td { (badge(opt(o, "status"))) } td.num { (money(o["total"].as_i64(), opt(o, "currency"))) } }
                 } }
             } }
+        },
+    )
+}
+
+/// The store's admin keys (superadmins): roles changed in place, revocation, and a new
+/// key shown once on the page that answers its form.
+pub fn keys(
+    pg: &Page<'_>,
+    list: &[crate::stores::admin_keys::AdminKeyView],
+    op: &Operator,
+    created: Option<&Value>,
+) -> Markup {
+    let roles = [Role::Support, Role::Admin, Role::Superadmin];
+    layout(
+        pg,
+        html! {
+            @if let Some(k) = created {
+                div.card.secret {
+                    h3 { "New key: " (opt(k, "label")) " " (badge(opt(k, "role"))) }
+                    code #new-key { (opt(k, "key")) }
+                    p.hint { "Give it to its holder over a safe channel. Lost keys cannot be shown again: revoke and create another." }
+                }
+            }
+            div.scroll { table {
+                thead { tr { th { "Label" } th { "Key" } th { "Role" } th { "Created" } th { "State" } th {} } }
+                tbody {
+                    @for k in list {
+                        tr {
+                            td { (k.label) @if k.id == op.key_id { " " small { "(you)" } } }
+                            td.mono { (k.key_prefix) "…" }
+                            td { (badge(k.role.as_str())) }
+                            td { (k.created_at) }
+                            td { @if k.revoked_at.is_some() { (badge("revoked")) } @else { (badge("active")) } }
+                            td { @if k.revoked_at.is_none() && k.id != op.key_id {
+                                form.inline method="post" action={ "/admin/keys/" (k.id) "/role" } {
+                                    (csrf(pg.csrf))
+                                    select name="role" aria-label={ "Role of " (k.label) } {
+                                        @for r in roles { option value=(r.as_str()) selected[r == k.role] { (r.as_str()) } }
+                                    }
+                                    button.secondary type="submit" { "Change role" }
+                                }
+                                form.inline method="post" action={ "/admin/keys/" (k.id) "/revoke" } data-confirm="Revoke this key? Whoever holds it is signed out at once." {
+                                    (csrf(pg.csrf)) button.danger type="submit" { "Revoke" }
+                                }
+                            } }
+                        }
+                    }
+                }
+            } }
+            form.card method="post" action="/admin/keys" {
+                (csrf(pg.csrf))
+                h3 { "New admin key" }
+                label for="key-label" { "Label (who holds it)" } input #key-label type="text" name="label" required maxlength="100";
+                label for="key-role" { "Role" }
+                select #key-role name="role" { @for r in roles { option value=(r.as_str()) { (r.as_str()) } } }
+                button type="submit" { "Create key" }
+            }
         },
     )
 }
