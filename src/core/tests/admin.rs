@@ -507,14 +507,9 @@ fn each_email_kind_is_sent_once_per_order_even_when_its_message_comes_twice() {
             .unwrap()
             .contains("JD0001")
     );
-    let status: String =
-        p.db.conn()
-            .query_row(
-                &format!("SELECT status FROM notifications WHERE id = 'ntf_{id}_shipped'"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+    let status = p.text(&format!(
+        "SELECT status FROM notifications WHERE id = 'ntf_{id}_shipped'"
+    ));
     assert_eq!(status, "sent");
 }
 

@@ -386,14 +386,7 @@ fn superadmins_create_re_role_and_revoke_keys_in_the_ui() {
     let again = create();
     assert_eq!(shown(&again), key);
     assert_eq!(p.count("SELECT COUNT(*) FROM admin_keys"), 2);
-    let id: String =
-        p.db.conn()
-            .query_row(
-                "SELECT id FROM admin_keys WHERE label = 'Night <b>shift</b>'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+    let id = p.text("SELECT id FROM admin_keys WHERE label = 'Night <b>shift</b>'");
 
     // The holder signs in as an admin; a superadmin makes them support, which counts at once.
     let holder = sign_in(&p, &key);

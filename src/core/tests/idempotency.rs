@@ -84,14 +84,7 @@ fn saved_responses_keep_no_secret_in_plain_text() {
         "the replay returns the secret to the same caller"
     );
     assert_eq!(p.count("SELECT COUNT(*) FROM admin_keys"), 2);
-    let stored: String =
-        p.db.conn()
-            .query_row(
-                "SELECT key || '|' || response_body FROM idempotency_keys",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+    let stored = p.text("SELECT key || '|' || response_body FROM idempotency_keys");
     assert!(
         !stored.contains(&key),
         "the admin key is not stored in plain text"

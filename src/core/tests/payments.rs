@@ -776,14 +776,7 @@ fn reconciliation_applies_events_no_webhook_delivered() {
 }
 
 fn missed_again(p: &TestPlatform) -> Value {
-    let payload: String =
-        p.db.conn()
-            .query_row(
-                "SELECT payload FROM inbound_events WHERE event_id = 'evt_missed'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+    let payload = p.text("SELECT payload FROM inbound_events WHERE event_id = 'evt_missed'");
     serde_json::from_str(&payload).unwrap()
 }
 

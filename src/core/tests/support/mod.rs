@@ -146,6 +146,13 @@ impl TestPlatform {
     pub fn count(&self, sql: &str) -> i64 {
         self.db.conn().query_row(sql, [], |r| r.get(0)).unwrap()
     }
+    /// The one text value `sql` selects.
+    pub fn text(&self, sql: &str) -> String {
+        self.db
+            .conn()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
     pub fn exec(&self, sql: &str) {
         self.db.conn().execute_batch(sql).unwrap();
     }
