@@ -267,20 +267,11 @@ fn kinds(list: &[Value]) -> Vec<String> {
 
 async fn each_email_kind_is_sent_once_even_when_its_message_is_delivered_twice(c: &Ctx<'_>) {
     let s = c.store().await;
-    let r = c
-        .admin(&s, "POST", "/admin/api/v1/products")
-        .json(&json!({ "title": "Mug & <b>print</b>", "slug": "mail-mug", "status": "active", "variants": [
+    let (_, v) = c
+        .create_product(&s, json!({ "title": "Mug & <b>print</b>", "slug": "mail-mug", "status": "active", "variants": [
             { "sku": "MAIL-MUG", "kind": "physical", "price_amount": 2500, "fulfillment_provider": "manual" },
             { "sku": "MAIL-PDF", "kind": "digital", "price_amount": 700, "digital_asset_key": "assets/mail.pdf" } ] }))
-        .send()
         .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let v: Vec<String> = r.body["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect();
     let cart = c.guest_cart(&s).await;
     c.add(&s, &cart, &v[0], 1).await;
     c.add(&s, &cart, &v[1], 1).await;
@@ -410,20 +401,11 @@ async fn each_email_kind_is_sent_once_even_when_its_message_is_delivered_twice(c
 async fn an_operator_works_an_order_in_the_admin_ui_in_headless_chromium(c: &Ctx<'_>) {
     let s = c.store().await;
     // A manual item (tracking is typed in) and a Prodigi item that the provider refuses once.
-    let r = c
-        .admin(&s, "POST", "/admin/api/v1/products")
-        .json(&json!({ "title": "Harbour <script>document.title='pwned'</script>", "slug": "ui-harbour", "status": "active", "variants": [
+    let (_, v) = c
+        .create_product(&s, json!({ "title": "Harbour <script>document.title='pwned'</script>", "slug": "ui-harbour", "status": "active", "variants": [
             { "sku": "UI-MAN", "kind": "physical", "price_amount": 3000, "fulfillment_provider": "manual" },
             { "sku": "UI-PD", "kind": "physical", "price_amount": 4249, "fulfillment_provider": "prodigi" } ] }))
-        .send()
         .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let v: Vec<String> = r.body["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect();
     let r = c
         .admin(
             &s,

@@ -23,23 +23,14 @@ tests!(
 /// A product whose variants are made by Printful, Prodigi and Gooten (mapped), plus a
 /// digital one. Returns the variant ids in that order.
 pub(crate) async fn catalog(c: &Ctx<'_>, s: &Store, slug: &str) -> Vec<String> {
-    let r = c
-        .admin(s, "POST", "/admin/api/v1/products")
-        .json(&json!({ "title": format!("Harbour {slug}"), "slug": slug, "status": "active", "variants": [
+    let (_, v) = c
+        .create_product(s, json!({ "title": format!("Harbour {slug}"), "slug": slug, "status": "active", "variants": [
             { "sku": format!("{slug}-PF"), "kind": "physical", "price_amount": 3000, "fulfillment_provider": "printful" },
             { "sku": format!("{slug}-PD"), "kind": "physical", "price_amount": 4000, "fulfillment_provider": "prodigi" },
             { "sku": format!("{slug}-GT"), "kind": "physical", "price_amount": 2000, "fulfillment_provider": "gooten" },
             { "sku": format!("{slug}-PDF"), "kind": "digital", "price_amount": 900, "digital_asset_key": format!("assets/{slug}.pdf") }
         ] }))
-        .send()
         .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let v: Vec<String> = r.body["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect();
     for (variant, provider, ext) in [
         (&v[0], "printful", "4012"),
         (&v[1], "prodigi", "GLOBAL-CFPM-16X20"),

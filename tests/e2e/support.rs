@@ -80,15 +80,25 @@ impl<'a> Ctx<'a> {
 
     /// An active product with a physical and a digital variant; returns its id and variant ids.
     pub async fn product(&self, s: &Store, slug: &str, price: i64) -> (String, Vec<String>) {
-        let r = self
-            .admin(s, "POST", "/admin/api/v1/products")
-            .json(&json!({
+        self.create_product(
+            s,
+            json!({
                 "title": format!("Poster {slug}"), "slug": slug, "status": "active",
                 "variants": [
                     { "sku": format!("{slug}-A3"), "kind": "physical", "price_amount": price, "fulfillment_provider": "printful" },
                     { "sku": format!("{slug}-PDF"), "kind": "digital", "price_amount": price / 2, "digital_asset_key": format!("assets/{slug}.pdf") }
                 ]
-            }))
+            }),
+        )
+        .await
+    }
+
+    /// Creates the product `body` describes (it must be accepted); returns its id and its
+    /// variant ids in order.
+    pub async fn create_product(&self, s: &Store, body: Value) -> (String, Vec<String>) {
+        let r = self
+            .admin(s, "POST", "/admin/api/v1/products")
+            .json(&body)
             .send()
             .await;
         assert_eq!(r.status, 201, "{}", r.text);

@@ -7,9 +7,9 @@
 use crate::AppError;
 use crate::auth::{StorefrontCaller, sha256_hex};
 use crate::db::{Db as _, DbExt as _, Stmt};
-use crate::domain::{FinancialStatus, OrderNumber, OrderStatus};
+use crate::domain::{FinancialStatus, OrderStatus};
 use crate::http::Response;
-use crate::orders::access::may_see;
+use crate::orders::access::visible_order;
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::orders::{self, OrderRow};
 use crate::stmt;
@@ -100,13 +100,7 @@ pub async fn issue_links<P: Platform>(
     number: &str,
     input: LinkInput,
 ) -> Result<(u16, Links), AppError> {
-    let number = OrderNumber::parse(number).map_err(|_| AppError::NotFound("order"))?;
-    let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
-        .await?
-        .ok_or(AppError::NotFound("order"))?;
-    if !may_see(p, caller, &order).await? {
-        return Err(AppError::NotFound("order"));
-    }
+    let order = visible_order(p, caller, number).await?;
     usable(&order)?;
     let hours = input.expires_in_hours.unwrap_or(DEFAULT_TTL_HOURS);
     if !(1..=MAX_TTL_HOURS).contains(&hours) {

@@ -7,9 +7,9 @@ use crate::auth::StorefrontCaller;
 use crate::catalog::ProductView;
 use crate::catalog::create_product::{CreateProduct, create_product_with};
 use crate::db::{Db as _, DbExt as _, Stmt};
-use crate::domain::{OrderNumber, ProviderCode, VariantKind};
+use crate::domain::{ProviderCode, VariantKind};
 use crate::http::Request;
-use crate::orders::access::may_see;
+use crate::orders::access::visible_order;
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::catalog::{MappingRow, upsert_mapping};
 use crate::sql::orders;
@@ -278,13 +278,7 @@ pub async fn upload_customer_file<P: Platform>(
     item_id: &str,
     req: &Request,
 ) -> Result<StoredFile, AppError> {
-    let number = OrderNumber::parse(number).map_err(|_| AppError::NotFound("order"))?;
-    let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
-        .await?
-        .ok_or(AppError::NotFound("order"))?;
-    if !may_see(p, caller, &order).await? {
-        return Err(AppError::NotFound("order"));
-    }
+    let order = visible_order(p, caller, number).await?;
     if order.paid_at.is_none() {
         return Err(AppError::conflict(
             "order_not_paid",

@@ -205,6 +205,40 @@ fn main() {
 /// fulfillment Worker submits to the simulated Printful). Latency is the simulator's receipt
 /// time minus the order's `paid_at`; throughput is fulfillment orders per second from the
 /// first payment to the last receipt.
+/// A guest cart with one of `variant`, checked out: the cart token and the checkout
+/// answer (order, session).
+async fn guest_checkout(
+    c: &Client,
+    sf: &str,
+    pk: &str,
+    variant: &str,
+) -> (String, serde_json::Value) {
+    let cart = c
+        .post(&format!("{sf}/v1/carts"))
+        .header("x-publishable-api-key", pk)
+        .send()
+        .await
+        .body["cart_token"]
+        .as_str()
+        .expect("cart")
+        .to_owned();
+    c.post(&format!("{sf}/v1/carts/current/items"))
+        .header("x-publishable-api-key", pk)
+        .header("x-cart-token", &cart)
+        .json(&json!({ "variant_id": variant, "quantity": 1 }))
+        .send()
+        .await;
+    let co = c
+        .post(&format!("{sf}/v1/checkout/sessions"))
+        .header("x-publishable-api-key", pk)
+        .header("x-cart-token", &cart)
+        .json(&json!({ "email": "bench@example.com" }))
+        .send()
+        .await
+        .body;
+    (cart, co)
+}
+
 async fn fulfillment_latency(stack: &Stack, c: &Client, orders: usize) {
     let admin = stack.worker("admin");
     let sf = stack.worker("storefront");
@@ -231,26 +265,8 @@ async fn fulfillment_latency(stack: &Stack, c: &Client, orders: usize) {
     .await;
     let mut sessions = Vec::new();
     for _ in 0..orders {
-        let r = c
-            .post(&format!("{sf}/v1/carts"))
-            .header("x-publishable-api-key", &pk)
-            .send()
-            .await;
-        let cart = r.body["cart_token"].as_str().expect("token").to_owned();
-        c.post(&format!("{sf}/v1/carts/current/items"))
-            .header("x-publishable-api-key", &pk)
-            .header("x-cart-token", &cart)
-            .json(&json!({ "variant_id": variant, "quantity": 1 }))
-            .send()
-            .await;
-        let co = c
-            .post(&format!("{sf}/v1/checkout/sessions"))
-            .header("x-publishable-api-key", &pk)
-            .header("x-cart-token", &cart)
-            .json(&json!({ "email": "bench@example.com" }))
-            .send()
-            .await;
-        sessions.push(co.body["session_id"].as_str().expect("session").to_owned());
+        let (_, co) = guest_checkout(c, &sf, &pk, &variant).await;
+        sessions.push(co["session_id"].as_str().expect("session").to_owned());
     }
     let started = Instant::now();
     futures::stream::iter(sessions.iter())
@@ -429,36 +445,15 @@ async fn download_streaming(stack: &Stack, c: &Client, mb: usize) {
         .as_str()
         .expect("variant")
         .to_owned();
-    let cart = c
-        .post(&format!("{sf}/v1/carts"))
-        .header("x-publishable-api-key", &pk)
-        .send()
-        .await
-        .body["cart_token"]
-        .as_str()
-        .expect("cart")
-        .to_owned();
-    c.post(&format!("{sf}/v1/carts/current/items"))
-        .header("x-publishable-api-key", &pk)
-        .header("x-cart-token", &cart)
-        .json(&json!({ "variant_id": variant, "quantity": 1 }))
-        .send()
-        .await;
-    let co = c
-        .post(&format!("{sf}/v1/checkout/sessions"))
-        .header("x-publishable-api-key", &pk)
-        .header("x-cart-token", &cart)
-        .json(&json!({ "email": "bench@example.com" }))
-        .send()
-        .await;
-    let number = co.body["order"]["order_number"]
+    let (cart, co) = guest_checkout(c, &sf, &pk, &variant).await;
+    let number = co["order"]["order_number"]
         .as_str()
         .expect("number")
         .to_owned();
     c.post(&format!(
         "{}/__control/stripe/checkout_sessions/{}/pay",
         stack.simulator,
-        co.body["session_id"].as_str().expect("session")
+        co["session_id"].as_str().expect("session")
     ))
     .json(&json!({}))
     .send()

@@ -5,8 +5,9 @@
 use crate::AppError;
 use crate::auth::{StorefrontCaller, secure_eq, sha256_hex};
 use crate::db::DbExt as _;
+use crate::domain::OrderNumber;
 use crate::ports::Platform;
-use crate::sql::orders::OrderRow;
+use crate::sql::orders::{self as orders, OrderRow};
 use crate::stmt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -56,6 +57,26 @@ pub fn token_secret<P: Platform>(p: &P) -> Result<&str, AppError> {
             "Order lookup is not configured: set the ORDER_TOKEN_SECRET secret (32+ characters).",
         )
     })
+}
+
+/// The order with this number, if the caller may see it. Not found and not theirs get
+/// the same 404, so order numbers cannot be probed.
+///
+/// # Errors
+/// 404; storage failures.
+pub async fn visible_order<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    number: &str,
+) -> Result<OrderRow, AppError> {
+    let number = OrderNumber::parse(number).map_err(|_| AppError::NotFound("order"))?;
+    let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    if !may_see(p, caller, &order).await? {
+        return Err(AppError::NotFound("order"));
+    }
+    Ok(order)
 }
 
 /// # Errors

@@ -1,7 +1,7 @@
 //! What shoppers read: a customer's orders, one order, and guests' lookup by order number
 //! and email.
 
-use super::access::{ORDER_TOKEN_TTL_S, may_see, sign_order_token, token_secret};
+use super::access::{ORDER_TOKEN_TTL_S, sign_order_token, token_secret, visible_order};
 use super::{OrderView, view};
 use crate::AppError;
 use crate::auth::StorefrontCaller;
@@ -102,13 +102,7 @@ pub async fn get_order<P: Platform>(
     caller: &StorefrontCaller,
     number: &str,
 ) -> Result<OrderView, AppError> {
-    let number = OrderNumber::parse(number).map_err(|_| AppError::NotFound("order"))?;
-    let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
-        .await?
-        .ok_or(AppError::NotFound("order"))?;
-    if !may_see(p, caller, &order).await? {
-        return Err(AppError::NotFound("order"));
-    }
+    let order = visible_order(p, caller, number).await?;
     view(p, &order).await
 }
 
@@ -175,13 +169,7 @@ pub async fn cancel<P: Platform>(
     number: &str,
     input: CancelInput,
 ) -> Result<crate::fulfillment::cancel::CancellationResult, AppError> {
-    let number = OrderNumber::parse(number).map_err(|_| AppError::NotFound("order"))?;
-    let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
-        .await?
-        .ok_or(AppError::NotFound("order"))?;
-    if !may_see(p, caller, &order).await? {
-        return Err(AppError::NotFound("order"));
-    }
+    let order = visible_order(p, caller, number).await?;
     let reason = input.reason.filter(|r| !r.trim().is_empty()).map_or_else(
         || "cancelled_by_customer".to_owned(),
         |r| {
