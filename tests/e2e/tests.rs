@@ -502,18 +502,33 @@ async fn idempotency_keys_replay_and_refuse_another_body(c: &Ctx<'_>) {
         )
         .unwrap();
     assert_eq!(n, 1);
-    // Storefront: a retried cart creation returns the same cart.
-    let a = c
+    // Storefront, anonymous: two shoppers send the same key at once. One cart is made;
+    // the other shopper gets a 4xx (in progress or spent), never the first one's token.
+    let (a, b) = tokio::join!(
+        c.shop(&s, "POST", "/v1/carts")
+            .header("idempotency-key", "cart-xyz")
+            .send(),
+        c.shop(&s, "POST", "/v1/carts")
+            .header("idempotency-key", "cart-xyz")
+            .send()
+    );
+    let (made, refused) = if a.status == 201 { (a, b) } else { (b, a) };
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(
+        ["idempotency_key_spent", "idempotency_request_in_progress"]
+            .contains(&refused.body["type"].as_str().unwrap_or("")),
+        "{:?}",
+        refused.body
+    );
+    let token = made.body["cart_token"].as_str().unwrap();
+    assert!(!refused.text.contains(token));
+    let later = c
         .shop(&s, "POST", "/v1/carts")
         .header("idempotency-key", "cart-xyz")
         .send()
         .await;
-    let b = c
-        .shop(&s, "POST", "/v1/carts")
-        .header("idempotency-key", "cart-xyz")
-        .send()
-        .await;
-    assert_eq!(a.body["id"], b.body["id"]);
+    assert_problem(&later, 409, "idempotency_key_spent");
     let carts: i64 = c
         .stack
         .d1()
@@ -525,7 +540,6 @@ async fn idempotency_keys_replay_and_refuse_another_body(c: &Ctx<'_>) {
         .unwrap();
     assert_eq!(carts, 1);
     // The saved response holds the cart token, but not in plain text.
-    let token = a.body["cart_token"].as_str().unwrap();
     let leaks: i64 = c
         .stack
         .d1()
@@ -536,6 +550,76 @@ async fn idempotency_keys_replay_and_refuse_another_body(c: &Ctx<'_>) {
         )
         .unwrap();
     assert_eq!(leaks, 0);
+
+    // A request that died holding its claim (a row with no answer, lease run out) on local
+    // D1: two retries race for the key and the operation runs exactly once.
+    let body = json!({ "title": "After a crash", "status": "active" });
+    let path = "/admin/api/v1/products";
+    let mut probe = lading_core::http::Request::new(lading_core::http::Method::Post, path);
+    probe.body = serde_json::to_vec(&body).unwrap();
+    let key_id: String = c
+        .stack
+        .d1()
+        .query_row(
+            "SELECT id FROM admin_keys WHERE store_id = ?1 AND revoked_at IS NULL LIMIT 1",
+            [&s.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    c.stack
+        .d1()
+        .execute(
+            "INSERT INTO idempotency_keys (store_id, scope, key, request_hash, created_at, claim, locked_until) VALUES (?1, ?2, ?3, ?4, 0, 'claim_dead', 1)",
+            rusqlite::params![
+                s.id,
+                format!("admin:{key_id}"),
+                lading_core::idempotency::lookup_of("crashed-1"),
+                lading_core::idempotency::request_hash(&probe)
+            ],
+        )
+        .unwrap();
+    let (a, b) = tokio::join!(
+        c.admin(&s, "POST", path)
+            .header("idempotency-key", "crashed-1")
+            .json(&body)
+            .send(),
+        c.admin(&s, "POST", path)
+            .header("idempotency-key", "crashed-1")
+            .json(&body)
+            .send()
+    );
+    let ran: Vec<_> = [&a, &b]
+        .into_iter()
+        .filter(|r| r.status == 201 && r.header("idempotent-replayed").is_none())
+        .collect();
+    assert_eq!(
+        ran.len(),
+        1,
+        "exactly one retry runs: {} {:?} / {} {:?}",
+        a.status,
+        a.body,
+        b.status,
+        b.body
+    );
+    for r in [&a, &b] {
+        assert!(
+            r.status == 201
+                || (r.status == 409 && r.body["type"] == "idempotency_request_in_progress"),
+            "{} {:?}",
+            r.status,
+            r.body
+        );
+    }
+    let made: i64 = c
+        .stack
+        .d1()
+        .query_row(
+            "SELECT COUNT(*) FROM products WHERE store_id = ?1 AND title = 'After a crash'",
+            [&s.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(made, 1);
 }
 
 async fn every_admin_route_refuses_a_missing_or_wrong_key(c: &Ctx<'_>) {

@@ -98,3 +98,30 @@ fn the_readme_commands_are_package_scripts() {
         ".ci/run calls the README's test command"
     );
 }
+
+#[test]
+fn the_scheduler_triggers_exactly_the_schedules_the_core_knows() {
+    let config = read("src/workers/scheduler/wrangler.toml");
+    let line = value_of(&config, "crons");
+    assert_eq!(
+        line.len(),
+        1,
+        "one crons line in the scheduler's wrangler.toml"
+    );
+    let mut crons: Vec<String> = line[0]
+        .trim_matches(['[', ']'])
+        .split(',')
+        .map(|c| c.trim().trim_matches('"').to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let mut known: Vec<String> = lading_core::jobs::SCHEDULES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    crons.sort();
+    known.sort();
+    assert_eq!(
+        crons, known,
+        "src/workers/scheduler/wrangler.toml crons must equal lading_core::jobs::SCHEDULES"
+    );
+}

@@ -110,11 +110,12 @@ impl Request {
         }
     }
 
-    /// Decodes a JSON body.
+    /// Decodes a JSON body: always one object (serde would otherwise read an array into a
+    /// struct field by field).
     ///
     /// # Errors
     /// 415 when the content type is not JSON, 413 when too large, 400 when the JSON is
-    /// malformed, 422 when it does not fit the expected shape.
+    /// malformed, 422 when it is not an object or does not fit the expected shape.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Problem> {
         let ct = self.get_header("content-type").unwrap_or("");
         let mime = ct
@@ -139,6 +140,10 @@ impl Request {
             Problem::new(400, "malformed_json", "Malformed JSON")
                 .detail(format!("The body is not valid JSON: {e}."))
         })?;
+        if !value.is_object() {
+            return Err(Problem::new(422, "validation_failed", "Validation failed")
+                .detail("The body must be a JSON object."));
+        }
         serde_json::from_value(value).map_err(|e| {
             Problem::new(422, "validation_failed", "Validation failed")
                 .detail(format!("The body does not fit: {e}."))
@@ -355,6 +360,9 @@ pub struct Problem {
     /// Seconds, for 429/503.
     #[serde(skip)]
     pub retry_after: Option<u32>,
+    /// The methods a path accepts, for 405 (`Allow`).
+    #[serde(skip)]
+    pub allow: Option<String>,
     /// Logged, never sent.
     #[serde(skip)]
     pub cause: Option<String>,
@@ -376,6 +384,7 @@ impl Problem {
             errors: Vec::new(),
             instance: None,
             retry_after: None,
+            allow: None,
             cause: None,
         }
     }
@@ -396,9 +405,32 @@ impl Problem {
         Problem::new(404, "route_not_found", "Not found").detail("No route matches this path.")
     }
     pub fn method_not_allowed(allowed: &[Method]) -> Self {
-        let list: Vec<_> = allowed.iter().map(|m| m.as_str()).collect();
-        Problem::new(405, "method_not_allowed", "Method not allowed")
-            .detail(format!("This path accepts: {}.", list.join(", ")))
+        let mut list: Vec<&str> = Vec::new();
+        for m in allowed {
+            // GET routes answer HEAD too.
+            let also = (*m == Method::Get).then_some("HEAD");
+            for name in std::iter::once(m.as_str()).chain(also) {
+                if !list.contains(&name) {
+                    list.push(name);
+                }
+            }
+        }
+        let mut p = Problem::new(405, "method_not_allowed", "Method not allowed")
+            .detail(format!("This path accepts: {}.", list.join(", ")));
+        p.allow = Some(list.join(", "));
+        p
+    }
+    /// A method Lading does not implement anywhere (`QUERY`, `TRACE`, a typo): never
+    /// answered as if it were another method.
+    pub fn method_not_implemented(raw: &str) -> Self {
+        let shown: String = raw
+            .chars()
+            .filter(char::is_ascii_graphic)
+            .take(20)
+            .collect();
+        Problem::new(501, "method_not_implemented", "Not implemented").detail(format!(
+            "Lading does not implement the method {shown}; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS."
+        ))
     }
     pub fn into_response(mut self, request_id: &str) -> Response {
         self.instance = Some(request_id.to_owned());
@@ -406,6 +438,9 @@ impl Problem {
         r.headers[0].1 = "application/problem+json".into();
         if let Some(s) = self.retry_after {
             r.headers.push(("retry-after".into(), s.to_string()));
+        }
+        if let Some(a) = self.allow.take() {
+            r.headers.push(("allow".into(), a));
         }
         r.log_cause = self.cause;
         r
@@ -575,7 +610,10 @@ mod tests {
             pattern: "/a",
             id: 1,
         }];
-        assert_eq!(route(&routes, Method::Post, "/a").unwrap_err().status, 405);
+        let refused = route(&routes, Method::Post, "/a").unwrap_err();
+        assert_eq!(refused.status, 405);
+        let answer = refused.into_response("req_1");
+        assert_eq!(answer.get_header("allow"), Some("GET, HEAD"));
         assert_eq!(route(&routes, Method::Get, "/b").unwrap_err().status, 404);
         assert_eq!(route(&routes, Method::Get, "/a/").unwrap().0, 1);
     }
@@ -596,6 +634,15 @@ mod tests {
         assert_eq!(r.json::<B>().unwrap_err().status, 422);
         r.body = br#"{"n":1}"#.to_vec();
         assert!(r.json::<B>().is_ok());
+        // Serde reads a sequence into a struct by position; a body must be an object.
+        for not_object in [&br#"[1]"#[..], b"1", br#""n""#, b"null", b"true"] {
+            r.body = not_object.to_vec();
+            let p = r.json::<B>().unwrap_err();
+            assert_eq!(
+                (p.status, p.detail.as_deref()),
+                (422, Some("The body must be a JSON object."))
+            );
+        }
     }
 
     #[test]

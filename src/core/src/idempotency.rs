@@ -1,21 +1,35 @@
-//! `Idempotency-Key` on storefront and admin POSTs: claim the key first (insert-or-nothing),
-//! then either proceed or replay what was saved. The same key with another request body
-//! is refused (422); the same key while the first request still runs gets 409.
+//! `Idempotency-Key` on storefront and admin POSTs: claim the key first, then either
+//! proceed or replay what was saved. The same key with another request body is refused
+//! (422); the same key while the first request still runs gets 409.
+//!
+//! A claim is a lease ([`LEASE_MS`]): a request that died holding it (a crashed isolate, a
+//! lost connection to D1) keeps no one waiting past the lease; then the next retry takes
+//! the key over — exactly one of several racing retries, since taking over is one guarded
+//! upsert — and a late answer from the dead request cannot overwrite the new one.
 //!
 //! Saved responses can hold secrets shown once (a guest cart token, a new admin key), so
 //! nothing is kept in plain text: the row is found by a hash of the key, and the response
-//! is encrypted with a keystream derived from the key itself (HMAC-SHA256 in counter
-//! mode). Only a client presenting the same key can have it replayed; a reader of D1
-//! learns nothing.
+//! is sealed with ChaCha20-Poly1305 under a key derived from the client's key, bound to
+//! its row. Only a client presenting the same key can have it replayed; a reader of D1
+//! learns nothing, and a writer cannot make a row answer another's response.
+//!
+//! Callers without an identity ([`Scope::Anonymous`]: no customer, no cart) share no scope
+//! to tell them apart, so their keys guard against running twice but are never replayed:
+//! two shoppers who happen to send the same key must not receive each other's cart token.
 
+use crate::crypto;
 use crate::db::{Db, DbError, DbExt};
 use crate::http::{Problem, Request, Response};
+use crate::ports::{Platform, PlatformExt as _};
 use crate::stmt;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// Saved keys are replayed for this long, then purged by the scheduler.
 pub const RETENTION_MS: i64 = 24 * crate::time_fmt::HOUR_MS;
+
+/// How long a claim holds the key before a retry may take it over.
+pub const LEASE_MS: i64 = 60_000;
 
 pub enum Claim {
     /// First use: run the request, then [`complete`] (or [`release`] on a 5xx).
@@ -24,16 +38,34 @@ pub enum Claim {
     Replay(Response),
 }
 
+/// Whose keys these are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// A known caller (an admin key, a customer, a cart): its responses are replayed.
+    Caller(&'a str),
+    /// Nobody in particular: the key is claimed (so it runs once) but never replayed.
+    Anonymous,
+}
+
+impl Scope<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Scope::Caller(s) => s,
+            Scope::Anonymous => "anonymous",
+        }
+    }
+}
+
 pub struct Ticket {
     store_id: String,
     scope: String,
     /// Hash of the client's key: what the row is found by.
     lookup: String,
+    /// This claim's id: only its holder completes or releases the row.
+    claim: String,
     /// Derived from the client's key; never stored.
     secret: [u8; 32],
 }
-
-type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The stored form of a client's key.
 pub fn lookup_of(key: &str) -> String {
@@ -43,23 +75,12 @@ pub fn lookup_of(key: &str) -> String {
 }
 
 fn secret_of(key: &str) -> [u8; 32] {
-    use hmac::Mac;
-    let mut m = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
-    m.update(b"lading/idempotency/response");
-    m.finalize().into_bytes().into()
+    crypto::hmac_sha256(key.as_bytes(), &[b"lading/idempotency/response"])
 }
 
-/// XORs `data` with HMAC-SHA256(secret, block counter): encrypts and decrypts alike.
-fn keystream_xor(secret: &[u8; 32], data: &mut [u8]) {
-    use hmac::Mac;
-    for (i, chunk) in data.chunks_mut(32).enumerate() {
-        let mut m = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-        m.update(&(i as u64).to_be_bytes());
-        let block = m.finalize().into_bytes();
-        for (b, k) in chunk.iter_mut().zip(block.iter()) {
-            *b ^= k;
-        }
-    }
+/// What a sealed response is bound to: its row.
+fn row_context(store_id: &str, scope: &str, lookup: &str) -> Vec<u8> {
+    format!("{store_id}\n{scope}\n{lookup}").into_bytes()
 }
 
 /// Reads and checks the header: 1–255 printable ASCII characters.
@@ -93,32 +114,42 @@ pub fn request_hash(req: &Request) -> String {
 }
 
 /// # Errors
-/// 422 when the key was used with another request, 409 while the first is in flight,
-/// storage failures.
-pub async fn claim(
-    db: &impl Db,
+/// 422 when the key was used with another request, 409 while the first is in flight or
+/// when an anonymous key was already used, storage failures.
+pub async fn claim<P: Platform>(
+    p: &P,
     store_id: &str,
-    scope: &str,
+    scope: Scope<'_>,
     key: &str,
     hash: &str,
-    now: i64,
 ) -> Result<Claim, Problem> {
+    let db = p.db();
+    let now = p.now_ms();
     let lookup = lookup_of(key);
-    let inserted = db
+    let claim_id = p.new_id("claim");
+    // First use inserts; a claim whose lease ran out without a response is taken over by
+    // whichever retry's upsert SQLite runs first (the others see the new lease).
+    let taken = db
         .run(stmt!(
-            "INSERT INTO idempotency_keys (store_id, scope, key, request_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO idempotency_keys (store_id, scope, key, request_hash, created_at, claim, locked_until) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (store_id, scope, key) DO UPDATE SET claim = excluded.claim, locked_until = excluded.locked_until \
+             WHERE idempotency_keys.response_status IS NULL AND idempotency_keys.locked_until <= ? AND idempotency_keys.request_hash = excluded.request_hash",
             store_id,
-            scope,
+            scope.as_str(),
             &lookup,
             hash,
+            now,
+            &claim_id,
+            now + LEASE_MS,
             now
         ))
         .await?;
-    if inserted == 1 {
+    if taken == 1 {
         return Ok(Claim::Proceed(Ticket {
             store_id: store_id.into(),
-            scope: scope.into(),
+            scope: scope.as_str().into(),
             lookup,
+            claim: claim_id,
             secret: secret_of(key),
         }));
     }
@@ -132,7 +163,7 @@ pub async fn claim(
         .first(stmt!(
             "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE store_id = ? AND scope = ? AND key = ?",
             store_id,
-            scope,
+            scope.as_str(),
             &lookup
         ))
         .await?;
@@ -146,12 +177,30 @@ pub async fn claim(
                 .detail("This Idempotency-Key was already used with a different request."),
         );
     }
-    match (saved.response_status, saved.response_body) {
-        (Some(status), Some(body)) => {
-            let mut plain = hex::decode(body).map_err(|e| {
-                Problem::from(crate::db::DbError::Decode(format!("saved response: {e}")))
-            })?;
-            keystream_xor(&secret_of(key), &mut plain);
+    match (saved.response_status, saved.response_body, scope) {
+        (Some(_), Some(_), Scope::Anonymous) => Err(Problem::new(
+            409,
+            "idempotency_key_spent",
+            "Idempotency-Key already used",
+        )
+        .detail(
+            "A request with this Idempotency-Key was already answered. Requests without a cart token or a signed-in customer are never replayed (the answer may hold another caller's secret): send a new key.",
+        )),
+        (Some(status), Some(body), Scope::Caller(_)) => {
+            let plain = hex::decode(body)
+                .ok()
+                .and_then(|sealed| {
+                    crypto::open(
+                        &secret_of(key),
+                        &row_context(store_id, scope.as_str(), &lookup),
+                        &sealed,
+                    )
+                })
+                .ok_or_else(|| {
+                    Problem::from(DbError::Decode(
+                        "a saved response does not open with its key".into(),
+                    ))
+                })?;
             let mut r = Response::raw(status as u16, "application/json", plain);
             if status >= 400 {
                 r.headers[0].1 = "application/problem+json".into();
@@ -173,23 +222,31 @@ fn in_progress() -> Problem {
     p
 }
 
-/// Saves the response to replay.
+/// Saves the response to replay, if this claim still holds the key.
 ///
 /// # Errors
 /// Storage failures.
-pub async fn complete(db: &impl Db, t: &Ticket, resp: &Response) -> Result<(), DbError> {
-    let mut sealed = resp.body.clone();
-    keystream_xor(&t.secret, &mut sealed);
-    db.run(stmt!(
-        "UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE store_id = ? AND scope = ? AND key = ?",
-        i64::from(resp.status),
-        hex::encode(sealed),
-        &t.store_id,
-        &t.scope,
-        &t.lookup
-    ))
-    .await
-    .map(|_| ())
+pub async fn complete<P: Platform>(p: &P, t: &Ticket, resp: &Response) -> Result<(), DbError> {
+    let mut nonce = [0u8; crypto::NONCE_LEN];
+    p.fill_random(&mut nonce);
+    let sealed = crypto::seal(
+        &t.secret,
+        nonce,
+        &row_context(&t.store_id, &t.scope, &t.lookup),
+        &resp.body,
+    );
+    p.db()
+        .run(stmt!(
+            "UPDATE idempotency_keys SET response_status = ?, response_body = ?, locked_until = 0 WHERE store_id = ? AND scope = ? AND key = ? AND claim = ?",
+            i64::from(resp.status),
+            hex::encode(sealed),
+            &t.store_id,
+            &t.scope,
+            &t.lookup,
+            &t.claim
+        ))
+        .await
+        .map(|_| ())
 }
 
 /// Forgets the claim so that a retry can run (after a 5xx, which promises nothing).
@@ -198,10 +255,11 @@ pub async fn complete(db: &impl Db, t: &Ticket, resp: &Response) -> Result<(), D
 /// Storage failures.
 pub async fn release(db: &impl Db, t: &Ticket) -> Result<(), DbError> {
     db.run(stmt!(
-        "DELETE FROM idempotency_keys WHERE store_id = ? AND scope = ? AND key = ? AND response_status IS NULL",
+        "DELETE FROM idempotency_keys WHERE store_id = ? AND scope = ? AND key = ? AND claim = ? AND response_status IS NULL",
         &t.store_id,
         &t.scope,
-        &t.lookup
+        &t.lookup,
+        &t.claim
     ))
     .await
     .map(|_| ())
@@ -224,17 +282,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_keystream_round_trips_and_depends_on_the_key() {
-        let body = br#"{"cart_token":"ct_secret"}"#.to_vec();
-        let mut sealed = body.clone();
-        keystream_xor(&secret_of("k1"), &mut sealed);
-        assert_ne!(sealed, body);
-        let mut wrong = sealed.clone();
-        keystream_xor(&secret_of("k2"), &mut wrong);
-        assert_ne!(wrong, body);
-        keystream_xor(&secret_of("k1"), &mut sealed);
-        assert_eq!(sealed, body);
+    fn lookups_do_not_reveal_the_key() {
         assert_ne!(lookup_of("k1"), lookup_of("k2"));
         assert!(!lookup_of("k1").contains("k1"));
+        assert_ne!(secret_of("k1"), secret_of("k2"));
     }
 }

@@ -15,6 +15,9 @@ pub const HOURLY: &str = "0 * * * *";
 /// Every five minutes: Stripe events missed by webhooks, stuck fulfillment and unsent
 /// outbox rows, Gooten polling.
 pub const FIVE_MINUTES: &str = "*/5 * * * *";
+/// Every schedule the core knows; the scheduler's `crons` must list exactly these (a
+/// repository check compares them).
+pub const SCHEDULES: &[&str] = &[HOURLY, FIVE_MINUTES];
 
 #[derive(Debug, Serialize)]
 pub struct JobReport {
@@ -53,6 +56,16 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
         out.push(report(
             "cancel_unpaid_orders",
             cancel_unpaid_orders(p).await,
+        ));
+    }
+    if !SCHEDULES.contains(&cron) {
+        // A trigger the deploy added without code for it: loud, not a silent no-op.
+        out.push(report(
+            "unknown_schedule",
+            Err(AppError::validation(
+                "cron",
+                format!("no jobs for {cron:?}; known: {}", SCHEDULES.join(", ")),
+            )),
         ));
     }
     if cron == FIVE_MINUTES {

@@ -8,17 +8,17 @@ use crate::db::DbExt as _;
 use crate::http::Response;
 use crate::ports::Platform;
 use crate::stmt;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 
 pub const LINK_TTL_S: i64 = 15 * 60;
 
 fn signature(secret: &str, store_id: &str, file_id: &str, expires_s: i64) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     // Domain-separated from order tokens, which share the secret.
-    m.update(format!("customer-file.v1|{store_id}|{file_id}|{expires_s}").as_bytes());
-    hex::encode(m.finalize().into_bytes())
+    let body = format!("customer-file.v1|{store_id}|{file_id}|{expires_s}");
+    hex::encode(crate::crypto::hmac_sha256(
+        secret.as_bytes(),
+        &[body.as_bytes()],
+    ))
 }
 
 /// The link (a path on the admin Worker), or `None` when no signing secret is configured.

@@ -610,16 +610,8 @@ pub async fn add_note<P: Platform>(
     input: NoteInput,
 ) -> Result<Json, AppError> {
     use crate::ports::PlatformExt as _;
-    let body = input.body.trim();
-    if body.is_empty() {
-        return Err(AppError::validation("body", "must not be empty"));
-    }
-    if body.chars().count() > 4000 {
-        return Err(AppError::validation(
-            "body",
-            "is longer than 4000 characters",
-        ));
-    }
+    let body = crate::input::paragraph("body", &input.body, 1, 4000)?;
+    let body = body.as_str();
     order_of_store(p, store_id, order_id).await?;
     let id = p.new_id("note");
     let now = p.now_ms();

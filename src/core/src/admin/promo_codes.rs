@@ -199,19 +199,8 @@ fn check(input: PromoInput, now: i64) -> Result<Checked, AppError> {
     if expires_ms.is_some_and(|e| e <= now) {
         return Err(AppError::validation("expires_at", "must be in the future"));
     }
-    let description = input
-        .description
-        .map(|d| d.trim().to_owned())
-        .filter(|d| !d.is_empty());
-    if description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 200)
-    {
-        return Err(AppError::validation(
-            "description",
-            "is longer than 200 characters",
-        ));
-    }
+    let description =
+        crate::input::optional_line("description", input.description.as_deref(), 200)?;
     Ok(Checked {
         code,
         discount_type,
@@ -370,15 +359,12 @@ pub async fn update<P: Platform>(
     id: &str,
     input: PromoUpdate,
 ) -> Result<PromoView, AppError> {
+    let description = input
+        .description
+        .as_deref()
+        .map(|d| crate::input::line("description", d, 0, 200))
+        .transpose()?;
     let current = one(p, store_id, id).await?;
-    if let Some(d) = &input.description
-        && d.chars().count() > 200
-    {
-        return Err(AppError::validation(
-            "description",
-            "is longer than 200 characters",
-        ));
-    }
     if let Some(active) = input.active
         && active != current.active
     {
@@ -388,7 +374,7 @@ pub async fn update<P: Platform>(
         .run(stmt!(
             "UPDATE promo_codes SET active = COALESCE(?, active), description = COALESCE(?, description), updated_at = ? WHERE id = ? AND store_id = ?",
             input.active.map(i64::from),
-            input.description.map(|d| d.trim().to_owned()),
+            description,
             p.now_ms(),
             id,
             store_id

@@ -33,14 +33,7 @@ pub struct TrackingLine {
 }
 
 fn text(field: &str, v: &str, max: usize) -> Result<String, AppError> {
-    let t = v.trim();
-    if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
-        return Err(AppError::validation(
-            field,
-            format!("must be 1 to {max} printable characters"),
-        ));
-    }
-    Ok(t.to_owned())
+    crate::input::line(field, v, 1, max)
 }
 
 /// `POST /admin/api/v1/fulfillment-orders/{id}/tracking`.

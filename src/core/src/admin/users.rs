@@ -160,20 +160,11 @@ pub async fn set_blocked<P: Platform>(
     blocked: bool,
     input: BlockInput,
 ) -> Result<UserView, AppError> {
-    let reason = input
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    let reason = crate::input::optional_paragraph("reason", input.reason.as_deref(), 500)?;
     if blocked && reason.is_none() {
         return Err(AppError::validation(
             "reason",
             "say why the customer is blocked",
-        ));
-    }
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(AppError::validation(
-            "reason",
-            "is longer than 500 characters",
         ));
     }
     user(p, store_id, id).await?;

@@ -441,9 +441,13 @@ pub async fn perform<P: Platform>(
             AdminCaller::Bootstrap { .. } => "admin:bootstrap".to_owned(),
             AdminCaller::Key { key_id, .. } => format!("admin:{key_id}"),
         };
-        with_idempotency(p, req, store_id, &scope, async || {
-            run(p, req, op, params, caller, store_id).await
-        })
+        with_idempotency(
+            p,
+            req,
+            store_id,
+            crate::idempotency::Scope::Caller(&scope),
+            async || run(p, req, op, params, caller, store_id).await,
+        )
         .await?
     } else {
         run(p, req, op, params, caller, store_id).await?
@@ -596,6 +600,12 @@ async fn audit<P: Platform>(
     Ok(())
 }
 
+/// Public routes are not operations a caller performs (the UI cannot run them as one).
+fn not_an_operation() -> Problem {
+    Problem::new(404, "route_not_found", "Not found")
+        .detail("This path is not an operation an admin performs.")
+}
+
 /// How notes and promo codes name who made them.
 fn author(caller: &AdminCaller) -> String {
     match caller {
@@ -627,7 +637,8 @@ async fn run<P: Platform>(
             .ok_or(AppError::NotFound("store"))
     };
     Ok(match op {
-        Op::Healthz | Op::OpenApi => unreachable!("answered before authentication"),
+        // Answered before authentication; reached here only through `perform_as`.
+        Op::Healthz | Op::OpenApi | Op::OpenCustomerFile => return Err(not_an_operation()),
         Op::CreateStore => Response::json(201, &create_store(p, req.json()?).await?),
         Op::ListStores => Response::json(
             200,
@@ -767,20 +778,16 @@ async fn run<P: Platform>(
             &fulfillment::admin::retry(p, store_id, params.get("fulfillment_order_id")).await?,
         ),
         Op::CancelOrder => {
+            let input: crate::orders::list::CancelInput = req.json_or_default()?;
+            let reason = crate::input::optional_line("reason", input.reason.as_deref(), 200)?
+                .map_or_else(
+                    || "cancelled_by_operator".to_owned(),
+                    |r| format!("cancelled_by_operator: {r}"),
+                );
             let order = crate::sql::orders::order_by_id(p.db(), params.get("order_id"))
                 .await?
                 .filter(|o| o.store_id == store_id)
                 .ok_or(AppError::NotFound("order"))?;
-            let input: crate::orders::list::CancelInput = req.json_or_default()?;
-            let reason = input.reason.map_or_else(
-                || "cancelled_by_operator".to_owned(),
-                |r| {
-                    format!(
-                        "cancelled_by_operator: {}",
-                        r.chars().take(200).collect::<String>()
-                    )
-                },
-            );
             Response::json(
                 200,
                 &fulfillment::cancel::cancel_order(
@@ -867,7 +874,6 @@ async fn run<P: Platform>(
         Op::FulfillmentDashboard => {
             Response::json(200, &fulfillment::admin::dashboard(p, store_id).await?)
         }
-        Op::OpenCustomerFile => unreachable!("answered before authentication"),
         Op::ListPromoCodes => Response::json(
             200,
             &serde_json::json!({ "data": admin::promo_codes::list(p, store_id).await? }),

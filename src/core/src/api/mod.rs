@@ -6,7 +6,7 @@ mod openapi;
 pub mod storefront;
 pub mod webhooks;
 
-pub use openapi::{Operation, document};
+pub use openapi::{Operation, document, operations};
 
 use crate::db::Db;
 use crate::http::{Problem, Request, Response};
@@ -36,7 +36,7 @@ pub(crate) async fn with_idempotency<P, F>(
     p: &P,
     req: &Request,
     store_id: &str,
-    scope: &str,
+    scope: idempotency::Scope<'_>,
     handler: F,
 ) -> Result<Response, Problem>
 where
@@ -46,15 +46,8 @@ where
     let Some(key) = idempotency::key_of(req)? else {
         return handler().await;
     };
-    let ticket = match idempotency::claim(
-        p.db(),
-        store_id,
-        scope,
-        &key,
-        &idempotency::request_hash(req),
-        p.now_ms(),
-    )
-    .await?
+    let ticket = match idempotency::claim(p, store_id, scope, &key, &idempotency::request_hash(req))
+        .await?
     {
         Claim::Replay(r) => return Ok(r),
         Claim::Proceed(t) => t,
@@ -67,7 +60,7 @@ where
     if resp.status >= 500 {
         idempotency::release(p.db(), &ticket).await?;
     } else {
-        idempotency::complete(p.db(), &ticket, &resp).await?;
+        idempotency::complete(p, &ticket, &resp).await?;
     }
     result
 }

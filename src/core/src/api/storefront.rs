@@ -6,6 +6,7 @@ use crate::auth::{self, StorefrontCaller, sha256_hex};
 use crate::carts::{self, add_item::AddItem, update_item::UpdateItem};
 use crate::catalog::{Audience, get_product::get_storefront_product, list_products::list_products};
 use crate::http::{Method, Params, Problem, Request, Response, Route, route};
+use crate::idempotency::Scope;
 use crate::orders;
 use crate::ports::Platform;
 
@@ -177,9 +178,13 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     }
     let caller = auth::storefront_caller(p, req).await?;
     if req.method == Method::Post {
-        let scope = format!("storefront:{}", caller_scope(&caller));
+        let scope = caller_scope(&caller);
+        let scope = match &scope {
+            Some(s) => Scope::Caller(s),
+            None => Scope::Anonymous,
+        };
         let store_id = caller.store.id.clone();
-        with_idempotency(p, req, &store_id, &scope, async || {
+        with_idempotency(p, req, &store_id, scope, async || {
             run(p, req, op, &params, &caller).await
         })
         .await
@@ -188,12 +193,14 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     }
 }
 
-/// Keys are per caller: one shopper's key never replays another's response.
-fn caller_scope(c: &StorefrontCaller) -> String {
+/// Keys are per caller: one shopper's key never replays another's response. A caller
+/// with neither a customer token nor a cart has no scope of its own (see
+/// [`Scope::Anonymous`]).
+fn caller_scope(c: &StorefrontCaller) -> Option<String> {
     match (&c.customer, &c.cart_token) {
-        (Some(claims), _) => format!("customer:{}", claims.sub),
-        (None, Some(t)) => format!("cart:{}", sha256_hex(t)),
-        (None, None) => "guest".into(),
+        (Some(claims), _) => Some(format!("storefront:customer:{}", claims.sub)),
+        (None, Some(t)) => Some(format!("storefront:cart:{}", sha256_hex(t))),
+        (None, None) => None,
     }
 }
 
@@ -206,7 +213,7 @@ async fn run<P: Platform>(
 ) -> Result<Response, Problem> {
     let store_id = caller.store.id.as_str();
     Ok(match op {
-        Op::Healthz | Op::OpenApi | Op::Download => unreachable!("answered before authentication"),
+        Op::Healthz | Op::OpenApi | Op::Download => return Err(Problem::route_not_found()),
         Op::UploadItemFile => Response::json(
             201,
             &crate::files::upload_customer_file(

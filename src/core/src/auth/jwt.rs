@@ -14,9 +14,7 @@ use crate::ports::{HttpClient, OutboundRequest, Platform};
 use crate::sql::stores::IdentitySettings;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -158,10 +156,11 @@ pub async fn verify<P: Platform>(
                 .hs256_secret
                 .as_deref()
                 .ok_or_else(|| invalid("This store does not accept HS256 tokens."))?;
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-                .expect("HMAC takes any key length");
-            mac.update(signing_input.as_bytes());
-            mac.verify_slice(&signature).is_ok()
+            crate::crypto::hmac_sha256_verify(
+                secret.as_bytes(),
+                &[signing_input.as_bytes()],
+                &signature,
+            )
         }
         "RS256" | "ES256" => {
             let alg = if header.alg == "RS256" {

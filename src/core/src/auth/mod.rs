@@ -12,13 +12,7 @@ pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// Constant-time equality for secrets.
-pub fn secure_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub use crate::crypto::secure_eq;
 
 /// The bearer token of an `Authorization` header.
 pub fn bearer(header: Option<&str>) -> Option<&str> {

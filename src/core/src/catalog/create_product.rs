@@ -106,7 +106,7 @@ pub async fn create_product_with<P: Platform>(
     input: CreateProduct,
     extra: impl FnOnce(&[String]) -> Result<Vec<crate::db::Stmt>, AppError>,
 ) -> Result<ProductView, AppError> {
-    let title = Text::parse(&input.title, 1, 200).map_err(|m| AppError::validation("title", m))?;
+    let title = Text::line(&input.title, 1, 200).map_err(|m| AppError::validation("title", m))?;
     let slug = match input.slug.as_deref() {
         Some(s) => Slug::parse(s).map_err(|m| AppError::validation("slug", m))?,
         None => Slug::from_title(title.as_str()).ok_or_else(|| {

@@ -41,7 +41,7 @@ pub struct VariantInput {
 /// The first rule broken, naming its field.
 pub fn check_variant(v: &VariantRow, store_currency: &str) -> Result<(), AppError> {
     Sku::parse(&v.sku).map_err(|m| AppError::validation("sku", m))?;
-    Text::parse(&v.title, 1, 200).map_err(|m| AppError::validation("title", m))?;
+    Text::line(&v.title, 1, 200).map_err(|m| AppError::validation("title", m))?;
     let cur = Currency::parse(&v.currency).map_err(|m| AppError::validation("currency", m))?;
     if cur.as_str() != store_currency {
         return Err(AppError::validation(

@@ -30,7 +30,7 @@ pub async fn set_mapping<P: Platform>(
     let v = catalog::variant(p.db(), store_id, variant_id)
         .await?
         .ok_or(AppError::NotFound("variant"))?;
-    let ext = Text::parse(&input.external_variant_id, 1, 200)
+    let ext = Text::line(&input.external_variant_id, 1, 200)
         .map_err(|m| AppError::validation("external_variant_id", m))?;
     let cost_currency = match (input.cost_amount, input.cost_currency.as_deref()) {
         (None, None) => None,

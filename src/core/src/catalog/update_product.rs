@@ -30,7 +30,7 @@ pub async fn update_product<P: Platform>(
         .await?
         .ok_or(AppError::NotFound("product"))?;
     if let Some(t) = input.title {
-        row.title = Text::parse(&t, 1, 200)
+        row.title = Text::line(&t, 1, 200)
             .map_err(|m| AppError::validation("title", m))?
             .into_string();
     }

@@ -61,15 +61,39 @@ impl Slug {
     }
 }
 
-/// Free text with a length bound, trimmed; control characters refused.
+/// Free text with a length bound, trimmed. Text goes on to Stripe, email APIs, providers
+/// and CSV exports, so control characters are refused wherever they stand (before
+/// trimming): [`Text::line`] allows none, [`Text::parse`] only line breaks and tabs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Text(String);
 
 impl Text {
+    /// Several lines (descriptions, notes, reasons).
+    ///
     /// # Errors
     /// Empty after trimming (when `min` > 0), longer than `max` characters, or control
-    /// characters other than newlines and tabs.
+    /// characters other than line breaks and tabs.
     pub fn parse(s: &str, min: usize, max: usize) -> Result<Self, String> {
+        if s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err("must not contain control characters".into());
+        }
+        Self::bounded(s, min, max)
+    }
+
+    /// One line (names, titles, labels, address lines, tracking numbers).
+    ///
+    /// # Errors
+    /// As [`Text::parse`], and any line break or tab.
+    pub fn line(s: &str, min: usize, max: usize) -> Result<Self, String> {
+        if s.chars().any(char::is_control) {
+            return Err("must be one line without control characters".into());
+        }
+        Self::bounded(s, min, max)
+    }
+
+    fn bounded(s: &str, min: usize, max: usize) -> Result<Self, String> {
         let t = s.trim();
         let n = t.chars().count();
         if n < min {
@@ -81,9 +105,6 @@ impl Text {
         }
         if n > max {
             return Err(format!("must have at most {max} characters"));
-        }
-        if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            return Err("must not contain control characters".into());
         }
         Ok(Text(t.to_owned()))
     }
@@ -151,6 +172,9 @@ impl Email {
     /// # Errors
     /// Not shaped like `local@domain.tld` or longer than 254 characters.
     pub fn parse(s: &str) -> Result<Self, String> {
+        if s.chars().any(char::is_control) {
+            return Err("must be an email address without control characters".into());
+        }
         let s = s.trim();
         let ok = s.len() <= 254
             && s.split_once('@').is_some_and(|(l, d)| {
@@ -211,5 +235,23 @@ mod tests {
         assert!(Text::parse("ok\nline", 1, 10).is_ok());
         assert!(Text::parse("bad\u{0}", 1, 10).is_err());
         assert!(Text::parse("   ", 1, 10).is_err());
+        assert!(Text::parse("windows\r\nlines", 1, 20).is_ok());
+        assert!(Text::parse("bell\u{7}", 1, 10).is_err());
+        for bad in ["a\nb", "tab\t", "end\n", "\u{0}", "del\u{7f}", "c1\u{85}"] {
+            assert!(Text::line(bad, 1, 10).is_err(), "{bad:?}");
+        }
+        assert_eq!(Text::line("  fine  ", 1, 10).unwrap().as_str(), "fine");
+    }
+    #[test]
+    fn emails_refuse_control_characters_anywhere() {
+        for bad in [
+            "a@b.co\n",
+            "a\u{0}@b.co",
+            "a@b.co\r",
+            "\ta@b.co",
+            "a@b\u{1b}.co",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

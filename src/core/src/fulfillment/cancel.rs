@@ -520,10 +520,7 @@ pub async fn settle_by_operator<P: Platform>(
     fo_id: &str,
     input: OperatorOutcome,
 ) -> Result<super::admin::FulfillmentOrderView, AppError> {
-    let reason = input
-        .reason
-        .map(|r| r.trim().chars().take(300).collect::<String>())
-        .filter(|r| !r.is_empty());
+    let reason = crate::input::optional_line("reason", input.reason.as_deref(), 300)?;
     let outcome = match input.outcome.as_str() {
         "cancelled" => CancelOutcome::Cancelled,
         "rejected" => CancelOutcome::Refused(

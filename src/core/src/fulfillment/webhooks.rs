@@ -12,9 +12,7 @@ use crate::domain::{FulfillmentStatus, ProviderCode, ShipmentStatus};
 use crate::http::{Problem, Request, Response};
 use crate::ports::Platform;
 use crate::sql::stores;
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
 
 const MAX_BODY: usize = 512 * 1024;
 
@@ -91,12 +89,9 @@ pub async fn receive<P: Platform>(
     let hmac_ok = signature_header
         .and_then(|h| req.get_header(h))
         .is_some_and(|sig| {
-            let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-            m.update(&req.body);
-            secure_eq(
-                hex::encode(m.finalize().into_bytes()).as_bytes(),
-                sig.trim().to_ascii_lowercase().as_bytes(),
-            )
+            hex::decode(sig.trim()).is_ok_and(|tag| {
+                crate::crypto::hmac_sha256_verify(secret.as_bytes(), &[&req.body], &tag)
+            })
         });
     if !(url_ok || hmac_ok) {
         return Err(unauthorized());

@@ -9,8 +9,6 @@ use crate::domain::OrderNumber;
 use crate::ports::Platform;
 use crate::sql::orders::{self as orders, OrderRow};
 use crate::stmt;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 /// How long an order-access token works.
 pub const ORDER_TOKEN_TTL_S: i64 = 3600;
@@ -19,9 +17,10 @@ pub const ORDER_TOKEN_TTL_S: i64 = 3600;
 pub const ORDER_TOKEN_HEADER: &str = "x-order-token";
 
 fn mac(secret: &str, body: &str) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    m.update(body.as_bytes());
-    hex::encode(m.finalize().into_bytes())
+    hex::encode(crate::crypto::hmac_sha256(
+        secret.as_bytes(),
+        &[body.as_bytes()],
+    ))
 }
 
 /// `ot1.<order id>.<expiry, unix seconds>.<hex HMAC-SHA256 of the rest>`.

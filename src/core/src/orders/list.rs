@@ -5,7 +5,7 @@ use super::access::{ORDER_TOKEN_TTL_S, sign_order_token, token_secret, visible_o
 use super::{OrderView, view};
 use crate::AppError;
 use crate::auth::StorefrontCaller;
-use crate::domain::{Email, OrderNumber};
+use crate::domain::OrderNumber;
 use crate::ports::Platform;
 use crate::sql::orders;
 use crate::sql::stores;
@@ -135,7 +135,7 @@ pub async fn lookup<P: Platform>(
     let secret = token_secret(p)?.to_owned();
     let number = OrderNumber::parse(&input.order_number)
         .map_err(|m| AppError::validation("order_number", m))?;
-    let email = Email::parse(&input.email).map_err(|m| AppError::validation("email", m))?;
+    let email = crate::input::email("email", &input.email)?;
     let order = orders::order_by_number(p.db(), &caller.store.id, number.as_str())
         .await?
         .filter(|o| {
@@ -169,16 +169,11 @@ pub async fn cancel<P: Platform>(
     number: &str,
     input: CancelInput,
 ) -> Result<crate::fulfillment::cancel::CancellationResult, AppError> {
-    let order = visible_order(p, caller, number).await?;
-    let reason = input.reason.filter(|r| !r.trim().is_empty()).map_or_else(
+    let reason = crate::input::optional_line("reason", input.reason.as_deref(), 200)?.map_or_else(
         || "cancelled_by_customer".to_owned(),
-        |r| {
-            format!(
-                "cancelled_by_customer: {}",
-                r.chars().take(200).collect::<String>()
-            )
-        },
+        |r| format!("cancelled_by_customer: {r}"),
     );
+    let order = visible_order(p, caller, number).await?;
     crate::fulfillment::cancel::cancel_order(
         p,
         order,

@@ -6,7 +6,7 @@ use crate::AppError;
 use crate::auth::StorefrontCaller;
 use crate::carts;
 use crate::db::{Db as _, DbError};
-use crate::domain::{CartStatus, Email, OrderNumber, OrderStatus, VariantKind};
+use crate::domain::{CartStatus, OrderNumber, OrderStatus, VariantKind};
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::carts::{self as cart_sql, CartLine};
 use crate::sql::orders::{self, OrderItemRow, OrderRow};
@@ -44,16 +44,21 @@ impl Address {
     /// The first empty or malformed field.
     pub fn check(&self) -> Result<(), AppError> {
         for (f, v) in [
-            ("name", &self.name),
-            ("line1", &self.line1),
-            ("city", &self.city),
-            ("postal_code", &self.postal_code),
+            ("name", Some(&self.name)),
+            ("line1", Some(&self.line1)),
+            ("line2", self.line2.as_ref()),
+            ("city", Some(&self.city)),
+            ("state", self.state.as_ref()),
+            ("postal_code", Some(&self.postal_code)),
         ] {
-            if v.trim().is_empty() || v.len() > 200 {
-                return Err(AppError::validation(
-                    format!("shipping_address.{f}"),
-                    "is required (at most 200 characters)",
-                ));
+            let required = !matches!(f, "line2" | "state");
+            if let Some(v) = v {
+                crate::input::line(
+                    &format!("shipping_address.{f}"),
+                    v,
+                    usize::from(required),
+                    200,
+                )?;
             }
         }
         if self.country.len() != 2 || !self.country.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -121,12 +126,7 @@ pub async fn place_order<P: Platform>(
         customer_id = Some(c.id);
     }
     if let Some(e) = input.email.as_deref() {
-        email = Some(
-            Email::parse(e)
-                .map_err(|m| AppError::validation("email", m))?
-                .as_str()
-                .to_owned(),
-        );
+        email = Some(crate::input::email("email", e)?);
     }
     if let Some(a) = &input.shipping_address {
         a.check()?;

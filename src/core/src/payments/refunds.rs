@@ -122,6 +122,13 @@ pub async fn create<P: Platform>(
                 "give amount or lines, not both",
             ));
         }
+        // An amount the client chose must be positive whatever is left: 422, not 409.
+        (Some(a), None) if *a <= 0 => {
+            return Err(AppError::validation(
+                "amount",
+                "must be a positive number of minor units",
+            ));
+        }
         (Some(a), None) => *a,
         (None, Some(lines)) => lines_amount(p, order_id, lines).await?,
         (None, None) => refundable,
@@ -385,6 +392,9 @@ async fn lines_amount<P: Platform>(
     order_id: &str,
     lines: &[RefundLine],
 ) -> Result<i64, AppError> {
+    if lines.is_empty() {
+        return Err(AppError::validation("lines", "must name at least one item"));
+    }
     let items = orders::items(p.db(), order_id).await?;
     let mut total = 0;
     for l in lines {

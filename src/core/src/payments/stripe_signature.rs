@@ -4,9 +4,6 @@
 //! compared in constant time; rejected when `now - t` exceeds the tolerance (300 s).
 //! Several secrets are accepted so an endpoint secret can be rotated without downtime.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 /// Stripe's default tolerance.
 pub const TOLERANCE_S: i64 = 300;
 
@@ -26,12 +23,10 @@ pub enum SignatureError {
 
 /// The hex HMAC a signer would put in `v1` for this timestamp and payload.
 pub fn sign(secret: &str, timestamp: i64, payload: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(payload);
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(crate::crypto::hmac_sha256(
+        secret.as_bytes(),
+        &[timestamp.to_string().as_bytes(), b".", payload],
+    ))
 }
 
 /// Verifies a `Stripe-Signature` header against the raw request body.
@@ -67,12 +62,11 @@ pub fn verify(
             let Ok(bytes) = hex::decode(sig) else {
                 return false;
             };
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-                .expect("HMAC takes any key length");
-            mac.update(t.to_string().as_bytes());
-            mac.update(b".");
-            mac.update(payload);
-            mac.verify_slice(&bytes).is_ok()
+            crate::crypto::hmac_sha256_verify(
+                secret.as_bytes(),
+                &[t.to_string().as_bytes(), b".", payload],
+                &bytes,
+            )
         })
     });
     if !matched {

@@ -57,7 +57,7 @@ pub fn new_admin_key<P: Platform>(
     role: Role,
     label: &str,
 ) -> Result<(NewAdminKey, Stmt), AppError> {
-    let label = Text::parse(label, 1, 100).map_err(|m| AppError::validation("label", m))?;
+    let label = Text::line(label, 1, 100).map_err(|m| AppError::validation("label", m))?;
     let key = p.new_token("lak_", 32);
     let row = AdminKeyRow {
         id: p.new_id("akey"),
@@ -138,7 +138,7 @@ pub async fn update_admin_key<P: Platform>(
 ) -> Result<AdminKeyView, AppError> {
     let label = match &input.label {
         Some(l) => Some(
-            Text::parse(l, 1, 100)
+            Text::line(l, 1, 100)
                 .map_err(|m| AppError::validation("label", m))?
                 .into_string(),
         ),

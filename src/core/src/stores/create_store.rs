@@ -34,7 +34,7 @@ pub async fn create_store<P: Platform>(
     p: &P,
     input: CreateStore,
 ) -> Result<CreatedStore, AppError> {
-    let name = Text::parse(&input.name, 1, 100).map_err(|m| AppError::validation("name", m))?;
+    let name = Text::line(&input.name, 1, 100).map_err(|m| AppError::validation("name", m))?;
     let prefix = input.order_prefix.trim().to_ascii_uppercase();
     if !(2..=6).contains(&prefix.len())
         || !prefix

@@ -23,7 +23,7 @@ pub async fn update_store<P: Platform>(
         .await?
         .ok_or(AppError::NotFound("store"))?;
     if let Some(n) = input.name {
-        s.name = Text::parse(&n, 1, 100)
+        s.name = Text::line(&n, 1, 100)
             .map_err(|m| AppError::validation("name", m))?
             .into_string();
     }

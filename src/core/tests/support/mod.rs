@@ -143,6 +143,31 @@ impl TestPlatform {
             })
             .collect()
     }
+    /// Every row of every table, as text: "changes nothing" for updates too.
+    pub fn contents(&self) -> String {
+        let conn = self.db.conn();
+        let mut out = String::new();
+        for (table, _) in self.row_counts() {
+            let mut st = conn
+                .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid"))
+                .unwrap();
+            let cols = st.column_count();
+            let rows = st
+                .query_map([], |r| {
+                    (0..cols)
+                        .map(|i| {
+                            r.get::<_, rusqlite::types::Value>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap();
+            for row in rows {
+                out.push_str(&format!("{table}: {}\n", row.unwrap().join(" | ")));
+            }
+        }
+        out
+    }
     pub fn count(&self, sql: &str) -> i64 {
         self.db.conn().query_row(sql, [], |r| r.get(0)).unwrap()
     }

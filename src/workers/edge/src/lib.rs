@@ -414,37 +414,44 @@ where
     let p = EdgePlatform::from_env(env)?;
     let rid = request_id(&p, &req);
     let url = req.url()?;
-    let method = Method::parse(req.method().as_ref());
-    let core_req = match method {
+    // The raw method: `worker::Method` maps every method it does not know to GET.
+    let raw_method = req.inner().method();
+    let core_req = match Method::parse(&raw_method) {
         Some(m) => {
             let body = if matches!(m, Method::Get | Method::Head) {
-                Vec::new()
+                Ok(Vec::new())
             } else {
-                req.bytes().await.unwrap_or_default()
+                req.bytes().await
             };
-            let headers = req
-                .headers()
-                .entries()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect();
-            let mut r = http::Request::new(m, url.path());
-            r.query = http::parse_query(url.query().unwrap_or(""));
-            r.headers = headers;
-            r.body = body;
-            r.request_id = rid.clone();
-            Some(r)
+            // A body that could not be read is never handled as an empty one.
+            body.map(|body| {
+                let mut r = http::Request::new(m, url.path());
+                r.query = http::parse_query(url.query().unwrap_or(""));
+                r.headers = req
+                    .headers()
+                    .entries()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect();
+                r.body = body;
+                r.request_id = rid.clone();
+                r
+            })
+            .map_err(|e| {
+                let mut pr = http::Problem::new(400, "unreadable_body", "Unreadable body")
+                    .detail("The request body could not be read to its end; send it again.");
+                pr.cause = Some(e.to_string());
+                pr
+            })
         }
-        None => None,
+        None => Err(http::Problem::method_not_implemented(&raw_method)),
     };
     let resp = match core_req {
-        Some(r) => handler(&p, r).await,
-        None => http::Problem::new(405, "method_not_allowed", "Method not allowed")
-            .into_response(&rid)
-            .with_header("x-request-id", &rid),
+        Ok(r) => handler(&p, r).await,
+        Err(pr) => pr.into_response(&rid).with_header("x-request-id", &rid),
     };
     let level = if resp.status >= 500 { "error" } else { "info" };
     let mut fields = serde_json::json!({
-        "method": req.method().to_string(),
+        "method": raw_method.chars().take(20).collect::<String>(),
         "path": loggable_path(url.path()),
         "status": resp.status,
         "duration_ms": js_sys::Date::now() - started,

@@ -33,10 +33,31 @@ async fn dead_letter(env: &Env, body: &serde_json::Value) -> Result<()> {
         .await
 }
 
+/// Every message leaves acked, retried or dead-lettered; the handler never returns `Err`
+/// (it would reset the isolate and redeliver the batch with no delay).
 #[event(queue)]
 async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
-    let p = lading_edge::platform(&env)?;
-    for message in batch.messages()? {
+    let (p, messages) = match (lading_edge::platform(&env), batch.messages()) {
+        (Ok(p), Ok(m)) => (p, m),
+        (p, m) => {
+            // Without bindings or readable bodies nothing can be processed now: every
+            // message comes back later (and reaches the dead-letter queue after max_retries).
+            let cause = [
+                p.err().map(|e| e.to_string()),
+                m.err().map(|e| e.to_string()),
+            ];
+            lading_edge::log(
+                "error",
+                "fulfillment",
+                None,
+                "batch retried: cannot process",
+                serde_json::json!({ "queue": batch.queue(), "cause": cause }),
+            );
+            batch.retry_all();
+            return Ok(());
+        }
+    };
+    for message in messages {
         let outcome = process(&p, message.body()).await;
         let fields = serde_json::json!({ "queue": batch.queue(), "message_id": message.id(), "outcome": &outcome });
         lading_edge::log("info", "fulfillment", None, "message", fields);
@@ -54,6 +75,5 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
             ),
         }
     }
-    // Never return Err: it would reset the isolate (see TOOLCHAIN.md).
     Ok(())
 }

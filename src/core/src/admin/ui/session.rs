@@ -12,9 +12,7 @@ use crate::ports::Platform;
 use crate::stmt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 pub const COOKIE: &str = "lading_admin";
 pub const TTL_S: i64 = 8 * 3600;
@@ -53,11 +51,10 @@ impl Operator {
 }
 
 fn mac(secret: &str, purpose: &str, body: &str) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    m.update(purpose.as_bytes());
-    m.update(b"|");
-    m.update(body.as_bytes());
-    URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
+    URL_SAFE_NO_PAD.encode(crate::crypto::hmac_sha256(
+        secret.as_bytes(),
+        &[purpose.as_bytes(), b"|", body.as_bytes()],
+    ))
 }
 
 /// # Errors

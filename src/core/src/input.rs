@@ -1,0 +1,59 @@
+//! The one way client text enters a use case: each helper checks a value with the
+//! domain's rules ([`Text`], [`Email`]) and names the field in the 422 it answers.
+
+use crate::AppError;
+use crate::domain::{Email, Text};
+
+/// One line of `min..=max` characters, trimmed.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn line(field: &str, v: &str, min: usize, max: usize) -> Result<String, AppError> {
+    Text::line(v, min, max)
+        .map(Text::into_string)
+        .map_err(|m| AppError::validation(field, m))
+}
+
+/// Several lines of `min..=max` characters, trimmed.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn paragraph(field: &str, v: &str, min: usize, max: usize) -> Result<String, AppError> {
+    Text::parse(v, min, max)
+        .map(Text::into_string)
+        .map_err(|m| AppError::validation(field, m))
+}
+
+/// An optional line: absent or blank is `None`.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn optional_line(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, AppError> {
+    v.map(|v| line(field, v, 0, max))
+        .transpose()
+        .map(|t| t.filter(|t| !t.is_empty()))
+}
+
+/// Optional paragraphs: absent or blank is `None`.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn optional_paragraph(
+    field: &str,
+    v: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, AppError> {
+    v.map(|v| paragraph(field, v, 0, max))
+        .transpose()
+        .map(|t| t.filter(|t| !t.is_empty()))
+}
+
+/// An email address, lowercased.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn email(field: &str, v: &str) -> Result<String, AppError> {
+    Email::parse(v)
+        .map(|e| e.as_str().to_owned())
+        .map_err(|m| AppError::validation(field, m))
+}
