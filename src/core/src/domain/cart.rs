@@ -13,9 +13,15 @@ impl StateMachine for CartStatus {
         CartStatus::Merged,
     ];
     const TRANSITIONS: &'static [(Self, Self)] = &[
+        // Checkout placed its order.
         (CartStatus::Active, CartStatus::CheckedOut),
+        // Idle for 48 h (the hourly job).
         (CartStatus::Active, CartStatus::Abandoned),
+        // A guest signed in: its lines moved into the customer's cart.
         (CartStatus::Active, CartStatus::Merged),
+        // Its order was cancelled unpaid (payment failed, session expired, 48 h passed):
+        // the shopper gets the cart back to try again.
+        (CartStatus::CheckedOut, CartStatus::Active),
     ];
 }
 
@@ -30,11 +36,15 @@ mod tests {
     #[test]
     fn every_cart_state_is_reachable_and_final_states_are_final() {
         assert_eq!(CartStatus::reachable().len(), CartStatus::ALL.len());
-        for s in [
-            CartStatus::CheckedOut,
-            CartStatus::Abandoned,
-            CartStatus::Merged,
-        ] {
+        assert_eq!(
+            CartStatus::ALL
+                .iter()
+                .filter(|&&t| CartStatus::CheckedOut.can_go(t))
+                .collect::<Vec<_>>(),
+            vec![&CartStatus::Active],
+            "a checked-out cart only comes back when its order is cancelled unpaid"
+        );
+        for s in [CartStatus::Abandoned, CartStatus::Merged] {
             assert!(
                 CartStatus::ALL.iter().all(|&t| !s.can_go(t)),
                 "{s:?} must be final"

@@ -16,5 +16,5 @@ pub use ids::crockford;
 pub use money::{Currency, Money};
 pub use order::{FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, ShipmentStatus};
 pub use roles::Role;
-pub use state_machine::StateMachine;
+pub use state_machine::{Named, StateMachine};
 pub use values::{CartOptions, Email, Quantity, Sku, Slug, Text};

@@ -29,22 +29,34 @@ impl StateMachine for OrderStatus {
         OrderStatus::Cancelled,
         OrderStatus::CancelRequested,
     ];
-    const TRANSITIONS: &'static [(Self, Self)] = &[
-        (OrderStatus::Pending, OrderStatus::Paid),
-        (OrderStatus::Paid, OrderStatus::Processing),
-        (OrderStatus::Processing, OrderStatus::PartiallyShipped),
-        (OrderStatus::Processing, OrderStatus::Shipped),
-        (OrderStatus::PartiallyShipped, OrderStatus::Shipped),
-        (OrderStatus::Shipped, OrderStatus::Delivered),
-        // Payment failed, session expired, or unpaid for 48 h.
-        (OrderStatus::Pending, OrderStatus::Cancelled),
-        (OrderStatus::Paid, OrderStatus::CancelRequested),
-        (OrderStatus::Processing, OrderStatus::CancelRequested),
-        (OrderStatus::CancelRequested, OrderStatus::Cancelled),
-        // A provider refused to cancel: back to where it was.
-        (OrderStatus::CancelRequested, OrderStatus::Paid),
-        (OrderStatus::CancelRequested, OrderStatus::Processing),
-    ];
+    const TRANSITIONS: &'static [(Self, Self)] = {
+        use OrderStatus::*;
+        &[
+            // Stripe took the money (webhook, reconciliation or an operator's acceptance).
+            (Pending, Paid),
+            // Its fulfillment orders were routed to providers (or it only sells downloads).
+            (Paid, Processing),
+            // Derived from the fulfillment orders: some parcels left, or all of them.
+            (Processing, PartiallyShipped),
+            (Processing, Shipped),
+            (PartiallyShipped, Shipped),
+            // The carrier delivered every parcel.
+            (Shipped, Delivered),
+            // Payment failed, session expired, or unpaid for 48 h.
+            (Pending, Cancelled),
+            // A customer or operator asked to cancel what has not shipped yet; a partly
+            // shipped order cancels the rest (its shipped parcels are refused one by one).
+            (Paid, CancelRequested),
+            (Processing, CancelRequested),
+            (PartiallyShipped, CancelRequested),
+            // Every part was stopped.
+            (CancelRequested, Cancelled),
+            // Some part went on (a provider refused, or nothing was left to stop): back to
+            // processing, from where the fulfillment orders refine it.
+            (CancelRequested, Paid),
+            (CancelRequested, Processing),
+        ]
+    };
 }
 
 crate::string_enum!(

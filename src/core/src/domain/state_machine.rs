@@ -1,5 +1,12 @@
+/// A state's stored name (every [`crate::string_enum!`] has one).
+pub trait Named {
+    fn name(self) -> &'static str;
+}
+
 /// A closed set of states whose allowed transitions are data (one table per machine).
-pub trait StateMachine: Copy + Eq + std::fmt::Debug + 'static {
+/// The table is the one source of truth: the database refuses every other change of a
+/// stored state (`lading_core::sql::transitions` makes the triggers from it).
+pub trait StateMachine: Copy + Eq + std::fmt::Debug + Named + 'static {
     /// Every state, initial state first.
     const ALL: &'static [Self];
     /// Every allowed `(from, to)` pair.
@@ -7,6 +14,14 @@ pub trait StateMachine: Copy + Eq + std::fmt::Debug + 'static {
 
     fn can_go(self, to: Self) -> bool {
         Self::TRANSITIONS.iter().any(|&(f, t)| f == self && t == to)
+    }
+
+    /// Every allowed change as stored names.
+    fn edges() -> Vec<(&'static str, &'static str)> {
+        Self::TRANSITIONS
+            .iter()
+            .map(|&(f, t)| (f.name(), t.name()))
+            .collect()
     }
 
     /// States reachable from the initial state; tests assert this is all of them.
@@ -40,6 +55,9 @@ macro_rules! string_enum {
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $($s => Some($name::$variant),)+ _ => None }
             }
+        }
+        impl $crate::domain::Named for $name {
+            fn name(self) -> &'static str { self.as_str() }
         }
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -5,3 +5,4 @@ pub mod carts;
 pub mod catalog;
 pub mod orders;
 pub mod stores;
+pub mod transitions;
