@@ -90,6 +90,84 @@ impl Stmt {
         self.params.push(v.into());
         self
     }
+
+    /// Guarded writes: `self` ends where its condition goes (`INSERT … SELECT …` without a
+    /// `WHERE`, or with one); [`Stmt::when`] adds `WHERE (guard)` and [`Stmt::and_when`]
+    /// `AND (guard)`, each with the guard's parameters after `self`'s — so the text and
+    /// its placeholders always line up, and no guard is spliced into the middle of SQL.
+    #[must_use]
+    pub fn when(self, guard: &Stmt) -> Self {
+        self.append(" WHERE (", guard)
+    }
+
+    /// See [`Stmt::when`].
+    #[must_use]
+    pub fn and_when(self, guard: &Stmt) -> Self {
+        self.append(" AND (", guard)
+    }
+
+    /// An insert that writes nothing when its row exists (the end of a guarded insert).
+    #[must_use]
+    pub fn or_nothing(mut self) -> Self {
+        self.sql.push_str(" ON CONFLICT DO NOTHING");
+        self
+    }
+
+    fn append(mut self, joint: &str, guard: &Stmt) -> Self {
+        self.sql.push_str(joint);
+        self.sql.push_str(&guard.sql);
+        self.sql.push(')');
+        self.params.extend(guard.params.iter().cloned());
+        self
+    }
+}
+
+/// The statements of one atomic batch, of which one may be the deciding one: the guarded
+/// state change that every other statement follows. Whether the batch did its work (or a
+/// concurrent copy did it first) is whether that statement changed a row.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    statements: Vec<Stmt>,
+    deciding: Option<usize>,
+}
+
+impl Batch {
+    pub fn push(&mut self, s: Stmt) {
+        self.statements.push(s);
+    }
+    pub fn extend(&mut self, s: impl IntoIterator<Item = Stmt>) {
+        self.statements.extend(s);
+    }
+    /// Adds the deciding statement (one per batch: a second replaces the first's role).
+    pub fn push_deciding(&mut self, s: Stmt) {
+        self.deciding = Some(self.statements.len());
+        self.statements.push(s);
+    }
+    /// The statements to run, and how to read their results.
+    pub fn into_parts(self) -> (Vec<Stmt>, Decision) {
+        (self.statements, Decision(self.deciding))
+    }
+}
+
+impl From<Vec<Stmt>> for Batch {
+    fn from(statements: Vec<Stmt>) -> Self {
+        Batch {
+            statements,
+            deciding: None,
+        }
+    }
+}
+
+/// Which result of a [`Batch`] decides.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision(Option<usize>);
+
+impl Decision {
+    /// Whether the deciding statement changed a row (true when none decides).
+    pub fn made_change(self, results: &[StmtResult]) -> bool {
+        self.0
+            .is_none_or(|i| results.get(i).is_some_and(|r| r.changes > 0))
+    }
 }
 
 /// Builds a [`Stmt`]: `stmt!("SELECT … WHERE id = ?", id)`.

@@ -23,23 +23,19 @@ pub const LINKS_PER_HOUR: i64 = 10;
 /// The downloads of a paid order, written in the batch that pays it (`guard`: paid by this
 /// payment). The file is referenced where the variant keeps it.
 pub fn create_statements(order: &OrderRow, guard: &Stmt, now: i64) -> Stmt {
-    let mut s = stmt!(
-        format!(
-            "INSERT INTO downloads (id, store_id, order_id, order_item_id, r2_key, filename, status, created_at, updated_at) \
-             SELECT 'dl_' || oi.id, ?, oi.order_id, oi.id, oi.digital_asset_key, \
-                    COALESCE(NULLIF(replace(oi.digital_asset_key, rtrim(oi.digital_asset_key, replace(oi.digital_asset_key, '/', '')), ''), ''), 'download'), \
-                    'ready', ?, ? \
-             FROM order_items oi WHERE oi.order_id = ? AND oi.kind = 'digital' AND oi.digital_asset_key IS NOT NULL AND {} \
-             ON CONFLICT DO NOTHING",
-            guard.sql
-        ),
+    stmt!(
+        "INSERT INTO downloads (id, store_id, order_id, order_item_id, r2_key, filename, status, created_at, updated_at) \
+         SELECT 'dl_' || oi.id, ?, oi.order_id, oi.id, oi.digital_asset_key, \
+                COALESCE(NULLIF(replace(oi.digital_asset_key, rtrim(oi.digital_asset_key, replace(oi.digital_asset_key, '/', '')), ''), ''), 'download'), \
+                'ready', ?, ? \
+         FROM order_items oi WHERE oi.order_id = ? AND oi.kind = 'digital' AND oi.digital_asset_key IS NOT NULL",
         &order.store_id,
         now,
         now,
         &order.id
-    );
-    s.params.extend(guard.params.iter().cloned());
-    s
+    )
+    .and_when(guard)
+    .or_nothing()
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -75,20 +75,18 @@ pub fn queue_statements(
         notification_id: id.clone(),
         store_id: store_id.to_owned(),
     };
-    let mut insert = stmt!(
-        format!(
-            "INSERT INTO notifications (id, store_id, order_id, kind, recipient, created_at) \
-             SELECT ?, ?, ?, ?, (SELECT email FROM orders WHERE id = ?), ? WHERE {} ON CONFLICT DO NOTHING",
-            guard.sql
-        ),
+    let insert = stmt!(
+        "INSERT INTO notifications (id, store_id, order_id, kind, recipient, created_at) \
+         SELECT ?, ?, ?, ?, (SELECT email FROM orders WHERE id = ?), ?",
         &id,
         store_id,
         order_id,
         kind.as_str(),
         order_id,
         now
-    );
-    insert.params.extend(guard.params.iter().cloned());
+    )
+    .when(guard)
+    .or_nothing();
     vec![
         insert,
         // Written once, with the notification: a repeated change finds both present.

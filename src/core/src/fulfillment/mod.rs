@@ -109,23 +109,22 @@ pub fn routing_statements<P: Platform>(
     } in route(&PreferredProvider, items, store_default)
     {
         let fo_id = p.new_id("fo");
-        let mut insert = stmt!(
-            format!(
+        statements.push(
+            stmt!(
                 "INSERT INTO fulfillment_orders (id, store_id, order_id, provider, status, currency, cost_estimated, created_at, updated_at) \
-                 SELECT ?, ?, ?, ?, 'pending', ?, ?, ?, ? WHERE {} ON CONFLICT DO NOTHING",
-                paid_guard.sql
-            ),
-            &fo_id,
-            &order.store_id,
-            &order.id,
-            provider.as_str(),
-            &order.currency,
-            cost_estimated,
-            now,
-            now
+                 SELECT ?, ?, ?, ?, 'pending', ?, ?, ?, ?",
+                &fo_id,
+                &order.store_id,
+                &order.id,
+                provider.as_str(),
+                &order.currency,
+                cost_estimated,
+                now,
+                now
+            )
+            .when(paid_guard)
+            .or_nothing(),
         );
-        insert.params.extend(paid_guard.params.iter().cloned());
-        statements.push(insert);
         for (item, external) in &lines {
             statements.push(stmt!(
                 "INSERT INTO fulfillment_order_lines (id, fulfillment_order_id, order_item_id, external_variant_id, quantity, remaining_quantity) \

@@ -5,7 +5,7 @@
 
 use crate::AppError;
 use crate::auth::sha256_hex;
-use crate::db::{Db as _, Stmt};
+use crate::db::{Batch, Db as _, Stmt};
 use crate::domain::{OrderStatus, ProviderCode};
 use crate::fulfillment::{self, routing::RoutableItem};
 use crate::inbound::{self, Seen};
@@ -92,16 +92,15 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
     // statement below is guarded, so applying it more than once is harmless.
     match apply(p, kind, &event["data"]["object"]).await {
         Ok(effect) => {
-            let mut batch = effect.statements;
+            let (mut batch, decision) = effect.statements.into_parts();
             batch.push(inbound::mark_processed(PROVIDER, id, p.now_ms()));
             let res = p.db().batch(batch).await.map_err(AppError::from)?;
             // A concurrent copy may have made the change first: say what this one did, and
             // leave the follow-up work to the copy that made it.
-            let (result, made_it) = match effect.decided_by {
-                Some((i, otherwise)) if res.get(i).is_some_and(|r| r.changes == 0) => {
-                    (otherwise, false)
-                }
-                _ => (effect.result, true),
+            let made_it = decision.made_change(&res);
+            let result = match effect.otherwise {
+                Some(otherwise) if !made_it => otherwise,
+                _ => effect.result,
             };
             if made_it {
                 for follow_up in effect.follow_ups {
@@ -119,28 +118,23 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
 
 /// The writes an event causes, and Stripe calls to make once they are committed.
 struct Effect {
-    statements: Vec<Stmt>,
+    /// `result` describes the change of its deciding statement, if it has one.
+    statements: Batch,
     result: String,
-    /// The statement whose change `result` describes, and what to say when it changed
-    /// nothing.
-    decided_by: Option<(usize, String)>,
+    /// What to say when the deciding statement changed nothing.
+    otherwise: Option<String>,
     follow_ups: Vec<FollowUp>,
 }
 
 impl Effect {
     fn none(result: impl Into<String>) -> Self {
-        Effect {
-            statements: vec![],
-            result: result.into(),
-            decided_by: None,
-            follow_ups: vec![],
-        }
+        Effect::writes(vec![], result)
     }
-    fn writes(statements: Vec<Stmt>, result: impl Into<String>) -> Self {
+    fn writes(statements: impl Into<Batch>, result: impl Into<String>) -> Self {
         Effect {
-            statements,
+            statements: statements.into(),
             result: result.into(),
-            decided_by: None,
+            otherwise: None,
             follow_ups: vec![],
         }
     }
@@ -494,7 +488,7 @@ pub async fn accept_review<P: Platform>(
     }
     let routing = routing_inputs(p, &order).await?;
     let effect = settle(p, &order, &paid, routing, true);
-    let mut batch = effect.statements;
+    let (mut batch, decision) = effect.statements.into_parts();
     let now = p.now_ms();
     batch.push(domain_event(
         &format!("order.review_accepted:{}", order.id),
@@ -506,10 +500,7 @@ pub async fn accept_review<P: Platform>(
         stmt!("EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'paid')", &order.id),
     ));
     let res = p.db().batch(batch).await?;
-    let accepted = effect
-        .decided_by
-        .as_ref()
-        .is_none_or(|(i, _)| res.get(*i).is_some_and(|r| r.changes == 1));
+    let accepted = decision.made_change(&res);
     if accepted {
         for follow_up in effect.follow_ups {
             follow_up.run(p).await;
@@ -583,10 +574,11 @@ fn settle<P: Platform>(
         now,
         &order.id
     );
-    let statements = vec![
-        // Counted only by the batch that moves the order out of pending (the next statement).
-        stats,
-        stmt!(
+    let mut statements = Batch::default();
+    // Counted only by the batch that moves the order out of pending (the next statement).
+    statements.push(stats);
+    // The payment moves the order out of pending: this batch did the work, or a copy did.
+    statements.push_deciding(stmt!(
             "UPDATE orders SET status = 'paid', financial_status = 'paid', stripe_payment_intent_id = ?, \
                 discount_amount = ?, tax_amount = ?, total_amount = ?, tax_collected = ?, promo_code = COALESCE(?, promo_code), \
                 email = COALESCE(email, ?), shipping_address = COALESCE(?, shipping_address), stripe_customer_id = COALESCE(?, stripe_customer_id), \
@@ -605,7 +597,8 @@ fn settle<P: Platform>(
             now,
             &order.id,
             &paid.payment_intent
-        ),
+    ));
+    statements.extend([
         // Details only the session carries, for an order its intent already paid.
         stmt!(
             "UPDATE orders SET email = COALESCE(email, ?), shipping_address = COALESCE(shipping_address, ?), \
@@ -634,10 +627,9 @@ fn settle<P: Platform>(
                 &paid.payment_intent
             ),
         ),
-    ];
+    ]);
     // Routing: one fulfillment order per provider, each with its outbox message, written
-    // only by the batch in which this payment pays the order (SPEC §5.4).
-    let mut statements = statements;
+    // only by the batch in which this payment pays the order.
     let mut follow_ups = Vec::new();
     if let Some((items, store_default)) = routing {
         let paid_by_this = stmt!(
@@ -661,14 +653,11 @@ fn settle<P: Platform>(
             &paid_by_this,
             now,
         ));
-        let mut files_ready = stmt!(
-            "EXISTS (SELECT 1 FROM downloads WHERE order_id = ? AND status = 'ready') AND ",
+        let files_ready = stmt!(
+            "EXISTS (SELECT 1 FROM downloads WHERE order_id = ? AND status = 'ready')",
             &order.id
-        );
-        files_ready.sql.push_str(&paid_by_this.sql);
-        files_ready
-            .params
-            .extend(paid_by_this.params.iter().cloned());
+        )
+        .and_when(&paid_by_this);
         statements.extend(notifications::queue_statements(
             &order.store_id,
             &order.id,
@@ -683,7 +672,7 @@ fn settle<P: Platform>(
         follow_ups.push(FollowUp::Dispatch(outbox));
     }
     Effect {
-        decided_by: Some((1, "order already paid".into())),
+        otherwise: Some("order already paid".into()),
         follow_ups,
         ..Effect::writes(statements, "order paid")
     }
@@ -708,10 +697,9 @@ async fn ended<P: Platform>(
         )));
     }
     let mut effect = Effect {
-        // cancel_pending: [give the cart back, cancel the order, timeline].
-        decided_by: Some((1, "no change: the order already left pending".into())),
+        otherwise: Some("no change: the order already left pending".into()),
         ..Effect::writes(
-            orders::cancel_pending(&order.store_id, &order.id, reason, p.now_ms()),
+            orders::cancel_pending_batch(&order.store_id, &order.id, reason, p.now_ms()),
             format!("order cancelled: {reason}"),
         )
     };

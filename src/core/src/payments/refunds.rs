@@ -181,10 +181,23 @@ pub fn reserve(
     reason: Option<&str>,
     now: i64,
 ) -> Stmt {
+    reserve_where(id, store_id, order_id, amount, currency, reason, now).or_nothing()
+}
+
+/// [`reserve`] up to its `WHERE`, for more conditions.
+fn reserve_where(
+    id: &str,
+    store_id: &str,
+    order_id: &str,
+    amount: i64,
+    currency: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Stmt {
     stmt!(
         format!(
             "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
-             SELECT ?, ?, ?, 'refund', ?, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} >= ? AND ? > 0 ON CONFLICT DO NOTHING"
+             SELECT ?, ?, ?, 'refund', ?, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} >= ? AND ? > 0"
         ),
         id,
         store_id,
@@ -212,13 +225,9 @@ pub fn reserve_if(
     reason: Option<&str>,
     now: i64,
 ) -> Stmt {
-    let mut s = reserve(id, store_id, order_id, amount, currency, reason, now);
-    s.sql = s.sql.replace(
-        " ON CONFLICT DO NOTHING",
-        &format!(" AND {} ON CONFLICT DO NOTHING", guard.sql),
-    );
-    s.params.extend(guard.params.iter().cloned());
-    s
+    reserve_where(id, store_id, order_id, amount, currency, reason, now)
+        .and_when(guard)
+        .or_nothing()
 }
 
 /// [`reserve_rest`], only when `guard` holds too.
@@ -231,13 +240,9 @@ pub fn reserve_rest_if(
     reason: &str,
     now: i64,
 ) -> Stmt {
-    let mut s = reserve_rest(id, store_id, order_id, currency, reason, now);
-    s.sql = s.sql.replace(
-        " ON CONFLICT DO NOTHING",
-        &format!(" AND {} ON CONFLICT DO NOTHING", guard.sql),
-    );
-    s.params.extend(guard.params.iter().cloned());
-    s
+    reserve_rest_where(id, store_id, order_id, currency, reason, now)
+        .and_when(guard)
+        .or_nothing()
 }
 
 /// Reserves everything still refundable (when an order is cancelled in full).
@@ -249,10 +254,22 @@ pub fn reserve_rest(
     reason: &str,
     now: i64,
 ) -> Stmt {
+    reserve_rest_where(id, store_id, order_id, currency, reason, now).or_nothing()
+}
+
+/// [`reserve_rest`] up to its `WHERE`, for more conditions.
+fn reserve_rest_where(
+    id: &str,
+    store_id: &str,
+    order_id: &str,
+    currency: &str,
+    reason: &str,
+    now: i64,
+) -> Stmt {
     stmt!(
         format!(
             "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
-             SELECT ?, ?, ?, 'refund', {REFUNDABLE_SQL}, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} > 0 ON CONFLICT DO NOTHING"
+             SELECT ?, ?, ?, 'refund', {REFUNDABLE_SQL}, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} > 0"
         ),
         id,
         store_id,

@@ -3,7 +3,7 @@
 //! Every write that follows a payment event is a guarded statement inside one batch (SPEC
 //! §5): the order's status is the guard, deterministic ids make repeats no-ops.
 
-use crate::db::{Db, DbError, DbExt, Stmt, json_column};
+use crate::db::{Batch, Db, DbError, DbExt, Stmt, json_column};
 use crate::domain::{FinancialStatus, OrderStatus, VariantKind};
 use crate::stmt;
 use serde::Deserialize;
@@ -267,27 +267,32 @@ pub fn domain_event(
     now: i64,
     guard: Stmt,
 ) -> Stmt {
-    let mut s = stmt!(
-        format!(
-            "INSERT INTO domain_events (id, store_id, aggregate_type, aggregate_id, type, payload, created_at) \
-             SELECT ?, ?, 'order', ?, ?, ?, ? WHERE {} ON CONFLICT DO NOTHING",
-            guard.sql
-        ),
+    stmt!(
+        "INSERT INTO domain_events (id, store_id, aggregate_type, aggregate_id, type, payload, created_at) \
+         SELECT ?, ?, 'order', ?, ?, ?, ?",
         id,
         store_id,
         order_id,
         kind,
         payload.to_string(),
         now
-    );
-    s.params.extend(guard.params);
-    s
+    )
+    .when(&guard)
+    .or_nothing()
 }
 
 /// Cancels a pending order and gives its cart back to the shopper (unless a customer has
 /// started another cart since), with a timeline entry; no-ops once the order left pending.
 pub fn cancel_pending(store_id: &str, order_id: &str, reason: &str, now: i64) -> Vec<Stmt> {
-    vec![
+    cancel_pending_batch(store_id, order_id, reason, now)
+        .into_parts()
+        .0
+}
+
+/// [`cancel_pending`], decided by the order leaving `pending`.
+pub fn cancel_pending_batch(store_id: &str, order_id: &str, reason: &str, now: i64) -> Batch {
+    let mut batch = Batch::default();
+    batch.push(
         stmt!(
             "UPDATE carts SET status = 'active', updated_at = ?, last_activity_at = ? \
              WHERE id = (SELECT cart_id FROM orders WHERE id = ? AND status = 'pending') AND status = 'checked_out' \
@@ -297,24 +302,25 @@ pub fn cancel_pending(store_id: &str, order_id: &str, reason: &str, now: i64) ->
             now,
             order_id
         ),
+    );
+    batch.push_deciding(stmt!(
+        "UPDATE orders SET status = 'cancelled', cancel_reason = ?, cancelled_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+        reason,
+        now,
+        now,
+        order_id
+    ));
+    batch.push(domain_event(
+        &format!("order.cancelled:{order_id}"),
+        store_id,
+        order_id,
+        "order.cancelled",
+        &serde_json::json!({ "reason": reason }),
+        now,
         stmt!(
-            "UPDATE orders SET status = 'cancelled', cancel_reason = ?, cancelled_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
-            reason,
-            now,
-            now,
+            "EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'cancelled')",
             order_id
         ),
-        domain_event(
-            &format!("order.cancelled:{order_id}"),
-            store_id,
-            order_id,
-            "order.cancelled",
-            &serde_json::json!({ "reason": reason }),
-            now,
-            stmt!(
-                "EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'cancelled')",
-                order_id
-            ),
-        ),
-    ]
+    ));
+    batch
 }
