@@ -1,6 +1,6 @@
 -- Lading schema, part 2: orders and their item snapshots, the payment/refund ledger, every
 -- inbound provider event, the transactional outbox and the domain-event timeline.
--- The UNIQUE constraints are what make payments exactly-once (SPEC §5): a checkout session
+-- The UNIQUE constraints are what make payments exactly-once: a checkout session
 -- or payment intent belongs to one order, a Stripe object is captured or refunded once, an
 -- inbound event is recorded once per provider, an outbox message exists once per cause.
 

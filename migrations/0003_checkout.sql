@@ -1,6 +1,6 @@
 -- Lading schema, part 3: what checkout and payments need beside part 2.
 
--- Customer stats (SPEC §4 User). Counters, so each is changed only in the batch that pays
+-- Customer stats. Counters, so each is changed only in the batch that pays
 -- the order it counts, guarded on that order still being pending (lading_core::payments).
 ALTER TABLE customers ADD COLUMN lifetime_value INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE customers ADD COLUMN order_count INTEGER NOT NULL DEFAULT 0;

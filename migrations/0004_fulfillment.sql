@@ -16,7 +16,7 @@ CREATE TABLE fulfillment_orders (
     currency        TEXT NOT NULL,
     error           TEXT,
     attempts        INTEGER NOT NULL DEFAULT 0,
-    -- A claim: `submitting` until this time; a claim past it is recovered (SPEC §5.3).
+    -- A claim: `submitting` until this time; a claim past it is recovered.
     lease_until     INTEGER,
     -- Set once a submission was attempted: a recovered claim looks the order up first.
     submit_started  INTEGER NOT NULL DEFAULT 0 CHECK (submit_started IN (0, 1)),

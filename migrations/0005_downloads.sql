@@ -26,7 +26,7 @@ CREATE TABLE download_tokens (
 -- The rate limit: links issued for an order in the last hour.
 CREATE INDEX download_tokens_order ON download_tokens(order_id, created_at);
 
--- Files a customer rendered for an item of their paid order (seed 002), kept under the
+-- Files a customer rendered for an item of their paid order, kept under the
 -- order's key: orders/<order_number>/<item_id>/<file>.
 CREATE TABLE order_item_files (
     id             TEXT PRIMARY KEY,
@@ -40,7 +40,7 @@ CREATE TABLE order_item_files (
 );
 CREATE INDEX order_item_files_item ON order_item_files(order_item_id);
 
--- Art uploaded by operators, from which products are made (seed 000 slice A).
+-- Art uploaded by operators, from which products are made.
 CREATE TABLE art_assets (
     id            TEXT PRIMARY KEY,
     store_id      TEXT NOT NULL REFERENCES stores(id),

@@ -1,4 +1,4 @@
-//! Digital delivery (seed 002): each digital item of a paid order has a download (its file
+//! Digital delivery: each digital item of a paid order has a download (its file
 //! in R2, referenced by key). The buyer asks for links — random tokens (256 bits) kept only
 //! as SHA-256, 48 h by default and at most 7 days, at most 10 links an hour per order — and
 //! `GET /v1/downloads/{token}` streams the file (Range supported) without buffering it.

@@ -1,6 +1,5 @@
-//! Files in the bucket that are not downloads: art operators upload to make products from
-//! (seed 000 slice A), and files customers render for an item of their paid order (seed
-//! 002). Types and sizes are checked before anything is stored.
+//! Files in the bucket that are not downloads: art operators upload to make products from,
+//! and files customers render for an item of their paid order. Types and sizes are checked before anything is stored.
 
 use crate::AppError;
 use crate::auth::StorefrontCaller;

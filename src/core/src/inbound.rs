@@ -1,4 +1,4 @@
-//! Every provider's events are recorded once in `inbound_events` (SPEC §5.2): by
+//! Every provider's events are recorded once in `inbound_events`: by
 //! `(provider, event id)`, with a hash of their content, so the same id with other content
 //! is refused and a processed event is not applied again.
 

@@ -5,22 +5,39 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: values with rules (money, ids, SKUs, quantities) and the state machines.
-//! - [`ports`]: what the core needs from the platform (storage, clock, randomness, HTTP).
-//!   The Workers implement them with D1 and the Workers runtime; tests with SQLite.
-//! - [`db`]: the storage port: SQL statements, atomic batches, typed unique violations.
+//! Dependencies point one way: domain ← ports/db/sql ← use cases ← HTTP.
+//!
+//! - [`domain`]: values with rules (money, ids, SKUs, quantities, text) and the state
+//!   machines, whose transition tables the database enforces ([`sql::transitions`]).
+//! - [`error`]: [`AppError`], the one error every use case returns.
+//! - [`input`]: the one way client text enters a use case (422s that name the field).
+//! - [`crypto`]: HMAC-SHA256, constant-time comparison, the AEAD for saved responses.
+//! - [`ports`]: what the core needs from the platform (storage, clock, randomness, HTTP,
+//!   queue, files). The Workers implement them with D1 and the Workers runtime; tests with
+//!   SQLite.
+//! - [`db`]: the storage port: SQL statements, guarded writes, atomic batches, typed
+//!   constraint errors.
 //! - [`sql`]: the SQL for each aggregate, shared by both storage adapters (one schema:
-//!   `migrations/`).
+//!   `migrations/`), and the state-transition triggers.
 //! - [`auth`]: publishable keys, admin keys and roles, customer JWTs.
-//! - [`stores`], [`catalog`], [`carts`]: use cases, one file per verb.
-//! - [`idempotency`]: `Idempotency-Key` claims and replays.
+//! - Use cases, one file per verb or per audience: [`stores`], [`catalog`], [`carts`],
+//!   [`orders`] (placing orders from carts, what shoppers see and do, the unpaid-order
+//!   sweep), [`payments`] (Stripe client, webhook signatures, event ingestion,
+//!   reconciliation, the refund ledger), [`fulfillment`] (routing, the outbox, the queue
+//!   consumer's submission to each provider, provider webhooks and polling, cancellation),
+//!   [`downloads`] (digital delivery), [`files`] (art and customer uploads),
+//!   [`notifications`] (emails once per order and kind), [`admin`] (the operators' order
+//!   search and export, notes, tracking, users, promo codes, audit log, and the web UI in
+//!   [`admin::ui`]).
+//! - [`idempotency`]: `Idempotency-Key` claims (leases), replays and their sealed answers.
+//! - [`inbound`]: every provider's event recorded once.
+//! - [`queue`]: the queue's message kinds and what processing each one gives.
 //! - [`jobs`]: scheduled work by cron expression.
-//! - [`orders`]: placing orders from carts (Checkout Sessions, PaymentIntents), what
-//!   shoppers may read, the unpaid-order sweep.
-//! - [`payments`]: Stripe: client, webhook signatures, event ingestion, reconciliation.
 //! - [`http`]: a framework-free request/response model, routing and problem+json errors.
-//! - [`api`]: the storefront and admin HTTP APIs (routes, handlers, OpenAPI documents);
-//!   the Worker crates only translate `worker::Request` to [`http::Request`] and back.
+//! - [`api`]: the storefront, admin and webhooks HTTP APIs (routes, handlers, OpenAPI
+//!   documents); the Worker crates only translate `worker::Request` to [`http::Request`]
+//!   and back.
+//! - [`time_fmt`]: timestamps as RFC 3339 and back.
 //! - `sqlite` (feature `sqlite`): the rusqlite storage adapter and the migration runner.
 
 #![recursion_limit = "512"]

@@ -92,7 +92,7 @@ fn storefront_and_sweep_queries_use_indexes() {
     }
 }
 
-/// The exactly-once pattern of SPEC §5 on the real schema: a guarded state change and the
+/// The exactly-once pattern on the real schema: a guarded state change and the
 /// writes it causes in one batch, each safe to run again, so a repeated payment event
 /// leaves one paid order, one ledger row and one outbox message.
 #[test]

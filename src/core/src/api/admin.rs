@@ -704,8 +704,7 @@ async fn run<P: Platform>(
         }
         Op::GetProduct => Response::json(
             200,
-            &catalog::create_product::admin_view(p.db(), store_id, params.get("product_id"))
-                .await?,
+            &catalog::get_product::admin_view(p.db(), store_id, params.get("product_id")).await?,
         ),
         Op::UpdateProduct => Response::json(
             200,
@@ -778,7 +777,7 @@ async fn run<P: Platform>(
             &fulfillment::admin::retry(p, store_id, params.get("fulfillment_order_id")).await?,
         ),
         Op::CancelOrder => {
-            let input: crate::orders::list::CancelInput = req.json_or_default()?;
+            let input: crate::orders::shopper::CancelInput = req.json_or_default()?;
             let reason = crate::input::optional_line("reason", input.reason.as_deref(), 200)?
                 .map_or_else(
                     || "cancelled_by_operator".to_owned(),

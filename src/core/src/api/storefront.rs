@@ -1,4 +1,4 @@
-//! The storefront API (SPEC §6). `x-publishable-api-key` selects the store; customers send
+//! The storefront API. `x-publishable-api-key` selects the store; customers send
 //! a bearer JWT; guests send `x-cart-token`.
 
 use super::{finish, healthz, with_idempotency};
@@ -293,7 +293,7 @@ async fn run<P: Platform>(
         ),
         Op::ListOrders => Response::json(
             200,
-            &orders::list::list_orders(
+            &orders::shopper::list_orders(
                 p,
                 caller,
                 req.query_param("starting_after"),
@@ -303,11 +303,11 @@ async fn run<P: Platform>(
         ),
         Op::GetOrder => Response::json(
             200,
-            &orders::list::get_order(p, caller, params.get("order_number")).await?,
+            &orders::shopper::get_order(p, caller, params.get("order_number")).await?,
         ),
         Op::CancelOrder => Response::json(
             200,
-            &orders::list::cancel(
+            &orders::shopper::cancel(
                 p,
                 caller,
                 params.get("order_number"),
@@ -316,7 +316,7 @@ async fn run<P: Platform>(
             .await?,
         ),
         Op::LookupOrder => {
-            Response::json(200, &orders::list::lookup(p, caller, req.json()?).await?)
+            Response::json(200, &orders::shopper::lookup(p, caller, req.json()?).await?)
         }
     })
 }

@@ -1,4 +1,4 @@
-//! Server-side carts (SPEC §4, seed 002). Guests hold a random cart token; customers have
+//! Server-side carts. Guests hold a random cart token; customers have
 //! one active cart per store. Prices are read from the catalog every time a cart is shown.
 
 pub mod abandon_idle;

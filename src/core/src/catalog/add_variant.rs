@@ -1,4 +1,5 @@
-use super::create_product::{admin_view, catalog_conflict, new_variant};
+use super::create_product::{catalog_conflict, new_variant};
+use super::get_product::admin_view;
 use super::{ProductView, VariantInput};
 use crate::AppError;
 use crate::db::Db as _;

@@ -1,5 +1,5 @@
 use super::ProductView;
-use super::create_product::admin_view;
+use super::get_product::admin_view;
 use super::update_product::transition;
 use crate::AppError;
 use crate::db::Db as _;

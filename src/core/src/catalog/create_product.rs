@@ -165,16 +165,3 @@ fn prefix_field(e: AppError, prefix: &str) -> AppError {
         other => other,
     }
 }
-
-/// Loads one product of the store for the admin.
-///
-/// # Errors
-/// 404 when it is not this store's.
-pub async fn admin_view(db: &impl Db, store_id: &str, id: &str) -> Result<ProductView, AppError> {
-    let row = catalog::product(db, store_id, id)
-        .await?
-        .ok_or(AppError::NotFound("product"))?;
-    Ok(product_views(db, vec![row], Audience::Admin)
-        .await?
-        .remove(0))
-}

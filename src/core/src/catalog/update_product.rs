@@ -1,5 +1,6 @@
 use super::ProductView;
-use super::create_product::{admin_view, catalog_conflict, check_images};
+use super::create_product::{catalog_conflict, check_images};
+use super::get_product::admin_view;
 use crate::AppError;
 use crate::db::Db as _;
 use crate::domain::{ProductStatus, Slug, StateMachine, Text};

@@ -1,4 +1,5 @@
-use super::create_product::{admin_view, catalog_conflict};
+use super::create_product::catalog_conflict;
+use super::get_product::admin_view;
 use super::update_product::transition;
 use super::{ProductView, check_variant};
 use crate::AppError;

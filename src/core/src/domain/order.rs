@@ -1,4 +1,4 @@
-//! Orders and what follows them (SPEC §4): the state machines of orders, fulfillment
+//! Orders and what follows them: the state machines of orders, fulfillment
 //! orders and shipments, and human order numbers.
 
 use super::StateMachine;
@@ -157,7 +157,7 @@ impl StateMachine for FulfillmentStatus {
 }
 
 impl FulfillmentStatus {
-    /// Shipped or later cannot be cancelled (SPEC §4).
+    /// Shipped or later cannot be cancelled.
     pub fn cancellable(self) -> bool {
         self.can_go(FulfillmentStatus::Cancelled) || self.can_go(FulfillmentStatus::CancelRequested)
     }

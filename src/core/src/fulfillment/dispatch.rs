@@ -1,4 +1,4 @@
-//! Outbox → queue (SPEC §5.4). A row is claimed for a minute (so two dispatchers do not
+//! Outbox → queue. A row is claimed for a minute (so two dispatchers do not
 //! both send it), sent, then marked sent; a row whose claim ran out unsent is sent again by
 //! the scheduler. Sending twice is harmless: the consumer claims its work with a
 //! compare-and-set.

@@ -1,4 +1,4 @@
-//! Fulfillment (SPEC §4–§5): a paid order's physical items are routed to providers in the
+//! Fulfillment: a paid order's physical items are routed to providers in the
 //! batch that pays it; each fulfillment order travels outbox → queue → consumer, which
 //! claims it, submits it once (idempotency reference = our id) and records the result;
 //! provider webhooks and polling bring back statuses and parcels.
@@ -158,7 +158,7 @@ pub fn routing_statements<P: Platform>(
     (statements, outbox)
 }
 
-/// The order's status derived from all of its fulfillment orders (SPEC §4): delivered when
+/// The order's status derived from all of its fulfillment orders: delivered when
 /// all are, shipped when all have shipped, partially shipped when some parcel left,
 /// processing once any is at a provider. Only moves forward from paid/processing.
 pub fn derive_order_status(order_id: &str, now: i64) -> Stmt {

@@ -1,4 +1,4 @@
-//! Stuck work (SPEC §5.4): fulfillment orders left in `submitting` past their lease (the
+//! Stuck work: fulfillment orders left in `submitting` past their lease (the
 //! consumer died mid-submit) are queued again — the consumer's claim recovers them and
 //! looks the order up at the provider before creating it — and outbox rows never sent are
 //! sent.

@@ -1,4 +1,4 @@
-//! The consumer's work for one `fulfil` message (SPEC §5.3): claim the fulfillment order
+//! The consumer's work for one `fulfil` message: claim the fulfillment order
 //! with a compare-and-set and a lease, build the provider request from D1, look the order
 //! up first when an earlier attempt may have reached the provider, submit it with our id
 //! as the idempotency reference, record the outcome.

@@ -2,7 +2,7 @@
 //! `x-pf-webhook-signature` HMAC when the store's secret is the v2 key), `/webhooks/prodigi`
 //! (HMAC-SHA256 of the raw body with the store's secret, constant time; the URL secret is
 //! also accepted), `/webhooks/gelato` (secret in the URL). Each is authenticated against
-//! the store that owns the fulfillment order before anything is written (SPEC §5.6); the
+//! the store that owns the fulfillment order before anything is written; the
 //! body is only parsed to find that store.
 
 use super::events::{self, ProviderUpdate, ShipmentUpdate, synthetic_id};

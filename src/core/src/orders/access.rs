@@ -1,4 +1,4 @@
-//! Who may see an order (SPEC §5.7): the customer who placed it, the guest holding the
+//! Who may see an order: the customer who placed it, the guest holding the
 //! cart token it was placed with, or a guest holding an order-access token from
 //! `POST /v1/orders/lookup` (order number + email). Tokens are HMAC-signed and short-lived.
 

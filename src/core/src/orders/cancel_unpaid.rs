@@ -1,4 +1,4 @@
-//! Hourly: orders still unpaid 48 h after they were placed are cancelled (SPEC §4), each
+//! Hourly: orders still unpaid 48 h after they were placed are cancelled, each
 //! with a timeline entry, in one batch.
 
 use crate::AppError;

@@ -4,9 +4,9 @@
 pub mod access;
 pub mod cancel_unpaid;
 pub mod checkout;
-pub mod list;
 pub mod payment_intent;
 pub mod place;
+pub mod shopper;
 
 use crate::AppError;
 use crate::domain::{FinancialStatus, OrderStatus, VariantKind};

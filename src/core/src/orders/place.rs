@@ -1,5 +1,5 @@
 //! Turns the caller's cart into a pending order: every price re-read from D1 (nothing the
-//! client sends is trusted for money, SPEC §5.5), shipping from the store's rate table,
+//! client sends is trusted for money), shipping from the store's rate table,
 //! item snapshots and the cart's checkout in one batch.
 
 use crate::AppError;

@@ -1,7 +1,7 @@
 //! Stripe events, however they arrive (webhook or the reconciliation cron), go through
 //! [`ingest`]: recorded once per event id (`UNIQUE(provider, event_id)`, with a hash of the
 //! payload so the same id with other content is refused), then applied as one D1 batch of
-//! guarded statements (SPEC §5): a repeated or concurrent application changes nothing.
+//! guarded statements: a repeated or concurrent application changes nothing.
 
 use crate::AppError;
 use crate::auth::sha256_hex;

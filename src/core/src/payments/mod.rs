@@ -1,5 +1,5 @@
 //! Payments with Stripe: the API client, webhook signatures, event ingestion (one path for
-//! webhooks and reconciliation) and the reconciliation cron (SPEC §4–§5).
+//! webhooks and reconciliation) and the reconciliation cron.
 
 pub mod events;
 pub mod reconcile;

@@ -1,4 +1,4 @@
-//! Refunds (SPEC §4 ledger): refundable = captured − refunded, derived from ledger rows. A
+//! Refunds: refundable = captured − refunded, derived from ledger rows. A
 //! refund is reserved in the ledger by one guarded insert — concurrent requests can never
 //! reserve more than was captured — then sent to Stripe with `Idempotency-Key` = our refund
 //! id and `metadata[refund_id]`, so Stripe's `refund.*` webhooks (which may arrive before

@@ -1,5 +1,5 @@
-//! `POST /webhooks/stripe`: the signature is checked before anything is written (SPEC
-//! §5.6); then the event goes through [`ingest`], the same path the reconciliation cron uses.
+//! `POST /webhooks/stripe`: the signature is checked before anything is written;
+//! then the event goes through [`ingest`], the same path the reconciliation cron uses.
 
 use super::events::{IngestError, ingest};
 use super::stripe_signature::{self, TOLERANCE_S};

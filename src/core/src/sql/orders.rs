@@ -1,7 +1,7 @@
 //! SQL for orders, their item snapshots, the payment ledger and inbound events.
 //!
-//! Every write that follows a payment event is a guarded statement inside one batch (SPEC
-//! §5): the order's status is the guard, deterministic ids make repeats no-ops.
+//! Every write that follows a payment event is a guarded statement inside one batch:
+//! the order's status is the guard, deterministic ids make repeats no-ops.
 
 use crate::db::{Batch, Db, DbError, DbExt, Stmt, json_column};
 use crate::domain::{FinancialStatus, OrderStatus, VariantKind};

@@ -1,7 +1,8 @@
 //! # Layout
 //!
-//! The admin Worker: the admin JSON API under `/admin/api/v1` (and later the web UI under
-//! `/admin`). All behaviour lives in `lading_core::api::admin`.
+//! The admin Worker: the admin JSON API under `/admin/api/v1` (its CSV export streamed
+//! from D1, signed customer-file links served from R2) and the web UI under `/admin`.
+//! All behaviour lives in `lading_core::api::admin` and `lading_core::admin::ui`.
 
 use worker::{Context, Env, Request, Response, Result, event};
 

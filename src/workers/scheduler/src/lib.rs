@@ -1,7 +1,8 @@
 //! # Layout
 //!
-//! The scheduler Worker: cron triggers (see its wrangler.toml) run `lading_core::jobs`.
-//! It also answers `/healthz`.
+//! The scheduler Worker: cron triggers (its wrangler.toml lists exactly
+//! `lading_core::jobs::SCHEDULES`, a repository check says so) run `lading_core::jobs`; a
+//! schedule the core does not know is logged as an error. It also answers `/healthz`.
 
 use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 

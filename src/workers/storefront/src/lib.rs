@@ -1,7 +1,9 @@
 //! # Layout
 //!
-//! The storefront Worker: public catalog, carts (and later checkout, orders, downloads).
-//! All behaviour lives in `lading_core::api::storefront`; this crate only wires the runtime.
+//! The storefront Worker: the public catalog, carts, checkout (Checkout Sessions and
+//! PaymentIntents), shoppers' orders, cancellation, customer files and download links
+//! streamed from R2. All behaviour lives in `lading_core::api::storefront`; this crate
+//! only wires the runtime.
 
 use worker::{Context, Env, Request, Response, Result, event};
 

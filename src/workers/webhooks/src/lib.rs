@@ -1,8 +1,8 @@
 //! # Layout
 //!
 //! The webhooks Worker: `/webhooks/stripe` verifies the `Stripe-Signature`, records the
-//! event once and applies it (lading_core::payments). The fulfillment providers' endpoints
-//! arrive with the fulfillment issue.
+//! event once and applies it (`lading_core::payments`); `/webhooks/{provider}` does the
+//! same for Printful, Prodigi, Gooten and Gelato (`lading_core::fulfillment::webhooks`).
 
 use worker::{Context, Env, Request, Response, Result, event};
 

@@ -1,5 +1,5 @@
 //! Print-on-demand providers behind one trait, each declaring what it can do. Every create
-//! carries an idempotency reference derived from our fulfillment order id (SPEC §5.3).
+//! carries an idempotency reference derived from our fulfillment order id.
 
 mod gelato;
 mod gooten;

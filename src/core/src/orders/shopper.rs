@@ -1,5 +1,5 @@
-//! What shoppers read: a customer's orders, one order, and guests' lookup by order number
-//! and email.
+//! What shoppers do with their orders: a customer's orders, one order, guests' lookup by
+//! order number and email, and cancellation by the customer.
 
 use super::access::{ORDER_TOKEN_TTL_S, sign_order_token, token_secret, visible_order};
 use super::{OrderView, view};
