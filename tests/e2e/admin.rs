@@ -234,7 +234,10 @@ async fn ten_thousand_orders_are_searched_and_exported_as_a_streamed_csv_matchin
         assert_eq!(cells[5], o["email"]);
         assert_eq!(
             cells[11],
-            lading_core::admin::orders::decimal(o["total"].as_i64().unwrap())
+            lading_core::domain::format_amount(
+                o["total"].as_i64().unwrap(),
+                o["currency"].as_str().unwrap()
+            )
         );
         assert_eq!(cells[13], o["id"]);
     }

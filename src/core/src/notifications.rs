@@ -282,7 +282,7 @@ struct Email {
 fn money(minor: i64, currency: &str) -> String {
     format!(
         "{} {}",
-        crate::admin::orders::decimal(minor),
+        crate::domain::format_amount(minor, currency),
         currency.to_uppercase()
     )
 }

@@ -224,7 +224,10 @@ fn orders_are_searched_filtered_paged_and_exported_alike() {
         assert_eq!(cells[5], o["email"]);
         assert_eq!(
             cells[11],
-            lading_core::admin::orders::decimal(o["total"].as_i64().unwrap())
+            lading_core::domain::format_amount(
+                o["total"].as_i64().unwrap(),
+                o["currency"].as_str().unwrap()
+            )
         );
         assert_eq!(cells[13], o["id"]);
     }

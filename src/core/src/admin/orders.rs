@@ -7,7 +7,7 @@
 
 use crate::AppError;
 use crate::db::{Db, DbExt as _, Stmt, Value};
-use crate::domain::{FinancialStatus, OrderStatus, ProviderCode};
+use crate::domain::{FinancialStatus, OrderStatus, ProviderCode, format_amount};
 use crate::ports::Platform;
 use crate::sql::orders::{self, OrderRow};
 use crate::stmt;
@@ -353,11 +353,11 @@ impl CsvExport {
                 o.financial_status.as_str().to_owned(),
                 o.email.clone().unwrap_or_default(),
                 o.currency.to_uppercase(),
-                decimal(o.subtotal),
-                decimal(o.discount),
-                decimal(o.shipping),
-                decimal(o.tax),
-                decimal(o.total),
+                format_amount(o.subtotal, &o.currency),
+                format_amount(o.discount, &o.currency),
+                format_amount(o.shipping, &o.currency),
+                format_amount(o.tax, &o.currency),
+                format_amount(o.total, &o.currency),
                 o.promo_code.clone().unwrap_or_default(),
                 o.id.clone(),
             ];
@@ -372,13 +372,6 @@ impl CsvExport {
         self.done = !has_more;
         Ok(Some(out.into_bytes()))
     }
-}
-
-/// Minor units as a decimal amount (two places: the currencies Lading sells in).
-pub fn decimal(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", m / 100, m % 100)
 }
 
 /// Digits with at most one decimal point (no float parsing: it would weigh on every Worker).
@@ -644,8 +637,6 @@ mod tests {
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_cell("-12.50"), "-12.50");
         assert_eq!(csv_cell("-cmd"), "'-cmd");
-        assert_eq!(decimal(7249), "72.49");
-        assert_eq!(decimal(5), "0.05");
     }
 
     #[test]

@@ -170,12 +170,15 @@ fn check(input: PromoInput, now: i64) -> Result<Checked, AppError> {
                 "a fixed amount needs a currency",
             ));
         }
-        (_, Some(c)) => Some(
-            crate::domain::Currency::parse(c)
-                .map_err(|m| AppError::validation("currency", m))?
-                .as_str()
-                .to_lowercase(),
-        ),
+        (_, Some(c)) => {
+            let c = crate::domain::Currency::parse(c)
+                .map_err(|m| AppError::validation("currency", m))?;
+            if discount_type == "fixed_amount" {
+                c.check_amount(value)
+                    .map_err(|m| AppError::validation("discount_value", m))?;
+            }
+            Some(c.as_str().to_lowercase())
+        }
         _ => None,
     };
     if input

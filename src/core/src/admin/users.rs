@@ -16,7 +16,9 @@ pub struct UserView {
     pub id: String,
     pub email: Option<String>,
     pub subject: String,
+    /// Minor units of `currency`, the store's.
     pub lifetime_value: i64,
+    pub currency: String,
     pub order_count: i64,
     #[serde(skip_deserializing)]
     pub last_order_at: Option<String>,
@@ -31,7 +33,7 @@ pub struct UserView {
     pub created_ms: i64,
 }
 
-const COLUMNS: &str = "id, email, subject, lifetime_value, order_count, last_order_at, blocked = 1 AS blocked, blocked_reason, created_at";
+const COLUMNS: &str = "id, email, subject, lifetime_value, (SELECT lower(currency) FROM stores WHERE stores.id = customers.store_id) AS currency, order_count, last_order_at, blocked = 1 AS blocked, blocked_reason, created_at";
 
 fn finish(mut u: UserView) -> UserView {
     u.last_order_at = u.last_order_ms.map(rfc3339);

@@ -821,7 +821,7 @@ fn schemas() -> Value {
             "expires_at": { "type": ["string", "null"] }, "stripe_coupon_id": { "type": ["string", "null"] }, "stripe_promotion_code_id": { "type": ["string", "null"] },
             "stripe_sync": { "enum": ["synced", "pending"] }, "created_at": s("string") } },
         "PromoCodeList": { "type": "object", "properties": { "data": { "type": "array", "items": r("PromoCode") } } },
-        "User": { "type": "object", "properties": { "id": s("string"), "email": { "type": ["string", "null"] }, "subject": s("string"), "lifetime_value": s("integer"),
+        "User": { "type": "object", "properties": { "id": s("string"), "email": { "type": ["string", "null"] }, "subject": s("string"), "lifetime_value": s("integer"), "currency": s("string"),
             "order_count": s("integer"), "last_order_at": { "type": ["string", "null"] }, "blocked": s("boolean"), "blocked_reason": { "type": ["string", "null"] }, "created_at": s("string") } },
         "UserPage": { "type": "object", "properties": { "data": { "type": "array", "items": r("User") }, "has_more": s("boolean"), "next_starting_after": { "type": ["string", "null"] } } },
         "UserDetail": { "type": "object", "properties": { "user": r("User"), "orders": r("AdminOrderPage") } },

@@ -13,7 +13,7 @@ mod values;
 pub use cart::CartStatus;
 pub use catalog::{ProductStatus, ProviderCode, VariantKind, VariantStatus};
 pub use ids::crockford;
-pub use money::{Currency, Money};
+pub use money::{Currency, Money, exponent_of, format_amount, parse_amount};
 pub use order::{FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, ShipmentStatus};
 pub use roles::Role;
 pub use state_machine::{Named, StateMachine};

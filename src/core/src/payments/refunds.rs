@@ -129,7 +129,13 @@ pub async fn create<P: Platform>(
                 "must be a positive number of minor units",
             ));
         }
-        (Some(a), None) => *a,
+        (Some(a), None) => {
+            if let Ok(c) = crate::domain::Currency::parse(&order.currency) {
+                c.check_amount(*a)
+                    .map_err(|m| AppError::validation("amount", m))?;
+            }
+            *a
+        }
         (None, Some(lines)) => lines_amount(p, order_id, lines).await?,
         (None, None) => refundable,
     };

@@ -531,21 +531,14 @@ async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
     Ok(redirect("/admin/orders").with_header("set-cookie", &cookie))
 }
 
-/// Minor units from a decimal amount a person typed ("10", "10.5", "10.50").
-fn minor_units(field: &str, v: &str) -> Result<i64, Problem> {
-    let bad = || Problem::from(AppError::validation(field, "must be an amount like 10.00"));
-    let v = v.trim();
-    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
-    if whole.is_empty()
-        || whole.len() > 9
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || frac.len() > 2
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let cents = format!("{frac:0<2}").parse::<i64>().map_err(|_| bad())?;
-    Ok(whole.parse::<i64>().map_err(|_| bad())? * 100 + cents)
+/// Minor units from a decimal amount a person typed ("10", "10.5", "10.50" — as many
+/// decimals as `currency` has).
+fn minor_units(field: &str, v: &str, currency: &str) -> Result<i64, Problem> {
+    let currency = crate::domain::Currency::parse(currency)
+        .map_err(|m| Problem::from(AppError::validation("currency", m)))?;
+    currency
+        .parse_amount(v)
+        .map_err(|m| Problem::from(AppError::validation(field, m)))
 }
 
 async fn act<P: Platform>(
@@ -563,6 +556,18 @@ async fn act<P: Platform>(
             .unwrap_or("")
     };
     let id = params.get("id");
+    // Typed amounts are read in the currency they are in: the order's, or the store's.
+    let currency = match ui {
+        Ui::Refund => crate::sql::orders::order_by_id(p.db(), id)
+            .await?
+            .filter(|o| o.store_id == op.store_id)
+            .map(|o| o.currency),
+        Ui::CreatePromo => crate::sql::stores::store_by_id(p.db(), &op.store_id)
+            .await?
+            .map(|s| s.currency),
+        _ => None,
+    }
+    .unwrap_or_else(|| "usd".into());
     let order_page = format!("/admin/orders/{id}");
     let back = local(field("back"), "/admin/orders");
     if ui == Ui::Logout {
@@ -577,7 +582,7 @@ async fn act<P: Platform>(
             Ui::Refund => {
                 let mut body = json!({ "reason": field("reason") });
                 if !field("amount").is_empty() {
-                    body["amount"] = json!(minor_units("amount", field("amount"))?);
+                    body["amount"] = json!(minor_units("amount", field("amount"), &currency)?);
                 }
                 (
                     Method::Post,
@@ -658,7 +663,7 @@ async fn act<P: Platform>(
             Ui::CreatePromo => {
                 let kind = field("discount_type");
                 let value = if kind == "fixed_amount" {
-                    minor_units("discount_value", field("discount_value"))?
+                    minor_units("discount_value", field("discount_value"), &currency)?
                 } else {
                     field("discount_value").parse::<i64>().map_err(|_| {
                         Problem::from(AppError::validation(
@@ -669,7 +674,7 @@ async fn act<P: Platform>(
                 };
                 let mut body = json!({ "code": field("code"), "discount_type": kind, "discount_value": value });
                 if kind == "fixed_amount" {
-                    body["currency"] = json!("usd");
+                    body["currency"] = json!(currency.to_lowercase());
                 }
                 for k in ["description", "expires_at"] {
                     if !field(k).is_empty() {
@@ -793,12 +798,15 @@ mod tests {
 
     #[test]
     fn typed_amounts_become_minor_units_and_junk_is_refused() {
-        assert_eq!(minor_units("a", "10").unwrap(), 1000);
-        assert_eq!(minor_units("a", "10.5").unwrap(), 1050);
-        assert_eq!(minor_units("a", "0.07").unwrap(), 7);
+        assert_eq!(minor_units("a", "10", "usd").unwrap(), 1000);
+        assert_eq!(minor_units("a", "10.5", "usd").unwrap(), 1050);
+        assert_eq!(minor_units("a", "0.07", "usd").unwrap(), 7);
+        assert_eq!(minor_units("a", "1500", "jpy").unwrap(), 1500);
+        assert_eq!(minor_units("a", "1.234", "kwd").unwrap(), 1234);
         for bad in ["", "-1", "1.234", "1e3", "ten", ".5", "1,50"] {
-            assert!(minor_units("a", bad).is_err(), "{bad}");
+            assert!(minor_units("a", bad, "usd").is_err(), "{bad}");
         }
+        assert!(minor_units("a", "10.5", "jpy").is_err());
     }
 
     #[test]

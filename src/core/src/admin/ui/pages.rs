@@ -2,7 +2,8 @@
 //! is text, never markup), no inline script or style, forms carry the CSRF token.
 
 use super::session::Operator;
-use crate::admin::orders::{OrderPage, decimal};
+use crate::admin::orders::OrderPage;
+use crate::domain::format_amount;
 use crate::domain::{FinancialStatus, OrderStatus, ProviderCode, Role};
 use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
@@ -123,7 +124,7 @@ pub fn problem(status: u16, message: &str) -> Markup {
 
 fn money(minor: Option<i64>, currency: &str) -> String {
     minor.map_or_else(String::new, |m| {
-        format!("{} {}", decimal(m), currency.to_uppercase())
+        format!("{} {}", format_amount(m, currency), currency.to_uppercase())
     })
 }
 
@@ -208,7 +209,7 @@ fn refund_form(d: &Value, token: FormKeys<'_>, currency: &str) -> Markup {
             h3 { "Refund" }
             p.hint { "Refundable now: " (money(d["money"]["refundable"].as_i64(), currency)) ". Leave the amount empty to refund all of it." }
             label for="refund-amount" { "Amount (" (currency.to_uppercase()) ")" }
-            input #refund-amount type="text" inputmode="decimal" name="amount" placeholder="e.g. 10.00" pattern="[0-9]+([.][0-9]{1,2})?";
+            input #refund-amount type="text" inputmode="decimal" name="amount" placeholder={ "e.g. " (format_amount(10 * 10i64.pow(crate::domain::exponent_of(currency)), currency)) };
             label for="refund-reason" { "Reason" }
             select #refund-reason name="reason" {
                 option value="requested_by_customer" { "Requested by customer" }
@@ -492,7 +493,7 @@ pub fn users(pg: &Page<'_>, list: &Value, email: &str) -> Markup {
                 tbody { @for u in list["data"].as_array().into_iter().flatten() {
                     tr {
                         td { a href={ "/admin/users/" (opt(u, "id")) } { (u["email"].as_str().unwrap_or(opt(u, "subject"))) } }
-                        td.num { (decimal(u["lifetime_value"].as_i64().unwrap_or(0))) }
+                        td.num { (money(u["lifetime_value"].as_i64(), u["currency"].as_str().unwrap_or(""))) }
                         td.num { (u["order_count"]) }
                         td { (opt(u, "last_order_at")) }
                         td { @if u["blocked"] == true { (badge("blocked")) } @else { (badge("active")) } }
@@ -514,7 +515,7 @@ pub fn user(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
         html! {
             dl {
                 dt { "Subject" } dd.mono { (opt(u, "subject")) }
-                dt { "Lifetime value" } dd { (decimal(u["lifetime_value"].as_i64().unwrap_or(0))) }
+                dt { "Lifetime value" } dd { (money(u["lifetime_value"].as_i64(), u["currency"].as_str().unwrap_or(""))) }
                 dt { "Orders" } dd { (u["order_count"]) }
                 dt { "Last order" } dd { (opt(u, "last_order_at")) }
                 dt { "State" } dd { @if u["blocked"] == true { (badge("blocked")) " " (opt(u, "blocked_reason")) } @else { (badge("active")) } }

@@ -290,21 +290,14 @@ pub(crate) fn rejected(provider: &str, a: &Answer, message: Option<&str>) -> Pro
     ))
 }
 
-/// "12.50" → 1250.
-pub(crate) fn minor_units(v: &Value) -> Option<i64> {
+/// A provider's decimal amount ("12.50" or 12.5) in minor units of `currency`.
+pub(crate) fn minor_units(v: &Value, currency: &str) -> Option<i64> {
     let s = match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         _ => return None,
     };
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, "0"));
-    let frac = format!("{frac:0<2}");
-    Some(whole.parse::<i64>().ok()? * 100 + frac.get(..2)?.parse::<i64>().ok()?)
-}
-
-/// 1250 → "12.50".
-pub(crate) fn decimal(minor: i64) -> String {
-    format!("{}.{:02}", minor / 100, minor % 100)
+    crate::domain::parse_amount(&s, currency)
 }
 
 /// "Sam Q. Shopper" → ("Sam Q.", "Shopper").
@@ -321,12 +314,12 @@ mod tests {
 
     #[test]
     fn money_and_names_convert_both_ways() {
-        assert_eq!(minor_units(&Value::from("12.50")), Some(1250));
-        assert_eq!(minor_units(&Value::from("7")), Some(700));
-        assert_eq!(minor_units(&Value::from("7.5")), Some(750));
-        assert_eq!(minor_units(&serde_json::json!(3.25)), Some(325));
-        assert_eq!(decimal(1250), "12.50");
-        assert_eq!(decimal(5), "0.05");
+        assert_eq!(minor_units(&Value::from("12.50"), "USD"), Some(1250));
+        assert_eq!(minor_units(&Value::from("7"), "USD"), Some(700));
+        assert_eq!(minor_units(&Value::from("7.5"), "USD"), Some(750));
+        assert_eq!(minor_units(&serde_json::json!(3.25), "usd"), Some(325));
+        assert_eq!(minor_units(&Value::from("1500"), "JPY"), Some(1500));
+        assert_eq!(minor_units(&Value::from("2.5"), "KWD"), Some(2500));
         assert_eq!(
             split_name("Sam Q. Shopper"),
             ("Sam Q.".into(), "Shopper".into())

@@ -2,8 +2,8 @@
 //! claim first asks `GET /orders/@{external_id}`. Webhooks carry a secret in the URL.
 
 use super::{
-    Accepted, CancelOutcome, Capabilities, Provider, ProviderError, Submission, call, decimal,
-    minor_units, rejected,
+    Accepted, CancelOutcome, Capabilities, Provider, ProviderError, Submission, call, minor_units,
+    rejected,
 };
 use crate::domain::ProviderCode;
 use crate::ports::Platform;
@@ -41,7 +41,10 @@ impl Printful {
                 .as_i64()
                 .map(|i| i.to_string())
                 .or_else(|| result["id"].as_str().map(str::to_owned)),
-            cost: minor_units(&result["costs"]["total"]),
+            cost: minor_units(
+                &result["costs"]["total"],
+                result["costs"]["currency"].as_str().unwrap_or("USD"),
+            ),
         }
     }
 }
@@ -68,7 +71,7 @@ impl Provider for Printful {
                 let variant = i.external_variant_id.clone().unwrap_or_default();
                 json!({
                     "variant_id": variant.parse::<i64>().map_or(Value::from(variant.clone()), Value::from),
-                    "external_id": i.line_id, "quantity": i.quantity, "retail_price": decimal(i.unit_price), "name": i.title,
+                    "external_id": i.line_id, "quantity": i.quantity, "retail_price": crate::domain::format_amount(i.unit_price, &s.currency), "name": i.title,
                     "files": i.files.iter().map(|(area, url)| json!({ "type": area, "url": url })).collect::<Vec<_>>(),
                 })
             }).collect::<Vec<_>>(),
