@@ -1,14 +1,21 @@
-//! The audit log: one row for every admin change that succeeded, written by the admin API
-//! (and the web UI, which goes through the same use cases) right after the change, naming
-//! the key that made it, the action, its target and the request id that ties it to logs.
+//! The audit log: one row for every admin change, naming the key that made it, the action,
+//! its target and the request id that ties it to logs.
+//!
+//! The row is part of the change: the operation runs on an [`Audited`] platform, whose
+//! storage adds the row's insert to every batch the operation writes (the first one that
+//! commits writes it; later copies find it there). A change therefore never commits
+//! without its row, and a batch that fails leaves neither. Once the operation has
+//! answered, [`Audited::finish`] adds what only the answer knows (the status, a new
+//! row's id), or writes the row alone for a change made only at Stripe.
 
 use crate::AppError;
-use crate::db::{Db as _, DbExt as _};
+use crate::db::{Db, DbError, DbExt as _, Row, Stmt, StmtResult};
 use crate::ports::{Platform, PlatformExt as _};
 use crate::stmt;
 use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::cell::Cell;
 
 /// Who made a change.
 #[derive(Debug, Clone)]
@@ -51,6 +58,170 @@ pub async fn record<P: Platform>(
         ))
         .await?;
     Ok(())
+}
+
+/// A platform whose every write carries one audit row in its batch.
+pub struct Audited<'a, P: Platform> {
+    inner: &'a P,
+    db: AuditingDb<'a, P::Db>,
+    id: String,
+}
+
+/// The storage of an [`Audited`] platform.
+pub struct AuditingDb<'a, D> {
+    inner: &'a D,
+    entry: Stmt,
+    wrote: Cell<bool>,
+}
+
+fn is_write(sql: &str) -> bool {
+    let head = sql.trim_start().get(..7).unwrap_or("").to_ascii_uppercase();
+    ["INSERT", "UPDATE", "DELETE", "REPLACE"]
+        .iter()
+        .any(|w| head.starts_with(w))
+}
+
+impl<D: Db> AuditingDb<'_, D> {
+    async fn with_entry(&self, mut stmts: Vec<Stmt>) -> Result<Vec<StmtResult>, DbError> {
+        let n = stmts.len();
+        stmts.push(self.entry.clone());
+        let mut res = self.inner.batch(stmts).await?;
+        self.wrote.set(true);
+        res.truncate(n);
+        Ok(res)
+    }
+}
+
+impl<D: Db> Db for AuditingDb<'_, D> {
+    async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
+        if is_write(&stmt.sql) {
+            let mut res = self.with_entry(vec![stmt]).await?;
+            Ok(res.pop().map(|r| r.rows).unwrap_or_default())
+        } else {
+            self.inner.all(stmt).await
+        }
+    }
+    async fn run(&self, stmt: Stmt) -> Result<u64, DbError> {
+        let mut res = self.with_entry(vec![stmt]).await?;
+        Ok(res.pop().map_or(0, |r| r.changes))
+    }
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<StmtResult>, DbError> {
+        if stmts.iter().any(|s| is_write(&s.sql)) {
+            self.with_entry(stmts).await
+        } else {
+            self.inner.batch(stmts).await
+        }
+    }
+}
+
+impl<'a, P: Platform> Audited<'a, P> {
+    /// `entry` as known before the operation runs (its target may be filled in later).
+    pub fn new(
+        inner: &'a P,
+        store_id: &str,
+        actor: &Actor,
+        e: &Entry<'_>,
+        request_id: &str,
+    ) -> Self {
+        let id = inner.new_id("aud");
+        let entry = stmt!(
+            "INSERT INTO audit_log (id, store_id, actor, actor_role, action, target_type, target_id, detail, request_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            &id,
+            store_id,
+            &actor.id,
+            &actor.role,
+            e.action,
+            e.target_type,
+            e.target_id,
+            e.detail.to_string(),
+            request_id,
+            inner.now_ms()
+        );
+        Audited {
+            inner,
+            db: AuditingDb {
+                inner: inner.db(),
+                entry,
+                wrote: Cell::new(false),
+            },
+            id,
+        }
+    }
+
+    /// Completes the row with the answer's `status`: a success that wrote nothing locally
+    /// (a change made only at Stripe) gets its row now; a refusal (4xx) leaves none, since
+    /// it changed nothing; a failure (5xx) keeps the row of what it wrote, which the sweeps
+    /// may still finish.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn finish(self, e: &Entry<'_>, status: u16) -> Result<(), AppError> {
+        let db = self.inner.db();
+        let wrote = self.db.wrote.get();
+        if (400..500).contains(&status) {
+            if wrote {
+                db.run(stmt!("DELETE FROM audit_log WHERE id = ?", &self.id))
+                    .await?;
+            }
+            return Ok(());
+        }
+        if !wrote {
+            if status >= 300 {
+                return Ok(());
+            }
+            db.run(self.db.entry.clone()).await?;
+        }
+        db.run(stmt!(
+            "UPDATE audit_log SET target_type = COALESCE(target_type, ?), target_id = COALESCE(target_id, ?), detail = ? WHERE id = ?",
+            e.target_type,
+            e.target_id,
+            e.detail.to_string(),
+            &self.id
+        ))
+        .await?;
+        Ok(())
+    }
+}
+
+impl<'a, P: Platform> Platform for Audited<'a, P> {
+    type Db = AuditingDb<'a, P::Db>;
+    type Http = P::Http;
+    fn db(&self) -> &Self::Db {
+        &self.db
+    }
+    fn http(&self) -> &Self::Http {
+        self.inner.http()
+    }
+    fn now_ms(&self) -> i64 {
+        self.inner.now_ms()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        self.inner.fill_random(buf);
+    }
+    fn settings(&self) -> &crate::ports::Settings {
+        self.inner.settings()
+    }
+    async fn enqueue(&self, body: &serde_json::Value) -> Result<(), String> {
+        self.inner.enqueue(body).await
+    }
+    async fn sleep_ms(&self, ms: u64) {
+        self.inner.sleep_ms(ms).await;
+    }
+    async fn put_file(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), String> {
+        self.inner.put_file(key, bytes, content_type).await
+    }
+    async fn verify_signature(
+        &self,
+        alg: crate::auth::jwt::SigAlg,
+        key: &crate::auth::jwt::Jwk,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String> {
+        self.inner
+            .verify_signature(alg, key, message, signature)
+            .await
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

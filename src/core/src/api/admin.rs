@@ -436,7 +436,18 @@ pub async fn perform<P: Platform>(
     caller: &AdminCaller,
     store_id: &str,
 ) -> Result<Response, Problem> {
-    let resp = if req.method == Method::Post {
+    if matches!(req.method, Method::Get | Method::Head) {
+        return run(p, req, op, params, caller, store_id).await;
+    }
+    // Every write of the operation carries its audit row (see `admin::audit::Audited`).
+    let audited = admin::audit::Audited::new(
+        p,
+        store_id,
+        &actor(caller),
+        &audit_entry(req, op, params, None).entry(),
+        &req.request_id,
+    );
+    let result = if req.method == Method::Post {
         let scope = match caller {
             AdminCaller::Bootstrap { .. } => "admin:bootstrap".to_owned(),
             AdminCaller::Key { key_id, .. } => format!("admin:{key_id}"),
@@ -446,18 +457,40 @@ pub async fn perform<P: Platform>(
             req,
             store_id,
             crate::idempotency::Scope::Caller(&scope),
-            async || run(p, req, op, params, caller, store_id).await,
+            async || run(&audited, req, op, params, caller, store_id).await,
         )
-        .await?
+        .await
     } else {
-        run(p, req, op, params, caller, store_id).await?
+        run(&audited, req, op, params, caller, store_id).await
     };
-    // A replayed answer changed nothing this time: no second audit row.
-    let replayed = resp.headers.iter().any(|(k, _)| k == "idempotent-replayed");
-    if !matches!(req.method, Method::Get | Method::Head) && resp.status < 300 && !replayed {
-        audit(p, req, op, params, caller, store_id, &resp).await?;
+    let answered = match &result {
+        Ok(r) => r.clone(),
+        Err(pr) => pr.clone().into_response(&req.request_id),
+    };
+    // A replayed answer ran nothing this time; anything else completes (or, refused,
+    // removes) its row.
+    let replayed = answered
+        .headers
+        .iter()
+        .any(|(k, _)| k == "idempotent-replayed");
+    if !replayed {
+        let done = audit_entry(req, op, params, Some(&answered));
+        audited.finish(&done.entry(), answered.status).await?;
     }
-    Ok(resp)
+    result
+}
+
+fn actor(caller: &AdminCaller) -> admin::audit::Actor {
+    match caller {
+        AdminCaller::Bootstrap { .. } => admin::audit::Actor {
+            id: "bootstrap".into(),
+            role: "superadmin".into(),
+        },
+        AdminCaller::Key { key_id, role, .. } => admin::audit::Actor {
+            id: key_id.clone(),
+            role: role.as_str().into(),
+        },
+    }
 }
 
 /// What the audit log says an operation did: its action and target, and which request
@@ -544,60 +577,58 @@ fn audit_action(op: Op) -> (&'static str, Option<(&'static str, &'static str)>, 
     }
 }
 
-async fn audit<P: Platform>(
-    p: &P,
-    req: &Request,
-    op: Op,
-    params: &Params,
-    caller: &AdminCaller,
-    store_id: &str,
-    resp: &Response,
-) -> Result<(), Problem> {
+/// What the audit row of an operation says: before it runs (`answer` none) and after.
+struct AuditEntry {
+    action: &'static str,
+    target_type: Option<&'static str>,
+    target_id: Option<String>,
+    detail: serde_json::Value,
+}
+
+impl AuditEntry {
+    fn entry(&self) -> admin::audit::Entry<'_> {
+        admin::audit::Entry {
+            action: self.action,
+            target_type: self.target_type,
+            target_id: self.target_id.as_deref(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+fn audit_entry(req: &Request, op: Op, params: &Params, answer: Option<&Response>) -> AuditEntry {
     let (action, target, keep_body) = audit_action(op);
     let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
-    let answer: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+    let answered: serde_json::Value = answer
+        .and_then(|r| serde_json::from_slice(&r.body).ok())
+        .unwrap_or_default();
     let target_id = target
         .map(|(_, param)| params.get(param).to_owned())
-        .or_else(|| answer["id"].as_str().map(str::to_owned))
-        .or_else(|| answer["user"]["id"].as_str().map(str::to_owned));
+        .or_else(|| answered["id"].as_str().map(str::to_owned))
+        .or_else(|| answered["user"]["id"].as_str().map(str::to_owned));
+    // Until the operation answers, the status is unknown: a row left so says the change
+    // committed and the request died before answering.
+    let status = answer.map_or(serde_json::Value::Null, |r| r.status.into());
     let detail = if keep_body && body.to_string().len() <= 4000 {
-        serde_json::json!({ "request": body, "status": resp.status })
+        serde_json::json!({ "request": body, "status": status })
     } else {
         let fields: Vec<&String> = body
             .as_object()
             .map(|o| o.keys().collect())
             .unwrap_or_default();
-        serde_json::json!({ "fields": fields, "status": resp.status })
+        serde_json::json!({ "fields": fields, "status": status })
     };
-    let actor = match caller {
-        AdminCaller::Bootstrap { .. } => admin::audit::Actor {
-            id: "bootstrap".into(),
-            role: "superadmin".into(),
-        },
-        AdminCaller::Key { key_id, role, .. } => admin::audit::Actor {
-            id: key_id.clone(),
-            role: role.as_str().into(),
-        },
-    };
-    admin::audit::record(
-        p,
-        store_id,
-        &actor,
-        &admin::audit::Entry {
-            action,
-            // A creation names its new row by the action's noun (`product.create` → product).
-            target_type: target.map(|(t, _)| t).or_else(|| {
-                target_id
-                    .as_ref()
-                    .and_then(|_| action.split_once('.').map(|(noun, _)| noun))
-            }),
-            target_id: target_id.as_deref(),
-            detail,
-        },
-        &req.request_id,
-    )
-    .await?;
-    Ok(())
+    AuditEntry {
+        action,
+        // A creation names its new row by the action's noun (`product.create` → product).
+        target_type: target.map(|(t, _)| t).or_else(|| {
+            target_id
+                .as_ref()
+                .and_then(|_| action.split_once('.').map(|(noun, _)| noun))
+        }),
+        target_id,
+        detail,
+    }
 }
 
 /// Public routes are not operations a caller performs (the UI cannot run them as one).
