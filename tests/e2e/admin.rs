@@ -348,8 +348,10 @@ async fn each_email_kind_is_sent_once_even_when_its_message_is_delivered_twice(c
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(c.count("SELECT COUNT(*) FROM outbox WHERE kind = 'email' AND store_id = ?1 AND sent_at IS NOT NULL", &s.id), 4);
-    // The queue delivers within its 5 s batch window; give the consumer time to see them.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Wait until the consumer has handled all eight email messages (four first sends, four
+    // copies): nothing more can be sent for this order after that.
+    c.queue_drained(&format!("ntf_{order}_")).await;
+    assert_eq!(c.queue_story(&format!("ntf_{order}_")).0, 8);
     let mails = emails(c, &to).await;
     assert_eq!(
         kinds(&mails),

@@ -283,13 +283,10 @@ async fn duplicate_messages_and_an_expired_lease_still_make_one_provider_order(c
     }
     // A consumer that reached Printful and died: the claim is left `submitting`, its lease
     // expired, and the id it received was never recorded.
-    c.stack
-        .d1()
-        .execute(
-            "UPDATE fulfillment_orders SET status = 'submitting', lease_until = 1, submit_started = 1, external_id = NULL WHERE id = ?1",
-            [&fo],
-        )
-        .unwrap();
+    c.stack.fabricate(
+        "UPDATE fulfillment_orders SET status = 'submitting', lease_until = 1, submit_started = 1, external_id = NULL WHERE id = ?1",
+        [&fo],
+    );
     cron5(c).await;
     fo_becomes(c, &fo, "submitted").await;
     let external: Option<String> = c
@@ -302,7 +299,8 @@ async fn duplicate_messages_and_an_expired_lease_still_make_one_provider_order(c
         )
         .unwrap();
     assert_eq!(external, f[0].3, "recovered by looking it up at Printful");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Every message for it (the first, the sweep's copy, the recovery's) has been handled.
+    c.queue_drained(&fo).await;
     assert_eq!(
         provider_orders(c, "printful", &fo).await.len(),
         1,
@@ -602,7 +600,12 @@ async fn the_cancellation_matrix_ends_in_the_right_states_and_refunds(c: &Ctx<'_
     c.fault(&fault).await;
     let held = buy(c, &s, &[&v[0]]).await;
     fos_become(c, &held, &["pending"]).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The consumer has met the rate limit and put the message back for an hour.
+    assert!(
+        eventually(async || c.queue_story(&held).1.iter().any(|o| o == "retry_after")).await,
+        "{:?}",
+        c.queue_story(&held)
+    );
     let total = c.order(&held)["total"].as_i64().unwrap();
     let r = c
         .admin(&s, "POST", &format!("/admin/api/v1/orders/{held}/cancel"))

@@ -616,8 +616,23 @@ async fn a_dropped_delivery_is_recovered_by_the_reconciliation_cron(c: &Ctx<'_>)
     let order_id = co["order"]["id"].as_str().unwrap().to_owned();
     // Both events of this payment are lost on the way.
     c.delivery(json!({ "drop_next": 2 })).await;
+    let mark = c.stripe_delivery_mark().await;
     c.pay(co["session_id"].as_str().unwrap(), json!({})).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The simulator decides a drop before the payment answers and never sends a dropped
+    // event: its log proves nothing is on the way.
+    let r = c
+        .client
+        .get(&c.sim("/__control/stripe/deliveries"))
+        .send()
+        .await;
+    let since: Vec<&Value> = r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(mark)
+        .collect();
+    assert_eq!(since.len(), 2, "{since:?}");
+    assert!(since.iter().all(|d| d["outcome"] == "dropped"), "{since:?}");
     assert_eq!(
         c.order(&order_id)["status"],
         "pending",
@@ -853,6 +868,7 @@ async fn concurrent_refunds_never_exceed_the_capture_and_stripe_gets_each_once(c
         .unwrap();
     // Five operators refund 30.00 each at once: 72.49 was captured, so two get through.
     let url = c.adm(&format!("/admin/api/v1/orders/{order}/refunds"));
+    let deliveries = c.stripe_delivery_mark().await;
     let answers = join_all((0..5).map(|_| {
         c.client
             .post(&url)
@@ -887,8 +903,9 @@ async fn concurrent_refunds_never_exceed_the_capture_and_stripe_gets_each_once(c
         "Stripe received each refund once"
     );
     // Stripe's refund.created / charge.refunded webhooks land (maybe before our calls
-    // returned): still one ledger row per refund.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // returned): once all four are answered, still one ledger row per refund.
+    c.stripe_webhooks_answered(deliveries, &["refund.created", "charge.refunded"], 2)
+        .await;
     assert_eq!(
         c.count(
             "SELECT COUNT(*) FROM payments WHERE order_id = ?1 AND kind = 'refund'",

@@ -148,7 +148,10 @@ impl<'a> Ctx<'a> {
         for _ in 0..60 {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             let now = self.rows();
-            if now == last {
+            // At rest: the consumer has taken every message sent so far at least once, and
+            // nothing changed between two reads.
+            let (enqueued, outcomes) = self.queue_story("");
+            if now == last && outcomes.len() >= enqueued {
                 return now;
             }
             last = now;
@@ -293,6 +296,91 @@ impl<'a> Ctx<'a> {
         panic!("order {id} kept the queue busy: {}", self.order(id));
     }
 
+    /// The queue's story for messages whose body mentions `needle` (an order or
+    /// fulfillment order id), from the Workers' log: how many were enqueued, and the
+    /// outcome of each time the consumer processed one.
+    pub fn queue_story(&self, needle: &str) -> (usize, Vec<String>) {
+        let log = self.stack.wrangler_log();
+        let mut enqueued = 0;
+        let mut outcomes = Vec::new();
+        for line in log.lines() {
+            let Some(json) = line.find('{').map(|i| &line[i..]) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<Value>(json) else {
+                continue;
+            };
+            if !v["body"].to_string().contains(needle) {
+                continue;
+            }
+            match v["msg"].as_str() {
+                Some("enqueued") => enqueued += 1,
+                Some("message") => {
+                    outcomes.push(v["outcome"]["outcome"].as_str().unwrap_or("").to_owned())
+                }
+                _ => {}
+            }
+        }
+        (enqueued, outcomes)
+    }
+
+    /// Waits (up to 30 s) until every queue message that mentions `needle` has been
+    /// processed to an end (done, dropped or dead-lettered; a retry is not an end): the
+    /// queue holds nothing more for it, so nothing more will be written for it.
+    pub async fn queue_drained(&self, needle: &str) {
+        for _ in 0..300 {
+            let (enqueued, outcomes) = self.queue_story(needle);
+            let ended = outcomes.iter().filter(|o| *o != "retry_after").count();
+            if enqueued > 0 && ended >= enqueued {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the queue still holds messages for {needle}: {:?}",
+            self.queue_story(needle)
+        );
+    }
+
+    /// How many webhook deliveries the Stripe simulator has logged (a mark for
+    /// [`Ctx::stripe_webhooks_answered`]).
+    pub async fn stripe_delivery_mark(&self) -> usize {
+        self.stripe_deliveries().await.len()
+    }
+
+    async fn stripe_deliveries(&self) -> Vec<Value> {
+        let r = self
+            .client
+            .get(&self.sim("/__control/stripe/deliveries"))
+            .send()
+            .await;
+        r.body["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits (up to 20 s) until, since `mark`, the webhooks Worker has answered `n`
+    /// deliveries of each of `types` (Stripe's webhooks land on their own time).
+    pub async fn stripe_webhooks_answered(&self, mark: usize, types: &[&str], n: usize) {
+        for _ in 0..200 {
+            let log = self.stripe_deliveries().await;
+            let answered = |t: &str| {
+                log.iter()
+                    .skip(mark)
+                    .filter(|d| {
+                        d["type"] == t
+                            && d["status"]
+                                .as_u64()
+                                .is_some_and(|s| (200..300).contains(&s))
+                    })
+                    .count()
+            };
+            if types.iter().all(|t| answered(t) >= n) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("Stripe's {types:?} webhooks were not answered {n} times each");
+    }
+
     /// One number from local D1.
     pub fn count(&self, sql: &str, param: &str) -> i64 {
         self.stack
@@ -329,9 +417,10 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Polls `check` every 100 ms for up to 5 s; whether it came true.
+/// Polls `check` every 100 ms for up to 20 s (the queue batches for up to 5 s, and a busy
+/// machine is slower); whether it came true.
 pub async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
-    for _ in 0..50 {
+    for _ in 0..200 {
         if check().await {
             return true;
         }

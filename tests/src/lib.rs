@@ -283,6 +283,28 @@ impl Stack {
         c
     }
 
+    /// Puts rows in a state only a crash (or an outside actor) leaves behind, for tests of
+    /// recovery: the state-transition triggers are suspended for this one transaction,
+    /// which no other connection sees half-done.
+    pub fn fabricate(&self, sql: &str, params: impl rusqlite::Params) -> usize {
+        use lading_core::sql::transitions::{MACHINES, trigger_sql};
+        let mut c = self.d1();
+        let tx = c
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .expect("begin");
+        for m in MACHINES {
+            tx.execute_batch(&format!("DROP TRIGGER {}", m.trigger_name()))
+                .expect("suspend a trigger");
+        }
+        let n = tx.execute(sql, params).expect(sql);
+        for m in MACHINES {
+            tx.execute_batch(&trigger_sql(m))
+                .expect("restore a trigger");
+        }
+        tx.commit().expect("commit");
+        n
+    }
+
     /// Rows in every table, to prove a rejected request changed nothing.
     pub fn row_counts(&self) -> Vec<(String, i64)> {
         let c = self.d1();

@@ -430,7 +430,9 @@ fn each_email_kind_is_sent_once_per_order_even_when_its_message_comes_twice() {
     for m in &messages {
         // Every message delivered twice.
         assert_eq!(run(process(&p, m)), Outcome::Done);
+        let before = p.contents();
         assert!(matches!(run(process(&p, m)), Outcome::Dropped { .. }));
+        assert_eq!(p.contents(), before, "a second delivery writes nothing");
     }
     let sent = p.sent_to("http://email.test/");
     assert_eq!(sent.len(), 2);

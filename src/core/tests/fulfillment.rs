@@ -270,8 +270,10 @@ fn each_provider_receives_its_order_once_with_our_reference() {
     serve_providers_ok(&p);
     for (_, fo) in &paid.fos {
         assert_eq!(fulfil(&p, fo), Outcome::Done);
-        // The same message again finds nothing to do.
+        // The same message again finds nothing to do, and writes nothing anywhere.
+        let before = p.contents();
         assert!(matches!(fulfil(&p, fo), Outcome::Dropped { .. }));
+        assert_eq!(p.contents(), before);
     }
     for (url, n) in [
         (PRINTFUL_CREATE, 1),

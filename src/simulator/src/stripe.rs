@@ -1156,11 +1156,12 @@ fn deliver(s: Stripe, event: Value, times: Option<u32>) {
     };
     let payload = serde_json::to_vec(&event).expect("JSON");
     for _ in 0..copies {
-        let (s, (url, secret), payload, id) = (
+        let (s, (url, secret), payload, id, kind) = (
             s.clone(),
             target.clone(),
             payload.clone(),
             event["id"].clone(),
+            event["type"].clone(),
         );
         tokio::spawn(async move {
             if delay_ms > 0 {
@@ -1180,10 +1181,9 @@ fn deliver(s: Stripe, event: Value, times: Option<u32>) {
                     .send()
                     .await;
                 let status = r.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-                s.0.lock()
-                    .expect("lock")
-                    .deliveries
-                    .push(json!({ "event": id, "attempt": attempt, "status": status }));
+                s.0.lock().expect("lock").deliveries.push(
+                    json!({ "event": id, "type": kind, "attempt": attempt, "status": status }),
+                );
                 if (200..300).contains(&status) {
                     break;
                 }

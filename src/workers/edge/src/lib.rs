@@ -272,12 +272,25 @@ impl Platform for EdgePlatform {
         // Through JSON.parse: a plain JS object (serde_wasm_bindgen would send maps as JS
         // `Map`s, which arrive without their fields).
         let js = js_sys::JSON::parse(&body.to_string()).map_err(|e| format!("{e:?}"))?;
-        q.send_raw(
-            worker::RawMessageBuilder::new(js)
-                .build_with_content_type(worker::QueueContentType::Json),
-        )
-        .await
-        .map_err(|e| e.to_string())
+        let sent = q
+            .send_raw(
+                worker::RawMessageBuilder::new(js)
+                    .build_with_content_type(worker::QueueContentType::Json),
+            )
+            .await
+            .map_err(|e| e.to_string());
+        // With the consumer's `message` lines (which carry the same body), the log tells
+        // when the queue holds nothing more for a given order.
+        if sent.is_ok() {
+            log(
+                "info",
+                "queue",
+                None,
+                "enqueued",
+                serde_json::json!({ "body": body }),
+            );
+        }
+        sent
     }
 
     async fn verify_signature(

@@ -59,7 +59,8 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
     };
     for message in messages {
         let outcome = process(&p, message.body()).await;
-        let fields = serde_json::json!({ "queue": batch.queue(), "message_id": message.id(), "outcome": &outcome });
+        // The body (kind and ids, no secrets) ties this line to the producer's `enqueued`.
+        let fields = serde_json::json!({ "queue": batch.queue(), "message_id": message.id(), "body": message.body(), "outcome": &outcome });
         lading_edge::log("info", "fulfillment", None, "message", fields);
         match outcome {
             Outcome::Done | Outcome::Dropped { .. } => message.ack(),
