@@ -256,16 +256,19 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
                 finish("failed", None, Some(&why)).await?;
                 return Ok(Outcome::DeadLetter { reason: why });
             }
-            // Released for the next delivery of the message.
+            let seconds = (30u32 << (n.attempts.clamp(1, 6) - 1)).min(900);
+            // Released for the next delivery of the message, which comes back at
+            // `lease_until` (a message lost after that is re-sent).
             p.db()
                 .run(stmt!(
-                    "UPDATE notifications SET status = 'pending', lease_until = NULL, error = ? WHERE id = ? AND status = 'sending'",
+                    "UPDATE notifications SET status = 'pending', lease_until = ?, error = ? WHERE id = ? AND status = 'sending'",
+                    p.now_ms() + i64::from(seconds) * 1000,
                     &why,
                     &n.id
                 ))
                 .await?;
             Ok(Outcome::RetryAfter {
-                seconds: (30u32 << (n.attempts.clamp(1, 6) - 1)).min(900),
+                seconds,
                 reason: Some(why),
             })
         }

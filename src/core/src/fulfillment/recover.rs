@@ -2,6 +2,11 @@
 //! consumer died mid-submit) are queued again — the consumer's claim recovers them and
 //! looks the order up at the provider before creating it — and outbox rows never sent are
 //! sent.
+//!
+//! Lost messages too: a fulfillment order or an email still `pending` long after its
+//! message was sent (and after any retry it was put back for) has no message left to
+//! bring it on — the queue lost it, or the runtime died holding it — so it is queued
+//! again. The consumer's claims make an extra copy harmless.
 
 use super::dispatch;
 use crate::AppError;
@@ -41,5 +46,49 @@ pub async fn recover_stuck<P: Platform>(p: &P) -> Result<u64, AppError> {
             n += 1;
         }
     }
-    Ok(n + dispatch::sweep(p).await?)
+    Ok(n + resend_lost(p).await? + dispatch::sweep(p).await?)
+}
+
+/// How long after its message was due a piece of work counts as lost. Queues deliver in
+/// seconds; this leaves room for a slow consumer without sending copies early.
+pub const LOST_AFTER_MS: i64 = 10 * 60 * 1000;
+
+/// Re-sends the message of work whose message should have arrived long ago.
+async fn resend_lost<P: Platform>(p: &P) -> Result<u64, AppError> {
+    #[derive(Deserialize)]
+    struct Lost {
+        message: String,
+    }
+    let due = p.now_ms() - LOST_AFTER_MS;
+    // The outbox row was sent (else the sweep below sends it) and nothing claimed the work
+    // since: not after its creation, nor after the retry time it was put back for.
+    let lost: Vec<Lost> = p
+        .db()
+        .query(stmt!(
+            "SELECT json_object('kind', 'fulfil', 'fulfillment_order_id', f.id, 'provider', f.provider, 'store_id', f.store_id) AS message \
+             FROM fulfillment_orders f JOIN outbox o ON o.id = 'fulfil:' || f.id \
+             WHERE f.status = 'pending' AND o.sent_at IS NOT NULL AND o.sent_at < ? AND COALESCE(f.lease_until, f.updated_at) < ? \
+             UNION ALL \
+             SELECT json_object('kind', 'email', 'notification_id', n.id, 'store_id', n.store_id) AS message \
+             FROM notifications n JOIN outbox o ON o.id = 'email:' || n.id \
+             WHERE o.sent_at IS NOT NULL AND o.sent_at < ? \
+               AND ((n.status = 'pending' AND COALESCE(n.lease_until, n.created_at) < ?) OR (n.status = 'sending' AND n.lease_until < ?)) \
+             LIMIT 200",
+            due,
+            due,
+            due,
+            due,
+            due
+        ))
+        .await?;
+    let mut n = 0;
+    for l in lost {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&l.message) else {
+            continue;
+        };
+        if p.enqueue(&message).await.is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
 }

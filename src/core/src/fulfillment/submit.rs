@@ -164,17 +164,21 @@ async fn retry_or_fail<P: Platform>(
 ) -> Result<Outcome, AppError> {
     match e {
         ProviderError::Retry { after_s, message } if attempts < MAX_ATTEMPTS => {
-            // Release the claim so the redelivered message can take it again.
+            let seconds = backoff(attempts, after_s);
+            let now = p.now_ms();
+            // Release the claim so the redelivered message can take it again; `lease_until`
+            // says when the queue brings it back (a message lost after that is re-sent).
             p.db()
                 .run(stmt!(
-                    "UPDATE fulfillment_orders SET status = 'pending', lease_until = NULL, error = ?, updated_at = ? WHERE id = ? AND status = 'submitting'",
+                    "UPDATE fulfillment_orders SET status = 'pending', lease_until = ?, error = ?, updated_at = ? WHERE id = ? AND status = 'submitting'",
+                    now + i64::from(seconds) * 1000,
                     &message,
-                    p.now_ms(),
+                    now,
                     &fo.id
                 ))
                 .await?;
             Ok(Outcome::RetryAfter {
-                seconds: backoff(attempts, after_s),
+                seconds,
                 reason: Some(message),
             })
         }
