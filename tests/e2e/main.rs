@@ -7,6 +7,7 @@
 //! only matching tests: `cargo test -p lading-e2e --test e2e -- cart`.
 
 mod admin;
+mod crash;
 mod fulfillment;
 mod payments;
 mod support;
@@ -26,6 +27,8 @@ fn main() {
         .chain(payments::ALL)
         .chain(fulfillment::ALL)
         .chain(admin::ALL)
+        // Last: it kills and restarts the runtime the others share.
+        .chain(crash::ALL)
         .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
         .collect();
     if selected.is_empty() {

@@ -92,12 +92,16 @@ impl Call<'_> {
         self
     }
     pub async fn send(self) -> Reply {
-        let _ = self.client;
-        let r = self
-            .req
-            .send()
+        self.try_send()
             .await
-            .expect("request reaches the local stack");
+            .expect("request reaches the local stack")
+    }
+
+    /// As [`Call::send`], or `None` when the request did not get an answer (the runtime
+    /// went away under it).
+    pub async fn try_send(self) -> Option<Reply> {
+        let _ = self.client;
+        let r = self.req.send().await.ok()?;
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
@@ -106,11 +110,11 @@ impl Call<'_> {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::Null)
         };
-        Reply {
+        Some(Reply {
             status: status.as_u16(),
             headers,
             body,
             text,
-        }
+        })
     }
 }

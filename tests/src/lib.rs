@@ -96,7 +96,11 @@ pub struct Stack {
     pub stripe_webhook_secret: String,
     pub bootstrap_key: String,
     pub state_dir: PathBuf,
-    children: Vec<Child>,
+    /// The simulator, then wrangler dev (replaced by [`Stack::crash_and_restart`]).
+    children: std::sync::Mutex<Vec<Child>>,
+    /// How to start wrangler dev again on the same state.
+    configs: Vec<PathBuf>,
+    gateway_port: u16,
 }
 
 impl Stack {
@@ -218,8 +222,7 @@ impl Stack {
         );
 
         let log_path = opts.state_dir.join("wrangler.log");
-        let cmd = wrangler_dev(&configs, opts.gateway_port, &persist, &log_path);
-        let mut cmd = cmd;
+        let mut cmd = wrangler_dev(&configs, opts.gateway_port, &persist, &log_path);
         children.push(cmd.spawn().expect("wrangler dev starts"));
 
         let stack = Stack {
@@ -228,10 +231,45 @@ impl Stack {
             stripe_webhook_secret: webhook_secret,
             bootstrap_key: opts.bootstrap_key,
             state_dir: opts.state_dir,
-            children,
+            children: std::sync::Mutex::new(children),
+            configs,
+            gateway_port: opts.gateway_port,
         };
         stack.wait_healthy(&log_path);
         stack
+    }
+
+    /// Kills the whole Workers runtime at once: SIGKILL to wrangler's process group, no
+    /// graceful shutdown, requests and queue batches cut off where they are. The simulator
+    /// keeps running, as Stripe and the providers would.
+    pub fn kill_runtime(&self) {
+        let mut children = self.children.lock().expect("children");
+        assert_eq!(children.len(), 2, "the runtime is running");
+        let mut old = children.pop().expect("wrangler dev");
+        // SAFETY: kill(2) with a negative pid signals the process group; no memory is touched.
+        unsafe {
+            libc::kill(-(old.id() as i32), libc::SIGKILL);
+        }
+        let _ = old.wait();
+    }
+
+    /// Starts the Workers runtime again on the same local state after
+    /// [`Stack::kill_runtime`]; returns how long it took to be healthy.
+    pub fn restart_runtime(&self) -> Duration {
+        let mut children = self.children.lock().expect("children");
+        assert_eq!(children.len(), 1, "the runtime was killed");
+        let started = Instant::now();
+        let log_path = self.state_dir.join("wrangler.log");
+        let mut cmd = wrangler_dev(
+            &self.configs,
+            self.gateway_port,
+            &self.state_dir.join("state"),
+            &log_path,
+        );
+        children.push(cmd.spawn().expect("wrangler dev starts again"));
+        drop(children);
+        self.wait_healthy(&log_path);
+        started.elapsed()
     }
 
     fn wait_healthy(&self, log_path: &Path) {
@@ -354,10 +392,11 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        for c in &mut self.children {
+        let children = self.children.get_mut().expect("children");
+        for c in children.iter() {
             kill_group(c);
         }
-        for c in &mut self.children {
+        for c in children.iter_mut() {
             let _ = c.wait();
         }
     }
@@ -377,7 +416,12 @@ fn kill_group(c: &Child) {
 /// output to `log_path`, in a process group of its own.
 fn wrangler_dev(configs: &[PathBuf], port: u16, persist: &Path, log_path: &Path) -> Command {
     let root = root();
-    let log = std::fs::File::create(log_path).expect("log file");
+    // Appended: a restarted runtime's log follows the first one's.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .expect("log file");
     let mut cmd = Command::new(root.join("node_modules/.bin/wrangler"));
     cmd.arg("dev");
     for c in configs {
