@@ -65,8 +65,9 @@ fn jobs_since(c: &Ctx<'_>, mark: usize) -> BTreeMap<String, u64> {
         }
         for job in v["jobs"].as_array().cloned().unwrap_or_default() {
             assert!(job["error"].is_null(), "{job}");
-            *changed.entry(job["job"].as_str().unwrap_or("?").to_owned()).or_default() +=
-                job["changed"].as_u64().unwrap_or(0);
+            *changed
+                .entry(job["job"].as_str().unwrap_or("?").to_owned())
+                .or_default() += job["changed"].as_u64().unwrap_or(0);
         }
     }
     changed
@@ -93,14 +94,23 @@ fn rows(c: &Ctx<'_>, sql: &str, store: &str) -> Vec<Vec<String>> {
 }
 
 /// What is still owed: each broken promise, named. Empty when every one is kept.
-async fn broken_promises(c: &Ctx<'_>, s: &Store, paid_sessions: &[(String, String)]) -> Vec<String> {
+async fn broken_promises(
+    c: &Ctx<'_>,
+    s: &Store,
+    paid_sessions: &[(String, String)],
+) -> Vec<String> {
     let mut broken = Vec::new();
     // Every payment Stripe took has exactly one paid order, with one capture.
     for (session, intent) in paid_sessions {
         let orders = c.count("SELECT COUNT(*) FROM orders WHERE stripe_payment_intent_id = ?1 AND financial_status <> 'unpaid'", intent);
-        let captures = c.count("SELECT COUNT(*) FROM payments WHERE kind = 'capture' AND stripe_id = ?1", intent);
+        let captures = c.count(
+            "SELECT COUNT(*) FROM payments WHERE kind = 'capture' AND stripe_id = ?1",
+            intent,
+        );
         if (orders, captures) != (1, 1) {
-            broken.push(format!("payment {intent} (session {session}): {orders} paid orders, {captures} captures"));
+            broken.push(format!(
+                "payment {intent} (session {session}): {orders} paid orders, {captures} captures"
+            ));
         }
     }
     // Every paid order's fulfillment orders reached their provider exactly once.
@@ -112,7 +122,10 @@ async fn broken_promises(c: &Ctx<'_>, s: &Store, paid_sessions: &[(String, Strin
     ) {
         let at_provider = provider_orders(c, &fo[1], &fo[0]).await.len();
         if at_provider != 1 || ["pending", "submitting"].contains(&fo[2].as_str()) {
-            broken.push(format!("{} at {}: {} there, {} here", fo[0], fo[1], at_provider, fo[2]));
+            broken.push(format!(
+                "{} at {}: {} there, {} here",
+                fo[0], fo[1], at_provider, fo[2]
+            ));
         }
     }
     // Every refund reserved was sent once (Stripe made one refund for it) and settled.
@@ -144,12 +157,19 @@ async fn broken_promises(c: &Ctx<'_>, s: &Store, paid_sessions: &[(String, Strin
         "SELECT n.id, n.kind, n.recipient, n.status FROM notifications n JOIN orders o ON o.id = n.order_id WHERE o.store_id = ?1",
         &s.id,
     ) {
-        let r = c.client.get(&c.sim(&format!("/__control/emails?to={}", n[2]))).send().await;
-        let sent = r.body["data"]
-            .as_array()
-            .map_or(0, |m| m.iter().filter(|m| m["tags"][0] == n[1].as_str()).count());
+        let r = c
+            .client
+            .get(&c.sim(&format!("/__control/emails?to={}", n[2])))
+            .send()
+            .await;
+        let sent = r.body["data"].as_array().map_or(0, |m| {
+            m.iter().filter(|m| m["tags"][0] == n[1].as_str()).count()
+        });
         if sent != 1 || n[3] != "sent" {
-            broken.push(format!("email {}: sent {} times, {} here", n[0], sent, n[3]));
+            broken.push(format!(
+                "email {}: sent {} times, {} here",
+                n[0], sent, n[3]
+            ));
         }
     }
     // No claim stays stuck, nothing waits in the outbox.
@@ -189,14 +209,19 @@ async fn a_crash_in_a_storm_loses_nothing(c: &Ctx<'_>) {
     let started = Instant::now();
     let pays = join_all(waiting.iter().map(|p| {
         c.client
-            .post(&c.sim(&format!("/__control/stripe/checkout_sessions/{}/pay", p.session)))
+            .post(&c.sim(&format!(
+                "/__control/stripe/checkout_sessions/{}/pay",
+                p.session
+            )))
             .json(&json!({ "name": "Grace Hopper" }))
             .try_send()
     }));
     let ships = join_all(earlier.iter().map(|o| {
         let ext = fos(c, o)[0].3.clone().unwrap_or_default();
         c.client
-            .post(&c.sim(&format!("/__control/providers/printful/orders/{ext}/advance")))
+            .post(&c.sim(&format!(
+                "/__control/providers/printful/orders/{ext}/advance"
+            )))
             .json(&json!({ "to": "shipped" }))
             .try_send()
     }));
@@ -219,7 +244,10 @@ async fn a_crash_in_a_storm_loses_nothing(c: &Ctx<'_>) {
         .map(|(r, p)| {
             let r = r.as_ref().expect("the simulator (Stripe) stays up");
             assert_eq!(r.status, 200, "{}", r.text);
-            (p.session.clone(), r.body["payment_intent"].as_str().unwrap().to_owned())
+            (
+                p.session.clone(),
+                r.body["payment_intent"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     let killed_after = started.elapsed();
@@ -265,5 +293,8 @@ async fn a_crash_in_a_storm_loses_nothing(c: &Ctx<'_>) {
         recovered_in.as_secs_f64()
     );
     assert!(broken.is_empty(), "after {runs} cron runs: {broken:#?}");
-    assert!(before_restart > 0, "the crash left work open (else it proved nothing)");
+    assert!(
+        before_restart > 0,
+        "the crash left work open (else it proved nothing)"
+    );
 }

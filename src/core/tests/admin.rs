@@ -820,22 +820,7 @@ fn role_matrix_every_route_for_every_role() {
     ];
     let mut checked = 0;
     for route in ROUTES {
-        let path = route
-            .pattern
-            .split('/')
-            .map(|seg| {
-                if seg.starts_with('{') {
-                    "x_missing"
-                } else {
-                    seg
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("/");
-        let path = path.replace(
-            "/provider-mappings/x_missing",
-            "/provider-mappings/printful",
-        );
+        let path = concrete(route.pattern);
         for (role, key) in &keys {
             let mut r =
                 req(route.method, &path).header("authorization", &format!("Bearer {}", key.admin));

@@ -59,35 +59,7 @@ fn sell_export_refund(
         .as_str()
         .unwrap()
         .to_owned();
-    let cart = shop(p, s, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = shop(
-        p,
-        s,
-        Method::Post,
-        "/v1/carts/current/items",
-        Some(&cart),
-        Some(json!({ "variant_id": variant, "quantity": 1 })),
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let cs = format!("cs_{currency}");
-    p.serve(
-        "http://stripe.test/v1/checkout/sessions",
-        200,
-        &json!({ "id": cs, "url": format!("https://checkout.test/{cs}") }),
-    );
-    let r = shop(
-        p,
-        s,
-        Method::Post,
-        "/v1/checkout/sessions",
-        Some(&cart),
-        Some(json!({ "email": "ada@example.com" })),
-    );
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let order = r.body_json()["order"].clone();
+    let order = pending_order(p, s, &[&variant], "ada@example.com", currency);
     let session_request = p
         .sent_to("http://stripe.test/v1/checkout/sessions")
         .last()
@@ -95,15 +67,7 @@ fn sell_export_refund(
         .body
         .clone()
         .unwrap_or_default();
-    let total = order["total"].as_i64().unwrap();
-    let r = webhook(
-        p,
-        &json!({ "id": format!("evt_{currency}"), "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000,
-        "data": { "object": { "id": cs, "object": "checkout.session", "payment_status": "paid", "payment_intent": format!("pi_{currency}"),
-            "amount_subtotal": total, "amount_total": total, "currency": currency, "total_details": { "amount_discount": 0, "amount_shipping": 0, "amount_tax": 0 },
-            "customer_details": { "email": "ada@example.com" }, "metadata": { "order_id": order["id"], "store_id": s.id } } } }),
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    complete_checkout(p, s, &order, "ada@example.com", currency, currency, None);
     let paid = admin(
         p,
         s,

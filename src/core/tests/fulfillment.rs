@@ -892,13 +892,23 @@ fn work_whose_message_was_lost_is_queued_again_once_it_is_overdue() {
     let p = TestPlatform::new();
     let paid = setup(&p);
     serve_providers_ok(&p);
-    let (_, printful_fo) = paid.fos.iter().find(|(prov, _)| prov == "printful").unwrap().clone();
+    let (_, printful_fo) = paid
+        .fos
+        .iter()
+        .find(|(prov, _)| prov == "printful")
+        .unwrap()
+        .clone();
     // Every message of the paying batch was sent and then lost: nothing processed them.
     let sent = p.queued.borrow().len();
     assert!(sent >= 3, "{sent} messages sent");
     p.queued.borrow_mut().clear();
     let messages = |kind: &str| -> Vec<Value> {
-        p.queued.borrow().iter().filter(|m| m["kind"] == kind).cloned().collect()
+        p.queued
+            .borrow()
+            .iter()
+            .filter(|m| m["kind"] == kind)
+            .cloned()
+            .collect()
     };
     // Not yet overdue: nothing is sent again.
     p.advance_ms(LOST_AFTER_MS - 60_000);
@@ -912,17 +922,28 @@ fn work_whose_message_was_lost_is_queued_again_once_it_is_overdue() {
     assert!(!messages("email").is_empty());
     // Printful answers 429: the work is pending again, its message due back after the
     // backoff, so the job leaves it alone until that time (and the grace) has passed.
-    p.serve(PRINTFUL_CREATE, 429, &json!({ "code": 429, "error": { "message": "Too many requests" } }));
+    p.serve(
+        PRINTFUL_CREATE,
+        429,
+        &json!({ "code": 429, "error": { "message": "Too many requests" } }),
+    );
     let Outcome::RetryAfter { seconds, .. } = fulfil(&p, &printful_fo) else {
         panic!("a 429 is retried")
     };
     p.queued.borrow_mut().clear();
     p.advance_ms(i64::from(seconds) * 1000 + LOST_AFTER_MS - 60_000);
     run(recover_stuck(&p)).unwrap();
-    assert!(!messages("fulfil").iter().any(|m| m["fulfillment_order_id"] == printful_fo.as_str()));
+    assert!(
+        !messages("fulfil")
+            .iter()
+            .any(|m| m["fulfillment_order_id"] == printful_fo.as_str())
+    );
     p.advance_ms(120_000);
     run(recover_stuck(&p)).unwrap();
-    let again: Vec<Value> = messages("fulfil").into_iter().filter(|m| m["fulfillment_order_id"] == printful_fo.as_str()).collect();
+    let again: Vec<Value> = messages("fulfil")
+        .into_iter()
+        .filter(|m| m["fulfillment_order_id"] == printful_fo.as_str())
+        .collect();
     assert_eq!(again.len(), 1);
     // Delivered (twice, as a lost message may turn up after all): one Printful order (the
     // consumer looks the order up first, since an attempt was made).
@@ -933,7 +954,14 @@ fn work_whose_message_was_lost_is_queued_again_once_it_is_overdue() {
         &json!({ "code": 404, "error": { "message": "Not found" } }),
     );
     assert_eq!(run(process(&p, &again[0])), Outcome::Done);
-    assert!(matches!(run(process(&p, &again[0])), Outcome::Dropped { .. }));
-    assert_eq!(p.sent_to(PRINTFUL_CREATE).len(), 2, "the refused attempt and the one that made it");
+    assert!(matches!(
+        run(process(&p, &again[0])),
+        Outcome::Dropped { .. }
+    ));
+    assert_eq!(
+        p.sent_to(PRINTFUL_CREATE).len(),
+        2,
+        "the refused attempt and the one that made it"
+    );
     assert_eq!(status(&p, "fulfillment_orders", &printful_fo), "submitted");
 }

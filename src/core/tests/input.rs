@@ -9,25 +9,6 @@ use lading_core::http::{Method, Request};
 use serde_json::{Value, json};
 use support::*;
 
-/// A path of the route table with every `{param}` filled in.
-fn concrete(pattern: &str) -> String {
-    pattern
-        .split('/')
-        .map(|seg| {
-            if seg.starts_with('{') {
-                "x_missing"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-        .replace(
-            "/provider-mappings/x_missing",
-            "/provider-mappings/printful",
-        )
-}
-
 fn with_raw_body(mut r: Request, body: &[u8]) -> Request {
     r = r.header("content-type", "application/json");
     r.body = body.to_vec();

@@ -32,34 +32,6 @@ pub struct Entry<'a> {
     pub detail: Value,
 }
 
-/// # Errors
-/// Storage failures.
-pub async fn record<P: Platform>(
-    p: &P,
-    store_id: &str,
-    actor: &Actor,
-    e: &Entry<'_>,
-    request_id: &str,
-) -> Result<(), AppError> {
-    p.db()
-        .run(stmt!(
-            "INSERT INTO audit_log (id, store_id, actor, actor_role, action, target_type, target_id, detail, request_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            p.new_id("aud"),
-            store_id,
-            &actor.id,
-            &actor.role,
-            e.action,
-            e.target_type,
-            e.target_id,
-            e.detail.to_string(),
-            request_id,
-            p.now_ms()
-        ))
-        .await?;
-    Ok(())
-}
-
 /// A platform whose every write carries one audit row in its batch.
 pub struct Audited<'a, P: Platform> {
     inner: &'a P,

@@ -293,6 +293,26 @@ pub fn call(p: &TestPlatform, api: &str, req: Request) -> Response {
     })
 }
 
+/// A path of a route table with every `{param}` filled in (a mapping's provider with a
+/// real one).
+pub fn concrete(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "x_missing"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+        .replace(
+            "/provider-mappings/x_missing",
+            "/provider-mappings/printful",
+        )
+}
+
 pub fn req(method: Method, path: &str) -> Request {
     Request::new(method, path)
 }
@@ -509,6 +529,21 @@ pub fn paid_order(
     promo: Option<&str>,
 ) -> Value {
     let o = pending_order(p, s, variants, email, tag);
+    complete_checkout(p, s, &o, email, tag, "usd", promo);
+    o
+}
+
+/// Stripe's `checkout.session.completed` for the pending order of [`pending_order`]
+/// (session `cs_<tag>`), paid in full in `currency`.
+pub fn complete_checkout(
+    p: &TestPlatform,
+    s: &Store,
+    o: &Value,
+    email: &str,
+    tag: &str,
+    currency: &str,
+    promo: Option<&str>,
+) {
     let cs = format!("cs_{tag}");
     let (sub, ship) = (
         o["subtotal"].as_i64().unwrap(),
@@ -518,7 +553,7 @@ pub fn paid_order(
         p,
         &json!({ "id": format!("evt_{tag}"), "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000,
         "data": { "object": { "id": cs, "object": "checkout.session", "payment_status": "paid", "payment_intent": format!("pi_{tag}"),
-            "amount_subtotal": sub, "amount_total": sub + ship, "currency": "usd", "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
+            "amount_subtotal": sub, "amount_total": sub + ship, "currency": currency, "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
             "discounts": promo.map(|pc| json!([{ "promotion_code": pc }])).unwrap_or(json!([])),
             "customer_details": { "email": email },
             "collected_information": { "shipping_details": { "name": "Ada Lovelace", "address": { "line1": "2 Quay St", "city": "Bristol", "postal_code": "BS1 4DJ", "country": "GB" } } },
@@ -526,5 +561,4 @@ pub fn paid_order(
     );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     p.advance_ms(1000);
-    o
 }
