@@ -14,6 +14,7 @@ pub(crate) use tests;
 
 tests!(
     every_worker_answers_healthz_with_a_request_id,
+    methods_are_read_as_sent_and_bodies_must_be_objects,
     a_product_created_through_the_admin_api_is_listed_by_the_storefront,
     a_guest_cart_is_priced_from_d1_and_ignores_client_prices,
     customers_sign_in_with_rs256_es256_and_hs256_tokens_and_merge_their_guest_cart,
@@ -957,4 +958,25 @@ async fn roles_are_enforced_on_the_admin_api(c: &Ctx<'_>) {
         401,
         "admin_key_invalid",
     );
+}
+
+/// The runtime's request binding maps methods it does not know to GET; the Workers read
+/// the raw method instead. A JSON array is never read field by field into a struct.
+async fn methods_are_read_as_sent_and_bodies_must_be_objects(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let before = c.rows_at_rest().await;
+    let r = c.shop(&s, "QUERY", "/v1/products").send().await;
+    assert_problem(&r, 501, "method_not_implemented");
+    assert!(r.body["detail"].as_str().unwrap().contains("QUERY"));
+    let r = c.shop(&s, "PUT", "/v1/products").send().await;
+    assert_problem(&r, 405, "method_not_allowed");
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/products")
+        .json(&json!(["Array product"]))
+        .send()
+        .await;
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(r.body["detail"], "The body must be a JSON object.");
+    assert_eq!(c.rows(), before, "nothing written");
 }
