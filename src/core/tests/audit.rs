@@ -68,7 +68,8 @@ fn a_change_whose_request_died_before_answering_still_has_its_row() {
         detail: json!({ "request": { "body": "x" }, "status": null }),
     };
     {
-        let audited = Audited::new(&p, &s.id, &actor, &entry, "req_died");
+        let audited = Audited::new(&p);
+        audited.begin(&s.id, &actor, &entry, "req_died");
         run(audited.db().run(stmt!(
             "UPDATE stores SET name = 'Renamed' WHERE id = ?",
             &s.id
@@ -85,7 +86,8 @@ fn a_change_whose_request_died_before_answering_still_has_its_row() {
         "akey_1 order.note ord_1 req_died 1"
     );
     // Several batches of one operation share one row.
-    let audited = Audited::new(&p, &s.id, &actor, &entry, "req_two");
+    let audited = Audited::new(&p);
+    audited.begin(&s.id, &actor, &entry, "req_two");
     run(audited
         .db()
         .run(stmt!("UPDATE stores SET name = 'A' WHERE id = ?", &s.id)))

@@ -288,7 +288,7 @@ fn wrong_methods_name_the_allowed_ones_and_public_routes_are_not_operations() {
     .unwrap();
     for path in ["/healthz", "/openapi.json"] {
         let r = run(lading_core::api::admin::perform_as(
-            &p,
+            &lading_core::admin::audit::Audited::new(&p),
             &caller,
             Method::Get,
             path,

@@ -2,8 +2,9 @@
 //! its target and the request id that ties it to logs.
 //!
 //! The row is part of the change: the operation runs on an [`Audited`] platform, whose
-//! storage adds the row's insert to every batch the operation writes (the first one that
-//! commits writes it; later copies find it there). A change therefore never commits
+//! storage adds the row's insert to every batch the operation writes between
+//! [`Audited::begin`] and [`Audited::finish`] (the first one that commits writes it; later
+//! copies find it there). A change therefore never commits
 //! without its row, and a batch that fails leaves neither. Once the operation has
 //! answered, [`Audited::finish`] adds what only the answer knows (the status, a new
 //! row's id), or writes the row alone for a change made only at Stripe.
@@ -15,7 +16,7 @@ use crate::stmt;
 use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 /// Who made a change.
 #[derive(Debug, Clone)]
@@ -32,17 +33,26 @@ pub struct Entry<'a> {
     pub detail: Value,
 }
 
-/// A platform whose every write carries one audit row in its batch.
+/// The admin API's platform: while an operation runs (between [`Audited::begin`] and
+/// [`Audited::finish`]), every write batch carries the operation's audit row. The whole
+/// admin API and UI run on it, so each use case is compiled once into the Worker.
 pub struct Audited<'a, P: Platform> {
     inner: &'a P,
     db: AuditingDb<'a, P::Db>,
+}
+
+/// An operation whose writes no longer carry its row, waiting for its answer.
+pub struct Ended {
     id: String,
+    entry: Stmt,
+    wrote: bool,
 }
 
 /// The storage of an [`Audited`] platform.
 pub struct AuditingDb<'a, D> {
     inner: &'a D,
-    entry: Stmt,
+    /// The running operation's row (its insert-or-nothing), if one runs.
+    entry: RefCell<Option<(String, Stmt)>>,
     wrote: Cell<bool>,
 }
 
@@ -55,8 +65,11 @@ fn is_write(sql: &str) -> bool {
 
 impl<D: Db> AuditingDb<'_, D> {
     async fn with_entry(&self, mut stmts: Vec<Stmt>) -> Result<Vec<StmtResult>, DbError> {
+        let Some((_, entry)) = self.entry.borrow().clone() else {
+            return self.inner.batch(stmts).await;
+        };
         let n = stmts.len();
-        stmts.push(self.entry.clone());
+        stmts.push(entry);
         let mut res = self.inner.batch(stmts).await?;
         self.wrote.set(true);
         res.truncate(n);
@@ -66,7 +79,7 @@ impl<D: Db> AuditingDb<'_, D> {
 
 impl<D: Db> Db for AuditingDb<'_, D> {
     async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
-        if is_write(&stmt.sql) {
+        if is_write(&stmt.sql) && self.entry.borrow().is_some() {
             let mut res = self.with_entry(vec![stmt]).await?;
             Ok(res.pop().map(|r| r.rows).unwrap_or_default())
         } else {
@@ -74,6 +87,9 @@ impl<D: Db> Db for AuditingDb<'_, D> {
         }
     }
     async fn run(&self, stmt: Stmt) -> Result<u64, DbError> {
+        if self.entry.borrow().is_none() {
+            return self.inner.run(stmt).await;
+        }
         let mut res = self.with_entry(vec![stmt]).await?;
         Ok(res.pop().map_or(0, |r| r.changes))
     }
@@ -87,15 +103,21 @@ impl<D: Db> Db for AuditingDb<'_, D> {
 }
 
 impl<'a, P: Platform> Audited<'a, P> {
-    /// `entry` as known before the operation runs (its target may be filled in later).
-    pub fn new(
-        inner: &'a P,
-        store_id: &str,
-        actor: &Actor,
-        e: &Entry<'_>,
-        request_id: &str,
-    ) -> Self {
-        let id = inner.new_id("aud");
+    pub fn new(inner: &'a P) -> Self {
+        Audited {
+            inner,
+            db: AuditingDb {
+                inner: inner.db(),
+                entry: RefCell::new(None),
+                wrote: Cell::new(false),
+            },
+        }
+    }
+
+    /// Starts an operation: from now on its writes carry this row (`entry` as known before
+    /// it runs; its target may be filled in by [`Audited::finish`]).
+    pub fn begin(&self, store_id: &str, actor: &Actor, e: &Entry<'_>, request_id: &str) {
+        let id = self.inner.new_id("aud");
         let entry = stmt!(
             "INSERT INTO audit_log (id, store_id, actor, actor_role, action, target_type, target_id, detail, request_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -108,32 +130,37 @@ impl<'a, P: Platform> Audited<'a, P> {
             e.target_id,
             e.detail.to_string(),
             request_id,
-            inner.now_ms()
+            self.inner.now_ms()
         );
-        Audited {
-            inner,
-            db: AuditingDb {
-                inner: inner.db(),
-                entry,
-                wrote: Cell::new(false),
-            },
-            id,
-        }
+        *self.db.entry.borrow_mut() = Some((id, entry));
+        self.db.wrote.set(false);
     }
 
-    /// Completes the row with the answer's `status`: a success that wrote nothing locally
-    /// (a change made only at Stripe) gets its row now; a refusal (4xx) leaves none, since
-    /// it changed nothing; a failure (5xx) keeps the row of what it wrote, which the sweeps
-    /// may still finish.
+    /// Stops adding the row to writes (the operation has returned; what follows, such as
+    /// saving its answer for replays, is not part of it).
+    pub fn end(&self) -> Option<Ended> {
+        let (id, entry) = self.db.entry.borrow_mut().take()?;
+        Some(Ended {
+            id,
+            entry,
+            wrote: self.db.wrote.get(),
+        })
+    }
+
+    /// Settles an ended operation's row with the answer's `status`: a success that wrote
+    /// nothing locally (a change made only at Stripe) gets its row now; a refusal (4xx)
+    /// leaves none, since it changed nothing; a failure (5xx) keeps the row of what it
+    /// wrote, which the sweeps may still finish. The row is completed with what only the
+    /// answer knows.
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn finish(self, e: &Entry<'_>, status: u16) -> Result<(), AppError> {
+    pub async fn finish(&self, ended: Ended, e: &Entry<'_>, status: u16) -> Result<(), AppError> {
+        let Ended { id, entry, wrote } = ended;
         let db = self.inner.db();
-        let wrote = self.db.wrote.get();
         if (400..500).contains(&status) {
             if wrote {
-                db.run(stmt!("DELETE FROM audit_log WHERE id = ?", &self.id))
+                db.run(stmt!("DELETE FROM audit_log WHERE id = ?", &id))
                     .await?;
             }
             return Ok(());
@@ -142,14 +169,14 @@ impl<'a, P: Platform> Audited<'a, P> {
             if status >= 300 {
                 return Ok(());
             }
-            db.run(self.db.entry.clone()).await?;
+            db.run(entry).await?;
         }
         db.run(stmt!(
             "UPDATE audit_log SET target_type = COALESCE(target_type, ?), target_id = COALESCE(target_id, ?), detail = ? WHERE id = ?",
             e.target_type,
             e.target_id,
             e.detail.to_string(),
-            &self.id
+            &id
         ))
         .await?;
         Ok(())

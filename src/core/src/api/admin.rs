@@ -4,6 +4,7 @@
 use super::{finish, healthz, with_idempotency};
 use crate::AppError;
 use crate::admin;
+use crate::admin::audit::Audited;
 use crate::auth::{self, AdminCaller};
 use crate::catalog::{
     self, Audience, add_variant::add_variant, archive, create_product::create_product,
@@ -352,6 +353,9 @@ pub fn required_role(op: Op) -> Option<Role> {
 }
 
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
+    // The whole admin API and UI run on the audited platform (see `perform`): one copy of
+    // each use case in the Worker.
+    let p = &admin::audit::Audited::new(p);
     if admin::ui::is_ui_path(&req.path) {
         let r = admin::ui::handle(p, &req).await;
         return finish(&req, Ok(r));
@@ -360,7 +364,7 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     finish(&req, result).with_header("cache-control", "no-store")
 }
 
-async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
+async fn dispatch<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Response, Problem> {
     let (op, params) = route(ROUTES, req.method, &req.path)?;
     match op {
         Op::Healthz => return Ok(healthz(p, "admin").await),
@@ -402,7 +406,7 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
 /// # Errors
 /// 403 without the role; the operation's problem.
 pub async fn perform_as<P: Platform>(
-    p: &P,
+    p: &Audited<'_, P>,
     caller: &AdminCaller,
     method: Method,
     path: &str,
@@ -429,7 +433,7 @@ pub async fn perform_as<P: Platform>(
 /// # Errors
 /// The operation's problem.
 pub async fn perform<P: Platform>(
-    p: &P,
+    p: &Audited<'_, P>,
     req: &Request,
     op: Op,
     params: &Params,
@@ -440,13 +444,18 @@ pub async fn perform<P: Platform>(
         return run(p, req, op, params, caller, store_id).await;
     }
     // Every write of the operation carries its audit row (see `admin::audit::Audited`).
-    let audited = admin::audit::Audited::new(
-        p,
-        store_id,
-        &actor(caller),
-        &audit_entry(req, op, params, None).entry(),
-        &req.request_id,
-    );
+    let ended = std::cell::RefCell::new(None);
+    let operation = async || {
+        p.begin(
+            store_id,
+            &actor(caller),
+            &audit_entry(req, op, params, None).entry(),
+            &req.request_id,
+        );
+        let result = run(p, req, op, params, caller, store_id).await;
+        *ended.borrow_mut() = p.end();
+        result
+    };
     let result = if req.method == Method::Post {
         let scope = match caller {
             AdminCaller::Bootstrap { .. } => "admin:bootstrap".to_owned(),
@@ -457,25 +466,21 @@ pub async fn perform<P: Platform>(
             req,
             store_id,
             crate::idempotency::Scope::Caller(&scope),
-            async || run(&audited, req, op, params, caller, store_id).await,
+            operation,
         )
         .await
     } else {
-        run(&audited, req, op, params, caller, store_id).await
+        operation().await
     };
-    let answered = match &result {
-        Ok(r) => r.clone(),
-        Err(pr) => pr.clone().into_response(&req.request_id),
-    };
-    // A replayed answer ran nothing this time; anything else completes (or, refused,
-    // removes) its row.
-    let replayed = answered
-        .headers
-        .iter()
-        .any(|(k, _)| k == "idempotent-replayed");
-    if !replayed {
+    // A replayed answer ran nothing this time (no operation ended); anything else
+    // completes (or, refused, removes) its row.
+    if let Some(ended) = ended.into_inner() {
+        let answered = match &result {
+            Ok(r) => r.clone(),
+            Err(pr) => pr.clone().into_response(&req.request_id),
+        };
         let done = audit_entry(req, op, params, Some(&answered));
-        audited.finish(&done.entry(), answered.status).await?;
+        p.finish(ended, &done.entry(), answered.status).await?;
     }
     result
 }

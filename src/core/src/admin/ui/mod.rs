@@ -8,6 +8,7 @@ pub mod pages;
 pub mod session;
 
 use crate::AppError;
+use crate::admin::audit::Audited;
 use crate::api::admin::perform_as;
 use crate::http::{Method, Params, Problem, Request, Response, Route, parse_query, route};
 use crate::ports::{Platform, PlatformExt as _};
@@ -179,7 +180,7 @@ fn problem_text(pr: &Problem) -> String {
 }
 
 /// Serves one UI request.
-pub async fn handle<P: Platform>(p: &P, req: &Request) -> Response {
+pub async fn handle<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Response {
     match serve(p, req).await {
         Ok(r) => r,
         Err(pr) => {
@@ -197,7 +198,7 @@ pub async fn handle<P: Platform>(p: &P, req: &Request) -> Response {
     }
 }
 
-async fn serve<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
+async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Response, Problem> {
     let (ui, params) = route(ROUTES, req.method, &req.path)?;
     match ui {
         Ui::Js => {
@@ -426,7 +427,7 @@ async fn keys_for<P: Platform>(
 /// URL, which browsers and proxies keep); sent again, the form's Idempotency-Key replays
 /// the same key instead of making another.
 async fn create_key<P: Platform>(
-    p: &P,
+    p: &Audited<'_, P>,
     req: &Request,
     op: &Operator,
     form: &[(String, String)],
@@ -542,7 +543,7 @@ fn minor_units(field: &str, v: &str, currency: &str) -> Result<i64, Problem> {
 }
 
 async fn act<P: Platform>(
-    p: &P,
+    p: &Audited<'_, P>,
     req: &Request,
     ui: Ui,
     params: &Params,
