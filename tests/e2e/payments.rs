@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 tests!(
+    stores_in_yen_and_dinars_sell_export_and_refund_at_stripe_with_their_decimals,
     a_checkout_session_paid_in_the_simulator_becomes_one_paid_order,
     the_payment_intent_flow_is_paid_by_webhooks_and_confirm_only_reads,
     declined_and_expired_payments_cancel_the_order_and_free_the_cart,
@@ -1042,4 +1043,81 @@ async fn digital_downloads_stream_the_file_from_r2_to_its_buyer_only(c: &Ctx<'_>
     assert_eq!(refund.status, 201, "{}", refund.text);
     let gone = c.client.get(&url).send().await;
     assert_problem(&gone, 410, "gone");
+}
+
+/// A JPY store (no decimals) and a KWD store (three, in Stripe's steps of 0.010) sell, are
+/// paid, export and refund with the amounts the simulated Stripe and a spreadsheet expect.
+async fn stores_in_yen_and_dinars_sell_export_and_refund_at_stripe_with_their_decimals(
+    c: &Ctx<'_>,
+) {
+    for (currency, price, refund, cell) in
+        [("JPY", 1500, 500, "1500"), ("KWD", 12_340, 1_230, "12.340")]
+    {
+        let s = c.store_in(currency).await;
+        let (_, v) = c
+            .create_product(&s, json!({ "title": format!("Print {currency}"), "slug": format!("print-{}", currency.to_lowercase()), "status": "active",
+                "variants": [{ "sku": format!("P-{currency}"), "kind": "digital", "price_amount": price, "digital_asset_key": "assets/p.pdf" }] }))
+            .await;
+        let cart = c.guest_cart(&s).await;
+        c.add(&s, &cart, &v[0], 1).await;
+        let co = c.checkout(&s, &cart).await;
+        let order = co["order"]["id"].as_str().unwrap().to_owned();
+        let session = co["session_id"].as_str().unwrap();
+        let at_stripe = c
+            .client
+            .get(&c.sim(&format!("/v1/checkout/sessions/{session}")))
+            .bearer("sk_test_currency")
+            .send()
+            .await;
+        assert_eq!(
+            (
+                at_stripe.body["amount_total"].as_i64(),
+                at_stripe.body["currency"].as_str()
+            ),
+            (Some(price), Some(currency.to_lowercase().as_str())),
+            "{}",
+            at_stripe.text
+        );
+        c.pay(session, json!({})).await;
+        let paid = c.order_paid(&order).await;
+        assert_eq!(paid["total"], price);
+        let csv = c
+            .admin(&s, "GET", "/admin/api/v1/orders/export.csv")
+            .send()
+            .await;
+        let row: Vec<&str> = csv.text.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!(
+            (row[6], row[7], row[11]),
+            (currency, cell, cell),
+            "{}",
+            csv.text
+        );
+        let r = c
+            .admin(&s, "POST", &format!("/admin/api/v1/orders/{order}/refunds"))
+            .json(&json!({ "amount": refund }))
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let events = c
+            .client
+            .get(&c.sim("/v1/events?type=refund.created&limit=100"))
+            .bearer("sk_test_currency")
+            .send()
+            .await;
+        let refunds: Vec<&Value> = events.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["data"]["object"])
+            .filter(|r| r["metadata"]["order_id"] == order.as_str())
+            .collect();
+        assert_eq!(refunds.len(), 1, "{refunds:?}");
+        assert_eq!(
+            (
+                refunds[0]["amount"].as_i64(),
+                refunds[0]["currency"].as_str()
+            ),
+            (Some(refund), Some(currency.to_lowercase().as_str()))
+        );
+    }
 }

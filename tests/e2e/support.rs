@@ -44,6 +44,15 @@ impl<'a> Ctx<'a> {
     }
 
     pub async fn store_with_jwks(&self, jwks_url: &str) -> Store {
+        self.store_with(jwks_url, "USD").await
+    }
+
+    /// A store that sells in `currency`.
+    pub async fn store_in(&self, currency: &str) -> Store {
+        self.store_with(&self.jwks_url(), currency).await
+    }
+
+    async fn store_with(&self, jwks_url: &str, currency: &str) -> Store {
         let n = self.seq.get() + 1;
         self.seq.set(n);
         let r = self
@@ -51,7 +60,7 @@ impl<'a> Ctx<'a> {
             .post(&self.adm("/admin/api/v1/stores"))
             .bearer(&self.stack.bootstrap_key)
             .json(&json!({
-                "name": format!("E2E store {n}"), "order_prefix": format!("E{n}"), "currency": "USD",
+                "name": format!("E2E store {n}"), "order_prefix": format!("E{n}"), "currency": currency,
                 "settings": { "identity": { "issuer": ISSUER, "audience": AUDIENCE, "hs256_secret": HS_SECRET, "jwks_url": jwks_url },
                     "success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart",
                     "providers": lading_e2e::local_provider_settings() }
