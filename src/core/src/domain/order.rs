@@ -72,7 +72,10 @@ impl StateMachine for FinancialStatus {
         FinancialStatus::Refunded,
     ];
     const TRANSITIONS: &'static [(Self, Self)] = &[
+        // Stripe captured the money (the batch that pays the order).
         (FinancialStatus::Unpaid, FinancialStatus::Paid),
+        // Refunds succeeded at Stripe for part, or all, of the capture; the status only
+        // moves forward with what the ledger says was refunded.
         (FinancialStatus::Paid, FinancialStatus::PartiallyRefunded),
         (FinancialStatus::Paid, FinancialStatus::Refunded),
         (
@@ -120,11 +123,17 @@ impl StateMachine for FulfillmentStatus {
     const TRANSITIONS: &'static [(Self, Self)] = {
         use FulfillmentStatus::*;
         &[
+            // The queue consumer claims it (a lease) to submit it.
             (Pending, Submitting),
-            // A lease that ran out: the claim is released for a retry.
+            // The provider asked to wait (429, 5xx), or the lease ran out: released for the
+            // next delivery of the message.
             (Submitting, Pending),
+            // The provider took it (or already had it, found by our reference).
             (Submitting, Submitted),
+            // The provider refused it (4xx), or it was retried too often.
             (Submitting, Failed),
+            // The provider's webhooks (or Gooten's polling, or tracking typed by an operator
+            // for hand-run providers) report production and parcels.
             (Submitted, InProduction),
             (Submitted, PartiallyShipped),
             (Submitted, Shipped),
@@ -132,10 +141,13 @@ impl StateMachine for FulfillmentStatus {
             (InProduction, Shipped),
             (PartiallyShipped, Shipped),
             (Shipped, Delivered),
+            // The provider failed it after accepting it.
             (Submitted, Failed),
             (InProduction, Failed),
             // An operator retries a failure.
             (Failed, Pending),
+            // The provider holds it (an address or payment problem at their end), then
+            // goes on.
             (Submitted, OnHold),
             (InProduction, OnHold),
             (OnHold, Submitted),
@@ -143,9 +155,12 @@ impl StateMachine for FulfillmentStatus {
             // Not yet at the provider: cancelled locally.
             (Pending, Cancelled),
             (Failed, Cancelled),
+            // At the provider: the queue asks it to cancel (or an operator, for hand-run
+            // providers).
             (Submitted, CancelRequested),
             (InProduction, CancelRequested),
             (OnHold, CancelRequested),
+            // Its answer: stopped, or too late.
             (CancelRequested, Cancelled),
             (CancelRequested, CancelRejected),
             // Production goes on after a refused cancel.
@@ -177,10 +192,14 @@ impl StateMachine for ShipmentStatus {
         ShipmentStatus::Cancelled,
     ];
     const TRANSITIONS: &'static [(Self, Self)] = &[
+        // Packed and labelled, then handed to the carrier (a provider's parcel arrives
+        // already in transit).
         (ShipmentStatus::Draft, ShipmentStatus::Ready),
         (ShipmentStatus::Draft, ShipmentStatus::InTransit),
         (ShipmentStatus::Ready, ShipmentStatus::InTransit),
+        // The carrier delivered it; tracking never moves back.
         (ShipmentStatus::InTransit, ShipmentStatus::Delivered),
+        // Never handed over.
         (ShipmentStatus::Draft, ShipmentStatus::Cancelled),
         (ShipmentStatus::Ready, ShipmentStatus::Cancelled),
     ];
