@@ -65,6 +65,8 @@ pub struct Ticket {
     claim: String,
     /// Derived from the client's key; never stored.
     secret: [u8; 32],
+    /// Whether the answer is kept for replays (never for [`Scope::Anonymous`]).
+    replayable: bool,
 }
 
 /// The stored form of a client's key.
@@ -151,6 +153,7 @@ pub async fn claim<P: Platform>(
             lookup,
             claim: claim_id,
             secret: secret_of(key),
+            replayable: matches!(scope, Scope::Caller(_)),
         }));
     }
     #[derive(Deserialize)]
@@ -178,7 +181,7 @@ pub async fn claim<P: Platform>(
         );
     }
     match (saved.response_status, saved.response_body, scope) {
-        (Some(_), Some(_), Scope::Anonymous) => Err(Problem::new(
+        (Some(_), _, Scope::Anonymous) => Err(Problem::new(
             409,
             "idempotency_key_spent",
             "Idempotency-Key already used",
@@ -227,19 +230,22 @@ fn in_progress() -> Problem {
 /// # Errors
 /// Storage failures.
 pub async fn complete<P: Platform>(p: &P, t: &Ticket, resp: &Response) -> Result<(), DbError> {
-    let mut nonce = [0u8; crypto::NONCE_LEN];
-    p.fill_random(&mut nonce);
-    let sealed = crypto::seal(
-        &t.secret,
-        nonce,
-        &row_context(&t.store_id, &t.scope, &t.lookup),
-        &resp.body,
-    );
+    // An answer that is never replayed is not kept: only that the key was used.
+    let sealed = t.replayable.then(|| {
+        let mut nonce = [0u8; crypto::NONCE_LEN];
+        p.fill_random(&mut nonce);
+        hex::encode(crypto::seal(
+            &t.secret,
+            nonce,
+            &row_context(&t.store_id, &t.scope, &t.lookup),
+            &resp.body,
+        ))
+    });
     p.db()
         .run(stmt!(
             "UPDATE idempotency_keys SET response_status = ?, response_body = ?, locked_until = 0 WHERE store_id = ? AND scope = ? AND key = ? AND claim = ?",
             i64::from(resp.status),
-            hex::encode(sealed),
+            sealed,
             &t.store_id,
             &t.scope,
             &t.lookup,

@@ -965,3 +965,26 @@ fn work_whose_message_was_lost_is_queued_again_once_it_is_overdue() {
     );
     assert_eq!(status(&p, "fulfillment_orders", &printful_fo), "submitted");
 }
+
+/// The lost-work query runs every five minutes over every store: it reads only the open
+/// work (indexes on status), never whole tables.
+#[test]
+fn the_lost_work_query_reads_only_open_work() {
+    let p = TestPlatform::new();
+    let conn = p.db.conn();
+    let q = lading_core::fulfillment::recover::lost_work_query(1_790_000_000_000);
+    let scans = lading_core::sqlite::full_scans(
+        &conn,
+        &q,
+        &[
+            "fulfillment_orders",
+            "notifications",
+            "outbox",
+            "f",
+            "n",
+            "o",
+        ],
+    )
+    .unwrap();
+    assert!(scans.is_empty(), "{scans:?}");
+}

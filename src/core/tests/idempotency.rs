@@ -66,6 +66,11 @@ fn anonymous_keys_run_once_and_never_hand_one_shoppers_secret_to_another() {
     assert!(!String::from_utf8_lossy(&second.body).contains(&token));
     assert_eq!(second.get_header("idempotent-replayed"), None);
     assert_eq!(p.count("SELECT COUNT(*) FROM carts"), 1);
+    // Its answer is not even kept, sealed or not: only that the key was used.
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM idempotency_keys WHERE scope = 'anonymous' AND response_status = 201 AND response_body IS NULL"),
+        1
+    );
     // With a new key the shopper gets a cart of their own.
     let own = call(
         &p,

@@ -53,6 +53,27 @@ pub async fn recover_stuck<P: Platform>(p: &P) -> Result<u64, AppError> {
 /// seconds; this leaves room for a slow consumer without sending copies early.
 pub const LOST_AFTER_MS: i64 = 10 * 60 * 1000;
 
+/// Work still waiting for a message that was due before `due` (exposed for the query-plan
+/// test: it runs every five minutes and must not read whole tables).
+pub fn lost_work_query(due: i64) -> crate::db::Stmt {
+    stmt!(
+        "SELECT json_object('kind', 'fulfil', 'fulfillment_order_id', f.id, 'provider', f.provider, 'store_id', f.store_id) AS message \
+         FROM fulfillment_orders f JOIN outbox o ON o.id = 'fulfil:' || f.id \
+         WHERE f.status = 'pending' AND o.sent_at IS NOT NULL AND o.sent_at < ? AND COALESCE(f.lease_until, f.updated_at) < ? \
+         UNION ALL \
+         SELECT json_object('kind', 'email', 'notification_id', n.id, 'store_id', n.store_id) AS message \
+         FROM notifications n JOIN outbox o ON o.id = 'email:' || n.id \
+         WHERE n.status IN ('pending', 'sending') AND o.sent_at IS NOT NULL AND o.sent_at < ? \
+           AND ((n.status = 'pending' AND COALESCE(n.lease_until, n.created_at) < ?) OR (n.status = 'sending' AND n.lease_until < ?)) \
+         LIMIT 200",
+        due,
+        due,
+        due,
+        due,
+        due
+    )
+}
+
 /// Re-sends the message of work whose message should have arrived long ago.
 async fn resend_lost<P: Platform>(p: &P) -> Result<u64, AppError> {
     #[derive(Deserialize)]
@@ -62,25 +83,7 @@ async fn resend_lost<P: Platform>(p: &P) -> Result<u64, AppError> {
     let due = p.now_ms() - LOST_AFTER_MS;
     // The outbox row was sent (else the sweep below sends it) and nothing claimed the work
     // since: not after its creation, nor after the retry time it was put back for.
-    let lost: Vec<Lost> = p
-        .db()
-        .query(stmt!(
-            "SELECT json_object('kind', 'fulfil', 'fulfillment_order_id', f.id, 'provider', f.provider, 'store_id', f.store_id) AS message \
-             FROM fulfillment_orders f JOIN outbox o ON o.id = 'fulfil:' || f.id \
-             WHERE f.status = 'pending' AND o.sent_at IS NOT NULL AND o.sent_at < ? AND COALESCE(f.lease_until, f.updated_at) < ? \
-             UNION ALL \
-             SELECT json_object('kind', 'email', 'notification_id', n.id, 'store_id', n.store_id) AS message \
-             FROM notifications n JOIN outbox o ON o.id = 'email:' || n.id \
-             WHERE o.sent_at IS NOT NULL AND o.sent_at < ? \
-               AND ((n.status = 'pending' AND COALESCE(n.lease_until, n.created_at) < ?) OR (n.status = 'sending' AND n.lease_until < ?)) \
-             LIMIT 200",
-            due,
-            due,
-            due,
-            due,
-            due
-        ))
-        .await?;
+    let lost: Vec<Lost> = p.db().query(lost_work_query(due)).await?;
     let mut n = 0;
     for l in lost {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&l.message) else {
