@@ -1,7 +1,7 @@
 //! A crash loses nothing: during a storm of payments, provider webhooks and refunds the
 //! whole Workers runtime is killed (SIGKILL, no graceful shutdown) and started again on
 //! the same local state; then the crons and the queue run until every promise is kept.
-//! Runs last: it restarts the runtime every other test shares.
+//! Runs on a stack of its own, after the others (so the recovery it times is its own).
 
 use crate::fulfillment::{catalog, fos, fos_become, provider_orders};
 use crate::support::*;
