@@ -102,26 +102,20 @@ fn refund_statements(
         "NOT EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'cancelled')",
         &order.id
     );
+    let refund = refunds::Reservation {
+        id,
+        store_id: &order.store_id,
+        order_id: &order.id,
+        currency: &order.currency,
+        reason: Some(reason),
+        now,
+    };
     vec![
-        refunds::reserve_rest_if(
-            &cancelled,
-            id,
-            &order.store_id,
-            &order.id,
-            &order.currency,
-            reason,
-            now,
-        ),
-        refunds::reserve_if(
-            &not_cancelled,
-            id,
-            &order.store_id,
-            &order.id,
-            lines_amount,
-            &order.currency,
-            Some(reason),
-            now,
-        ),
+        refund.rest().and_when(&cancelled).or_nothing(),
+        refund
+            .of(lines_amount)
+            .and_when(&not_cancelled)
+            .or_nothing(),
     ]
 }
 

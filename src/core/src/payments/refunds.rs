@@ -148,15 +148,18 @@ pub async fn create<P: Platform>(
     let id = p.new_id("ref");
     let reserved = p
         .db()
-        .run(reserve(
-            &id,
-            store_id,
-            order_id,
-            amount,
-            &order.currency,
-            input.reason.as_deref(),
-            p.now_ms(),
-        ))
+        .run(
+            Reservation {
+                id: &id,
+                store_id,
+                order_id,
+                currency: &order.currency,
+                reason: input.reason.as_deref(),
+                now: p.now_ms(),
+            }
+            .of(amount)
+            .or_nothing(),
+        )
         .await?;
     if reserved == 0 {
         return Err(AppError::conflict(
@@ -175,119 +178,61 @@ pub async fn create<P: Platform>(
         .ok_or(AppError::NotFound("refund"))
 }
 
-/// Reserves a refund in the ledger — only if it fits in what is still refundable (one
-/// statement, so concurrent reservations cannot overdraw). `amount` may be an SQL-free
-/// number; use [`reserve_rest`] to reserve whatever is left.
-pub fn reserve(
-    id: &str,
-    store_id: &str,
-    order_id: &str,
-    amount: i64,
-    currency: &str,
-    reason: Option<&str>,
-    now: i64,
-) -> Stmt {
-    reserve_where(id, store_id, order_id, amount, currency, reason, now).or_nothing()
+/// A refund to reserve in the ledger. Its inserts end at their `WHERE`: the caller may add
+/// conditions ([`Stmt::and_when`]) and ends them with [`Stmt::or_nothing`], so a repeated
+/// reservation (same id) is a no-op.
+pub struct Reservation<'a> {
+    pub id: &'a str,
+    pub store_id: &'a str,
+    pub order_id: &'a str,
+    pub currency: &'a str,
+    pub reason: Option<&'a str>,
+    pub now: i64,
 }
 
-/// [`reserve`] up to its `WHERE`, for more conditions.
-fn reserve_where(
-    id: &str,
-    store_id: &str,
-    order_id: &str,
-    amount: i64,
-    currency: &str,
-    reason: Option<&str>,
-    now: i64,
-) -> Stmt {
-    stmt!(
-        format!(
-            "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
-             SELECT ?, ?, ?, 'refund', ?, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} >= ? AND ? > 0"
-        ),
-        id,
-        store_id,
-        order_id,
-        amount,
-        currency,
-        reason,
-        id,
-        now,
-        now,
-        order_id,
-        amount,
-        amount
-    )
-}
+impl Reservation<'_> {
+    /// `amount`, only if it fits in what is still refundable (one statement, so
+    /// concurrent reservations cannot overdraw).
+    pub fn of(&self, amount: i64) -> Stmt {
+        stmt!(
+            format!(
+                "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
+                 SELECT ?, ?, ?, 'refund', ?, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} >= ? AND ? > 0"
+            ),
+            self.id,
+            self.store_id,
+            self.order_id,
+            amount,
+            self.currency,
+            self.reason,
+            self.id,
+            self.now,
+            self.now,
+            self.order_id,
+            amount,
+            amount
+        )
+    }
 
-/// [`reserve`], only when `guard` (an SQL condition) holds too.
-pub fn reserve_if(
-    guard: &Stmt,
-    id: &str,
-    store_id: &str,
-    order_id: &str,
-    amount: i64,
-    currency: &str,
-    reason: Option<&str>,
-    now: i64,
-) -> Stmt {
-    reserve_where(id, store_id, order_id, amount, currency, reason, now)
-        .and_when(guard)
-        .or_nothing()
-}
-
-/// [`reserve_rest`], only when `guard` holds too.
-pub fn reserve_rest_if(
-    guard: &Stmt,
-    id: &str,
-    store_id: &str,
-    order_id: &str,
-    currency: &str,
-    reason: &str,
-    now: i64,
-) -> Stmt {
-    reserve_rest_where(id, store_id, order_id, currency, reason, now)
-        .and_when(guard)
-        .or_nothing()
-}
-
-/// Reserves everything still refundable (when an order is cancelled in full).
-pub fn reserve_rest(
-    id: &str,
-    store_id: &str,
-    order_id: &str,
-    currency: &str,
-    reason: &str,
-    now: i64,
-) -> Stmt {
-    reserve_rest_where(id, store_id, order_id, currency, reason, now).or_nothing()
-}
-
-/// [`reserve_rest`] up to its `WHERE`, for more conditions.
-fn reserve_rest_where(
-    id: &str,
-    store_id: &str,
-    order_id: &str,
-    currency: &str,
-    reason: &str,
-    now: i64,
-) -> Stmt {
-    stmt!(
-        format!(
-            "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
-             SELECT ?, ?, ?, 'refund', {REFUNDABLE_SQL}, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} > 0"
-        ),
-        id,
-        store_id,
-        order_id,
-        order_id,
-        currency,
-        reason,
-        id,
-        now,
-        now,
-        order_id
-    )
+    /// Everything still refundable (an order cancelled in full).
+    pub fn rest(&self) -> Stmt {
+        stmt!(
+            format!(
+                "INSERT INTO payments (id, store_id, order_id, kind, amount, currency, status, reason, idempotency_key, created_at, updated_at) \
+                 SELECT ?, ?, ?, 'refund', {REFUNDABLE_SQL}, ?, 'pending', ?, ?, ?, ? WHERE {REFUNDABLE_SQL} > 0"
+            ),
+            self.id,
+            self.store_id,
+            self.order_id,
+            self.order_id,
+            self.currency,
+            self.reason,
+            self.id,
+            self.now,
+            self.now,
+            self.order_id
+        )
+    }
 }
 
 #[derive(Deserialize)]
