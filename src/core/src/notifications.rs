@@ -145,6 +145,45 @@ struct NotificationRow {
     attempts: i64,
 }
 
+/// The email API's record of a message sent to `to` for this notification (tagged with
+/// its id), if there is one: its message id.
+async fn sent_before<P: Platform>(
+    p: &P,
+    cfg: &EmailConfig,
+    to: &str,
+    notification_id: &str,
+) -> Result<Option<String>, String> {
+    let req = OutboundRequest {
+        method: "GET",
+        url: format!(
+            "{}/v3/smtp/emails?email={}",
+            cfg.api_base.trim_end_matches('/'),
+            form_urlencoded::byte_serialize(to.as_bytes()).collect::<String>()
+        ),
+        headers: vec![
+            ("api-key".into(), cfg.api_key.clone()),
+            ("accept".into(), "application/json".into()),
+        ],
+        body: None,
+    };
+    let r = p.http().send(req).await?;
+    if !(200..300).contains(&r.status) {
+        return Err(format!("email API list answered {}", r.status));
+    }
+    let list: serde_json::Value =
+        serde_json::from_slice(&r.body).map_err(|e| format!("email API list: {e}"))?;
+    Ok(list["transactionalEmails"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| {
+            m["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == notification_id))
+        })
+        .map(|m| m["messageId"].as_str().unwrap_or("").to_owned()))
+}
+
 /// The queue consumer's handler for `email` messages.
 pub async fn process<P: Platform>(p: &P, notification_id: &str) -> Outcome {
     match send(p, notification_id).await {
@@ -161,6 +200,9 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
     let res = p
         .db()
         .batch(vec![
+            // The state before this claim: `sending` means an earlier delivery claimed it
+            // and died, perhaps after the email API took the message.
+            stmt!("SELECT status FROM notifications WHERE id = ?", id),
             stmt!(
                 "UPDATE notifications SET status = 'sending', attempts = attempts + 1, lease_until = ? \
                  WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND lease_until < ?))",
@@ -174,6 +216,11 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
             ),
         ])
         .await?;
+    let recovered = res[0]
+        .rows
+        .first()
+        .is_some_and(|r| r["status"] == "sending");
+    let res = &res[1..];
     if res[0].changes == 0 {
         return Ok(Outcome::Dropped {
             reason: "already sent, or being sent by another delivery".into(),
@@ -209,6 +256,23 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
         finish("skipped", None, Some(why)).await?;
         return Ok(Outcome::Dropped { reason: why.into() });
     };
+    if recovered {
+        match sent_before(p, &cfg, &to, &n.id).await {
+            // The dead delivery's send went through: record it, send nothing.
+            Ok(Some(message_id)) => {
+                finish("sent", Some(&message_id), None).await?;
+                return Ok(Outcome::Done);
+            }
+            Ok(None) => {}
+            // Unknown: the claim runs out and the next delivery asks again.
+            Err(why) => {
+                return Ok(Outcome::RetryAfter {
+                    seconds: (LEASE_MS / 1000) as u32,
+                    reason: Some(why),
+                });
+            }
+        }
+    }
     let email = compose(p, &n).await?;
     let body = json!({
         "sender": { "name": email.store_name, "email": cfg.sender_email },
@@ -216,7 +280,8 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
         "subject": email.subject,
         "htmlContent": email.html,
         "textContent": email.text,
-        "tags": [n.kind.as_str()],
+        // The kind for people reading the email API's logs, our id to find it again.
+        "tags": [n.kind.as_str(), n.id],
         "headers": { "X-Lading-Notification": n.id, "X-Lading-Store": n.store_id },
     });
     let req = OutboundRequest {

@@ -1062,3 +1062,66 @@ fn an_order_under_review_is_accepted_from_stripes_record_and_fulfilled_once() {
         1
     );
 }
+
+/// A delivery that died holding an email's claim may have got as far as the email API: the
+/// next delivery, taking the expired claim over, asks the API first (by the notification
+/// id it tags every email with) and sends only if nothing went out.
+#[test]
+fn an_email_whose_sender_died_mid_send_is_looked_up_before_it_is_sent_again() {
+    use lading_core::ports::Platform as _;
+    let p = TestPlatform::new();
+    let s = create_store(&p, "EL");
+    let (phys, digital) = manual_product(&p, &s);
+    let o = paid_order(&p, &s, &[&phys, &digital], "ada@example.com", "el1", None);
+    let id = o["id"].as_str().unwrap();
+    let confirmation = format!("ntf_{id}_order_confirmation");
+    let files = format!("ntf_{id}_files_ready");
+    let message = |n: &str| json!({ "kind": "email", "notification_id": n, "store_id": s.id });
+    // Both claimed by a delivery that then died; the confirmation had reached the API.
+    p.exec(&format!(
+        "UPDATE notifications SET status = 'sending', attempts = 1, lease_until = {} WHERE order_id = '{id}'",
+        p.now_ms() - 1
+    ));
+    p.serve(
+        "http://email.test/v3/smtp/emails?email=ada%40example.com",
+        200,
+        &json!({ "count": 1, "transactionalEmails": [
+            { "email": "ada@example.com", "messageId": "<sent-before@relay>", "tags": ["order_confirmation", confirmation] } ] }),
+    );
+    p.serve(
+        "http://email.test/v3/smtp/email",
+        201,
+        &json!({ "messageId": "<m2@relay>" }),
+    );
+    assert_eq!(run(process(&p, &message(&confirmation))), Outcome::Done);
+    assert_eq!(run(process(&p, &message(&files))), Outcome::Done);
+    let posts = || -> Vec<Value> {
+        p.sent_to("http://email.test/v3/smtp/email")
+            .iter()
+            .filter(|r| r.method == "POST")
+            .map(|r| serde_json::from_slice(r.body.as_deref().unwrap()).unwrap())
+            .collect()
+    };
+    let sent = posts();
+    assert_eq!(sent.len(), 1, "only the email that never went out is sent");
+    assert_eq!(sent[0]["tags"], json!(["files_ready", files]));
+    assert_eq!(
+        p.text(&format!("SELECT status || ' ' || provider_message_id FROM notifications WHERE id = '{confirmation}'")),
+        "sent <sent-before@relay>"
+    );
+    // The API cannot be asked: nothing is sent, and the next delivery asks again.
+    p.exec(&format!(
+        "UPDATE notifications SET status = 'sending', lease_until = {} WHERE id = '{files}'",
+        p.now_ms() - 1
+    ));
+    p.serve(
+        "http://email.test/v3/smtp/emails?email=ada%40example.com",
+        503,
+        &json!({}),
+    );
+    assert!(matches!(
+        run(process(&p, &message(&files))),
+        Outcome::RetryAfter { .. }
+    ));
+    assert_eq!(posts().len(), 1, "still only the one send");
+}

@@ -4,6 +4,10 @@
 //! email is captured for tests and the demo:
 //! - `GET /__control/emails?to=&tag=`: what was sent, oldest first.
 //!
+//! `GET /brevo/v3/smtp/emails?email=` (`api-key`): Brevo's list of transactional emails
+//! sent to an address, `{"count", "transactionalEmails": [{email, subject, messageId,
+//! tags, from, date}]}` — how a sender that lost track of a send finds out it happened.
+//!
 //! Outages and slow answers come from the harness's faults on `/brevo/`.
 
 use axum::extract::{Query, State as AxState};
@@ -21,6 +25,7 @@ pub struct Email(Arc<Mutex<Vec<Value>>>);
 pub fn router(email: Email) -> Router {
     Router::new()
         .route("/brevo/v3/smtp/email", post(send))
+        .route("/brevo/v3/smtp/emails", get(sent_to))
         .route("/__control/emails", get(list))
         .with_state(email)
 }
@@ -90,6 +95,49 @@ async fn send(AxState(e): AxState<Email>, headers: HeaderMap, body: axum::body::
         Json(json!({ "messageId": message_id })),
     )
         .into_response()
+}
+
+#[derive(Deserialize)]
+struct SentTo {
+    email: Option<String>,
+}
+
+async fn sent_to(
+    AxState(e): AxState<Email>,
+    headers: HeaderMap,
+    Query(q): Query<SentTo>,
+) -> Response {
+    if headers
+        .get("api-key")
+        .and_then(|k| k.to_str().ok())
+        .is_none_or(str::is_empty)
+    {
+        return refuse(StatusCode::UNAUTHORIZED, "unauthorized", "Key not found");
+    }
+    let Some(email) = q.email.filter(|e| !e.is_empty()) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "missing_parameter",
+            "email, templateId or messageId is required",
+        );
+    };
+    let found: Vec<Value> =
+        e.0.lock()
+            .expect("lock")
+            .iter()
+            .filter(|m| {
+                m["to"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t["email"].as_str() == Some(email.as_str()))
+            })
+            .map(|m| {
+                json!({ "email": email, "subject": m["subject"], "messageId": m["messageId"],
+                        "tags": m["tags"], "from": m["sender"]["email"], "date": "2026-01-01T00:00:00.000Z" })
+            })
+            .collect();
+    Json(json!({ "count": found.len(), "transactionalEmails": found })).into_response()
 }
 
 #[derive(Deserialize)]
