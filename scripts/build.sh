@@ -17,4 +17,11 @@ for w in "${workers[@]}"; do
   wasm="src/workers/$w/build/index_bg.wasm"
   cp "$wasm" "src/workers/$w/build/index_bg.symbols.wasm"
   wasm-opt "$wasm" --strip-debug --strip-producers --all-features -o "$wasm"
+  # The budget: 500 KB gzip per Worker. Past it, split the Worker rather than the budget.
+  gz=$(gzip -9 -c "$wasm" | wc -c)
+  echo "    $w: $((gz / 1024)) KB gzip (budget 500 KB)"
+  if [ "$gz" -gt 512000 ]; then
+    echo "the $w Worker is $gz bytes gzip, over the 500 KB (512000 bytes) budget" >&2
+    exit 1
+  fi
 done

@@ -510,12 +510,161 @@ impl From<DbError> for Problem {
     }
 }
 
-/// One route: method, path pattern with `{param}` segments, and the handler's name.
+/// Who may call a route, as the handler enforces it and the OpenAPI document says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, the document itself).
+    Public,
+    /// The URL carries its own credential (signed links, download tokens).
+    Signed,
+    /// A storefront's publishable key.
+    Publishable,
+    /// A publishable key and a customer's bearer JWT.
+    Customer,
+    /// A publishable key and a customer JWT or a guest's cart token.
+    CustomerOrCart,
+    /// A publishable key and a customer JWT, a cart token or an order token.
+    OrderReader,
+    /// Stripe's `Stripe-Signature` over the raw body.
+    StripeSignature,
+    /// A provider's shared secret (URL or signature header).
+    ProviderSecret,
+    /// The platform's bootstrap key only.
+    Bootstrap,
+    /// An admin key with at least this role.
+    Admin(crate::domain::Role),
+}
+
+impl Access {
+    /// The least admin role the route needs (`None` for every other kind of access).
+    pub fn role(self) -> Option<crate::domain::Role> {
+        match self {
+            Access::Admin(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// What the audit log records for a route (admin API): reads record nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audit {
+    Read,
+    Change {
+        /// `noun.verb`, e.g. `product.update`.
+        action: &'static str,
+        /// The target's type and the path parameter naming it; a creation names its new
+        /// row from the answer instead.
+        target: Option<(&'static str, &'static str)>,
+        /// Keep the request body in the row (never for bodies holding secrets: their
+        /// field names only).
+        keep_body: bool,
+    },
+}
+
+/// An audited change whose body the log keeps, and whose target is a path parameter.
+pub const fn change(action: &'static str, target: &'static str, param: &'static str) -> Audit {
+    Audit::Change {
+        action,
+        target: Some((target, param)),
+        keep_body: true,
+    }
+}
+
+/// An audited creation (the new row is named by the answer's `id`).
+pub const fn creation(action: &'static str, keep_body: bool) -> Audit {
+    Audit::Change {
+        action,
+        target: None,
+        keep_body,
+    }
+}
+
+/// One route, declared once: the router, the role check, the audit row and the OpenAPI
+/// operation all read it. Declare tables with [`route_table!`].
 #[derive(Debug, Clone, Copy)]
 pub struct Route<R: Copy> {
     pub method: Method,
+    /// A path with `{param}` segments.
     pub pattern: &'static str,
     pub id: R,
+    pub access: Access,
+    pub audit: Audit,
+    pub summary: &'static str,
+    /// The JSON request body's schema (components name); `None`: no body.
+    pub request: Option<&'static str>,
+    /// Whether the body may be left out (an empty body is the default input).
+    pub request_optional: bool,
+    /// A raw (not JSON) body instead, in one of these content types (uploads).
+    pub uploads: &'static [&'static str],
+    /// The success answer's schema (components name); `None`: no JSON body.
+    pub response: Option<&'static str>,
+    /// The success answer's content type (`application/json` unless a file or export).
+    pub content_type: &'static str,
+    /// Every success status the route answers (the first is the usual one).
+    pub statuses: &'static [u16],
+    /// Query parameters the route reads: name and schema type.
+    pub query: &'static [QueryParam],
+}
+
+/// A query parameter a route reads.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// JSON Schema for the value, as a JSON text (e.g. `{"type":"integer","minimum":1}`).
+    pub schema: &'static str,
+}
+
+impl<R: Copy> Route<R> {
+    /// A route with nothing declared but its method, path and operation: public, read-only,
+    /// answering `200` with no JSON body. Tables override what differs.
+    pub const fn base(method: Method, pattern: &'static str, id: R) -> Self {
+        Route {
+            method,
+            pattern,
+            id,
+            access: Access::Public,
+            audit: Audit::Read,
+            summary: "",
+            request: None,
+            request_optional: false,
+            uploads: &[],
+            response: None,
+            content_type: "application/json",
+            statuses: &[200],
+            query: &[],
+        }
+    }
+}
+
+/// Declares an API's operations and its route table at once: each entry names the
+/// operation, its method and path, and whatever differs from [`Route::base`].
+///
+/// ```ignore
+/// route_table! {
+///     pub enum Op;
+///     pub const ROUTES;
+///     Healthz = Get "/healthz" { summary: "Liveness", response: Some("Health") },
+/// }
+/// ```
+#[macro_export]
+macro_rules! route_table {
+    (
+        $(#[$meta:meta])* $vis:vis enum $op:ident;
+        $tvis:vis const $table:ident;
+        $( $name:ident = $method:ident $path:literal { $($field:ident : $value:expr),* $(,)? } ),* $(,)?
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $op { $($name),* }
+
+        $tvis const $table: &[$crate::http::Route<$op>] = &[
+            $( $crate::http::Route {
+                $($field: $value,)*
+                ..$crate::http::Route::base($crate::http::Method::$method, $path, $op::$name)
+            } ),*
+        ];
+    };
 }
 
 /// Path parameters captured by a pattern.
@@ -561,15 +710,15 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
 /// # Errors
 /// No pattern matches the path (404), or none with this method (405).
 pub fn route<R: Copy>(
-    routes: &[Route<R>],
+    routes: &'static [Route<R>],
     method: Method,
     path: &str,
-) -> Result<(R, Params), Problem> {
+) -> Result<(&'static Route<R>, Params), Problem> {
     let mut allowed = Vec::new();
     for r in routes {
         if let Some(p) = match_pattern(r.pattern, path) {
             if r.method == method || (method == Method::Head && r.method == Method::Get) {
-                return Ok((r.id, p));
+                return Ok((r, p));
             }
             allowed.push(r.method);
         }
@@ -605,17 +754,14 @@ mod tests {
 
     #[test]
     fn wrong_method_is_405_and_unknown_path_404() {
-        let routes = [Route {
-            method: Method::Get,
-            pattern: "/a",
-            id: 1,
-        }];
-        let refused = route(&routes, Method::Post, "/a").unwrap_err();
+        const ROUTES: &[Route<i32>] = &[Route::base(Method::Get, "/a", 1)];
+        let routes = ROUTES;
+        let refused = route(routes, Method::Post, "/a").unwrap_err();
         assert_eq!(refused.status, 405);
         let answer = refused.into_response("req_1");
         assert_eq!(answer.get_header("allow"), Some("GET, HEAD"));
-        assert_eq!(route(&routes, Method::Get, "/b").unwrap_err().status, 404);
-        assert_eq!(route(&routes, Method::Get, "/a/").unwrap().0, 1);
+        assert_eq!(route(routes, Method::Get, "/b").unwrap_err().status, 404);
+        assert_eq!(route(routes, Method::Get, "/a/").unwrap().0.id, 1);
     }
 
     #[test]

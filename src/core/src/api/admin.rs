@@ -13,343 +13,315 @@ use crate::catalog::{
 };
 use crate::domain::{ProviderCode, Role};
 use crate::fulfillment;
-use crate::http::{Method, Params, Problem, Request, Response, Route, route};
+use crate::http::{
+    Access, Audit, Method, Params, Problem, Request, Response, Route, change, creation, route,
+};
 use crate::payments::refunds;
 use crate::ports::Platform;
 use crate::sql::stores;
 use crate::stores::{admin_keys, create_store::create_store, update_store};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Healthz,
-    OpenApi,
-    CreateStore,
-    ListStores,
-    GetStore,
-    UpdateStore,
-    ListAdminKeys,
-    CreateAdminKey,
-    UpdateAdminKey,
-    RevokeAdminKey,
-    ListProducts,
-    CreateProduct,
-    GetProduct,
-    UpdateProduct,
-    ArchiveProduct,
-    AddVariant,
-    UpdateVariant,
-    ArchiveVariant,
-    ListProviderMappings,
-    SetProviderMapping,
-    RemoveProviderMapping,
-    ListFulfillmentOrders,
-    GetFulfillmentOrder,
-    RetryFulfillmentOrder,
-    ListRefunds,
-    CreateRefund,
-    CancelOrder,
-    UploadArt,
-    ProductFromArt,
-    ListOrders,
-    ExportOrders,
-    GetOrder,
-    AddOrderNote,
-    AddTracking,
-    FulfillmentDashboard,
-    OpenCustomerFile,
-    ListPromoCodes,
-    CreatePromoCode,
-    GetPromoCode,
-    UpdatePromoCode,
-    DeletePromoCode,
-    ListUsers,
-    GetUser,
-    BlockUser,
-    UnblockUser,
-    ListAuditLog,
-    SettleCancellation,
-    AcceptPayment,
-}
+/// This API's OpenAPI document (generated; see [`super::openapi`]).
+pub const DOCUMENT: &str = super::served_document!("admin");
 
-pub const ROUTES: &[Route<Op>] = &[
-    Route {
-        method: Method::Get,
-        pattern: "/healthz",
-        id: Op::Healthz,
+crate::route_table! {
+    /// Every operation of this API, one per route.
+    pub enum Op;
+    pub const ROUTES;
+    Healthz = Get "/healthz" {
+        summary: "Liveness and D1 check",
+        response: Some("Health"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/openapi.json",
-        id: Op::OpenApi,
+    OpenApi = Get "/openapi.json" {
+        summary: "This document",
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/stores",
-        id: Op::CreateStore,
+    CreateStore = Post "/admin/api/v1/stores" {
+        access: Access::Bootstrap,
+        audit: creation("store.create", false),
+        summary: "Create a store, its publishable key and first superadmin key",
+        request: Some("CreateStore"),
+        response: Some("CreatedStore"),
+        statuses: &[201],
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/stores",
-        id: Op::ListStores,
+    ListStores = Get "/admin/api/v1/stores" {
+        access: Access::Bootstrap,
+        summary: "List every store (limit, starting_after)",
+        response: Some("StorePage"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/store",
-        id: Op::GetStore,
+    GetStore = Get "/admin/api/v1/store" {
+        access: Access::Admin(Role::Support),
+        summary: "The caller's store",
+        response: Some("Store"),
     },
-    Route {
-        method: Method::Patch,
-        pattern: "/admin/api/v1/store",
-        id: Op::UpdateStore,
+    UpdateStore = Patch "/admin/api/v1/store" {
+        access: Access::Admin(Role::Superadmin),
+        audit: Audit::Change { action: "store.update", target: None, keep_body: false },
+        summary: "Rename the store or replace its settings",
+        request: Some("UpdateStore"),
+        response: Some("Store"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/admin-keys",
-        id: Op::ListAdminKeys,
+    ListAdminKeys = Get "/admin/api/v1/admin-keys" {
+        access: Access::Admin(Role::Superadmin),
+        summary: "List admin keys (prefixes only)",
+        response: Some("AdminKeyList"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/admin-keys",
-        id: Op::CreateAdminKey,
+    CreateAdminKey = Post "/admin/api/v1/admin-keys" {
+        access: Access::Admin(Role::Superadmin),
+        audit: creation("admin_key.create", false),
+        summary: "Create an admin key (shown once)",
+        request: Some("CreateAdminKey"),
+        response: Some("NewAdminKey"),
+        statuses: &[201],
     },
-    Route {
-        method: Method::Patch,
-        pattern: "/admin/api/v1/admin-keys/{key_id}",
-        id: Op::UpdateAdminKey,
+    UpdateAdminKey = Patch "/admin/api/v1/admin-keys/{key_id}" {
+        access: Access::Admin(Role::Superadmin),
+        audit: change("admin_key.update", "admin_key", "key_id"),
+        summary: "Change a key's role or label (not the caller's own role); the key stays the same",
+        request: Some("UpdateAdminKey"),
+        response: Some("AdminKey"),
     },
-    Route {
-        method: Method::Delete,
-        pattern: "/admin/api/v1/admin-keys/{key_id}",
-        id: Op::RevokeAdminKey,
+    RevokeAdminKey = Delete "/admin/api/v1/admin-keys/{key_id}" {
+        access: Access::Admin(Role::Superadmin),
+        audit: change("admin_key.revoke", "admin_key", "key_id"),
+        summary: "Revoke an admin key",
+        statuses: &[204],
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/products",
-        id: Op::ListProducts,
+    ListProducts = Get "/admin/api/v1/products" {
+        access: Access::Admin(Role::Support),
+        summary: "List products of any status (status, limit, starting_after)",
+        response: Some("ProductPage"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/products",
-        id: Op::CreateProduct,
+    CreateProduct = Post "/admin/api/v1/products" {
+        access: Access::Admin(Role::Admin),
+        audit: creation("product.create", true),
+        summary: "Create a product with variants",
+        request: Some("CreateProduct"),
+        response: Some("Product"),
+        statuses: &[201],
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/products/{product_id}",
-        id: Op::GetProduct,
+    GetProduct = Get "/admin/api/v1/products/{product_id}" {
+        access: Access::Admin(Role::Support),
+        summary: "One product with variants and provider mappings",
+        response: Some("Product"),
     },
-    Route {
-        method: Method::Patch,
-        pattern: "/admin/api/v1/products/{product_id}",
-        id: Op::UpdateProduct,
+    UpdateProduct = Patch "/admin/api/v1/products/{product_id}" {
+        access: Access::Admin(Role::Admin),
+        audit: change("product.update", "product", "product_id"),
+        summary: "Edit a product; status follows draft <-> active -> archived -> draft",
+        request: Some("UpdateProduct"),
+        response: Some("Product"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/products/{product_id}/archive",
-        id: Op::ArchiveProduct,
+    ArchiveProduct = Post "/admin/api/v1/products/{product_id}/archive" {
+        access: Access::Admin(Role::Admin),
+        audit: change("product.archive", "product", "product_id"),
+        summary: "Take a product off sale",
+        response: Some("Product"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/products/{product_id}/variants",
-        id: Op::AddVariant,
+    AddVariant = Post "/admin/api/v1/products/{product_id}/variants" {
+        access: Access::Admin(Role::Admin),
+        audit: change("variant.create", "product", "product_id"),
+        summary: "Add a variant",
+        request: Some("VariantInput"),
+        response: Some("Product"),
+        statuses: &[201],
     },
-    Route {
-        method: Method::Patch,
-        pattern: "/admin/api/v1/variants/{variant_id}",
-        id: Op::UpdateVariant,
+    UpdateVariant = Patch "/admin/api/v1/variants/{variant_id}" {
+        access: Access::Admin(Role::Admin),
+        audit: change("variant.update", "variant", "variant_id"),
+        summary: "Edit a variant",
+        request: Some("UpdateVariant"),
+        response: Some("Product"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/variants/{variant_id}/archive",
-        id: Op::ArchiveVariant,
+    ArchiveVariant = Post "/admin/api/v1/variants/{variant_id}/archive" {
+        access: Access::Admin(Role::Admin),
+        audit: change("variant.archive", "variant", "variant_id"),
+        summary: "Take a variant off sale",
+        response: Some("Product"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings",
-        id: Op::ListProviderMappings,
+    ListProviderMappings = Get "/admin/api/v1/variants/{variant_id}/provider-mappings" {
+        access: Access::Admin(Role::Support),
+        summary: "Provider mappings of a variant",
+        response: Some("MappingList"),
     },
-    Route {
-        method: Method::Put,
-        pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}",
-        id: Op::SetProviderMapping,
+    SetProviderMapping = Put "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}" {
+        access: Access::Admin(Role::Admin),
+        audit: change("provider_mapping.set", "variant", "variant_id"),
+        summary: "Set the provider's external variant id and cost",
+        request: Some("SetMapping"),
+        response: Some("MappingList"),
     },
-    Route {
-        method: Method::Delete,
-        pattern: "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}",
-        id: Op::RemoveProviderMapping,
+    RemoveProviderMapping = Delete "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}" {
+        access: Access::Admin(Role::Admin),
+        audit: change("provider_mapping.remove", "variant", "variant_id"),
+        summary: "Remove a provider mapping",
+        response: Some("MappingList"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/fulfillment-orders",
-        id: Op::ListFulfillmentOrders,
+    ListFulfillmentOrders = Get "/admin/api/v1/fulfillment-orders" {
+        access: Access::Admin(Role::Support),
+        summary: "Fulfillment orders, newest first, with errors (filters: status, provider; limit, starting_after)",
+        response: Some("FulfillmentOrderPage"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}",
-        id: Op::GetFulfillmentOrder,
+    GetFulfillmentOrder = Get "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}" {
+        access: Access::Admin(Role::Support),
+        summary: "One fulfillment order with its lines and parcels",
+        response: Some("FulfillmentOrder"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/retry",
-        id: Op::RetryFulfillmentOrder,
+    RetryFulfillmentOrder = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/retry" {
+        access: Access::Admin(Role::Admin),
+        audit: change("fulfillment_order.retry", "fulfillment_order", "fulfillment_order_id"),
+        summary: "Retry a failed fulfillment order: back to pending and queued again (only from failed)",
+        response: Some("FulfillmentOrder"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/orders/{order_id}/refunds",
-        id: Op::ListRefunds,
+    ListRefunds = Get "/admin/api/v1/orders/{order_id}/refunds" {
+        access: Access::Admin(Role::Support),
+        summary: "The order's refunds (ledger rows)",
+        response: Some("RefundList"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/orders/{order_id}/refunds",
-        id: Op::CreateRefund,
+    CreateRefund = Post "/admin/api/v1/orders/{order_id}/refunds" {
+        access: Access::Admin(Role::Admin),
+        audit: change("order.refund", "order", "order_id"),
+        summary: "Refund all that is left, an amount, or lines; never more than captured minus refunded",
+        request: Some("CreateRefund"),
+        response: Some("Refund"),
+        statuses: &[201],
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/orders/{order_id}/cancel",
-        id: Op::CancelOrder,
+    CancelOrder = Post "/admin/api/v1/orders/{order_id}/cancel" {
+        access: Access::Admin(Role::Admin),
+        audit: change("order.cancel", "order", "order_id"),
+        summary: "Cancel what can still be cancelled (providers asked through the queue); refunds follow what was cancelled",
+        request: Some("CancelOrder"),
+        response: Some("Cancellation"),
+        request_optional: true,
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/art",
-        id: Op::UploadArt,
+    UploadArt = Post "/admin/api/v1/art" {
+        access: Access::Admin(Role::Admin),
+        audit: creation("art.upload", false),
+        summary: "Upload art (raw body: image/png or image/jpeg, at most 25 MB) to make products from",
+        response: Some("StoredFile"),
+        statuses: &[201],
+        uploads: &["image/png", "image/jpeg"],
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/products/from-art",
-        id: Op::ProductFromArt,
+    ProductFromArt = Post "/admin/api/v1/products/from-art" {
+        access: Access::Admin(Role::Admin),
+        audit: creation("product.create_from_art", true),
+        summary: "Create a product from uploaded art: variants (digital ones sell the art), provider mappings with cost, design placements, images — one batch",
+        request: Some("ProductFromArt"),
+        response: Some("Product"),
+        statuses: &[201],
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/orders",
-        id: Op::ListOrders,
+    ListOrders = Get "/admin/api/v1/orders" {
+        access: Access::Admin(Role::Support),
+        summary: "Orders, newest first: filters status, financial_status, provider, customer_id, needs_review, created_from, created_to (dates or RFC 3339); q = email or order number (or its beginning); limit, starting_after",
+        response: Some("AdminOrderPage"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/orders/export.csv",
-        id: Op::ExportOrders,
+    ExportOrders = Get "/admin/api/v1/orders/export.csv" {
+        access: Access::Admin(Role::Support),
+        summary: "The same orders as CSV (same filters), streamed page by page",
+        content_type: "text/csv; charset=utf-8",
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/orders/{order_id}",
-        id: Op::GetOrder,
+    GetOrder = Get "/admin/api/v1/orders/{order_id}" {
+        access: Access::Admin(Role::Support),
+        summary: "One order in full: items, money, customer, fulfillment, parcels, payments, downloads, customer files (signed links), notes, emails, timeline, Stripe dashboard links",
+        response: Some("AdminOrder"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/orders/{order_id}/notes",
-        id: Op::AddOrderNote,
+    AddOrderNote = Post "/admin/api/v1/orders/{order_id}/notes" {
+        access: Access::Admin(Role::Support),
+        audit: change("order.note", "order", "order_id"),
+        summary: "Add an operator note (plain text, at most 4000 characters)",
+        request: Some("Note"),
+        response: Some("NoteView"),
+        statuses: &[201],
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/tracking",
-        id: Op::AddTracking,
+    AddTracking = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/tracking" {
+        access: Access::Admin(Role::Support),
+        audit: change("fulfillment_order.tracking", "fulfillment_order", "fulfillment_order_id"),
+        summary: "Add a parcel with tracking to a manual, warehouse or hand-run Gelato fulfillment order (ships it; the shipped email follows)",
+        request: Some("Tracking"),
+        response: Some("TrackingResult"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/fulfillment/dashboard",
-        id: Op::FulfillmentDashboard,
+    FulfillmentDashboard = Get "/admin/api/v1/fulfillment/dashboard" {
+        access: Access::Admin(Role::Support),
+        summary: "Fulfillment orders counted by provider and status, and the latest failures",
+        response: Some("Dashboard"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/customer-files/{file_id}",
-        id: Op::OpenCustomerFile,
+    OpenCustomerFile = Get "/admin/api/v1/customer-files/{file_id}" {
+        access: Access::Signed,
+        summary: "A customer's file through a signed link from the order detail (store, expires, signature query parameters; 15 minutes)",
+        content_type: "application/octet-stream",
+        statuses: &[200, 206],
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/promo-codes",
-        id: Op::ListPromoCodes,
+    ListPromoCodes = Get "/admin/api/v1/promo-codes" {
+        access: Access::Admin(Role::Support),
+        summary: "Promo codes with redemption counts (deleted ones hidden)",
+        response: Some("PromoCodeList"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/promo-codes",
-        id: Op::CreatePromoCode,
+    CreatePromoCode = Post "/admin/api/v1/promo-codes" {
+        access: Access::Admin(Role::Admin),
+        audit: creation("promo_code.create", true),
+        summary: "Create a promo code: a Stripe coupon and promotion code (resumable, idempotent)",
+        request: Some("PromoCodeInput"),
+        response: Some("PromoCode"),
+        statuses: &[201],
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/promo-codes/{promo_code_id}",
-        id: Op::GetPromoCode,
+    GetPromoCode = Get "/admin/api/v1/promo-codes/{promo_code_id}" {
+        access: Access::Admin(Role::Support),
+        summary: "One promo code",
+        response: Some("PromoCode"),
     },
-    Route {
-        method: Method::Patch,
-        pattern: "/admin/api/v1/promo-codes/{promo_code_id}",
-        id: Op::UpdatePromoCode,
+    UpdatePromoCode = Patch "/admin/api/v1/promo-codes/{promo_code_id}" {
+        access: Access::Admin(Role::Admin),
+        audit: change("promo_code.update", "promo_code", "promo_code_id"),
+        summary: "Activate or deactivate (at Stripe first), or change the description",
+        request: Some("PromoCodeUpdate"),
+        response: Some("PromoCode"),
     },
-    Route {
-        method: Method::Delete,
-        pattern: "/admin/api/v1/promo-codes/{promo_code_id}",
-        id: Op::DeletePromoCode,
+    DeletePromoCode = Delete "/admin/api/v1/promo-codes/{promo_code_id}" {
+        access: Access::Admin(Role::Admin),
+        audit: change("promo_code.delete", "promo_code", "promo_code_id"),
+        summary: "Soft delete: deactivated at Stripe, kept for the orders that used it",
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/users",
-        id: Op::ListUsers,
+    ListUsers = Get "/admin/api/v1/users" {
+        access: Access::Admin(Role::Support),
+        summary: "Customers, newest first, with lifetime value, order count and last order (email filter; limit, starting_after)",
+        response: Some("UserPage"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/users/{user_id}",
-        id: Op::GetUser,
+    GetUser = Get "/admin/api/v1/users/{user_id}" {
+        access: Access::Admin(Role::Support),
+        summary: "One customer and their orders",
+        response: Some("UserDetail"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/users/{user_id}/block",
-        id: Op::BlockUser,
+    BlockUser = Post "/admin/api/v1/users/{user_id}/block" {
+        access: Access::Admin(Role::Superadmin),
+        audit: change("user.block", "user", "user_id"),
+        summary: "Block a customer (reason required): they cannot check out",
+        request: Some("Block"),
+        response: Some("User"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/users/{user_id}/unblock",
-        id: Op::UnblockUser,
+    UnblockUser = Post "/admin/api/v1/users/{user_id}/unblock" {
+        access: Access::Admin(Role::Superadmin),
+        audit: change("user.unblock", "user", "user_id"),
+        summary: "Unblock a customer",
+        response: Some("User"),
+        request_optional: true,
     },
-    Route {
-        method: Method::Get,
-        pattern: "/admin/api/v1/audit-log",
-        id: Op::ListAuditLog,
+    ListAuditLog = Get "/admin/api/v1/audit-log" {
+        access: Access::Admin(Role::Admin),
+        summary: "Every admin change: who, what, target, request id (newest first; limit, starting_after)",
+        response: Some("AuditPage"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/cancellation",
-        id: Op::SettleCancellation,
+    AcceptPayment = Post "/admin/api/v1/orders/{order_id}/accept-payment" {
+        access: Access::Admin(Role::Admin),
+        audit: change("order.accept_payment", "order", "order_id"),
+        summary: "Accept what Stripe says was paid for an order under review (read again from Stripe): the order is paid and fulfilled",
+        response: Some("AcceptedPayment"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/admin/api/v1/orders/{order_id}/accept-payment",
-        id: Op::AcceptPayment,
+    SettleCancellation = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/cancellation" {
+        access: Access::Admin(Role::Admin),
+        audit: change("fulfillment_order.cancellation", "fulfillment_order", "fulfillment_order_id"),
+        summary: "Settle the cancellation of an order run by hand (manual, warehouse, Gelato in its portal): cancelled (its lines are refunded) or rejected",
+        request: Some("OperatorOutcome"),
+        response: Some("FulfillmentOrder"),
     },
-];
-
-/// The least role each route needs; `None` for public routes and the bootstrap-only one.
-pub fn required_role(op: Op) -> Option<Role> {
-    use Op::*;
-    match op {
-        Healthz | OpenApi | CreateStore | ListStores | OpenCustomerFile => None,
-        ListOrders | ExportOrders | GetOrder | AddOrderNote | AddTracking
-        | FulfillmentDashboard | ListPromoCodes | GetPromoCode | ListUsers | GetUser => {
-            Some(Role::Support)
-        }
-        CreatePromoCode | UpdatePromoCode | DeletePromoCode | ListAuditLog | SettleCancellation
-        | AcceptPayment => Some(Role::Admin),
-        BlockUser | UnblockUser => Some(Role::Superadmin),
-        GetStore
-        | ListProducts
-        | GetProduct
-        | ListProviderMappings
-        | ListFulfillmentOrders
-        | GetFulfillmentOrder
-        | ListRefunds => Some(Role::Support),
-        CreateProduct
-        | UpdateProduct
-        | ArchiveProduct
-        | AddVariant
-        | UpdateVariant
-        | ArchiveVariant
-        | SetProviderMapping
-        | RemoveProviderMapping
-        | RetryFulfillmentOrder
-        | CreateRefund
-        | CancelOrder
-        | UploadArt
-        | ProductFromArt => Some(Role::Admin),
-        UpdateStore | ListAdminKeys | CreateAdminKey | UpdateAdminKey | RevokeAdminKey => {
-            Some(Role::Superadmin)
-        }
-    }
 }
 
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
@@ -365,10 +337,10 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
 }
 
 async fn dispatch<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Response, Problem> {
-    let (op, params) = route(ROUTES, req.method, &req.path)?;
-    match op {
+    let (route, params) = route(ROUTES, req.method, &req.path)?;
+    match route.id {
         Op::Healthz => return Ok(healthz(p, "admin").await),
-        Op::OpenApi => return Ok(Response::json(200, &super::document("admin"))),
+        Op::OpenApi => return Ok(Response::raw(200, "application/json", DOCUMENT)),
         Op::OpenCustomerFile => {
             return Ok(admin::files::open(
                 p,
@@ -384,20 +356,20 @@ async fn dispatch<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Resp
         _ => {}
     }
     let caller = auth::admin_caller(p, req).await?;
-    let store_id = match (op, &caller) {
-        (Op::CreateStore | Op::ListStores, AdminCaller::Bootstrap { .. }) => "platform".to_owned(),
-        (Op::CreateStore | Op::ListStores, _) => {
+    let store_id = match (route.access, &caller) {
+        (Access::Bootstrap, AdminCaller::Bootstrap { .. }) => "platform".to_owned(),
+        (Access::Bootstrap, _) => {
             return Err(AppError::Forbidden(
                 "Only the bootstrap key (ADMIN_BOOTSTRAP_KEY) creates and lists stores.".into(),
             )
             .into());
         }
-        (op, caller) => caller
-            .require(required_role(op).unwrap_or(Role::Superadmin))?
+        (access, caller) => caller
+            .require(access.role().unwrap_or(Role::Superadmin))?
             .0
             .to_owned(),
     };
-    perform(p, req, op, &params, &caller, &store_id).await
+    perform(p, req, route, &params, &caller, &store_id).await
 }
 
 /// The web UI's way in: the operation behind an API path, as this caller (roles enforced
@@ -414,9 +386,9 @@ pub async fn perform_as<P: Platform>(
     idempotency_key: Option<&str>,
     request_id: &str,
 ) -> Result<Response, Problem> {
-    let (op, params) = route(ROUTES, method, path)?;
+    let (route, params) = route(ROUTES, method, path)?;
     let store_id = caller
-        .require(required_role(op).unwrap_or(Role::Superadmin))?
+        .require(route.access.role().unwrap_or(Role::Superadmin))?
         .0
         .to_owned();
     let mut req = Request::new(method, path).json_body(&body);
@@ -424,7 +396,7 @@ pub async fn perform_as<P: Platform>(
         req = req.header("idempotency-key", k);
     }
     req.request_id = request_id.to_owned();
-    perform(p, &req, op, &params, caller, &store_id).await
+    perform(p, &req, route, &params, caller, &store_id).await
 }
 
 /// Runs an authorized operation: under its Idempotency-Key for POSTs, with an audit-log row
@@ -435,21 +407,28 @@ pub async fn perform_as<P: Platform>(
 pub async fn perform<P: Platform>(
     p: &Audited<'_, P>,
     req: &Request,
-    op: Op,
+    route: &Route<Op>,
     params: &Params,
     caller: &AdminCaller,
     store_id: &str,
 ) -> Result<Response, Problem> {
-    if matches!(req.method, Method::Get | Method::Head) {
+    let op = route.id;
+    let Audit::Change {
+        action,
+        target,
+        keep_body,
+    } = route.audit
+    else {
         return run(p, req, op, params, caller, store_id).await;
-    }
+    };
+    let audited = |answer| audit_entry(req, action, target, keep_body, params, answer);
     // Every write of the operation carries its audit row (see `admin::audit::Audited`).
     let ended = std::cell::RefCell::new(None);
     let operation = async || {
         p.begin(
             store_id,
             &actor(caller),
-            &audit_entry(req, op, params, None).entry(),
+            &audited(None).entry(),
             &req.request_id,
         );
         let result = run(p, req, op, params, caller, store_id).await;
@@ -479,7 +458,7 @@ pub async fn perform<P: Platform>(
             Ok(r) => r.clone(),
             Err(pr) => pr.clone().into_response(&req.request_id),
         };
-        let done = audit_entry(req, op, params, Some(&answered));
+        let done = audited(Some(&answered));
         p.finish(ended, &done.entry(), answered.status).await?;
     }
     result
@@ -495,90 +474,6 @@ fn actor(caller: &AdminCaller) -> admin::audit::Actor {
             id: key_id.clone(),
             role: role.as_str().into(),
         },
-    }
-}
-
-/// What the audit log says an operation did: its action and target, and which request
-/// fields are kept (never secrets: store settings and key creation keep field names only).
-fn audit_action(op: Op) -> (&'static str, Option<(&'static str, &'static str)>, bool) {
-    use Op::*;
-    match op {
-        CreateStore => ("store.create", None, false),
-        UpdateStore => ("store.update", None, false),
-        CreateAdminKey => ("admin_key.create", None, false),
-        UpdateAdminKey => ("admin_key.update", Some(("admin_key", "key_id")), true),
-        RevokeAdminKey => ("admin_key.revoke", Some(("admin_key", "key_id")), true),
-        CreateProduct => ("product.create", None, true),
-        UpdateProduct => ("product.update", Some(("product", "product_id")), true),
-        ArchiveProduct => ("product.archive", Some(("product", "product_id")), true),
-        AddVariant => ("variant.create", Some(("product", "product_id")), true),
-        UpdateVariant => ("variant.update", Some(("variant", "variant_id")), true),
-        ArchiveVariant => ("variant.archive", Some(("variant", "variant_id")), true),
-        SetProviderMapping => (
-            "provider_mapping.set",
-            Some(("variant", "variant_id")),
-            true,
-        ),
-        RemoveProviderMapping => (
-            "provider_mapping.remove",
-            Some(("variant", "variant_id")),
-            true,
-        ),
-        RetryFulfillmentOrder => (
-            "fulfillment_order.retry",
-            Some(("fulfillment_order", "fulfillment_order_id")),
-            true,
-        ),
-        AcceptPayment => ("order.accept_payment", Some(("order", "order_id")), true),
-        SettleCancellation => (
-            "fulfillment_order.cancellation",
-            Some(("fulfillment_order", "fulfillment_order_id")),
-            true,
-        ),
-        AddTracking => (
-            "fulfillment_order.tracking",
-            Some(("fulfillment_order", "fulfillment_order_id")),
-            true,
-        ),
-        CreateRefund => ("order.refund", Some(("order", "order_id")), true),
-        CancelOrder => ("order.cancel", Some(("order", "order_id")), true),
-        AddOrderNote => ("order.note", Some(("order", "order_id")), true),
-        UploadArt => ("art.upload", None, false),
-        ProductFromArt => ("product.create_from_art", None, true),
-        CreatePromoCode => ("promo_code.create", None, true),
-        UpdatePromoCode => (
-            "promo_code.update",
-            Some(("promo_code", "promo_code_id")),
-            true,
-        ),
-        DeletePromoCode => (
-            "promo_code.delete",
-            Some(("promo_code", "promo_code_id")),
-            true,
-        ),
-        BlockUser => ("user.block", Some(("user", "user_id")), true),
-        UnblockUser => ("user.unblock", Some(("user", "user_id")), true),
-        Healthz
-        | OpenApi
-        | ListStores
-        | GetStore
-        | ListAdminKeys
-        | ListProducts
-        | GetProduct
-        | ListProviderMappings
-        | ListFulfillmentOrders
-        | GetFulfillmentOrder
-        | ListRefunds
-        | ListOrders
-        | ExportOrders
-        | GetOrder
-        | FulfillmentDashboard
-        | OpenCustomerFile
-        | ListPromoCodes
-        | GetPromoCode
-        | ListUsers
-        | GetUser
-        | ListAuditLog => ("read", None, false),
     }
 }
 
@@ -601,8 +496,14 @@ impl AuditEntry {
     }
 }
 
-fn audit_entry(req: &Request, op: Op, params: &Params, answer: Option<&Response>) -> AuditEntry {
-    let (action, target, keep_body) = audit_action(op);
+fn audit_entry(
+    req: &Request,
+    action: &'static str,
+    target: Option<(&'static str, &'static str)>,
+    keep_body: bool,
+    params: &Params,
+    answer: Option<&Response>,
+) -> AuditEntry {
     let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
     let answered: serde_json::Value = answer
         .and_then(|r| serde_json::from_slice(&r.body).ok())

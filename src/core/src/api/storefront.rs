@@ -5,137 +5,133 @@ use super::{finish, healthz, with_idempotency};
 use crate::auth::{self, StorefrontCaller, sha256_hex};
 use crate::carts::{self, add_item::AddItem, update_item::UpdateItem};
 use crate::catalog::{Audience, get_product::get_storefront_product, list_products::list_products};
-use crate::http::{Method, Params, Problem, Request, Response, Route, route};
+use crate::http::{Access, Method, Params, Problem, Request, Response, route};
 use crate::idempotency::Scope;
 use crate::orders;
 use crate::ports::Platform;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Healthz,
-    OpenApi,
-    ListProducts,
-    GetProduct,
-    CreateCart,
-    GetCurrentCart,
-    AddCartItem,
-    UpdateCartItem,
-    RemoveCartItem,
-    MergeCarts,
-    CreateCheckoutSession,
-    CreatePaymentIntent,
-    ConfirmPaymentIntent,
-    ListOrders,
-    GetOrder,
-    LookupOrder,
-    CancelOrder,
-    IssueDownloadLinks,
-    Download,
-    UploadItemFile,
-}
+/// This API's OpenAPI document (generated; see [`super::openapi`]).
+pub const DOCUMENT: &str = super::served_document!("storefront");
 
-pub const ROUTES: &[Route<Op>] = &[
-    Route {
-        method: Method::Get,
-        pattern: "/healthz",
-        id: Op::Healthz,
+crate::route_table! {
+    /// Every operation of this API, one per route.
+    pub enum Op;
+    pub const ROUTES;
+    Healthz = Get "/healthz" {
+        summary: "Liveness and D1 check",
+        response: Some("Health"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/openapi.json",
-        id: Op::OpenApi,
+    OpenApi = Get "/openapi.json" {
+        summary: "This document",
     },
-    Route {
-        method: Method::Get,
-        pattern: "/v1/products",
-        id: Op::ListProducts,
+    ListProducts = Get "/v1/products" {
+        access: Access::Publishable,
+        summary: "List active products (keyset pagination: limit, starting_after)",
+        response: Some("ProductPage"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/v1/products/{id_or_slug}",
-        id: Op::GetProduct,
+    GetProduct = Get "/v1/products/{id_or_slug}" {
+        access: Access::Publishable,
+        summary: "One active product by id or slug",
+        response: Some("Product"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/carts",
-        id: Op::CreateCart,
+    CreateCart = Post "/v1/carts" {
+        access: Access::Publishable,
+        summary: "Create a guest cart (returns cart_token once) or get the customer's cart",
+        response: Some("Cart"),
+        statuses: &[201, 200],
     },
-    Route {
-        method: Method::Get,
-        pattern: "/v1/carts/current",
-        id: Op::GetCurrentCart,
+    GetCurrentCart = Get "/v1/carts/current" {
+        access: Access::CustomerOrCart,
+        summary: "The caller's cart, priced from the catalog now",
+        response: Some("Cart"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/carts/current/items",
-        id: Op::AddCartItem,
+    AddCartItem = Post "/v1/carts/current/items" {
+        access: Access::CustomerOrCart,
+        summary: "Add a variant; same variant and options add up",
+        request: Some("AddCartItem"),
+        response: Some("Cart"),
     },
-    Route {
-        method: Method::Patch,
-        pattern: "/v1/carts/current/items/{item_id}",
-        id: Op::UpdateCartItem,
+    UpdateCartItem = Patch "/v1/carts/current/items/{item_id}" {
+        access: Access::CustomerOrCart,
+        summary: "Set a line's quantity (1-99)",
+        request: Some("UpdateCartItem"),
+        response: Some("Cart"),
     },
-    Route {
-        method: Method::Delete,
-        pattern: "/v1/carts/current/items/{item_id}",
-        id: Op::RemoveCartItem,
+    RemoveCartItem = Delete "/v1/carts/current/items/{item_id}" {
+        access: Access::CustomerOrCart,
+        summary: "Remove a line",
+        response: Some("Cart"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/carts/merge",
-        id: Op::MergeCarts,
+    MergeCarts = Post "/v1/carts/merge" {
+        access: Access::Customer,
+        summary: "Merge the guest cart (x-cart-token) into the signed-in customer's cart",
+        response: Some("Cart"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/checkout/sessions",
-        id: Op::CreateCheckoutSession,
+    CreateCheckoutSession = Post "/v1/checkout/sessions" {
+        access: Access::CustomerOrCart,
+        summary: "Place the cart's order (prices from the catalog) and open a Stripe Checkout Session; a repeat answers with the same session",
+        request: Some("CheckoutInput"),
+        response: Some("CheckoutSession"),
+        statuses: &[201, 200],
+        request_optional: true,
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/payment-intents",
-        id: Op::CreatePaymentIntent,
+    CreatePaymentIntent = Post "/v1/payment-intents" {
+        access: Access::CustomerOrCart,
+        summary: "Place the cart's order and create its Stripe PaymentIntent (for a custom payment form)",
+        request: Some("CheckoutInput"),
+        response: Some("PaymentIntentResult"),
+        statuses: &[201, 200],
+        request_optional: true,
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/payment-intents/{id}/confirm",
-        id: Op::ConfirmPaymentIntent,
+    ConfirmPaymentIntent = Post "/v1/payment-intents/{id}/confirm" {
+        access: Access::CustomerOrCart,
+        summary: "Where the payment stands (read from Stripe) and the order; changes nothing",
+        response: Some("PaymentIntentResult"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/v1/orders",
-        id: Op::ListOrders,
+    ListOrders = Get "/v1/orders" {
+        access: Access::Customer,
+        summary: "The signed-in customer's orders, newest first (limit, starting_after)",
+        response: Some("OrderPage"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/v1/orders/{order_number}",
-        id: Op::GetOrder,
+    GetOrder = Get "/v1/orders/{order_number}" {
+        access: Access::OrderReader,
+        summary: "One order: its customer, the guest with its cart token, or x-order-token",
+        response: Some("Order"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/orders/lookup",
-        id: Op::LookupOrder,
+    LookupOrder = Post "/v1/orders/lookup" {
+        access: Access::Publishable,
+        summary: "A guest's order by number and email: returns a one-hour order-access token (send as x-order-token)",
+        request: Some("OrderLookup"),
+        response: Some("OrderLookupResult"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/orders/{order_number}/cancel",
-        id: Op::CancelOrder,
+    CancelOrder = Post "/v1/orders/{order_number}/cancel" {
+        access: Access::OrderReader,
+        summary: "Cancel the order inside the store's cancellation window: what was cancelled, asked of providers, refused, and the refund",
+        request: Some("CancelOrder"),
+        response: Some("Cancellation"),
+        request_optional: true,
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/orders/{order_number}/downloads",
-        id: Op::IssueDownloadLinks,
+    IssueDownloadLinks = Post "/v1/orders/{order_number}/downloads" {
+        access: Access::OrderReader,
+        summary: "Download links for the order's digital items (48 h by default, at most 7 days; 10 links an hour); 202 while a file is prepared",
+        request: Some("DownloadLinkRequest"),
+        response: Some("DownloadLinks"),
+        statuses: &[201, 202],
+        request_optional: true,
     },
-    Route {
-        method: Method::Get,
-        pattern: "/v1/downloads/{token}",
-        id: Op::Download,
+    UploadItemFile = Post "/v1/orders/{order_number}/items/{item_id}/files" {
+        access: Access::OrderReader,
+        summary: "Upload a file rendered for an item of a paid order (raw body: image/png, image/jpeg or application/pdf, at most 20 MB)",
+        response: Some("StoredFile"),
+        statuses: &[201],
+        uploads: &["image/png", "image/jpeg", "application/pdf"],
     },
-    Route {
-        method: Method::Post,
-        pattern: "/v1/orders/{order_number}/items/{item_id}/files",
-        id: Op::UploadItemFile,
+    Download = Get "/v1/downloads/{token}" {
+        summary: "The file, streamed (Range supported); the token in the link is the credential",
+        content_type: "application/octet-stream",
+        statuses: &[200, 206, 202],
     },
-];
+}
 
 const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, x-cart-token, x-order-token, x-publishable-api-key, x-request-id";
 
@@ -164,10 +160,11 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
 }
 
 async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
-    let (op, params) = route(ROUTES, req.method, &req.path)?;
+    let (route, params) = route(ROUTES, req.method, &req.path)?;
+    let op = route.id;
     match op {
         Op::Healthz => return Ok(healthz(p, "storefront").await),
-        Op::OpenApi => return Ok(Response::json(200, &super::document("storefront"))),
+        Op::OpenApi => return Ok(Response::raw(200, "application/json", DOCUMENT)),
         // The link is the credential: browsers follow it without headers.
         Op::Download => {
             return Ok(

@@ -4,52 +4,45 @@
 use super::{finish, healthz};
 use crate::domain::ProviderCode;
 use crate::fulfillment;
-use crate::http::{Method, Problem, Request, Response, Route, route};
+use crate::http::{Access, Problem, Request, Response, route};
 use crate::payments::webhook;
 use crate::ports::Platform;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Healthz,
-    OpenApi,
-    Stripe,
-    Printful,
-    Prodigi,
-    Gelato,
-}
+/// This API's OpenAPI document (generated; see [`super::openapi`]).
+pub const DOCUMENT: &str = super::served_document!("webhooks");
 
-pub const ROUTES: &[Route<Op>] = &[
-    Route {
-        method: Method::Get,
-        pattern: "/healthz",
-        id: Op::Healthz,
+crate::route_table! {
+    /// Every operation of this API, one per route.
+    pub enum Op;
+    pub const ROUTES;
+    Healthz = Get "/healthz" {
+        summary: "Liveness and D1 check",
+        response: Some("Health"),
     },
-    Route {
-        method: Method::Get,
-        pattern: "/openapi.json",
-        id: Op::OpenApi,
+    OpenApi = Get "/openapi.json" {
+        summary: "This document",
     },
-    Route {
-        method: Method::Post,
-        pattern: "/webhooks/stripe",
-        id: Op::Stripe,
+    Stripe = Post "/webhooks/stripe" {
+        access: Access::StripeSignature,
+        summary: "Stripe events, signed with Stripe-Signature (v1, 300 s tolerance); each applied once",
+        response: Some("EventOutcome"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/webhooks/printful",
-        id: Op::Printful,
+    Printful = Post "/webhooks/printful" {
+        access: Access::ProviderSecret,
+        summary: "Printful v1 events; authenticated by ?secret= (the store's printful webhook_secret)",
+        response: Some("ProviderEventOutcome"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/webhooks/prodigi",
-        id: Op::Prodigi,
+    Prodigi = Post "/webhooks/prodigi" {
+        access: Access::ProviderSecret,
+        summary: "Prodigi CloudEvents; X-Prodigi-Signature = hex HMAC-SHA256 of the body with the store's prodigi webhook_secret (or ?secret=)",
+        response: Some("ProviderEventOutcome"),
     },
-    Route {
-        method: Method::Post,
-        pattern: "/webhooks/gelato",
-        id: Op::Gelato,
+    Gelato = Post "/webhooks/gelato" {
+        access: Access::ProviderSecret,
+        summary: "Gelato order_status_updated events; authenticated by ?secret=",
+        response: Some("ProviderEventOutcome"),
     },
-];
+}
 
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     let result = dispatch(p, &req).await;
@@ -57,10 +50,10 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
 }
 
 async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
-    let (op, _) = route(ROUTES, req.method, &req.path)?;
-    match op {
+    let (route, _) = route(ROUTES, req.method, &req.path)?;
+    match route.id {
         Op::Healthz => Ok(healthz(p, "webhooks").await),
-        Op::OpenApi => Ok(Response::json(200, &super::document("webhooks"))),
+        Op::OpenApi => Ok(Response::raw(200, "application/json", DOCUMENT)),
         Op::Stripe => webhook::receive(p, req).await,
         Op::Printful => fulfillment::webhooks::receive(p, ProviderCode::Printful, req).await,
         Op::Prodigi => fulfillment::webhooks::receive(p, ProviderCode::Prodigi, req).await,

@@ -59,11 +59,7 @@ enum Ui {
 }
 
 const fn r(method: Method, pattern: &'static str, id: Ui) -> Route<Ui> {
-    Route {
-        method,
-        pattern,
-        id,
-    }
+    Route::base(method, pattern, id)
 }
 
 const ROUTES: &[Route<Ui>] = &[
@@ -199,7 +195,8 @@ pub async fn handle<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Response 
 }
 
 async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Response, Problem> {
-    let (ui, params) = route(ROUTES, req.method, &req.path)?;
+    let (route, params) = route(ROUTES, req.method, &req.path)?;
+    let ui = route.id;
     match ui {
         Ui::Js => {
             return Ok(
