@@ -90,7 +90,7 @@ async fn every_admin_route_answers_each_role_with_its_result_or_403(c: &Ctx<'_>)
             }
         }
     }
-    let routes = lading_core::api::admin::ROUTES
+    let routes = lading_api::admin::ROUTES
         .iter()
         .filter(|r| r.pattern.starts_with("/admin/"))
         .count();

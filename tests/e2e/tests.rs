@@ -556,7 +556,7 @@ async fn idempotency_keys_replay_and_refuse_another_body(c: &Ctx<'_>) {
     // D1: two retries race for the key and the operation runs exactly once.
     let body = json!({ "title": "After a crash", "status": "active" });
     let path = "/admin/api/v1/products";
-    let mut probe = lading_core::http::Request::new(lading_core::http::Method::Post, path);
+    let mut probe = lading_api::http::Request::new(lading_api::http::Method::Post, path);
     probe.body = serde_json::to_vec(&body).unwrap();
     let key_id: String = c
         .stack
@@ -574,8 +574,8 @@ async fn idempotency_keys_replay_and_refuse_another_body(c: &Ctx<'_>) {
             rusqlite::params![
                 s.id,
                 format!("admin:{key_id}"),
-                lading_core::idempotency::lookup_of("crashed-1"),
-                lading_core::idempotency::request_hash(&probe)
+                lading_api::idempotency::lookup_of("crashed-1"),
+                lading_api::idempotency::request_hash(&probe)
             ],
         )
         .unwrap();
@@ -667,7 +667,7 @@ async fn every_admin_route_refuses_a_missing_or_wrong_key(c: &Ctx<'_>) {
         }
     }
     // Every admin route of the route table, three ways each.
-    let routes = lading_core::api::admin::ROUTES
+    let routes = lading_api::admin::ROUTES
         .iter()
         .filter(|r| r.pattern.starts_with("/admin/"))
         .count();

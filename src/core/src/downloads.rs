@@ -8,7 +8,7 @@ use crate::AppError;
 use crate::auth::{StorefrontCaller, sha256_hex};
 use crate::db::{Db as _, DbExt as _, Stmt};
 use crate::domain::{FinancialStatus, OrderStatus};
-use crate::http::Response;
+use crate::files::ServedFile;
 use crate::orders::access::visible_order;
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::orders::{self, OrderRow};
@@ -177,11 +177,7 @@ struct TokenRow {
 /// # Errors
 /// 404 for an unknown (or guessed) token; 410 expired, revoked, cancelled or refunded; 202
 /// while the file is being prepared.
-pub async fn download<P: Platform>(
-    p: &P,
-    token: &str,
-    range: Option<&str>,
-) -> Result<Response, AppError> {
+pub async fn download<P: Platform>(p: &P, token: &str) -> Result<Download, AppError> {
     if !token.starts_with("dlt_") || token.len() > 100 {
         return Err(AppError::NotFound("download"));
     }
@@ -209,13 +205,30 @@ pub async fn download<P: Platform>(
         ));
     }
     if row.status != "ready" {
-        return Ok(Response::json(
-            202,
-            &serde_json::json!({ "status": row.status, "detail": "The file is being prepared; try again shortly." }),
-        ));
+        return Ok(Download::Preparing(Preparing {
+            status: row.status,
+            detail: "The file is being prepared; try again shortly.",
+        }));
     }
     p.db()
         .run(stmt!("UPDATE download_tokens SET downloaded_at = COALESCE(downloaded_at, ?) WHERE token_hash = ?", now, sha256_hex(token)))
         .await?;
-    Ok(Response::file(&row.r2_key, &row.filename, range))
+    Ok(Download::Ready(ServedFile {
+        key: row.r2_key,
+        filename: row.filename,
+    }))
+}
+
+/// What a download link gives now.
+#[derive(Debug)]
+pub enum Download {
+    Ready(ServedFile),
+    /// The file is not in the bucket yet (answer 202 with this).
+    Preparing(Preparing),
+}
+
+#[derive(Debug, Serialize)]
+pub struct Preparing {
+    pub status: String,
+    pub detail: &'static str,
 }

@@ -1,5 +1,5 @@
 //! The error every use case returns. Each variant maps to one HTTP status and a stable
-//! problem `type` (see [`crate::http::Problem`]).
+//! problem `type` (the HTTP layer, `lading-api`, renders it as problem+json).
 
 use crate::db::DbError;
 
@@ -23,6 +23,10 @@ pub enum AppError {
     /// A service we depend on failed; retrying may help.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// What was sent is not the message it claims to be (unparseable JSON, an event of
+    /// an unknown shape); nothing was written.
+    #[error("{message}")]
+    Malformed { code: &'static str, message: String },
     /// The body's media type is not one this accepts.
     #[error("{0}")]
     UnsupportedType(String),

@@ -7,7 +7,6 @@ use crate::catalog::ProductView;
 use crate::catalog::create_product::{CreateProduct, create_product_with};
 use crate::db::{Db as _, DbExt as _, Stmt};
 use crate::domain::{ProviderCode, VariantKind};
-use crate::http::Request;
 use crate::orders::access::visible_order;
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::catalog::{MappingRow, upsert_mapping};
@@ -17,18 +16,32 @@ use crate::stmt;
 use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 
+/// A file as a client sent it: the content type it declared and the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    pub content_type: Option<&'a str>,
+    pub bytes: &'a [u8],
+}
+
+/// A stored object to hand to the client (the HTTP layer streams it from the bucket).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedFile {
+    pub key: String,
+    pub filename: String,
+}
+
 pub const MAX_ART_BYTES: usize = 25 * 1024 * 1024;
 pub const MAX_CUSTOMER_FILE_BYTES: usize = 20 * 1024 * 1024;
 
 /// The body's type, if it is one of `allowed` (checked against the file's first bytes too,
 /// so a mislabelled file is refused).
 fn checked_type(
-    req: &Request,
+    upload: Upload<'_>,
     allowed: &[&'static str],
     max: usize,
 ) -> Result<&'static str, AppError> {
-    let declared = req
-        .get_header("content-type")
+    let declared = upload
+        .content_type
         .unwrap_or("")
         .split(';')
         .next()
@@ -41,19 +54,19 @@ fn checked_type(
             allowed.join(", ")
         )));
     };
-    if req.body.is_empty() {
+    if upload.bytes.is_empty() {
         return Err(AppError::validation("body", "the file is empty"));
     }
-    if req.body.len() > max {
+    if upload.bytes.len() > max {
         return Err(AppError::TooLarge(format!(
             "At most {} MB.",
             max / (1024 * 1024)
         )));
     }
     let magic_ok = match kind {
-        "image/png" => req.body.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "image/jpeg" => req.body.starts_with(&[0xFF, 0xD8, 0xFF]),
-        "application/pdf" => req.body.starts_with(b"%PDF-"),
+        "image/png" => upload.bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "image/jpeg" => upload.bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "application/pdf" => upload.bytes.starts_with(b"%PDF-"),
         _ => false,
     };
     if !magic_ok {
@@ -90,12 +103,12 @@ pub struct StoredFile {
 pub async fn upload_art<P: Platform>(
     p: &P,
     store_id: &str,
-    req: &Request,
+    upload: Upload<'_>,
 ) -> Result<StoredFile, AppError> {
-    let kind = checked_type(req, &["image/png", "image/jpeg"], MAX_ART_BYTES)?;
+    let kind = checked_type(upload, &["image/png", "image/jpeg"], MAX_ART_BYTES)?;
     let id = p.new_id("art");
     let key = format!("art/{store_id}/{id}.{}", extension(kind));
-    p.put_file(&key, &req.body, kind).await.map_err(|e| {
+    p.put_file(&key, &upload.bytes, kind).await.map_err(|e| {
         AppError::unavailable(
             "files_unavailable",
             format!("The file could not be stored ({e}); try again."),
@@ -109,7 +122,7 @@ pub async fn upload_art<P: Platform>(
             store_id,
             &key,
             kind,
-            req.body.len() as i64,
+            upload.bytes.len() as i64,
             now
         ))
         .await?;
@@ -117,7 +130,7 @@ pub async fn upload_art<P: Platform>(
         id,
         key,
         content_type: kind.into(),
-        size: req.body.len() as i64,
+        size: upload.bytes.len() as i64,
         created_at: rfc3339(now),
     })
 }
@@ -275,7 +288,7 @@ pub async fn upload_customer_file<P: Platform>(
     caller: &StorefrontCaller,
     number: &str,
     item_id: &str,
-    req: &Request,
+    upload: Upload<'_>,
 ) -> Result<StoredFile, AppError> {
     let order = visible_order(p, caller, number).await?;
     if order.paid_at.is_none() {
@@ -292,7 +305,7 @@ pub async fn upload_customer_file<P: Platform>(
         return Err(AppError::NotFound("order item"));
     }
     let kind = checked_type(
-        req,
+        upload,
         &["image/png", "image/jpeg", "application/pdf"],
         MAX_CUSTOMER_FILE_BYTES,
     )?;
@@ -302,7 +315,7 @@ pub async fn upload_customer_file<P: Platform>(
         order.order_number,
         extension(kind)
     );
-    p.put_file(&key, &req.body, kind).await.map_err(|e| {
+    p.put_file(&key, &upload.bytes, kind).await.map_err(|e| {
         AppError::unavailable(
             "files_unavailable",
             format!("The file could not be stored ({e}); try again."),
@@ -318,7 +331,7 @@ pub async fn upload_customer_file<P: Platform>(
             item_id,
             &key,
             kind,
-            req.body.len() as i64,
+            upload.bytes.len() as i64,
             now
         ))
         .await?;
@@ -326,7 +339,7 @@ pub async fn upload_customer_file<P: Platform>(
         id,
         key,
         content_type: kind.into(),
-        size: req.body.len() as i64,
+        size: upload.bytes.len() as i64,
         created_at: rfc3339(now),
     })
 }

@@ -4,7 +4,6 @@
 use crate::AppError;
 use crate::carts::abandon_idle::abandon_idle_carts;
 use crate::fulfillment::{poll::poll_gooten, recover::recover_stuck};
-use crate::idempotency;
 use crate::orders::cancel_unpaid::cancel_unpaid_orders;
 use crate::payments::reconcile::reconcile_stripe;
 use crate::ports::Platform;
@@ -49,7 +48,7 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
         out.push(report("abandon_idle_carts", abandon_idle_carts(p).await));
         out.push(report(
             "purge_idempotency_keys",
-            idempotency::purge(p.db(), p.now_ms())
+            crate::sql::idempotency::purge(p.db(), p.now_ms())
                 .await
                 .map_err(AppError::from),
         ));

@@ -1,11 +1,14 @@
 //! # Lading core
 //!
-//! Everything Lading knows about commerce, with no Workers dependency, so it is tested
-//! natively against real SQLite and runs unchanged inside every Worker.
+//! Everything Lading knows about commerce, with no Workers dependency and no HTTP, so it is
+//! tested natively against real SQLite and runs unchanged inside every Worker. The HTTP
+//! layer (routes, problem+json, OpenAPI, the admin web UI) is `lading-api`, above this
+//! crate; the Workers are above that.
 //!
 //! # Layout
 //!
-//! Dependencies point one way: domain ← ports/db/sql ← use cases ← HTTP.
+//! Dependencies point one way: domain ← ports/db/sql ← use cases (← `lading-api` ← Workers).
+//! A repository test checks it (`tests/repo`: no module imports from a layer above it).
 //!
 //! - [`domain`]: values with rules (money, ids, SKUs, quantities, text) and the state
 //!   machines, whose transition tables the database enforces ([`sql::transitions`]).
@@ -26,17 +29,12 @@
 //!   reconciliation, the refund ledger), [`fulfillment`] (routing, the outbox, the queue
 //!   consumer's submission to each provider, provider webhooks and polling, cancellation),
 //!   [`downloads`] (digital delivery), [`files`] (art and customer uploads),
-//!   [`notifications`] (emails once per order and kind), [`admin`] (the operators' order
-//!   search and export, notes, tracking, users, promo codes, audit log, and the web UI in
-//!   [`admin::ui`]).
-//! - [`idempotency`]: `Idempotency-Key` claims (leases), replays and their sealed answers.
+//!   [`notifications`] (emails once per order and kind, rendered with maud), [`admin`]
+//!   (the operators' order search and export, notes, tracking, users, promo codes, audit
+//!   log).
 //! - [`inbound`]: every provider's event recorded once.
 //! - [`queue`]: the queue's message kinds and what processing each one gives.
 //! - [`jobs`]: scheduled work by cron expression.
-//! - [`http`]: a framework-free request/response model, routing and problem+json errors.
-//! - [`api`]: the storefront, admin and webhooks HTTP APIs (routes, handlers, OpenAPI
-//!   documents); the Worker crates only translate `worker::Request` to [`http::Request`]
-//!   and back.
 //! - [`time_fmt`]: timestamps as RFC 3339 and back.
 //! - `sqlite` (feature `sqlite`): the rusqlite storage adapter and the migration runner.
 
@@ -44,7 +42,6 @@
 #![allow(async_fn_in_trait)] // ports are used without `Send`: JS-backed futures are not `Send`.
 
 pub mod admin;
-pub mod api;
 pub mod auth;
 pub mod carts;
 pub mod catalog;
@@ -55,8 +52,6 @@ pub mod downloads;
 pub mod error;
 pub mod files;
 pub mod fulfillment;
-pub mod http;
-pub mod idempotency;
 pub mod inbound;
 pub mod input;
 pub mod jobs;

@@ -5,7 +5,7 @@
 use crate::AppError;
 use crate::auth::secure_eq;
 use crate::db::DbExt as _;
-use crate::http::Response;
+use crate::files::ServedFile;
 use crate::ports::Platform;
 use crate::stmt;
 use serde::Deserialize;
@@ -41,8 +41,7 @@ pub async fn open<P: Platform>(
     store_id: Option<&str>,
     expires: Option<&str>,
     sig: Option<&str>,
-    range: Option<&str>,
-) -> Result<Response, AppError> {
+) -> Result<ServedFile, AppError> {
     let denied = || {
         AppError::Forbidden(
             "This file link is invalid or has expired; open the order again for a fresh one."
@@ -80,6 +79,9 @@ pub async fn open<P: Platform>(
         ))
         .await?
         .ok_or(AppError::NotFound("file"))?;
-    let name = row.r2_key.rsplit('/').next().unwrap_or("file").to_owned();
-    Ok(Response::file(&row.r2_key, &name, range))
+    let filename = row.r2_key.rsplit('/').next().unwrap_or("file").to_owned();
+    Ok(ServedFile {
+        key: row.r2_key,
+        filename,
+    })
 }

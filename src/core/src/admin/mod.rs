@@ -1,13 +1,12 @@
 //! What operators do beyond the catalog: orders (search, export, detail, notes), tracking
-//! typed in by hand, customers, promo codes, the fulfillment dashboard, the audit log, and
-//! the web UI that puts them on pages.
+//! typed in by hand, customers, promo codes, the fulfillment dashboard and the audit log
+//! (the web UI that puts them on pages is in `lading-api`).
 
 pub mod audit;
 pub mod files;
 pub mod orders;
 pub mod promo_codes;
 pub mod tracking;
-pub mod ui;
 pub mod users;
 
 use crate::db::Stmt;

@@ -1,7 +1,6 @@
 use super::{bearer, jwt, secure_eq, sha256_hex};
 use crate::AppError;
 use crate::domain::Role;
-use crate::http::Request;
 use crate::ports::{Platform, PlatformExt};
 use crate::sql::stores::{self, CustomerRow, StoreRow};
 use std::cell::RefCell;
@@ -51,15 +50,32 @@ pub struct StorefrontCaller {
     pub order_token: Option<String>,
 }
 
+/// What a storefront request presents (the HTTP layer reads these headers:
+/// `x-publishable-api-key`, `authorization`, `x-cart-token`, `x-order-token`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StorefrontCredentials<'a> {
+    pub publishable_key: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    pub cart_token: Option<&'a str>,
+    pub order_token: Option<&'a str>,
+}
+
+/// What an admin request presents (`authorization`; `x-store-id` for the bootstrap key).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AdminCredentials<'a> {
+    pub authorization: Option<&'a str>,
+    pub store_id: Option<&'a str>,
+}
+
 /// # Errors
 /// 401 for a missing or unknown publishable key, or a bearer token that fails
 /// verification (a bad token is never treated as a guest).
 pub async fn storefront_caller<P: Platform>(
     p: &P,
-    req: &Request,
+    presented: StorefrontCredentials<'_>,
 ) -> Result<StorefrontCaller, AppError> {
-    let key = req
-        .get_header("x-publishable-api-key")
+    let key = presented
+        .publishable_key
         .filter(|k| !k.is_empty())
         .ok_or_else(|| {
             AppError::unauthenticated(
@@ -73,7 +89,7 @@ pub async fn storefront_caller<P: Platform>(
             "The publishable key is unknown or revoked.",
         )
     })?;
-    let customer = match req.get_header("authorization") {
+    let customer = match presented.authorization {
         None => None,
         Some(h) => {
             let token = bearer(Some(h)).ok_or_else(|| {
@@ -88,12 +104,12 @@ pub async fn storefront_caller<P: Platform>(
             Some(jwt::verify(p, identity, token).await?)
         }
     };
-    let cart_token = req
-        .get_header("x-cart-token")
+    let cart_token = presented
+        .cart_token
         .map(str::to_owned)
         .filter(|t| !t.is_empty());
-    let order_token = req
-        .get_header(crate::orders::access::ORDER_TOKEN_HEADER)
+    let order_token = presented
+        .order_token
         .map(str::to_owned)
         .filter(|t| !t.is_empty());
     Ok(StorefrontCaller {
@@ -170,8 +186,11 @@ impl AdminCaller {
 
 /// # Errors
 /// 401 for a missing, malformed, unknown or revoked key.
-pub async fn admin_caller<P: Platform>(p: &P, req: &Request) -> Result<AdminCaller, AppError> {
-    let key = bearer(req.get_header("authorization")).ok_or_else(|| {
+pub async fn admin_caller<P: Platform>(
+    p: &P,
+    presented: AdminCredentials<'_>,
+) -> Result<AdminCaller, AppError> {
+    let key = bearer(presented.authorization).ok_or_else(|| {
         AppError::unauthenticated(
             "admin_key_missing",
             "Send 'Authorization: Bearer <admin key>'.",
@@ -184,7 +203,7 @@ pub async fn admin_caller<P: Platform>(p: &P, req: &Request) -> Result<AdminCall
         .filter(|b| b.len() >= 16)
     {
         if secure_eq(boot.as_bytes(), key.as_bytes()) {
-            let store_id = match req.get_header("x-store-id").filter(|s| !s.is_empty()) {
+            let store_id = match presented.store_id.filter(|s| !s.is_empty()) {
                 None => None,
                 Some(id) => Some(
                     stores::store_by_id(p.db(), id)

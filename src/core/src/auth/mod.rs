@@ -3,7 +3,10 @@
 mod caller;
 pub mod jwt;
 
-pub use caller::{AdminCaller, StorefrontCaller, admin_caller, customer_of, storefront_caller};
+pub use caller::{
+    AdminCaller, AdminCredentials, StorefrontCaller, StorefrontCredentials, admin_caller,
+    customer_of, storefront_caller,
+};
 
 use sha2::{Digest, Sha256};
 

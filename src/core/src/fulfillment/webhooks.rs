@@ -9,37 +9,62 @@ use super::events::{self, ProviderUpdate, ShipmentUpdate, synthetic_id};
 use crate::AppError;
 use crate::auth::secure_eq;
 use crate::domain::{FulfillmentStatus, ProviderCode, ShipmentStatus};
-use crate::http::{Problem, Request, Response};
 use crate::ports::Platform;
 use crate::sql::stores;
 use serde_json::Value;
 
 const MAX_BODY: usize = 512 * 1024;
 
-fn bad(kind: &str, detail: impl Into<String>) -> Problem {
-    Problem::new(400, kind, "Bad request").detail(detail)
+fn malformed(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Malformed {
+        code,
+        message: message.into(),
+    }
 }
 
-fn unauthorized() -> Problem {
-    Problem::new(401, "invalid_signature", "Invalid signature")
-        .detail("The webhook secret or signature does not match this store's provider settings.")
+fn unauthorized() -> AppError {
+    AppError::unauthenticated(
+        "invalid_signature",
+        "The webhook secret or signature does not match this store's provider settings.",
+    )
+}
+
+/// One provider callback as it arrived: the raw body, the URL's `secret` parameter and the
+/// header [`signature_header`] names.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub body: &'a [u8],
+    pub url_secret: Option<&'a str>,
+    pub signature: Option<&'a str>,
+}
+
+/// The header carrying a provider's HMAC of the raw body: Prodigi (as Lading documents it)
+/// and Printful v2 sign; the others authenticate by the URL's secret only.
+pub const fn signature_header(provider: ProviderCode) -> Option<&'static str> {
+    match provider {
+        ProviderCode::Prodigi => Some("x-prodigi-signature"),
+        ProviderCode::Printful => Some("x-pf-webhook-signature"),
+        _ => None,
+    }
 }
 
 /// Handles `POST /webhooks/{provider}`.
 ///
 /// # Errors
 /// 400 malformed; 401 unauthenticated; 404 unknown order; 409 replayed id with other
-/// content; 503 storage — none of the 4xx write anything.
+/// content; 413 too large; 503 storage — none of the 4xx write anything.
 pub async fn receive<P: Platform>(
     p: &P,
     provider: ProviderCode,
-    req: &Request,
-) -> Result<Response, Problem> {
-    if req.body.len() > MAX_BODY {
-        return Err(Problem::new(413, "payload_too_large", "Payload too large"));
+    delivery: Delivery<'_>,
+) -> Result<events::Applied, AppError> {
+    if delivery.body.len() > MAX_BODY {
+        return Err(AppError::TooLarge(format!(
+            "A provider event has at most {MAX_BODY} bytes."
+        )));
     }
-    let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
-        bad(
+    let body: Value = serde_json::from_slice(delivery.body).map_err(|e| {
+        malformed(
             "malformed_json",
             format!("The body is not valid JSON: {e}."),
         )
@@ -51,7 +76,7 @@ pub async fn receive<P: Platform>(
         _ => None,
     }
     .ok_or_else(|| {
-        bad(
+        malformed(
             "malformed_event",
             format!(
                 "Not a {} webhook this endpoint understands.",
@@ -66,10 +91,10 @@ pub async fn receive<P: Platform>(
         update.external_id.as_deref(),
     )
     .await?
-    .ok_or_else(|| Problem::from(AppError::NotFound("fulfillment order")))?;
+    .ok_or(AppError::NotFound("fulfillment order"))?;
     let store = stores::store_by_id(p.db(), &fo.store_id)
         .await?
-        .ok_or_else(|| Problem::from(AppError::NotFound("store")))?;
+        .ok_or(AppError::NotFound("store"))?;
     let secret = store
         .settings
         .providers
@@ -77,27 +102,20 @@ pub async fn receive<P: Platform>(
         .and_then(|a| a.webhook_secret.clone())
         .filter(|s| !s.is_empty())
         .ok_or_else(unauthorized)?;
-    let url_ok = req
-        .query_param("secret")
+    let url_ok = delivery
+        .url_secret
         .is_some_and(|s| secure_eq(s.as_bytes(), secret.as_bytes()));
-    // Prodigi (as Lading documents it) and Printful v2 sign the raw body.
-    let signature_header = match provider {
-        ProviderCode::Prodigi => Some("x-prodigi-signature"),
-        ProviderCode::Printful => Some("x-pf-webhook-signature"),
-        _ => None,
-    };
-    let hmac_ok = signature_header
-        .and_then(|h| req.get_header(h))
+    let hmac_ok = signature_header(provider)
+        .and(delivery.signature)
         .is_some_and(|sig| {
             hex::decode(sig.trim()).is_ok_and(|tag| {
-                crate::crypto::hmac_sha256_verify(secret.as_bytes(), &[&req.body], &tag)
+                crate::crypto::hmac_sha256_verify(secret.as_bytes(), &[delivery.body], &tag)
             })
         });
     if !(url_ok || hmac_ok) {
         return Err(unauthorized());
     }
-    let applied = events::apply(p, &update, &body).await?;
-    Ok(Response::json(200, &applied))
+    Ok(events::apply(p, &update, &body).await?)
 }
 
 fn s(v: &Value) -> Option<String> {

@@ -3,6 +3,7 @@
 
 pub mod carts;
 pub mod catalog;
+pub mod idempotency;
 pub mod orders;
 pub mod stores;
 pub mod transitions;

@@ -3,13 +3,13 @@
 //! What every Lading Worker shares, so each Worker crate stays a thin shell:
 //! - [`D1Db`]: the core's storage port on D1 (atomic `batch`, typed constraint errors).
 //! - [`EdgePlatform`]: the core's platform port (clock, `crypto.getRandomValues`, `fetch`).
-//! - [`serve`]: `worker::Request` → [`lading_core::http::Request`] → handler → `worker::Response`,
+//! - [`serve`]: `worker::Request` → [`lading_api::http::Request`] → handler → `worker::Response`,
 //!   with a request id on every response and one JSON log line per request.
 //! - [`log`]: JSON log lines.
 
+use lading_api::http::{self, Method};
 use lading_core::auth::jwt::{Jwk, SigAlg};
 use lading_core::db::{Db, DbError, Row, Stmt, StmtResult, Value};
-use lading_core::http::{self, Method};
 use lading_core::payments::stripe_client::StripeConfig;
 use lading_core::ports::{
     HttpClient, OUTBOUND_TIMEOUT_MS, OutboundRequest, OutboundResponse, Platform, PlatformExt,

@@ -14,7 +14,7 @@ use worker::{
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     lading_edge::serve("fulfillment", req, &env, async |p, r| {
-        lading_core::api::health_only(p, r, "fulfillment").await
+        lading_api::health_only(p, r, "fulfillment").await
     })
     .await
 }

@@ -9,7 +9,7 @@ use worker::{Context, Env, Request, Response, Result, ScheduleContext, Scheduled
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     lading_edge::serve("scheduler", req, &env, async |p, r| {
-        lading_core::api::health_only(p, r, "scheduler").await
+        lading_api::health_only(p, r, "scheduler").await
     })
     .await
 }

@@ -9,7 +9,7 @@ use worker::{Context, Env, Request, Response, Result, event};
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     lading_edge::serve("webhooks", req, &env, async |p, r| {
-        lading_core::api::webhooks::handle(p, r).await
+        lading_api::webhooks::handle(p, r).await
     })
     .await
 }

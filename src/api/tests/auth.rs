@@ -3,8 +3,8 @@
 mod support;
 
 use jsonwebtoken::Algorithm;
-use lading_core::api::admin::ROUTES;
-use lading_core::http::Method::{Get, Post};
+use lading_api::admin::ROUTES;
+use lading_api::http::Method::{Get, Post};
 use serde_json::json;
 use support::*;
 
@@ -239,7 +239,7 @@ fn roles_limit_what_a_key_can_do() {
         admin(
             &p,
             &s,
-            lading_core::http::Method::Delete,
+            lading_api::http::Method::Delete,
             &format!("/admin/api/v1/admin-keys/{id}"),
             None
         )
@@ -254,7 +254,7 @@ fn roles_limit_what_a_key_can_do() {
 
 #[test]
 fn a_superadmin_changes_a_keys_role_and_it_counts_from_the_next_request() {
-    use lading_core::http::Method::Patch;
+    use lading_api::http::Method::Patch;
     let p = TestPlatform::new();
     let s = create_store(&p, "AB");
     let created = admin(
@@ -410,7 +410,7 @@ fn a_superadmin_changes_a_keys_role_and_it_counts_from_the_next_request() {
     );
     // A revoked key cannot be given a role again.
     assert_eq!(
-        admin(&p, &s, lading_core::http::Method::Delete, &key_path, None).status,
+        admin(&p, &s, lading_api::http::Method::Delete, &key_path, None).status,
         204
     );
     assert_eq!(
@@ -434,7 +434,7 @@ fn store_settings_hide_the_identity_secret() {
     let r = admin(
         &p,
         &s,
-        lading_core::http::Method::Patch,
+        lading_api::http::Method::Patch,
         "/admin/api/v1/store",
         Some(json!({ "settings": settings })),
     );

@@ -1,17 +1,39 @@
-//! The HTTP APIs, free of any framework: each Worker hands a [`Request`] to one of these
-//! and sends back the [`Response`].
+//! # Lading API
+//!
+//! The HTTP layer over [`lading_core`]: it verifies and parses what clients send, calls the
+//! use cases with domain input, and answers JSON or problem+json. Free of any framework and
+//! of the Workers runtime: each Worker hands a [`http::Request`] to one of the APIs here and
+//! sends back the [`http::Response`], so every route runs (and is tested) natively too.
+//!
+//! # Layout
+//!
+//! - [`http`]: the request/response model, routing ([`route_table!`]: each route declared
+//!   once), problem+json errors.
+//! - [`storefront`], [`admin`], [`webhooks`]: the three APIs, each a route table and the
+//!   handlers behind it; [`ui`] is the admin web UI (server-rendered pages and forms).
+//! - [`idempotency`]: `Idempotency-Key` claims (leases), replays and their sealed answers.
+//! - [`stripe_webhook`]: Stripe's signed events, verified before the core ingests them.
+//! - `openapi` (feature `openapi`, and tests): the documents, generated from the route
+//!   tables and checked in under `openapi/`; each Worker serves its own file.
+
+#![recursion_limit = "512"]
+#![allow(async_fn_in_trait)]
 
 pub mod admin;
+pub mod http;
+pub mod idempotency;
 #[cfg(any(test, feature = "openapi"))]
 pub mod openapi;
 pub mod storefront;
+pub mod stripe_webhook;
+pub mod ui;
 pub mod webhooks;
 
-use crate::db::Db;
 use crate::http::{Problem, Request, Response};
-use crate::idempotency::{self, Claim};
-use crate::ports::Platform;
-use crate::stmt;
+use crate::idempotency::Claim;
+use lading_core::db::Db;
+use lading_core::ports::Platform;
+use lading_core::stmt;
 
 /// `GET /healthz`: the Worker runs and D1 answers (one trivial query).
 pub async fn healthz<P: Platform>(p: &P, worker: &str) -> Response {
@@ -70,13 +92,13 @@ macro_rules! served_document {
     ($api:literal) => {
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../openapi/",
+            "/openapi/",
             $api,
             ".json"
         ))
     };
 }
-pub(crate) use served_document;
+use served_document;
 
 /// Finishes every response: request id header; problems rendered as problem+json.
 pub(crate) fn finish(req: &Request, result: Result<Response, Problem>) -> Response {

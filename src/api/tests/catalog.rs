@@ -2,7 +2,7 @@
 
 mod support;
 
-use lading_core::http::Method::{Delete, Get, Patch, Post, Put};
+use lading_api::http::Method::{Delete, Get, Patch, Post, Put};
 use serde_json::json;
 use support::*;
 

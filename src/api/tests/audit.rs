@@ -3,9 +3,9 @@
 
 mod support;
 
+use lading_api::http::Method;
 use lading_core::admin::audit::{Actor, Audited, Entry};
 use lading_core::db::Db as _;
-use lading_core::http::Method;
 use lading_core::ports::Platform as _;
 use lading_core::stmt;
 use serde_json::json;

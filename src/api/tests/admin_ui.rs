@@ -4,7 +4,7 @@
 
 mod support;
 
-use lading_core::http::{Method, Request, Response, parse_query};
+use lading_api::http::{Method, Request, Response, parse_query};
 use serde_json::json;
 use support::*;
 

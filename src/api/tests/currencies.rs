@@ -4,7 +4,7 @@
 
 mod support;
 
-use lading_core::http::Method;
+use lading_api::http::Method;
 use serde_json::{Value, json};
 use support::*;
 
@@ -29,7 +29,7 @@ fn store_in(p: &TestPlatform, prefix: &str, currency: &str) -> Store {
 }
 
 fn form_value(body: &[u8], key: &str) -> Option<String> {
-    lading_core::http::parse_query(&String::from_utf8_lossy(body))
+    lading_api::http::parse_query(&String::from_utf8_lossy(body))
         .into_iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)

@@ -3,7 +3,7 @@
 
 mod support;
 
-use lading_core::http::{Method, Response};
+use lading_api::http::{Method, Response};
 use lading_core::jobs;
 use lading_core::payments::stripe_signature;
 use lading_core::ports::Platform as _;

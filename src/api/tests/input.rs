@@ -4,7 +4,7 @@
 
 mod support;
 
-use lading_core::http::{Access, Method, Request};
+use lading_api::http::{Access, Method, Request};
 use serde_json::{Value, json};
 use support::*;
 
@@ -27,11 +27,11 @@ fn every_json_route_refuses_a_body_that_is_not_an_object() {
         .to_owned();
     let jwt = hs256(&p, "customer-jb", AUDIENCE, 600);
     let mut checked = 0;
-    let storefront: Vec<_> = lading_core::api::storefront::ROUTES
+    let storefront: Vec<_> = lading_api::storefront::ROUTES
         .iter()
         .map(|r| (r.method, r.pattern, r.access, r.request))
         .collect();
-    let admin_routes: Vec<_> = lading_core::api::admin::ROUTES
+    let admin_routes: Vec<_> = lading_api::admin::ROUTES
         .iter()
         .map(|r| (r.method, r.pattern, r.access, r.request))
         .collect();
@@ -287,11 +287,13 @@ fn wrong_methods_name_the_allowed_ones_and_public_routes_are_not_operations() {
     assert_eq!(r.get_header("allow"), Some("GET, HEAD, POST"));
     let caller = run(lading_core::auth::admin_caller(
         &p,
-        &req(Method::Get, "/").header("authorization", &format!("Bearer {}", s.admin)),
+        req(Method::Get, "/")
+            .header("authorization", &format!("Bearer {}", s.admin))
+            .admin_credentials(),
     ))
     .unwrap();
     for path in ["/healthz", "/openapi.json"] {
-        let r = run(lading_core::api::admin::perform_as(
+        let r = run(lading_api::admin::perform_as(
             &lading_core::admin::audit::Audited::new(&p),
             &caller,
             Method::Get,

@@ -5,10 +5,10 @@
 
 mod support;
 
-use lading_core::api::admin::ROUTES;
+use lading_api::admin::ROUTES;
+use lading_api::http::Access;
+use lading_api::http::{Method, Request, Response, parse_query};
 use lading_core::domain::Role;
-use lading_core::http::Access;
-use lading_core::http::{Method, Request, Response, parse_query};
 use lading_core::queue::{Outcome, process};
 use serde_json::{Value, json};
 use support::*;

@@ -3,7 +3,7 @@
 
 mod support;
 
-use lading_core::http::{Method, Response};
+use lading_api::http::{Method, Response};
 use serde_json::json;
 use support::*;
 

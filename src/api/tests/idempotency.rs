@@ -2,7 +2,7 @@
 
 mod support;
 
-use lading_core::http::Method::Post;
+use lading_api::http::Method::Post;
 use lading_core::ports::Platform as _;
 use serde_json::json;
 use support::*;
@@ -156,7 +156,7 @@ fn saved_responses_keep_no_secret_in_plain_text() {
 /// late answer cannot overwrite the retry's.
 #[test]
 fn a_claim_whose_request_died_is_retried_after_its_lease_exactly_once() {
-    use lading_core::idempotency::{
+    use lading_api::idempotency::{
         Claim, LEASE_MS, Scope, claim, complete, lookup_of, request_hash,
     };
     let p = TestPlatform::new();
@@ -228,7 +228,7 @@ fn a_claim_whose_request_died_is_retried_after_its_lease_exactly_once() {
     run(complete(
         &p,
         &dead,
-        &lading_core::http::Response::json(500, &json!({ "late": true })),
+        &lading_api::http::Response::json(500, &json!({ "late": true })),
     ))
     .unwrap();
     let again = call(&p, "admin", create());
@@ -242,8 +242,8 @@ fn a_key_still_in_flight_gets_409() {
     p.exec(&format!(
         "INSERT INTO idempotency_keys (store_id, scope, key, request_hash, created_at, claim, locked_until) VALUES ('{}', 'anonymous', '{}', '{}', 0, 'claim_other', {})",
         s.id,
-        lading_core::idempotency::lookup_of("busy"),
-        lading_core::idempotency::request_hash(&req(Post, "/v1/carts")),
+        lading_api::idempotency::lookup_of("busy"),
+        lading_api::idempotency::request_hash(&req(Post, "/v1/carts")),
         p.now_ms() + 1000
     ));
     let r = call(
@@ -278,8 +278,8 @@ fn a_saved_response_moved_to_another_row_does_not_open() {
     assert_eq!(send("b", "B").status, 201);
     p.exec(&format!(
         "UPDATE idempotency_keys SET response_body = (SELECT response_body FROM idempotency_keys WHERE key = '{}') WHERE key = '{}'",
-        lading_core::idempotency::lookup_of("a"),
-        lading_core::idempotency::lookup_of("b")
+        lading_api::idempotency::lookup_of("a"),
+        lading_api::idempotency::lookup_of("b")
     ));
     let r = send("b", "B");
     assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));

@@ -3,15 +3,15 @@
 //! revoked key's sessions end at once. CSRF tokens are derived from the session, and every
 //! form posts one.
 
-use crate::AppError;
-use crate::auth::{AdminCaller, secure_eq};
-use crate::db::DbExt as _;
-use crate::domain::Role;
 use crate::http::Request;
-use crate::ports::Platform;
-use crate::stmt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lading_core::AppError;
+use lading_core::auth::{AdminCaller, secure_eq};
+use lading_core::db::DbExt as _;
+use lading_core::domain::Role;
+use lading_core::ports::Platform;
+use lading_core::stmt;
 use serde::{Deserialize, Serialize};
 
 pub const COOKIE: &str = "lading_admin";
@@ -51,7 +51,7 @@ impl Operator {
 }
 
 fn mac(secret: &str, purpose: &str, body: &str) -> String {
-    URL_SAFE_NO_PAD.encode(crate::crypto::hmac_sha256(
+    URL_SAFE_NO_PAD.encode(lading_core::crypto::hmac_sha256(
         secret.as_bytes(),
         &[purpose.as_bytes(), b"|", body.as_bytes()],
     ))

@@ -1,15 +1,14 @@
 //! The webhooks Worker's API: providers' callbacks, each authenticated (signature or URL
 //! secret) before anything is written. Gooten is polled instead (lading_core::fulfillment::poll).
 
-use super::{finish, healthz};
-use crate::domain::ProviderCode;
-use crate::fulfillment;
 use crate::http::{Access, Problem, Request, Response, route};
-use crate::payments::webhook;
-use crate::ports::Platform;
+use crate::{finish, healthz};
+use lading_core::domain::ProviderCode;
+use lading_core::fulfillment::webhooks;
+use lading_core::ports::Platform;
 
-/// This API's OpenAPI document (generated; see [`super::openapi`]).
-pub const DOCUMENT: &str = super::served_document!("webhooks");
+/// This API's OpenAPI document (generated; see `crate::openapi`).
+pub const DOCUMENT: &str = crate::served_document!("webhooks");
 
 crate::route_table! {
     /// Every operation of this API, one per route.
@@ -54,9 +53,25 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
     match route.id {
         Op::Healthz => Ok(healthz(p, "webhooks").await),
         Op::OpenApi => Ok(Response::raw(200, "application/json", DOCUMENT)),
-        Op::Stripe => webhook::receive(p, req).await,
-        Op::Printful => fulfillment::webhooks::receive(p, ProviderCode::Printful, req).await,
-        Op::Prodigi => fulfillment::webhooks::receive(p, ProviderCode::Prodigi, req).await,
-        Op::Gelato => fulfillment::webhooks::receive(p, ProviderCode::Gelato, req).await,
+        Op::Stripe => crate::stripe_webhook::receive(p, req).await,
+        Op::Printful => provider(p, ProviderCode::Printful, req).await,
+        Op::Prodigi => provider(p, ProviderCode::Prodigi, req).await,
+        Op::Gelato => provider(p, ProviderCode::Gelato, req).await,
     }
+}
+
+/// A print provider's callback: the raw body, its URL secret and the signature header the
+/// provider's rules name, handed to the core.
+async fn provider<P: Platform>(
+    p: &P,
+    provider: ProviderCode,
+    req: &Request,
+) -> Result<Response, Problem> {
+    let delivery = webhooks::Delivery {
+        body: &req.body,
+        url_secret: req.query_param("secret"),
+        signature: webhooks::signature_header(provider).and_then(|h| req.get_header(h)),
+    };
+    let applied = webhooks::receive(p, provider, delivery).await?;
+    Ok(Response::json(200, &applied))
 }

@@ -1,10 +1,10 @@
 //! `POST /webhooks/stripe`: the signature is checked before anything is written;
 //! then the event goes through [`ingest`], the same path the reconciliation cron uses.
 
-use super::events::{IngestError, ingest};
-use super::stripe_signature::{self, TOLERANCE_S};
 use crate::http::{Problem, Request, Response};
-use crate::ports::Platform;
+use lading_core::payments::events::{IngestError, ingest};
+use lading_core::payments::stripe_signature::{self, TOLERANCE_S};
+use lading_core::ports::Platform;
 
 /// Stripe events are small; anything bigger is not one.
 pub const MAX_EVENT_BYTES: usize = 512 * 1024;

@@ -1,8 +1,8 @@
 //! A framework-free HTTP model: the Workers translate `worker::Request` into [`Request`]
 //! and [`Response`] back, so every handler runs (and is tested) natively too.
 
-use crate::AppError;
-use crate::db::DbError;
+use lading_core::AppError;
+use lading_core::db::DbError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -90,6 +90,30 @@ impl Request {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+    /// The headers a storefront caller presents (store key, customer JWT, cart and order
+    /// tokens).
+    pub fn storefront_credentials(&self) -> lading_core::auth::StorefrontCredentials<'_> {
+        lading_core::auth::StorefrontCredentials {
+            publishable_key: self.get_header("x-publishable-api-key"),
+            authorization: self.get_header("authorization"),
+            cart_token: self.get_header("x-cart-token"),
+            order_token: self.get_header(lading_core::orders::access::ORDER_TOKEN_HEADER),
+        }
+    }
+    /// The headers an admin caller presents (key; store for the bootstrap key).
+    pub fn admin_credentials(&self) -> lading_core::auth::AdminCredentials<'_> {
+        lading_core::auth::AdminCredentials {
+            authorization: self.get_header("authorization"),
+            store_id: self.get_header("x-store-id"),
+        }
+    }
+    /// The raw body as an uploaded file, with the type it declares.
+    pub fn upload(&self) -> lading_core::files::Upload<'_> {
+        lading_core::files::Upload {
+            content_type: self.get_header("content-type"),
+            bytes: &self.body,
+        }
     }
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query
@@ -197,7 +221,7 @@ pub struct Response {
     pub file: Option<FileBody>,
     /// Stream this export as the body instead: the Worker pulls it page by page from D1
     /// while the client reads, so memory stays flat (natively: [`Response::drain_export`]).
-    pub export: Option<Box<crate::admin::orders::CsvExport>>,
+    pub export: Option<Box<lading_core::admin::orders::CsvExport>>,
 }
 
 /// A file to stream from the bucket, with the client's `Range` header (if any).
@@ -240,18 +264,18 @@ impl Response {
         }
     }
     /// A stored file, streamed by the Worker (200, or 206 for a `Range`).
-    pub fn file(key: &str, filename: &str, range: Option<&str>) -> Self {
+    pub fn file(file: lading_core::files::ServedFile, range: Option<&str>) -> Self {
         Response {
             file: Some(FileBody {
-                key: key.to_owned(),
-                filename: filename.to_owned(),
+                key: file.key,
+                filename: file.filename,
                 range: range.map(str::to_owned),
             }),
             ..Response::empty(200)
         }
     }
     /// A CSV export, streamed by the Worker.
-    pub fn export(export: crate::admin::orders::CsvExport, filename: &str) -> Self {
+    pub fn export(export: lading_core::admin::orders::CsvExport, filename: &str) -> Self {
         Response {
             export: Some(Box::new(export)),
             ..Response::empty(200)
@@ -266,7 +290,10 @@ impl Response {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn drain_export(mut self, db: &impl crate::db::Db) -> Result<Self, crate::AppError> {
+    pub async fn drain_export(
+        mut self,
+        db: &impl lading_core::db::Db,
+    ) -> Result<Self, lading_core::AppError> {
         if let Some(mut e) = self.export.take() {
             while let Some(chunk) = e.next_chunk(db).await? {
                 self.body.extend(chunk);
@@ -470,6 +497,9 @@ impl From<AppError> for Problem {
                 p.cause = Some(m);
                 p
             }
+            AppError::Malformed { code, message } => {
+                Problem::new(400, code, "Bad request").detail(message)
+            }
             AppError::UnsupportedType(m) => {
                 Problem::new(415, "unsupported_media_type", "Unsupported media type").detail(m)
             }
@@ -532,12 +562,12 @@ pub enum Access {
     /// The platform's bootstrap key only.
     Bootstrap,
     /// An admin key with at least this role.
-    Admin(crate::domain::Role),
+    Admin(lading_core::domain::Role),
 }
 
 impl Access {
     /// The least admin role the route needs (`None` for every other kind of access).
-    pub fn role(self) -> Option<crate::domain::Role> {
+    pub fn role(self) -> Option<lading_core::domain::Role> {
         match self {
             Access::Admin(r) => Some(r),
             _ => None,

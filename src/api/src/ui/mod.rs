@@ -2,16 +2,16 @@
 //! escaping by construction), a strict Content-Security-Policy (no inline script or style;
 //! one small external script), a signed HttpOnly, Secure, SameSite=Strict session cookie,
 //! and a CSRF token on every form. Every change goes through the admin API's own operation
-//! ([`crate::api::admin::perform_as`]): the same roles, idempotency and audit log.
+//! ([`crate::admin::perform_as`]): the same roles, idempotency and audit log.
 
 pub mod pages;
 pub mod session;
 
-use crate::AppError;
-use crate::admin::audit::Audited;
-use crate::api::admin::perform_as;
+use crate::admin::perform_as;
 use crate::http::{Method, Params, Problem, Request, Response, Route, parse_query, route};
-use crate::ports::{Platform, PlatformExt as _};
+use lading_core::AppError;
+use lading_core::admin::audit::Audited;
+use lading_core::ports::{Platform, PlatformExt as _};
 use maud::Markup;
 use pages::Page;
 use serde_json::{Value, json};
@@ -261,11 +261,11 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
         Ui::Home => redirect("/admin/orders"),
         Ui::Orders => {
             let q = |k: &str| req.query_param(k).unwrap_or("");
-            let filters = crate::admin::orders::OrderFilters::from_query(|k| {
+            let filters = lading_core::admin::orders::OrderFilters::from_query(|k| {
                 req.query_param(k).map(str::to_owned)
             });
             let (list, err) = match filters {
-                Ok(f) => match crate::admin::orders::list(
+                Ok(f) => match lading_core::admin::orders::list(
                     p,
                     store,
                     &f,
@@ -310,17 +310,17 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
             html(200, pages::orders(&pgv, &fq, &list))
         }
         Ui::OrdersCsv => {
-            let f = crate::admin::orders::OrderFilters::from_query(|k| {
+            let f = lading_core::admin::orders::OrderFilters::from_query(|k| {
                 req.query_param(k).map(str::to_owned)
             })?;
-            let day = crate::time_fmt::rfc3339(p.now_ms());
+            let day = lading_core::time_fmt::rfc3339(p.now_ms());
             secured(Response::export(
-                crate::admin::orders::CsvExport::new(store, f),
+                lading_core::admin::orders::CsvExport::new(store, f),
                 &format!("orders-{}.csv", &day[..10]),
             ))
         }
         Ui::Order => {
-            let d = crate::admin::orders::detail(p, store, params.get("id")).await?;
+            let d = lading_core::admin::orders::detail(p, store, params.get("id")).await?;
             let number = d["order"]["order_number"]
                 .as_str()
                 .unwrap_or("Order")
@@ -332,17 +332,17 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
             html(200, pages::order(&pgv, &d, &op))
         }
         Ui::Fulfillment => {
-            let d = crate::fulfillment::admin::dashboard(p, store).await?;
+            let d = lading_core::fulfillment::admin::dashboard(p, store).await?;
             html(
                 200,
                 pages::fulfillment(&pg("Fulfillment", "fulfillment"), &d, &op),
             )
         }
         Ui::Products => {
-            let list = crate::catalog::list_products::list_products(
+            let list = lading_core::catalog::list_products::list_products(
                 p,
                 store,
-                crate::catalog::Audience::Admin,
+                lading_core::catalog::Audience::Admin,
                 None,
                 None,
                 Some("100"),
@@ -357,7 +357,7 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
             )
         }
         Ui::PromoCodes => {
-            let list = crate::admin::promo_codes::list(p, store).await?;
+            let list = lading_core::admin::promo_codes::list(p, store).await?;
             html(
                 200,
                 pages::promo_codes(&pg("Promo codes", "promo"), &list, &op),
@@ -365,7 +365,7 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
         }
         Ui::Users => {
             let email = req.query_param("email").unwrap_or("");
-            let list = crate::admin::users::list(
+            let list = lading_core::admin::users::list(
                 p,
                 store,
                 Some(email),
@@ -376,7 +376,7 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
             html(200, pages::users(&pg("Users", "users"), &list, email))
         }
         Ui::User => {
-            let d = crate::admin::users::get(p, store, params.get("id")).await?;
+            let d = lading_core::admin::users::get(p, store, params.get("id")).await?;
             let title = d["user"]["email"].as_str().unwrap_or("Customer").to_owned();
             let pgv = Page {
                 title: &title,
@@ -392,14 +392,18 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
             )
         }
         Ui::Audit => {
-            if !op.can(crate::domain::Role::Admin) {
+            if !op.can(lading_core::domain::Role::Admin) {
                 return Err(Problem::from(AppError::Forbidden(
                     "The audit log needs the admin role.".into(),
                 )));
             }
-            let list =
-                crate::admin::audit::list(p, store, req.query_param("starting_after"), Some("100"))
-                    .await?;
+            let list = lading_core::admin::audit::list(
+                p,
+                store,
+                req.query_param("starting_after"),
+                Some("100"),
+            )
+            .await?;
             html(200, pages::audit_log(&pg("Audit log", "audit"), &list))
         }
         _ => return Err(Problem::route_not_found()),
@@ -411,13 +415,13 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
 async fn keys_for<P: Platform>(
     p: &P,
     op: &Operator,
-) -> Result<Vec<crate::stores::admin_keys::AdminKeyView>, Problem> {
-    if !op.can(crate::domain::Role::Superadmin) {
+) -> Result<Vec<lading_core::stores::admin_keys::AdminKeyView>, Problem> {
+    if !op.can(lading_core::domain::Role::Superadmin) {
         return Err(Problem::from(AppError::Forbidden(
             "Admin keys need the superadmin role.".into(),
         )));
     }
-    Ok(crate::stores::admin_keys::list_admin_keys(p, &op.store_id).await?)
+    Ok(lading_core::stores::admin_keys::list_admin_keys(p, &op.store_id).await?)
 }
 
 /// A new key is shown once, on the page that answers the form (never in a redirect's
@@ -477,8 +481,8 @@ fn idempotency_key(nonce: &str, method: Method, path: &str) -> Option<String> {
     .then(|| format!("ui:{nonce}:{}:{path}", method.as_str()))
 }
 
-fn empty_page() -> crate::admin::orders::OrderPage {
-    crate::admin::orders::OrderPage {
+fn empty_page() -> lading_core::admin::orders::OrderPage {
+    lading_core::admin::orders::OrderPage {
         data: vec![],
         has_more: false,
         next_starting_after: None,
@@ -497,11 +501,14 @@ async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
         .find(|(k, _)| k == "key")
         .map(|(_, v)| v.trim())
         .unwrap_or("");
-    let probe = Request::new(Method::Get, "/admin/api/v1/store")
-        .header("authorization", &format!("Bearer {key}"));
-    let caller = match crate::auth::admin_caller(p, &probe).await {
-        Ok(crate::auth::AdminCaller::Key { key_id, .. }) => key_id,
-        Ok(crate::auth::AdminCaller::Bootstrap { .. }) => {
+    let authorization = format!("Bearer {key}");
+    let presented = lading_core::auth::AdminCredentials {
+        authorization: Some(&authorization),
+        store_id: None,
+    };
+    let caller = match lading_core::auth::admin_caller(p, presented).await {
+        Ok(lading_core::auth::AdminCaller::Key { key_id, .. }) => key_id,
+        Ok(lading_core::auth::AdminCaller::Bootstrap { .. }) => {
             return Ok(html(
                 403,
                 pages::login(Some(
@@ -532,7 +539,7 @@ async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
 /// Minor units from a decimal amount a person typed ("10", "10.5", "10.50" — as many
 /// decimals as `currency` has).
 fn minor_units(field: &str, v: &str, currency: &str) -> Result<i64, Problem> {
-    let currency = crate::domain::Currency::parse(currency)
+    let currency = lading_core::domain::Currency::parse(currency)
         .map_err(|m| Problem::from(AppError::validation("currency", m)))?;
     currency
         .parse_amount(v)
@@ -556,11 +563,11 @@ async fn act<P: Platform>(
     let id = params.get("id");
     // Typed amounts are read in the currency they are in: the order's, or the store's.
     let currency = match ui {
-        Ui::Refund => crate::sql::orders::order_by_id(p.db(), id)
+        Ui::Refund => lading_core::sql::orders::order_by_id(p.db(), id)
             .await?
             .filter(|o| o.store_id == op.store_id)
             .map(|o| o.currency),
-        Ui::CreatePromo => crate::sql::stores::store_by_id(p.db(), &op.store_id)
+        Ui::CreatePromo => lading_core::sql::stores::store_by_id(p.db(), &op.store_id)
             .await?
             .map(|s| s.currency),
         _ => None,
@@ -754,7 +761,7 @@ async fn act<P: Platform>(
     // The store's currency decides a fixed promo amount's currency.
     let body = if ui == Ui::CreatePromo && body["currency"].is_string() {
         let mut b = body;
-        if let Ok(Some(s)) = crate::sql::stores::store_by_id(p.db(), &op.store_id).await {
+        if let Ok(Some(s)) = lading_core::sql::stores::store_by_id(p.db(), &op.store_id).await {
             b["currency"] = json!(s.currency.to_lowercase());
         }
         b

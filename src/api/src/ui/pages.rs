@@ -2,9 +2,9 @@
 //! is text, never markup), no inline script or style, forms carry the CSRF token.
 
 use super::session::Operator;
-use crate::admin::orders::OrderPage;
-use crate::domain::format_amount;
-use crate::domain::{FinancialStatus, OrderStatus, ProviderCode, Role};
+use lading_core::admin::orders::OrderPage;
+use lading_core::domain::format_amount;
+use lading_core::domain::{FinancialStatus, OrderStatus, ProviderCode, Role};
 use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
 
@@ -209,7 +209,7 @@ fn refund_form(d: &Value, token: FormKeys<'_>, currency: &str) -> Markup {
             h3 { "Refund" }
             p.hint { "Refundable now: " (money(d["money"]["refundable"].as_i64(), currency)) ". Leave the amount empty to refund all of it." }
             label for="refund-amount" { "Amount (" (currency.to_uppercase()) ")" }
-            input #refund-amount type="text" inputmode="decimal" name="amount" placeholder={ "e.g. " (format_amount(10 * 10i64.pow(crate::domain::exponent_of(currency)), currency)) };
+            input #refund-amount type="text" inputmode="decimal" name="amount" placeholder={ "e.g. " (format_amount(10 * 10i64.pow(lading_core::domain::exponent_of(currency)), currency)) };
             label for="refund-reason" { "Reason" }
             select #refund-reason name="reason" {
                 option value="requested_by_customer" { "Requested by customer" }
@@ -432,7 +432,7 @@ pub fn products(pg: &Page<'_>, list: &Value) -> Markup {
 
 pub fn promo_codes(
     pg: &Page<'_>,
-    list: &[crate::admin::promo_codes::PromoView],
+    list: &[lading_core::admin::promo_codes::PromoView],
     op: &Operator,
 ) -> Markup {
     layout(
@@ -547,7 +547,7 @@ pub fn user(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
 /// key shown once on the page that answers its form.
 pub fn keys(
     pg: &Page<'_>,
-    list: &[crate::stores::admin_keys::AdminKeyView],
+    list: &[lading_core::stores::admin_keys::AdminKeyView],
     op: &Operator,
     created: Option<&Value>,
 ) -> Markup {

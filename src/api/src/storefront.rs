@@ -1,17 +1,20 @@
 //! The storefront API. `x-publishable-api-key` selects the store; customers send
 //! a bearer JWT; guests send `x-cart-token`.
 
-use super::{finish, healthz, with_idempotency};
-use crate::auth::{self, StorefrontCaller, sha256_hex};
-use crate::carts::{self, add_item::AddItem, update_item::UpdateItem};
-use crate::catalog::{Audience, get_product::get_storefront_product, list_products::list_products};
 use crate::http::{Access, Method, Params, Problem, Request, Response, route};
 use crate::idempotency::Scope;
-use crate::orders;
-use crate::ports::Platform;
+use crate::{finish, healthz, with_idempotency};
+use lading_core::auth::{self, StorefrontCaller, sha256_hex};
+use lading_core::carts::{self, add_item::AddItem, update_item::UpdateItem};
+use lading_core::catalog::{
+    Audience, get_product::get_storefront_product, list_products::list_products,
+};
+use lading_core::downloads::Download;
+use lading_core::orders;
+use lading_core::ports::Platform;
 
-/// This API's OpenAPI document (generated; see [`super::openapi`]).
-pub const DOCUMENT: &str = super::served_document!("storefront");
+/// This API's OpenAPI document (generated; see `crate::openapi`).
+pub const DOCUMENT: &str = crate::served_document!("storefront");
 
 crate::route_table! {
     /// Every operation of this API, one per route.
@@ -168,12 +171,15 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
         // The link is the credential: browsers follow it without headers.
         Op::Download => {
             return Ok(
-                crate::downloads::download(p, params.get("token"), req.get_header("range")).await?,
+                match lading_core::downloads::download(p, params.get("token")).await? {
+                    Download::Ready(file) => Response::file(file, req.get_header("range")),
+                    Download::Preparing(preparing) => Response::json(202, &preparing),
+                },
             );
         }
         _ => {}
     }
-    let caller = auth::storefront_caller(p, req).await?;
+    let caller = auth::storefront_caller(p, req.storefront_credentials()).await?;
     if req.method == Method::Post {
         let scope = caller_scope(&caller);
         let scope = match &scope {
@@ -213,17 +219,17 @@ async fn run<P: Platform>(
         Op::Healthz | Op::OpenApi | Op::Download => return Err(Problem::route_not_found()),
         Op::UploadItemFile => Response::json(
             201,
-            &crate::files::upload_customer_file(
+            &lading_core::files::upload_customer_file(
                 p,
                 caller,
                 params.get("order_number"),
                 params.get("item_id"),
-                req,
+                req.upload(),
             )
             .await?,
         ),
         Op::IssueDownloadLinks => {
-            let (status, links) = crate::downloads::issue_links(
+            let (status, links) = lading_core::downloads::issue_links(
                 p,
                 caller,
                 params.get("order_number"),

@@ -17,16 +17,16 @@
 //! to tell them apart, so their keys guard against running twice but are never replayed:
 //! two shoppers who happen to send the same key must not receive each other's cart token.
 
-use crate::crypto;
-use crate::db::{Db, DbError, DbExt};
 use crate::http::{Problem, Request, Response};
-use crate::ports::{Platform, PlatformExt as _};
-use crate::stmt;
+use lading_core::crypto;
+use lading_core::db::{Db, DbError, DbExt};
+use lading_core::ports::{Platform, PlatformExt as _};
+use lading_core::stmt;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// Saved keys are replayed for this long, then purged by the scheduler.
-pub const RETENTION_MS: i64 = 24 * crate::time_fmt::HOUR_MS;
+pub use lading_core::sql::idempotency::RETENTION_MS;
 
 /// How long a claim holds the key before a retry may take it over.
 pub const LEASE_MS: i64 = 60_000;
@@ -269,18 +269,6 @@ pub async fn release(db: &impl Db, t: &Ticket) -> Result<(), DbError> {
     ))
     .await
     .map(|_| ())
-}
-
-/// Drops keys past retention; returns how many.
-///
-/// # Errors
-/// Storage failures.
-pub async fn purge(db: &impl Db, now: i64) -> Result<u64, DbError> {
-    db.run(stmt!(
-        "DELETE FROM idempotency_keys WHERE created_at < ?",
-        now - RETENTION_MS
-    ))
-    .await
 }
 
 #[cfg(test)]

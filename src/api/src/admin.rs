@@ -1,28 +1,28 @@
 //! The admin JSON API under `/admin/api/v1` (`Authorization: Bearer <admin key>`). Every
 //! route names the least role it needs; the bootstrap key may only create stores.
 
-use super::{finish, healthz, with_idempotency};
-use crate::AppError;
-use crate::admin;
-use crate::admin::audit::Audited;
-use crate::auth::{self, AdminCaller};
-use crate::catalog::{
+use crate::http::{
+    Access, Audit, Method, Params, Problem, Request, Response, Route, change, creation, route,
+};
+use crate::{finish, healthz, with_idempotency};
+use lading_core::AppError;
+use lading_core::admin;
+use lading_core::admin::audit::Audited;
+use lading_core::auth::{self, AdminCaller};
+use lading_core::catalog::{
     self, Audience, add_variant::add_variant, archive, create_product::create_product,
     list_products::list_products, provider_mappings, update_product::update_product,
     update_variant::update_variant,
 };
-use crate::domain::{ProviderCode, Role};
-use crate::fulfillment;
-use crate::http::{
-    Access, Audit, Method, Params, Problem, Request, Response, Route, change, creation, route,
-};
-use crate::payments::refunds;
-use crate::ports::Platform;
-use crate::sql::stores;
-use crate::stores::{admin_keys, create_store::create_store, update_store};
+use lading_core::domain::{ProviderCode, Role};
+use lading_core::fulfillment;
+use lading_core::payments::refunds;
+use lading_core::ports::Platform;
+use lading_core::sql::stores;
+use lading_core::stores::{admin_keys, create_store::create_store, update_store};
 
-/// This API's OpenAPI document (generated; see [`super::openapi`]).
-pub const DOCUMENT: &str = super::served_document!("admin");
+/// This API's OpenAPI document (generated; see `crate::openapi`).
+pub const DOCUMENT: &str = crate::served_document!("admin");
 
 crate::route_table! {
     /// Every operation of this API, one per route.
@@ -328,8 +328,8 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     // The whole admin API and UI run on the audited platform (see `perform`): one copy of
     // each use case in the Worker.
     let p = &admin::audit::Audited::new(p);
-    if admin::ui::is_ui_path(&req.path) {
-        let r = admin::ui::handle(p, &req).await;
+    if crate::ui::is_ui_path(&req.path) {
+        let r = crate::ui::handle(p, &req).await;
         return finish(&req, Ok(r));
     }
     let result = dispatch(p, &req).await;
@@ -342,20 +342,20 @@ async fn dispatch<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Resp
         Op::Healthz => return Ok(healthz(p, "admin").await),
         Op::OpenApi => return Ok(Response::raw(200, "application/json", DOCUMENT)),
         Op::OpenCustomerFile => {
-            return Ok(admin::files::open(
+            let file = admin::files::open(
                 p,
                 params.get("file_id"),
                 req.query_param("store"),
                 req.query_param("expires"),
                 req.query_param("signature"),
-                req.get_header("range"),
             )
-            .await?
-            .with_header("referrer-policy", "no-referrer"));
+            .await?;
+            return Ok(Response::file(file, req.get_header("range"))
+                .with_header("referrer-policy", "no-referrer"));
         }
         _ => {}
     }
-    let caller = auth::admin_caller(p, req).await?;
+    let caller = auth::admin_caller(p, req.admin_credentials()).await?;
     let store_id = match (route.access, &caller) {
         (Access::Bootstrap, AdminCaller::Bootstrap { .. }) => "platform".to_owned(),
         (Access::Bootstrap, _) => {
@@ -631,12 +631,15 @@ async fn run<P: Platform>(
             let input = req.json()?;
             Response::json(201, &create_product(p, &store().await?, input).await?)
         }
-        Op::UploadArt => Response::json(201, &crate::files::upload_art(p, store_id, req).await?),
+        Op::UploadArt => Response::json(
+            201,
+            &lading_core::files::upload_art(p, store_id, req.upload()).await?,
+        ),
         Op::ProductFromArt => {
             let input = req.json()?;
             Response::json(
                 201,
-                &crate::files::product_from_art(p, &store().await?, input).await?,
+                &lading_core::files::product_from_art(p, &store().await?, input).await?,
             )
         }
         Op::GetProduct => Response::json(
@@ -714,13 +717,13 @@ async fn run<P: Platform>(
             &fulfillment::admin::retry(p, store_id, params.get("fulfillment_order_id")).await?,
         ),
         Op::CancelOrder => {
-            let input: crate::orders::shopper::CancelInput = req.json_or_default()?;
-            let reason = crate::input::optional_line("reason", input.reason.as_deref(), 200)?
+            let input: lading_core::orders::shopper::CancelInput = req.json_or_default()?;
+            let reason = lading_core::input::optional_line("reason", input.reason.as_deref(), 200)?
                 .map_or_else(
                     || "cancelled_by_operator".to_owned(),
                     |r| format!("cancelled_by_operator: {r}"),
                 );
-            let order = crate::sql::orders::order_by_id(p.db(), params.get("order_id"))
+            let order = lading_core::sql::orders::order_by_id(p.db(), params.get("order_id"))
                 .await?
                 .filter(|o| o.store_id == store_id)
                 .ok_or(AppError::NotFound("order"))?;
@@ -753,7 +756,7 @@ async fn run<P: Platform>(
         Op::ExportOrders => {
             let f =
                 admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
-            let day = crate::time_fmt::rfc3339(p.now_ms());
+            let day = lading_core::time_fmt::rfc3339(p.now_ms());
             Response::export(
                 admin::orders::CsvExport::new(store_id, f),
                 &format!("orders-{}.csv", &day[..10]),
@@ -792,7 +795,8 @@ async fn run<P: Platform>(
         }
         Op::AcceptPayment => Response::json(
             200,
-            &crate::payments::events::accept_review(p, store_id, params.get("order_id")).await?,
+            &lading_core::payments::events::accept_review(p, store_id, params.get("order_id"))
+                .await?,
         ),
         Op::SettleCancellation => {
             let input = req.json()?;

@@ -5,7 +5,7 @@
 mod support;
 
 use hmac::{Hmac, Mac};
-use lading_core::http::{Method, Response};
+use lading_api::http::{Method, Response};
 use lading_core::jobs;
 use lading_core::payments::stripe_signature;
 use lading_core::ports::Platform as _;
