@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 bash scripts/setup.sh
-echo "==> native tests (lading-core on SQLite, simulator, repository checks)"
-cargo test --locked -p lading-core -p lading-simulator
+echo "==> native tests (lading-core and lading-api on SQLite, simulator, repository checks)"
+cargo test --locked -p lading-core -p lading-api -p lading-simulator
 cargo test --locked -p lading-e2e --test repo
 echo "==> building the Workers"
 bash scripts/build.sh

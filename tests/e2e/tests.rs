@@ -686,7 +686,7 @@ async fn the_openapi_documents_match_the_live_routes(c: &Ctx<'_>) {
         assert_eq!(doc.status, 200);
         assert_eq!(doc.body["openapi"], "3.1.0");
         // What the Worker serves is the generated, checked-in document.
-        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/");
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../src/api/openapi/");
         let checked_in = std::fs::read_to_string(format!("{file}{worker}.json")).unwrap();
         assert_eq!(doc.text, checked_in, "{worker}: served document");
         let paths = doc.body["paths"].as_object().unwrap();

@@ -125,3 +125,109 @@ fn the_scheduler_triggers_exactly_the_schedules_the_core_knows() {
         "src/workers/scheduler/wrangler.toml crons must equal lading_core::jobs::SCHEDULES"
     );
 }
+
+/// The core's layers, lowest first: a module may use its own layer and those below it,
+/// never one above (domain ← ports/storage ← use cases). `lading-api` is above the whole
+/// core and the core never names it.
+const CORE_LAYERS: &[(&str, &[&str])] = &[
+    (
+        "domain",
+        &["domain", "time_fmt", "crypto", "string_enum", "stmt"],
+    ),
+    (
+        "ports and storage",
+        &["error", "input", "db", "sql", "ports", "sqlite", "AppError"],
+    ),
+];
+
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The layer of a core module by its top-level name (`None`: a use case, the top layer).
+fn layer_of(module: &str) -> Option<usize> {
+    CORE_LAYERS
+        .iter()
+        .position(|(_, modules)| modules.contains(&module))
+}
+
+#[test]
+fn no_core_module_imports_from_a_layer_above_it() {
+    let src = root().join("src/core/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let module = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if module == "lib" {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        // Unit tests may set up from anywhere.
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        assert!(
+            !code.contains("lading_api") && !code.contains("worker::"),
+            "{rel} names a crate above the core"
+        );
+        let Some(own) = layer_of(&module) else {
+            continue;
+        };
+        for used in code.split("crate::").skip(1) {
+            let name: String = used
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let above = layer_of(&name).is_none_or(|l| l > own);
+            if above {
+                wrong.push(format!("{rel} ({}) uses crate::{name}", CORE_LAYERS[own].0));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "only {checked} imports checked");
+    assert!(
+        wrong.is_empty(),
+        "imports from a layer above:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// `cargo tree`'s answer, from the manifests: the core depends on neither the HTTP layer
+/// nor the Workers runtime, and the HTTP layer depends on the core.
+#[test]
+fn the_core_depends_on_no_layer_above_it() {
+    let core = read("src/core/Cargo.toml");
+    for above in ["lading-api", "worker", "lading-edge", "wasm-bindgen"] {
+        assert!(
+            !core
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{above} "))
+                    || l.trim_start().starts_with(&format!("{above}."))),
+            "lading-core depends on {above}"
+        );
+    }
+    let api = read("src/api/Cargo.toml");
+    assert!(api.contains("lading-core.workspace = true"));
+    assert!(
+        !api.lines().any(|l| l.starts_with("worker")),
+        "lading-api depends on the Workers runtime"
+    );
+}

@@ -2,24 +2,44 @@
 //! route names the least role it needs; the bootstrap key may only create stores.
 
 use crate::http::{
-    Access, Audit, Method, Params, Problem, Request, Response, Route, change, creation, route,
+    Access, Answer, Audit, Json, List, Method, NoBody, NoContent, OptionalJson, Params, Problem,
+    RawBody, Request, Response, Route, change, creation, route,
 };
-use crate::{finish, healthz, with_idempotency};
+use crate::{Health, finish, healthz, with_idempotency};
 use lading_core::AppError;
-use lading_core::admin;
-use lading_core::admin::audit::Audited;
+use lading_core::admin::{
+    self,
+    audit::Audited,
+    orders::{NoteInput, OrderPage},
+    promo_codes::{PromoInput, PromoUpdate, PromoView},
+    tracking::TrackingInput,
+    users::{BlockInput, UserView},
+};
 use lading_core::auth::{self, AdminCaller};
 use lading_core::catalog::{
-    self, Audience, add_variant::add_variant, archive, create_product::create_product,
-    list_products::list_products, provider_mappings, update_product::update_product,
-    update_variant::update_variant,
+    self, Audience, MappingView, Page, ProductView, VariantInput,
+    create_product::CreateProduct,
+    provider_mappings::{self, SetMapping},
+    update_product::UpdateProduct,
+    update_variant::UpdateVariant,
 };
 use lading_core::domain::{ProviderCode, Role};
-use lading_core::fulfillment;
-use lading_core::payments::refunds;
+use lading_core::files::{self, FromArt, StoredFile};
+use lading_core::fulfillment::{
+    self,
+    admin::{FulfillmentOrderView, Page as FulfillmentPage},
+    cancel::{CancellationResult, OperatorOutcome},
+};
+use lading_core::orders::shopper::CancelInput;
+use lading_core::payments::refunds::{self, RefundInput, RefundView};
 use lading_core::ports::Platform;
 use lading_core::sql::stores;
-use lading_core::stores::{admin_keys, create_store::create_store, update_store};
+use lading_core::stores::{
+    StoreView,
+    admin_keys::{self, AdminKeyView, CreateAdminKey, NewAdminKey, UpdateAdminKey},
+    create_store::{self, CreateStore, CreatedStore},
+    update_store::{self, UpdateStore},
+};
 
 /// This API's OpenAPI document (generated; see `crate::openapi`).
 pub const DOCUMENT: &str = crate::served_document!("admin");
@@ -28,299 +48,237 @@ crate::route_table! {
     /// Every operation of this API, one per route.
     pub enum Op;
     pub const ROUTES;
-    Healthz = Get "/healthz" {
+    async fn run(Cx);
+    Healthz = Get "/healthz" => before_auth(NoBody) -> Answer<Health> {
         summary: "Liveness and D1 check",
-        response: Some("Health"),
     },
-    OpenApi = Get "/openapi.json" {
+    OpenApi = Get "/openapi.json" => before_auth(NoBody) -> Response {
         summary: "This document",
     },
-    CreateStore = Post "/admin/api/v1/stores" {
+    CreateStore = Post "/admin/api/v1/stores" => create_store(Json<CreateStore>) -> Answer<CreatedStore> {
         access: Access::Bootstrap,
         audit: creation("store.create", false),
         summary: "Create a store, its publishable key and first superadmin key",
-        request: Some("CreateStore"),
-        response: Some("CreatedStore"),
         statuses: &[201],
     },
-    ListStores = Get "/admin/api/v1/stores" {
+    ListStores = Get "/admin/api/v1/stores" => list_stores(NoBody) -> Answer<Page<StoreView>> {
         access: Access::Bootstrap,
         summary: "List every store (limit, starting_after)",
-        response: Some("StorePage"),
     },
-    GetStore = Get "/admin/api/v1/store" {
+    GetStore = Get "/admin/api/v1/store" => get_store(NoBody) -> Answer<StoreView> {
         access: Access::Admin(Role::Support),
         summary: "The caller's store",
-        response: Some("Store"),
     },
-    UpdateStore = Patch "/admin/api/v1/store" {
+    UpdateStore = Patch "/admin/api/v1/store" => update_store(Json<UpdateStore>) -> Answer<StoreView> {
         access: Access::Admin(Role::Superadmin),
         audit: Audit::Change { action: "store.update", target: None, keep_body: false },
         summary: "Rename the store or replace its settings",
-        request: Some("UpdateStore"),
-        response: Some("Store"),
     },
-    ListAdminKeys = Get "/admin/api/v1/admin-keys" {
+    ListAdminKeys = Get "/admin/api/v1/admin-keys" => list_admin_keys(NoBody) -> Answer<List<AdminKeyView>> {
         access: Access::Admin(Role::Superadmin),
         summary: "List admin keys (prefixes only)",
-        response: Some("AdminKeyList"),
     },
-    CreateAdminKey = Post "/admin/api/v1/admin-keys" {
+    CreateAdminKey = Post "/admin/api/v1/admin-keys" => create_admin_key(Json<CreateAdminKey>) -> Answer<NewAdminKey> {
         access: Access::Admin(Role::Superadmin),
         audit: creation("admin_key.create", false),
         summary: "Create an admin key (shown once)",
-        request: Some("CreateAdminKey"),
-        response: Some("NewAdminKey"),
         statuses: &[201],
     },
-    UpdateAdminKey = Patch "/admin/api/v1/admin-keys/{key_id}" {
+    UpdateAdminKey = Patch "/admin/api/v1/admin-keys/{key_id}" => update_admin_key(Json<UpdateAdminKey>) -> Answer<AdminKeyView> {
         access: Access::Admin(Role::Superadmin),
         audit: change("admin_key.update", "admin_key", "key_id"),
         summary: "Change a key's role or label (not the caller's own role); the key stays the same",
-        request: Some("UpdateAdminKey"),
-        response: Some("AdminKey"),
     },
-    RevokeAdminKey = Delete "/admin/api/v1/admin-keys/{key_id}" {
+    RevokeAdminKey = Delete "/admin/api/v1/admin-keys/{key_id}" => revoke_admin_key(NoBody) -> NoContent {
         access: Access::Admin(Role::Superadmin),
         audit: change("admin_key.revoke", "admin_key", "key_id"),
         summary: "Revoke an admin key",
         statuses: &[204],
     },
-    ListProducts = Get "/admin/api/v1/products" {
+    ListProducts = Get "/admin/api/v1/products" => list_products(NoBody) -> Answer<Page<ProductView>> {
         access: Access::Admin(Role::Support),
         summary: "List products of any status (status, limit, starting_after)",
-        response: Some("ProductPage"),
     },
-    CreateProduct = Post "/admin/api/v1/products" {
+    CreateProduct = Post "/admin/api/v1/products" => create_product(Json<CreateProduct>) -> Answer<ProductView> {
         access: Access::Admin(Role::Admin),
         audit: creation("product.create", true),
         summary: "Create a product with variants",
-        request: Some("CreateProduct"),
-        response: Some("Product"),
         statuses: &[201],
     },
-    GetProduct = Get "/admin/api/v1/products/{product_id}" {
+    GetProduct = Get "/admin/api/v1/products/{product_id}" => get_product(NoBody) -> Answer<ProductView> {
         access: Access::Admin(Role::Support),
         summary: "One product with variants and provider mappings",
-        response: Some("Product"),
     },
-    UpdateProduct = Patch "/admin/api/v1/products/{product_id}" {
+    UpdateProduct = Patch "/admin/api/v1/products/{product_id}" => update_product(Json<UpdateProduct>) -> Answer<ProductView> {
         access: Access::Admin(Role::Admin),
         audit: change("product.update", "product", "product_id"),
         summary: "Edit a product; status follows draft <-> active -> archived -> draft",
-        request: Some("UpdateProduct"),
-        response: Some("Product"),
     },
-    ArchiveProduct = Post "/admin/api/v1/products/{product_id}/archive" {
+    ArchiveProduct = Post "/admin/api/v1/products/{product_id}/archive" => archive_product(NoBody) -> Answer<ProductView> {
         access: Access::Admin(Role::Admin),
         audit: change("product.archive", "product", "product_id"),
         summary: "Take a product off sale",
-        response: Some("Product"),
     },
-    AddVariant = Post "/admin/api/v1/products/{product_id}/variants" {
+    AddVariant = Post "/admin/api/v1/products/{product_id}/variants" => add_variant(Json<VariantInput>) -> Answer<ProductView> {
         access: Access::Admin(Role::Admin),
         audit: change("variant.create", "product", "product_id"),
         summary: "Add a variant",
-        request: Some("VariantInput"),
-        response: Some("Product"),
         statuses: &[201],
     },
-    UpdateVariant = Patch "/admin/api/v1/variants/{variant_id}" {
+    UpdateVariant = Patch "/admin/api/v1/variants/{variant_id}" => update_variant(Json<UpdateVariant>) -> Answer<ProductView> {
         access: Access::Admin(Role::Admin),
         audit: change("variant.update", "variant", "variant_id"),
         summary: "Edit a variant",
-        request: Some("UpdateVariant"),
-        response: Some("Product"),
     },
-    ArchiveVariant = Post "/admin/api/v1/variants/{variant_id}/archive" {
+    ArchiveVariant = Post "/admin/api/v1/variants/{variant_id}/archive" => archive_variant(NoBody) -> Answer<ProductView> {
         access: Access::Admin(Role::Admin),
         audit: change("variant.archive", "variant", "variant_id"),
         summary: "Take a variant off sale",
-        response: Some("Product"),
     },
-    ListProviderMappings = Get "/admin/api/v1/variants/{variant_id}/provider-mappings" {
+    ListProviderMappings = Get "/admin/api/v1/variants/{variant_id}/provider-mappings" => list_mappings(NoBody) -> Answer<List<MappingView>> {
         access: Access::Admin(Role::Support),
         summary: "Provider mappings of a variant",
-        response: Some("MappingList"),
     },
-    SetProviderMapping = Put "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}" {
+    SetProviderMapping = Put "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}" => set_mapping(Json<SetMapping>) -> Answer<List<MappingView>> {
         access: Access::Admin(Role::Admin),
         audit: change("provider_mapping.set", "variant", "variant_id"),
         summary: "Set the provider's external variant id and cost",
-        request: Some("SetMapping"),
-        response: Some("MappingList"),
     },
-    RemoveProviderMapping = Delete "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}" {
+    RemoveProviderMapping = Delete "/admin/api/v1/variants/{variant_id}/provider-mappings/{provider}" => remove_mapping(NoBody) -> Answer<List<MappingView>> {
         access: Access::Admin(Role::Admin),
         audit: change("provider_mapping.remove", "variant", "variant_id"),
         summary: "Remove a provider mapping",
-        response: Some("MappingList"),
     },
-    ListFulfillmentOrders = Get "/admin/api/v1/fulfillment-orders" {
+    ListFulfillmentOrders = Get "/admin/api/v1/fulfillment-orders" => list_fulfillment_orders(NoBody) -> Answer<FulfillmentPage> {
         access: Access::Admin(Role::Support),
         summary: "Fulfillment orders, newest first, with errors (filters: status, provider; limit, starting_after)",
-        response: Some("FulfillmentOrderPage"),
     },
-    GetFulfillmentOrder = Get "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}" {
+    GetFulfillmentOrder = Get "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}" => get_fulfillment_order(NoBody) -> Answer<FulfillmentOrderView> {
         access: Access::Admin(Role::Support),
         summary: "One fulfillment order with its lines and parcels",
-        response: Some("FulfillmentOrder"),
     },
-    RetryFulfillmentOrder = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/retry" {
+    RetryFulfillmentOrder = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/retry" => retry_fulfillment_order(NoBody) -> Answer<FulfillmentOrderView> {
         access: Access::Admin(Role::Admin),
         audit: change("fulfillment_order.retry", "fulfillment_order", "fulfillment_order_id"),
         summary: "Retry a failed fulfillment order: back to pending and queued again (only from failed)",
-        response: Some("FulfillmentOrder"),
     },
-    ListRefunds = Get "/admin/api/v1/orders/{order_id}/refunds" {
+    ListRefunds = Get "/admin/api/v1/orders/{order_id}/refunds" => list_refunds(NoBody) -> Answer<List<RefundView>> {
         access: Access::Admin(Role::Support),
         summary: "The order's refunds (ledger rows)",
-        response: Some("RefundList"),
     },
-    CreateRefund = Post "/admin/api/v1/orders/{order_id}/refunds" {
+    CreateRefund = Post "/admin/api/v1/orders/{order_id}/refunds" => create_refund(Json<RefundInput>) -> Answer<RefundView> {
         access: Access::Admin(Role::Admin),
         audit: change("order.refund", "order", "order_id"),
         summary: "Refund all that is left, an amount, or lines; never more than captured minus refunded",
-        request: Some("CreateRefund"),
-        response: Some("Refund"),
         statuses: &[201],
     },
-    CancelOrder = Post "/admin/api/v1/orders/{order_id}/cancel" {
+    CancelOrder = Post "/admin/api/v1/orders/{order_id}/cancel" => cancel_order(OptionalJson<CancelInput>) -> Answer<CancellationResult> {
         access: Access::Admin(Role::Admin),
         audit: change("order.cancel", "order", "order_id"),
         summary: "Cancel what can still be cancelled (providers asked through the queue); refunds follow what was cancelled",
-        request: Some("CancelOrder"),
-        response: Some("Cancellation"),
-        request_optional: true,
     },
-    UploadArt = Post "/admin/api/v1/art" {
+    UploadArt = Post "/admin/api/v1/art" => upload_art(RawBody) -> Answer<StoredFile> {
         access: Access::Admin(Role::Admin),
         audit: creation("art.upload", false),
         summary: "Upload art (raw body: image/png or image/jpeg, at most 25 MB) to make products from",
-        response: Some("StoredFile"),
         statuses: &[201],
         uploads: &["image/png", "image/jpeg"],
     },
-    ProductFromArt = Post "/admin/api/v1/products/from-art" {
+    ProductFromArt = Post "/admin/api/v1/products/from-art" => product_from_art(Json<FromArt>) -> Answer<ProductView> {
         access: Access::Admin(Role::Admin),
         audit: creation("product.create_from_art", true),
         summary: "Create a product from uploaded art: variants (digital ones sell the art), provider mappings with cost, design placements, images — one batch",
-        request: Some("ProductFromArt"),
-        response: Some("Product"),
         statuses: &[201],
     },
-    ListOrders = Get "/admin/api/v1/orders" {
+    ListOrders = Get "/admin/api/v1/orders" => list_orders(NoBody) -> Answer<OrderPage> {
         access: Access::Admin(Role::Support),
         summary: "Orders, newest first: filters status, financial_status, provider, customer_id, needs_review, created_from, created_to (dates or RFC 3339); q = email or order number (or its beginning); limit, starting_after",
-        response: Some("AdminOrderPage"),
     },
-    ExportOrders = Get "/admin/api/v1/orders/export.csv" {
+    ExportOrders = Get "/admin/api/v1/orders/export.csv" => export_orders(NoBody) -> Response {
         access: Access::Admin(Role::Support),
         summary: "The same orders as CSV (same filters), streamed page by page",
         content_type: "text/csv; charset=utf-8",
     },
-    GetOrder = Get "/admin/api/v1/orders/{order_id}" {
+    GetOrder = Get "/admin/api/v1/orders/{order_id}" => get_order(NoBody) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Support),
         summary: "One order in full: items, money, customer, fulfillment, parcels, payments, downloads, customer files (signed links), notes, emails, timeline, Stripe dashboard links",
-        response: Some("AdminOrder"),
     },
-    AddOrderNote = Post "/admin/api/v1/orders/{order_id}/notes" {
+    AddOrderNote = Post "/admin/api/v1/orders/{order_id}/notes" => add_note(Json<NoteInput>) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Support),
         audit: change("order.note", "order", "order_id"),
         summary: "Add an operator note (plain text, at most 4000 characters)",
-        request: Some("Note"),
-        response: Some("NoteView"),
         statuses: &[201],
     },
-    AddTracking = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/tracking" {
+    AddTracking = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/tracking" => add_tracking(Json<TrackingInput>) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Support),
         audit: change("fulfillment_order.tracking", "fulfillment_order", "fulfillment_order_id"),
         summary: "Add a parcel with tracking to a manual, warehouse or hand-run Gelato fulfillment order (ships it; the shipped email follows)",
-        request: Some("Tracking"),
-        response: Some("TrackingResult"),
     },
-    FulfillmentDashboard = Get "/admin/api/v1/fulfillment/dashboard" {
+    FulfillmentDashboard = Get "/admin/api/v1/fulfillment/dashboard" => dashboard(NoBody) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Support),
         summary: "Fulfillment orders counted by provider and status, and the latest failures",
-        response: Some("Dashboard"),
     },
-    OpenCustomerFile = Get "/admin/api/v1/customer-files/{file_id}" {
+    OpenCustomerFile = Get "/admin/api/v1/customer-files/{file_id}" => before_auth(NoBody) -> Response {
         access: Access::Signed,
         summary: "A customer's file through a signed link from the order detail (store, expires, signature query parameters; 15 minutes)",
         content_type: "application/octet-stream",
         statuses: &[200, 206],
     },
-    ListPromoCodes = Get "/admin/api/v1/promo-codes" {
+    ListPromoCodes = Get "/admin/api/v1/promo-codes" => list_promo_codes(NoBody) -> Answer<List<PromoView>> {
         access: Access::Admin(Role::Support),
         summary: "Promo codes with redemption counts (deleted ones hidden)",
-        response: Some("PromoCodeList"),
     },
-    CreatePromoCode = Post "/admin/api/v1/promo-codes" {
+    CreatePromoCode = Post "/admin/api/v1/promo-codes" => create_promo_code(Json<PromoInput>) -> Answer<PromoView> {
         access: Access::Admin(Role::Admin),
         audit: creation("promo_code.create", true),
         summary: "Create a promo code: a Stripe coupon and promotion code (resumable, idempotent)",
-        request: Some("PromoCodeInput"),
-        response: Some("PromoCode"),
         statuses: &[201],
     },
-    GetPromoCode = Get "/admin/api/v1/promo-codes/{promo_code_id}" {
+    GetPromoCode = Get "/admin/api/v1/promo-codes/{promo_code_id}" => get_promo_code(NoBody) -> Answer<PromoView> {
         access: Access::Admin(Role::Support),
         summary: "One promo code",
-        response: Some("PromoCode"),
     },
-    UpdatePromoCode = Patch "/admin/api/v1/promo-codes/{promo_code_id}" {
+    UpdatePromoCode = Patch "/admin/api/v1/promo-codes/{promo_code_id}" => update_promo_code(Json<PromoUpdate>) -> Answer<PromoView> {
         access: Access::Admin(Role::Admin),
         audit: change("promo_code.update", "promo_code", "promo_code_id"),
         summary: "Activate or deactivate (at Stripe first), or change the description",
-        request: Some("PromoCodeUpdate"),
-        response: Some("PromoCode"),
     },
-    DeletePromoCode = Delete "/admin/api/v1/promo-codes/{promo_code_id}" {
+    DeletePromoCode = Delete "/admin/api/v1/promo-codes/{promo_code_id}" => delete_promo_code(NoBody) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Admin),
         audit: change("promo_code.delete", "promo_code", "promo_code_id"),
         summary: "Soft delete: deactivated at Stripe, kept for the orders that used it",
     },
-    ListUsers = Get "/admin/api/v1/users" {
+    ListUsers = Get "/admin/api/v1/users" => list_users(NoBody) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Support),
         summary: "Customers, newest first, with lifetime value, order count and last order (email filter; limit, starting_after)",
-        response: Some("UserPage"),
     },
-    GetUser = Get "/admin/api/v1/users/{user_id}" {
+    GetUser = Get "/admin/api/v1/users/{user_id}" => get_user(NoBody) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Support),
         summary: "One customer and their orders",
-        response: Some("UserDetail"),
     },
-    BlockUser = Post "/admin/api/v1/users/{user_id}/block" {
+    BlockUser = Post "/admin/api/v1/users/{user_id}/block" => block_user(Json<BlockInput>) -> Answer<UserView> {
         access: Access::Admin(Role::Superadmin),
         audit: change("user.block", "user", "user_id"),
         summary: "Block a customer (reason required): they cannot check out",
-        request: Some("Block"),
-        response: Some("User"),
     },
-    UnblockUser = Post "/admin/api/v1/users/{user_id}/unblock" {
+    UnblockUser = Post "/admin/api/v1/users/{user_id}/unblock" => unblock_user(OptionalJson<BlockInput>) -> Answer<UserView> {
         access: Access::Admin(Role::Superadmin),
         audit: change("user.unblock", "user", "user_id"),
         summary: "Unblock a customer",
-        response: Some("User"),
-        request_optional: true,
     },
-    ListAuditLog = Get "/admin/api/v1/audit-log" {
+    ListAuditLog = Get "/admin/api/v1/audit-log" => list_audit_log(NoBody) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Admin),
         summary: "Every admin change: who, what, target, request id (newest first; limit, starting_after)",
-        response: Some("AuditPage"),
     },
-    AcceptPayment = Post "/admin/api/v1/orders/{order_id}/accept-payment" {
+    AcceptPayment = Post "/admin/api/v1/orders/{order_id}/accept-payment" => accept_payment(NoBody) -> Answer<serde_json::Value> {
         access: Access::Admin(Role::Admin),
         audit: change("order.accept_payment", "order", "order_id"),
         summary: "Accept what Stripe says was paid for an order under review (read again from Stripe): the order is paid and fulfilled",
-        response: Some("AcceptedPayment"),
     },
-    SettleCancellation = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/cancellation" {
+    SettleCancellation = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/cancellation" => settle_cancellation(Json<OperatorOutcome>) -> Answer<FulfillmentOrderView> {
         access: Access::Admin(Role::Admin),
         audit: change("fulfillment_order.cancellation", "fulfillment_order", "fulfillment_order_id"),
         summary: "Settle the cancellation of an order run by hand (manual, warehouse, Gelato in its portal): cancelled (its lines are refunded) or rejected",
-        request: Some("OperatorOutcome"),
-        response: Some("FulfillmentOrder"),
     },
 }
 
@@ -413,13 +371,20 @@ pub async fn perform<P: Platform>(
     store_id: &str,
 ) -> Result<Response, Problem> {
     let op = route.id;
+    let cx = Cx {
+        p,
+        req,
+        params,
+        caller,
+        store_id,
+    };
     let Audit::Change {
         action,
         target,
         keep_body,
     } = route.audit
     else {
-        return run(p, req, op, params, caller, store_id).await;
+        return run(&cx, op).await;
     };
     let audited = |answer| audit_entry(req, action, target, keep_body, params, answer);
     // Every write of the operation carries its audit row (see `admin::audit::Audited`).
@@ -431,7 +396,7 @@ pub async fn perform<P: Platform>(
             &audited(None).entry(),
             &req.request_id,
         );
-        let result = run(p, req, op, params, caller, store_id).await;
+        let result = run(&cx, op).await;
         *ended.borrow_mut() = p.end();
         result
     };
@@ -560,334 +525,441 @@ fn provider_param(params: &Params) -> Result<ProviderCode, AppError> {
     })
 }
 
-async fn run<P: Platform>(
-    p: &P,
-    req: &Request,
-    op: Op,
-    params: &Params,
-    caller: &AdminCaller,
-    store_id: &str,
-) -> Result<Response, Problem> {
-    let store = || async {
-        stores::store_by_id(p.db(), store_id)
+/// What an admin handler works with: the (audited) platform, the request (path
+/// parameters, query), the authorized caller and the store it acts on.
+pub struct Cx<'a, P: Platform> {
+    pub p: &'a P,
+    pub req: &'a Request,
+    pub params: &'a Params,
+    pub caller: &'a AdminCaller,
+    pub store_id: &'a str,
+}
+
+impl<P: Platform> Cx<'_, P> {
+    fn param(&self, name: &str) -> &str {
+        self.params.get(name)
+    }
+    fn query(&self, name: &str) -> Option<&str> {
+        self.req.query_param(name)
+    }
+    async fn store(&self) -> Result<stores::StoreRow, Problem> {
+        Ok(stores::store_by_id(self.p.db(), self.store_id)
             .await?
-            .ok_or(AppError::NotFound("store"))
-    };
-    Ok(match op {
-        // Answered before authentication; reached here only through `perform_as`.
-        Op::Healthz | Op::OpenApi | Op::OpenCustomerFile => return Err(not_an_operation()),
-        Op::CreateStore => Response::json(201, &create_store(p, req.json()?).await?),
-        Op::ListStores => Response::json(
-            200,
-            &update_store::list_stores(
-                p,
-                req.query_param("starting_after"),
-                req.query_param("limit"),
-            )
-            .await?,
-        ),
-        Op::GetStore => Response::json(200, &update_store::get_store(p, store_id).await?),
-        Op::UpdateStore => Response::json(
-            200,
-            &update_store::update_store(p, store_id, req.json()?).await?,
-        ),
-        Op::ListAdminKeys => Response::json(
-            200,
-            &serde_json::json!({ "data": admin_keys::list_admin_keys(p, store_id).await? }),
-        ),
-        Op::CreateAdminKey => Response::json(
-            201,
-            &admin_keys::create_admin_key(p, store_id, req.json()?).await?,
-        ),
-        Op::UpdateAdminKey => Response::json(
-            200,
-            &admin_keys::update_admin_key(
-                p,
-                store_id,
-                caller.own_key_id(),
-                params.get("key_id"),
-                req.json()?,
-            )
-            .await?,
-        ),
-        Op::RevokeAdminKey => {
-            admin_keys::revoke_admin_key(p, store_id, caller.own_key_id(), params.get("key_id"))
-                .await?;
-            Response::empty(204)
-        }
-        Op::ListProducts => Response::json(
-            200,
-            &list_products(
-                p,
-                store_id,
-                Audience::Admin,
-                req.query_param("status"),
-                req.query_param("starting_after"),
-                req.query_param("limit"),
-            )
-            .await?,
-        ),
-        Op::CreateProduct => {
-            let input = req.json()?;
-            Response::json(201, &create_product(p, &store().await?, input).await?)
-        }
-        Op::UploadArt => Response::json(
-            201,
-            &lading_core::files::upload_art(p, store_id, req.upload()).await?,
-        ),
-        Op::ProductFromArt => {
-            let input = req.json()?;
-            Response::json(
-                201,
-                &lading_core::files::product_from_art(p, &store().await?, input).await?,
-            )
-        }
-        Op::GetProduct => Response::json(
-            200,
-            &catalog::get_product::admin_view(p.db(), store_id, params.get("product_id")).await?,
-        ),
-        Op::UpdateProduct => Response::json(
-            200,
-            &update_product(p, store_id, params.get("product_id"), req.json()?).await?,
-        ),
-        Op::ArchiveProduct => Response::json(
-            200,
-            &archive::archive_product(p, store_id, params.get("product_id")).await?,
-        ),
-        Op::AddVariant => {
-            let input = req.json()?;
-            Response::json(
-                201,
-                &add_variant(p, &store().await?, params.get("product_id"), input).await?,
-            )
-        }
-        Op::UpdateVariant => {
-            let input = req.json()?;
-            Response::json(
-                200,
-                &update_variant(p, &store().await?, params.get("variant_id"), input).await?,
-            )
-        }
-        Op::ArchiveVariant => Response::json(
-            200,
-            &archive::archive_variant(p, store_id, params.get("variant_id")).await?,
-        ),
-        Op::ListProviderMappings => Response::json(
-            200,
-            &serde_json::json!({ "data": provider_mappings::list_mappings(p, store_id, params.get("variant_id")).await? }),
-        ),
-        Op::SetProviderMapping => {
-            let provider = provider_param(params)?;
-            let input = req.json()?;
-            let data = provider_mappings::set_mapping(
-                p,
-                store_id,
-                params.get("variant_id"),
-                provider,
-                input,
-            )
-            .await?;
-            Response::json(200, &serde_json::json!({ "data": data }))
-        }
-        Op::RemoveProviderMapping => {
-            let provider = provider_param(params)?;
-            let data =
-                provider_mappings::remove_mapping(p, store_id, params.get("variant_id"), provider)
-                    .await?;
-            Response::json(200, &serde_json::json!({ "data": data }))
-        }
-        Op::ListFulfillmentOrders => Response::json(
-            200,
-            &fulfillment::admin::list(
-                p,
-                store_id,
-                req.query_param("status"),
-                req.query_param("provider"),
-                req.query_param("starting_after"),
-                req.query_param("limit"),
-            )
-            .await?,
-        ),
-        Op::GetFulfillmentOrder => Response::json(
-            200,
-            &fulfillment::admin::get(p, store_id, params.get("fulfillment_order_id")).await?,
-        ),
-        Op::RetryFulfillmentOrder => Response::json(
-            200,
-            &fulfillment::admin::retry(p, store_id, params.get("fulfillment_order_id")).await?,
-        ),
-        Op::CancelOrder => {
-            let input: lading_core::orders::shopper::CancelInput = req.json_or_default()?;
-            let reason = lading_core::input::optional_line("reason", input.reason.as_deref(), 200)?
-                .map_or_else(
-                    || "cancelled_by_operator".to_owned(),
-                    |r| format!("cancelled_by_operator: {r}"),
-                );
-            let order = lading_core::sql::orders::order_by_id(p.db(), params.get("order_id"))
-                .await?
-                .filter(|o| o.store_id == store_id)
-                .ok_or(AppError::NotFound("order"))?;
-            Response::json(
-                200,
-                &fulfillment::cancel::cancel_order(
-                    p,
-                    order,
-                    fulfillment::cancel::Actor::Operator,
-                    &reason,
-                )
-                .await?,
-            )
-        }
-        Op::ListOrders => {
-            let f =
-                admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
-            Response::json(
-                200,
-                &admin::orders::list(
-                    p,
-                    store_id,
-                    &f,
-                    req.query_param("starting_after"),
-                    req.query_param("limit"),
-                )
-                .await?,
-            )
-        }
-        Op::ExportOrders => {
-            let f =
-                admin::orders::OrderFilters::from_query(|k| req.query_param(k).map(str::to_owned))?;
-            let day = lading_core::time_fmt::rfc3339(p.now_ms());
-            Response::export(
-                admin::orders::CsvExport::new(store_id, f),
-                &format!("orders-{}.csv", &day[..10]),
-            )
-        }
-        Op::GetOrder => Response::json(
-            200,
-            &admin::orders::detail(p, store_id, params.get("order_id")).await?,
-        ),
-        Op::AddOrderNote => {
-            let input = req.json()?;
-            Response::json(
-                201,
-                &admin::orders::add_note(
-                    p,
-                    store_id,
-                    params.get("order_id"),
-                    &author(caller),
-                    input,
-                )
-                .await?,
-            )
-        }
-        Op::AddTracking => {
-            let input = req.json()?;
-            Response::json(
-                200,
-                &admin::tracking::add_tracking(
-                    p,
-                    store_id,
-                    params.get("fulfillment_order_id"),
-                    input,
-                )
-                .await?,
-            )
-        }
-        Op::AcceptPayment => Response::json(
-            200,
-            &lading_core::payments::events::accept_review(p, store_id, params.get("order_id"))
-                .await?,
-        ),
-        Op::SettleCancellation => {
-            let input = req.json()?;
-            Response::json(
-                200,
-                &fulfillment::cancel::settle_by_operator(
-                    p,
-                    store_id,
-                    params.get("fulfillment_order_id"),
-                    input,
-                )
-                .await?,
-            )
-        }
-        Op::FulfillmentDashboard => {
-            Response::json(200, &fulfillment::admin::dashboard(p, store_id).await?)
-        }
-        Op::ListPromoCodes => Response::json(
-            200,
-            &serde_json::json!({ "data": admin::promo_codes::list(p, store_id).await? }),
-        ),
-        Op::CreatePromoCode => {
-            let input = req.json()?;
-            Response::json(
-                201,
-                &admin::promo_codes::create(p, store_id, &author(caller), input).await?,
-            )
-        }
-        Op::GetPromoCode => Response::json(
-            200,
-            &admin::promo_codes::get(p, store_id, params.get("promo_code_id")).await?,
-        ),
-        Op::UpdatePromoCode => {
-            let input = req.json()?;
-            Response::json(
-                200,
-                &admin::promo_codes::update(p, store_id, params.get("promo_code_id"), input)
-                    .await?,
-            )
-        }
-        Op::DeletePromoCode => Response::json(
-            200,
-            &admin::promo_codes::delete(p, store_id, params.get("promo_code_id")).await?,
-        ),
-        Op::ListUsers => Response::json(
-            200,
-            &admin::users::list(
-                p,
-                store_id,
-                req.query_param("email"),
-                req.query_param("starting_after"),
-                req.query_param("limit"),
-            )
-            .await?,
-        ),
-        Op::GetUser => Response::json(
-            200,
-            &admin::users::get(p, store_id, params.get("user_id")).await?,
-        ),
-        Op::BlockUser => {
-            let input = req.json()?;
-            Response::json(
-                200,
-                &admin::users::set_blocked(p, store_id, params.get("user_id"), true, input).await?,
-            )
-        }
-        Op::UnblockUser => {
-            let input = req.json_or_default()?;
-            Response::json(
-                200,
-                &admin::users::set_blocked(p, store_id, params.get("user_id"), false, input)
-                    .await?,
-            )
-        }
-        Op::ListAuditLog => Response::json(
-            200,
-            &admin::audit::list(
-                p,
-                store_id,
-                req.query_param("starting_after"),
-                req.query_param("limit"),
-            )
-            .await?,
-        ),
-        Op::ListRefunds => Response::json(
-            200,
-            &serde_json::json!({ "data": refunds::list(p, store_id, params.get("order_id")).await? }),
-        ),
-        Op::CreateRefund => Response::json(
-            201,
-            &refunds::create(p, store_id, params.get("order_id"), req.json()?).await?,
-        ),
-    })
+            .ok_or(AppError::NotFound("store"))?)
+    }
+}
+
+/// Public routes are answered in [`dispatch`] before authentication; the UI cannot run
+/// them as an operation.
+async fn before_auth<P: Platform, I, O>(_: &Cx<'_, P>, _: I) -> Result<O, Problem> {
+    Err(not_an_operation())
+}
+
+type Reply<T> = Result<Answer<T>, Problem>;
+
+async fn create_store<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<CreateStore>,
+) -> Reply<CreatedStore> {
+    Ok(Answer::created(
+        create_store::create_store(cx.p, input).await?,
+    ))
+}
+
+async fn list_stores<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<Page<StoreView>> {
+    let page =
+        update_store::list_stores(cx.p, cx.query("starting_after"), cx.query("limit")).await?;
+    Ok(Answer::ok(page))
+}
+
+async fn get_store<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<StoreView> {
+    Ok(Answer::ok(
+        update_store::get_store(cx.p, cx.store_id).await?,
+    ))
+}
+
+async fn update_store<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<UpdateStore>,
+) -> Reply<StoreView> {
+    Ok(Answer::ok(
+        update_store::update_store(cx.p, cx.store_id, input).await?,
+    ))
+}
+
+async fn list_admin_keys<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<AdminKeyView>> {
+    let data = admin_keys::list_admin_keys(cx.p, cx.store_id).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_admin_key<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<CreateAdminKey>,
+) -> Reply<NewAdminKey> {
+    Ok(Answer::created(
+        admin_keys::create_admin_key(cx.p, cx.store_id, input).await?,
+    ))
+}
+
+async fn update_admin_key<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<UpdateAdminKey>,
+) -> Reply<AdminKeyView> {
+    let own = cx.caller.own_key_id();
+    let key =
+        admin_keys::update_admin_key(cx.p, cx.store_id, own, cx.param("key_id"), input).await?;
+    Ok(Answer::ok(key))
+}
+
+async fn revoke_admin_key<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<NoContent, Problem> {
+    let own = cx.caller.own_key_id();
+    admin_keys::revoke_admin_key(cx.p, cx.store_id, own, cx.param("key_id")).await?;
+    Ok(NoContent)
+}
+
+async fn list_products<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<Page<ProductView>> {
+    let page = catalog::list_products::list_products(
+        cx.p,
+        cx.store_id,
+        Audience::Admin,
+        cx.query("status"),
+        cx.query("starting_after"),
+        cx.query("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn create_product<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<CreateProduct>,
+) -> Reply<ProductView> {
+    let store = cx.store().await?;
+    Ok(Answer::created(
+        catalog::create_product::create_product(cx.p, &store, input).await?,
+    ))
+}
+
+async fn get_product<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<ProductView> {
+    let id = cx.param("product_id");
+    Ok(Answer::ok(
+        catalog::get_product::admin_view(cx.p.db(), cx.store_id, id).await?,
+    ))
+}
+
+async fn update_product<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<UpdateProduct>,
+) -> Reply<ProductView> {
+    let id = cx.param("product_id");
+    Ok(Answer::ok(
+        catalog::update_product::update_product(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn archive_product<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<ProductView> {
+    let id = cx.param("product_id");
+    Ok(Answer::ok(
+        catalog::archive::archive_product(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn add_variant<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<VariantInput>,
+) -> Reply<ProductView> {
+    let store = cx.store().await?;
+    let product_id = cx.param("product_id");
+    Ok(Answer::created(
+        catalog::add_variant::add_variant(cx.p, &store, product_id, input).await?,
+    ))
+}
+
+async fn update_variant<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<UpdateVariant>,
+) -> Reply<ProductView> {
+    let store = cx.store().await?;
+    let id = cx.param("variant_id");
+    Ok(Answer::ok(
+        catalog::update_variant::update_variant(cx.p, &store, id, input).await?,
+    ))
+}
+
+async fn archive_variant<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<ProductView> {
+    let id = cx.param("variant_id");
+    Ok(Answer::ok(
+        catalog::archive::archive_variant(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn list_mappings<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<MappingView>> {
+    let variant_id = cx.param("variant_id");
+    let data = provider_mappings::list_mappings(cx.p, cx.store_id, variant_id).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn set_mapping<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<SetMapping>,
+) -> Reply<List<MappingView>> {
+    let provider = provider_param(cx.params)?;
+    let variant_id = cx.param("variant_id");
+    let data =
+        provider_mappings::set_mapping(cx.p, cx.store_id, variant_id, provider, input).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn remove_mapping<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<MappingView>> {
+    let provider = provider_param(cx.params)?;
+    let variant_id = cx.param("variant_id");
+    let data = provider_mappings::remove_mapping(cx.p, cx.store_id, variant_id, provider).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn list_fulfillment_orders<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<FulfillmentPage> {
+    let page = fulfillment::admin::list(
+        cx.p,
+        cx.store_id,
+        cx.query("status"),
+        cx.query("provider"),
+        cx.query("starting_after"),
+        cx.query("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn get_fulfillment_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Reply<FulfillmentOrderView> {
+    let id = cx.param("fulfillment_order_id");
+    Ok(Answer::ok(
+        fulfillment::admin::get(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn retry_fulfillment_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Reply<FulfillmentOrderView> {
+    let id = cx.param("fulfillment_order_id");
+    Ok(Answer::ok(
+        fulfillment::admin::retry(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn list_refunds<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<RefundView>> {
+    let data = refunds::list(cx.p, cx.store_id, cx.param("order_id")).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_refund<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<RefundInput>,
+) -> Reply<RefundView> {
+    let order_id = cx.param("order_id");
+    Ok(Answer::created(
+        refunds::create(cx.p, cx.store_id, order_id, input).await?,
+    ))
+}
+
+async fn cancel_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    OptionalJson(input): OptionalJson<CancelInput>,
+) -> Reply<CancellationResult> {
+    let reason = lading_core::input::optional_line("reason", input.reason.as_deref(), 200)?
+        .map_or_else(
+            || "cancelled_by_operator".to_owned(),
+            |r| format!("cancelled_by_operator: {r}"),
+        );
+    let order = admin::orders::order_of_store(cx.p, cx.store_id, cx.param("order_id")).await?;
+    let result = fulfillment::cancel::cancel_order(
+        cx.p,
+        order,
+        fulfillment::cancel::Actor::Operator,
+        &reason,
+    )
+    .await?;
+    Ok(Answer::ok(result))
+}
+
+async fn upload_art<P: Platform>(cx: &Cx<'_, P>, _: RawBody) -> Reply<StoredFile> {
+    Ok(Answer::created(
+        files::upload_art(cx.p, cx.store_id, cx.req.upload()).await?,
+    ))
+}
+
+async fn product_from_art<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<FromArt>,
+) -> Reply<ProductView> {
+    let store = cx.store().await?;
+    Ok(Answer::created(
+        files::product_from_art(cx.p, &store, input).await?,
+    ))
+}
+
+fn order_filters<P: Platform>(cx: &Cx<'_, P>) -> Result<admin::orders::OrderFilters, Problem> {
+    Ok(admin::orders::OrderFilters::from_query(|k| {
+        cx.query(k).map(str::to_owned)
+    })?)
+}
+
+async fn list_orders<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<OrderPage> {
+    let filters = order_filters(cx)?;
+    let page = admin::orders::list(
+        cx.p,
+        cx.store_id,
+        &filters,
+        cx.query("starting_after"),
+        cx.query("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn export_orders<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Response, Problem> {
+    let filters = order_filters(cx)?;
+    let day = lading_core::time_fmt::rfc3339(cx.p.now_ms());
+    Ok(Response::export(
+        admin::orders::CsvExport::new(cx.store_id, filters),
+        &format!("orders-{}.csv", &day[..10]),
+    ))
+}
+
+async fn get_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+    let order_id = cx.param("order_id");
+    Ok(Answer::ok(
+        admin::orders::detail(cx.p, cx.store_id, order_id).await?,
+    ))
+}
+
+async fn add_note<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<NoteInput>,
+) -> Reply<serde_json::Value> {
+    let order_id = cx.param("order_id");
+    let author = author(cx.caller);
+    Ok(Answer::created(
+        admin::orders::add_note(cx.p, cx.store_id, order_id, &author, input).await?,
+    ))
+}
+
+async fn add_tracking<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<TrackingInput>,
+) -> Reply<serde_json::Value> {
+    let id = cx.param("fulfillment_order_id");
+    Ok(Answer::ok(
+        admin::tracking::add_tracking(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn dashboard<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+    Ok(Answer::ok(
+        fulfillment::admin::dashboard(cx.p, cx.store_id).await?,
+    ))
+}
+
+async fn list_promo_codes<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<PromoView>> {
+    let data = admin::promo_codes::list(cx.p, cx.store_id).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_promo_code<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<PromoInput>,
+) -> Reply<PromoView> {
+    let author = author(cx.caller);
+    Ok(Answer::created(
+        admin::promo_codes::create(cx.p, cx.store_id, &author, input).await?,
+    ))
+}
+
+async fn get_promo_code<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<PromoView> {
+    let id = cx.param("promo_code_id");
+    Ok(Answer::ok(
+        admin::promo_codes::get(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn update_promo_code<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<PromoUpdate>,
+) -> Reply<PromoView> {
+    let id = cx.param("promo_code_id");
+    Ok(Answer::ok(
+        admin::promo_codes::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn delete_promo_code<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+    let id = cx.param("promo_code_id");
+    Ok(Answer::ok(
+        admin::promo_codes::delete(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn list_users<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+    let page = admin::users::list(
+        cx.p,
+        cx.store_id,
+        cx.query("email"),
+        cx.query("starting_after"),
+        cx.query("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn get_user<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+    let id = cx.param("user_id");
+    Ok(Answer::ok(admin::users::get(cx.p, cx.store_id, id).await?))
+}
+
+async fn block_user<P: Platform>(cx: &Cx<'_, P>, Json(input): Json<BlockInput>) -> Reply<UserView> {
+    let id = cx.param("user_id");
+    Ok(Answer::ok(
+        admin::users::set_blocked(cx.p, cx.store_id, id, true, input).await?,
+    ))
+}
+
+async fn unblock_user<P: Platform>(
+    cx: &Cx<'_, P>,
+    OptionalJson(input): OptionalJson<BlockInput>,
+) -> Reply<UserView> {
+    let id = cx.param("user_id");
+    Ok(Answer::ok(
+        admin::users::set_blocked(cx.p, cx.store_id, id, false, input).await?,
+    ))
+}
+
+async fn list_audit_log<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+    let page = admin::audit::list(
+        cx.p,
+        cx.store_id,
+        cx.query("starting_after"),
+        cx.query("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn settle_cancellation<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<OperatorOutcome>,
+) -> Reply<FulfillmentOrderView> {
+    let id = cx.param("fulfillment_order_id");
+    Ok(Answer::ok(
+        fulfillment::cancel::settle_by_operator(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn accept_payment<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+    let order_id = cx.param("order_id");
+    Ok(Answer::ok(
+        lading_core::payments::events::accept_review(cx.p, cx.store_id, order_id).await?,
+    ))
 }

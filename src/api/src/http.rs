@@ -372,7 +372,7 @@ mod range_tests {
 }
 
 /// An RFC 9457 problem. `type` is a stable snake_case code clients can switch on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
@@ -395,7 +395,7 @@ pub struct Problem {
     pub cause: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -620,14 +620,12 @@ pub struct Route<R: Copy> {
     pub access: Access,
     pub audit: Audit,
     pub summary: &'static str,
-    /// The JSON request body's schema (components name); `None`: no body.
-    pub request: Option<&'static str>,
+    /// Whether the route reads a JSON body (its schema comes from the handler's input).
+    pub json_body: bool,
     /// Whether the body may be left out (an empty body is the default input).
     pub request_optional: bool,
     /// A raw (not JSON) body instead, in one of these content types (uploads).
     pub uploads: &'static [&'static str],
-    /// The success answer's schema (components name); `None`: no JSON body.
-    pub response: Option<&'static str>,
     /// The success answer's content type (`application/json` unless a file or export).
     pub content_type: &'static str,
     /// Every success status the route answers (the first is the usual one).
@@ -656,10 +654,9 @@ impl<R: Copy> Route<R> {
             access: Access::Public,
             audit: Audit::Read,
             summary: "",
-            request: None,
+            json_body: false,
             request_optional: false,
             uploads: &[],
-            response: None,
             content_type: "application/json",
             statuses: &[200],
             query: &[],
@@ -667,14 +664,149 @@ impl<R: Copy> Route<R> {
     }
 }
 
-/// Declares an API's operations and its route table at once: each entry names the
-/// operation, its method and path, and whatever differs from [`Route::base`].
+/// A route's input, read from the request by the HTTP layer (the use case gets the
+/// domain value, never the request).
+pub trait FromRequest: Sized {
+    /// # Errors
+    /// The problem to answer when the request does not carry this input.
+    fn from_request(req: &Request) -> Result<Self, Problem>;
+    /// The request body's schema for the OpenAPI document (`None`: no JSON body).
+    fn schema(_: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        None
+    }
+    /// Whether the body may be left out.
+    const OPTIONAL: bool = false;
+    /// Whether the route reads a JSON body.
+    const JSON: bool = false;
+}
+
+/// No body is read (reads, and writes whose path says it all).
+#[derive(Debug, Clone, Copy)]
+pub struct NoBody;
+
+impl FromRequest for NoBody {
+    fn from_request(_: &Request) -> Result<Self, Problem> {
+        Ok(NoBody)
+    }
+}
+
+/// A JSON object body, required ([`Request::json`]).
+#[derive(Debug, Clone)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + schemars::JsonSchema> FromRequest for Json<T> {
+    fn from_request(req: &Request) -> Result<Self, Problem> {
+        req.json().map(Json)
+    }
+    const JSON: bool = true;
+    fn schema(g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<T>())
+    }
+}
+
+/// A JSON object body that may be left out: an empty body is `T::default()`.
+#[derive(Debug, Clone)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + schemars::JsonSchema> FromRequest for OptionalJson<T> {
+    fn from_request(req: &Request) -> Result<Self, Problem> {
+        req.json_or_default().map(OptionalJson)
+    }
+    fn schema(g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<T>())
+    }
+    const OPTIONAL: bool = true;
+    const JSON: bool = true;
+}
+
+/// A file sent as the raw body (its content types are the route's `uploads`); the handler
+/// reads it with [`Request::upload`].
+#[derive(Debug, Clone, Copy)]
+pub struct RawBody;
+
+impl FromRequest for RawBody {
+    fn from_request(_: &Request) -> Result<Self, Problem> {
+        Ok(RawBody)
+    }
+}
+
+/// A route's answer.
+pub trait IntoResponse {
+    fn into_response(self) -> Response;
+    /// The success body's schema for the OpenAPI document (`None`: no JSON body).
+    fn schema(_: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        None
+    }
+}
+
+/// A JSON answer of type `T` with its status.
+#[derive(Debug, Clone)]
+pub struct Answer<T> {
+    pub status: u16,
+    pub body: T,
+}
+
+impl<T> Answer<T> {
+    pub fn ok(body: T) -> Self {
+        Answer { status: 200, body }
+    }
+    pub fn created(body: T) -> Self {
+        Answer { status: 201, body }
+    }
+    /// 201 when the call made it, 200 when it already existed (a repeated checkout).
+    pub fn created_if(created: bool, body: T) -> Self {
+        Answer {
+            status: if created { 201 } else { 200 },
+            body,
+        }
+    }
+}
+
+impl<T: Serialize + schemars::JsonSchema> IntoResponse for Answer<T> {
+    fn into_response(self) -> Response {
+        Response::json(self.status, &self.body)
+    }
+    fn schema(g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<T>())
+    }
+}
+
+/// 204, nothing to say.
+#[derive(Debug, Clone, Copy)]
+pub struct NoContent;
+
+impl IntoResponse for NoContent {
+    fn into_response(self) -> Response {
+        Response::empty(204)
+    }
+}
+
+/// Files, exports and documents: answered as built (the route declares the content type).
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+/// A list of everything there is (no paging): `{ "data": [...] }`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}List")]
+pub struct List<T> {
+    pub data: Vec<T>,
+}
+
+/// Declares an API's operations, its route table and the function that runs an operation,
+/// at once: each entry names the operation, its method and path, its handler with the
+/// input it reads and the answer it gives, and whatever else differs from [`Route::base`].
+/// The handler's types are checked here: declaring `Json<NoteInput> -> Answer<NoteView>`
+/// makes the handler take and return those, and the OpenAPI document describes them.
 ///
 /// ```ignore
 /// route_table! {
 ///     pub enum Op;
 ///     pub const ROUTES;
-///     Healthz = Get "/healthz" { summary: "Liveness", response: Some("Health") },
+///     pub async fn run(Cx);
+///     Healthz = Get "/healthz" => healthz(NoBody) -> Answer<Health> { summary: "Liveness" },
 /// }
 /// ```
 #[macro_export]
@@ -682,7 +814,9 @@ macro_rules! route_table {
     (
         $(#[$meta:meta])* $vis:vis enum $op:ident;
         $tvis:vis const $table:ident;
-        $( $name:ident = $method:ident $path:literal { $($field:ident : $value:expr),* $(,)? } ),* $(,)?
+        $rvis:vis async fn $run:ident($cx:ident);
+        $( $name:ident = $method:ident $path:literal => $handler:ident($input:ty) -> $output:ty
+            { $($field:ident : $value:expr),* $(,)? } ),* $(,)?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -691,9 +825,38 @@ macro_rules! route_table {
         $tvis const $table: &[$crate::http::Route<$op>] = &[
             $( $crate::http::Route {
                 $($field: $value,)*
+                json_body: <$input as $crate::http::FromRequest>::JSON,
+                request_optional: <$input as $crate::http::FromRequest>::OPTIONAL,
                 ..$crate::http::Route::base($crate::http::Method::$method, $path, $op::$name)
             } ),*
         ];
+
+        /// Runs one operation: reads its input from the request, calls its handler, and
+        /// answers what the handler returned.
+        $rvis async fn $run<P: lading_core::ports::Platform>(
+            cx: &$cx<'_, P>,
+            op: $op,
+        ) -> Result<$crate::http::Response, $crate::http::Problem> {
+            match op {
+                $( $op::$name => {
+                    let input = <$input as $crate::http::FromRequest>::from_request(cx.req)?;
+                    let answer: $output = $handler(cx, input).await?;
+                    Ok($crate::http::IntoResponse::into_response(answer))
+                } )*
+            }
+        }
+
+        /// Each operation's request and answer schemas (for the OpenAPI generator).
+        #[cfg(any(test, feature = "openapi"))]
+        pub fn schemas(
+            g: &mut schemars::SchemaGenerator,
+        ) -> Vec<($op, Option<schemars::Schema>, Option<schemars::Schema>)> {
+            vec![ $( (
+                $op::$name,
+                <$input as $crate::http::FromRequest>::schema(g),
+                <$output as $crate::http::IntoResponse>::schema(g),
+            ) ),* ]
+        }
     };
 }
 

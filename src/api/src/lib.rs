@@ -35,19 +35,42 @@ use lading_core::db::Db;
 use lading_core::ports::Platform;
 use lading_core::stmt;
 
+/// What `GET /healthz` answers when the Worker runs and D1 answers.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// Which Worker answered.
+    pub worker: String,
+    /// `ok`: D1 answered a trivial query.
+    pub d1: &'static str,
+}
+
 /// `GET /healthz`: the Worker runs and D1 answers (one trivial query).
-pub async fn healthz<P: Platform>(p: &P, worker: &str) -> Response {
+///
+/// # Errors
+/// 503 when D1 does not answer.
+pub async fn health<P: Platform>(p: &P, worker: &str) -> Result<http::Answer<Health>, Problem> {
     match p.db().all(stmt!("SELECT 1 AS ok")).await {
-        Ok(_) => Response::json(
-            200,
-            &serde_json::json!({ "status": "ok", "worker": worker, "d1": "ok" }),
-        ),
+        Ok(_) => Ok(http::Answer::ok(Health {
+            status: "ok",
+            worker: worker.to_owned(),
+            d1: "ok",
+        })),
         Err(e) => {
             let mut pr = Problem::new(503, "storage_unavailable", "Service unavailable")
                 .detail("D1 did not answer.");
             pr.cause = Some(e.to_string());
-            pr.into_response("")
+            Err(pr)
         }
+    }
+}
+
+/// [`health`] as a response.
+pub async fn healthz<P: Platform>(p: &P, worker: &str) -> Response {
+    match health(p, worker).await {
+        Ok(answer) => http::IntoResponse::into_response(answer),
+        Err(pr) => pr.into_response(""),
     }
 }
 

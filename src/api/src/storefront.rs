@@ -1,16 +1,25 @@
 //! The storefront API. `x-publishable-api-key` selects the store; customers send
 //! a bearer JWT; guests send `x-cart-token`.
 
-use crate::http::{Access, Method, Params, Problem, Request, Response, route};
-use crate::idempotency::Scope;
-use crate::{finish, healthz, with_idempotency};
-use lading_core::auth::{self, StorefrontCaller, sha256_hex};
-use lading_core::carts::{self, add_item::AddItem, update_item::UpdateItem};
-use lading_core::catalog::{
-    Audience, get_product::get_storefront_product, list_products::list_products,
+use crate::http::{
+    Access, Answer, Json, Method, NoBody, OptionalJson, Params, Problem, RawBody, Request,
+    Response, route,
 };
-use lading_core::downloads::Download;
-use lading_core::orders;
+use crate::idempotency::Scope;
+use crate::{Health, finish, healthz, with_idempotency};
+use lading_core::auth::{self, StorefrontCaller, sha256_hex};
+use lading_core::carts::{self, CartView, add_item::AddItem, update_item::UpdateItem};
+use lading_core::catalog::{self, Audience, Page, ProductView};
+use lading_core::downloads::{self, Download, LinkInput, Links};
+use lading_core::files::{self, StoredFile};
+use lading_core::fulfillment::cancel::CancellationResult;
+use lading_core::orders::{
+    self, OrderView,
+    checkout::CheckoutSessionView,
+    payment_intent::PaymentIntentResponse,
+    place::CheckoutInput,
+    shopper::{CancelInput, LookupInput, LookupResult, OrderPage},
+};
 use lading_core::ports::Platform;
 
 /// This API's OpenAPI document (generated; see `crate::openapi`).
@@ -20,116 +29,88 @@ crate::route_table! {
     /// Every operation of this API, one per route.
     pub enum Op;
     pub const ROUTES;
-    Healthz = Get "/healthz" {
+    async fn run(Cx);
+    Healthz = Get "/healthz" => before_auth(NoBody) -> Answer<Health> {
         summary: "Liveness and D1 check",
-        response: Some("Health"),
     },
-    OpenApi = Get "/openapi.json" {
+    OpenApi = Get "/openapi.json" => before_auth(NoBody) -> Response {
         summary: "This document",
     },
-    ListProducts = Get "/v1/products" {
+    ListProducts = Get "/v1/products" => list_products(NoBody) -> Answer<Page<ProductView>> {
         access: Access::Publishable,
         summary: "List active products (keyset pagination: limit, starting_after)",
-        response: Some("ProductPage"),
     },
-    GetProduct = Get "/v1/products/{id_or_slug}" {
+    GetProduct = Get "/v1/products/{id_or_slug}" => get_product(NoBody) -> Answer<ProductView> {
         access: Access::Publishable,
         summary: "One active product by id or slug",
-        response: Some("Product"),
     },
-    CreateCart = Post "/v1/carts" {
+    CreateCart = Post "/v1/carts" => create_cart(NoBody) -> Answer<CartView> {
         access: Access::Publishable,
         summary: "Create a guest cart (returns cart_token once) or get the customer's cart",
-        response: Some("Cart"),
         statuses: &[201, 200],
     },
-    GetCurrentCart = Get "/v1/carts/current" {
+    GetCurrentCart = Get "/v1/carts/current" => current_cart(NoBody) -> Answer<CartView> {
         access: Access::CustomerOrCart,
         summary: "The caller's cart, priced from the catalog now",
-        response: Some("Cart"),
     },
-    AddCartItem = Post "/v1/carts/current/items" {
+    AddCartItem = Post "/v1/carts/current/items" => add_item(Json<AddItem>) -> Answer<CartView> {
         access: Access::CustomerOrCart,
         summary: "Add a variant; same variant and options add up",
-        request: Some("AddCartItem"),
-        response: Some("Cart"),
     },
-    UpdateCartItem = Patch "/v1/carts/current/items/{item_id}" {
+    UpdateCartItem = Patch "/v1/carts/current/items/{item_id}" => update_item(Json<UpdateItem>) -> Answer<CartView> {
         access: Access::CustomerOrCart,
         summary: "Set a line's quantity (1-99)",
-        request: Some("UpdateCartItem"),
-        response: Some("Cart"),
     },
-    RemoveCartItem = Delete "/v1/carts/current/items/{item_id}" {
+    RemoveCartItem = Delete "/v1/carts/current/items/{item_id}" => remove_item(NoBody) -> Answer<CartView> {
         access: Access::CustomerOrCart,
         summary: "Remove a line",
-        response: Some("Cart"),
     },
-    MergeCarts = Post "/v1/carts/merge" {
+    MergeCarts = Post "/v1/carts/merge" => merge_carts(NoBody) -> Answer<CartView> {
         access: Access::Customer,
         summary: "Merge the guest cart (x-cart-token) into the signed-in customer's cart",
-        response: Some("Cart"),
     },
-    CreateCheckoutSession = Post "/v1/checkout/sessions" {
+    CreateCheckoutSession = Post "/v1/checkout/sessions" => checkout_session(OptionalJson<CheckoutInput>) -> Answer<CheckoutSessionView> {
         access: Access::CustomerOrCart,
         summary: "Place the cart's order (prices from the catalog) and open a Stripe Checkout Session; a repeat answers with the same session",
-        request: Some("CheckoutInput"),
-        response: Some("CheckoutSession"),
         statuses: &[201, 200],
-        request_optional: true,
     },
-    CreatePaymentIntent = Post "/v1/payment-intents" {
+    CreatePaymentIntent = Post "/v1/payment-intents" => payment_intent(OptionalJson<CheckoutInput>) -> Answer<PaymentIntentResponse> {
         access: Access::CustomerOrCart,
         summary: "Place the cart's order and create its Stripe PaymentIntent (for a custom payment form)",
-        request: Some("CheckoutInput"),
-        response: Some("PaymentIntentResult"),
         statuses: &[201, 200],
-        request_optional: true,
     },
-    ConfirmPaymentIntent = Post "/v1/payment-intents/{id}/confirm" {
+    ConfirmPaymentIntent = Post "/v1/payment-intents/{id}/confirm" => confirm_payment_intent(NoBody) -> Answer<PaymentIntentResponse> {
         access: Access::CustomerOrCart,
         summary: "Where the payment stands (read from Stripe) and the order; changes nothing",
-        response: Some("PaymentIntentResult"),
     },
-    ListOrders = Get "/v1/orders" {
+    ListOrders = Get "/v1/orders" => list_orders(NoBody) -> Answer<OrderPage> {
         access: Access::Customer,
         summary: "The signed-in customer's orders, newest first (limit, starting_after)",
-        response: Some("OrderPage"),
     },
-    GetOrder = Get "/v1/orders/{order_number}" {
+    GetOrder = Get "/v1/orders/{order_number}" => get_order(NoBody) -> Answer<OrderView> {
         access: Access::OrderReader,
         summary: "One order: its customer, the guest with its cart token, or x-order-token",
-        response: Some("Order"),
     },
-    LookupOrder = Post "/v1/orders/lookup" {
+    LookupOrder = Post "/v1/orders/lookup" => lookup_order(Json<LookupInput>) -> Answer<LookupResult> {
         access: Access::Publishable,
         summary: "A guest's order by number and email: returns a one-hour order-access token (send as x-order-token)",
-        request: Some("OrderLookup"),
-        response: Some("OrderLookupResult"),
     },
-    CancelOrder = Post "/v1/orders/{order_number}/cancel" {
+    CancelOrder = Post "/v1/orders/{order_number}/cancel" => cancel_order(OptionalJson<CancelInput>) -> Answer<CancellationResult> {
         access: Access::OrderReader,
         summary: "Cancel the order inside the store's cancellation window: what was cancelled, asked of providers, refused, and the refund",
-        request: Some("CancelOrder"),
-        response: Some("Cancellation"),
-        request_optional: true,
     },
-    IssueDownloadLinks = Post "/v1/orders/{order_number}/downloads" {
+    IssueDownloadLinks = Post "/v1/orders/{order_number}/downloads" => download_links(OptionalJson<LinkInput>) -> Answer<Links> {
         access: Access::OrderReader,
         summary: "Download links for the order's digital items (48 h by default, at most 7 days; 10 links an hour); 202 while a file is prepared",
-        request: Some("DownloadLinkRequest"),
-        response: Some("DownloadLinks"),
         statuses: &[201, 202],
-        request_optional: true,
     },
-    UploadItemFile = Post "/v1/orders/{order_number}/items/{item_id}/files" {
+    UploadItemFile = Post "/v1/orders/{order_number}/items/{item_id}/files" => upload_item_file(RawBody) -> Answer<StoredFile> {
         access: Access::OrderReader,
         summary: "Upload a file rendered for an item of a paid order (raw body: image/png, image/jpeg or application/pdf, at most 20 MB)",
-        response: Some("StoredFile"),
         statuses: &[201],
         uploads: &["image/png", "image/jpeg", "application/pdf"],
     },
-    Download = Get "/v1/downloads/{token}" {
+    Download = Get "/v1/downloads/{token}" => before_auth(NoBody) -> Response {
         summary: "The file, streamed (Range supported); the token in the link is the credential",
         content_type: "application/octet-stream",
         statuses: &[200, 206, 202],
@@ -180,6 +161,12 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
         _ => {}
     }
     let caller = auth::storefront_caller(p, req.storefront_credentials()).await?;
+    let cx = Cx {
+        p,
+        req,
+        params: &params,
+        caller: &caller,
+    };
     if req.method == Method::Post {
         let scope = caller_scope(&caller);
         let scope = match &scope {
@@ -187,12 +174,9 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
             None => Scope::Anonymous,
         };
         let store_id = caller.store.id.clone();
-        with_idempotency(p, req, &store_id, scope, async || {
-            run(p, req, op, &params, &caller).await
-        })
-        .await
+        with_idempotency(p, req, &store_id, scope, async || run(&cx, op).await).await
     } else {
-        run(p, req, op, &params, &caller).await
+        run(&cx, op).await
     }
 }
 
@@ -207,119 +191,180 @@ fn caller_scope(c: &StorefrontCaller) -> Option<String> {
     }
 }
 
-async fn run<P: Platform>(
-    p: &P,
-    req: &Request,
-    op: Op,
-    params: &Params,
-    caller: &StorefrontCaller,
-) -> Result<Response, Problem> {
-    let store_id = caller.store.id.as_str();
-    Ok(match op {
-        Op::Healthz | Op::OpenApi | Op::Download => return Err(Problem::route_not_found()),
-        Op::UploadItemFile => Response::json(
-            201,
-            &lading_core::files::upload_customer_file(
-                p,
-                caller,
-                params.get("order_number"),
-                params.get("item_id"),
-                req.upload(),
-            )
-            .await?,
-        ),
-        Op::IssueDownloadLinks => {
-            let (status, links) = lading_core::downloads::issue_links(
-                p,
-                caller,
-                params.get("order_number"),
-                req.json_or_default()?,
-            )
-            .await?;
-            Response::json(status, &links)
-        }
-        Op::ListProducts => {
-            let page = list_products(
-                p,
-                store_id,
-                Audience::Storefront,
-                None,
-                req.query_param("starting_after"),
-                req.query_param("limit"),
-            )
-            .await?;
-            Response::json(200, &page)
-        }
-        Op::GetProduct => Response::json(
-            200,
-            &get_storefront_product(p, store_id, params.get("id_or_slug")).await?,
-        ),
-        Op::CreateCart => {
-            let (created, cart) = carts::create_cart::create_cart(p, caller).await?;
-            Response::json(if created { 201 } else { 200 }, &cart)
-        }
-        Op::GetCurrentCart => Response::json(
-            200,
-            &carts::view(p, &carts::current(p, caller, false).await?).await?,
-        ),
-        Op::AddCartItem => {
-            let input: AddItem = req.json()?;
-            Response::json(200, &carts::add_item::add_item(p, caller, input).await?)
-        }
-        Op::UpdateCartItem => {
-            let input: UpdateItem = req.json()?;
-            Response::json(
-                200,
-                &carts::update_item::update_item(p, caller, params.get("item_id"), input).await?,
-            )
-        }
-        Op::RemoveCartItem => Response::json(
-            200,
-            &carts::remove_item::remove_item(p, caller, params.get("item_id")).await?,
-        ),
-        Op::MergeCarts => Response::json(200, &carts::merge::merge(p, caller).await?),
-        Op::CreateCheckoutSession => {
-            let input = req.json_or_default()?;
-            let (created, session) =
-                orders::checkout::create_checkout_session(p, caller, input).await?;
-            Response::json(if created { 201 } else { 200 }, &session)
-        }
-        Op::CreatePaymentIntent => {
-            let input = req.json_or_default()?;
-            let (created, pi) =
-                orders::payment_intent::create_payment_intent(p, caller, input).await?;
-            Response::json(if created { 201 } else { 200 }, &pi)
-        }
-        Op::ConfirmPaymentIntent => Response::json(
-            200,
-            &orders::payment_intent::confirm_status(p, caller, params.get("id")).await?,
-        ),
-        Op::ListOrders => Response::json(
-            200,
-            &orders::shopper::list_orders(
-                p,
-                caller,
-                req.query_param("starting_after"),
-                req.query_param("limit"),
-            )
-            .await?,
-        ),
-        Op::GetOrder => Response::json(
-            200,
-            &orders::shopper::get_order(p, caller, params.get("order_number")).await?,
-        ),
-        Op::CancelOrder => Response::json(
-            200,
-            &orders::shopper::cancel(
-                p,
-                caller,
-                params.get("order_number"),
-                req.json_or_default()?,
-            )
-            .await?,
-        ),
-        Op::LookupOrder => {
-            Response::json(200, &orders::shopper::lookup(p, caller, req.json()?).await?)
-        }
+/// What a storefront handler works with: the platform, the request (path parameters,
+/// query, headers) and the caller its credentials name.
+pub struct Cx<'a, P: Platform> {
+    pub p: &'a P,
+    pub req: &'a Request,
+    pub params: &'a Params,
+    pub caller: &'a StorefrontCaller,
+}
+
+impl<P: Platform> Cx<'_, P> {
+    fn store_id(&self) -> &str {
+        &self.caller.store.id
+    }
+}
+
+/// Public routes are answered in [`dispatch`] before the caller is known.
+async fn before_auth<P: Platform, I, O>(_: &Cx<'_, P>, _: I) -> Result<O, Problem> {
+    Err(Problem::route_not_found())
+}
+
+async fn list_products<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Answer<Page<ProductView>>, Problem> {
+    let page = catalog::list_products::list_products(
+        cx.p,
+        cx.store_id(),
+        Audience::Storefront,
+        None,
+        cx.req.query_param("starting_after"),
+        cx.req.query_param("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn get_product<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Answer<ProductView>, Problem> {
+    let id_or_slug = cx.params.get("id_or_slug");
+    let product =
+        catalog::get_product::get_storefront_product(cx.p, cx.store_id(), id_or_slug).await?;
+    Ok(Answer::ok(product))
+}
+
+async fn create_cart<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<CartView>, Problem> {
+    let (created, cart) = carts::create_cart::create_cart(cx.p, cx.caller).await?;
+    Ok(Answer::created_if(created, cart))
+}
+
+async fn current_cart<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<CartView>, Problem> {
+    let cart = carts::current(cx.p, cx.caller, false).await?;
+    Ok(Answer::ok(carts::view(cx.p, &cart).await?))
+}
+
+async fn add_item<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AddItem>,
+) -> Result<Answer<CartView>, Problem> {
+    Ok(Answer::ok(
+        carts::add_item::add_item(cx.p, cx.caller, input).await?,
+    ))
+}
+
+async fn update_item<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<UpdateItem>,
+) -> Result<Answer<CartView>, Problem> {
+    let item_id = cx.params.get("item_id");
+    Ok(Answer::ok(
+        carts::update_item::update_item(cx.p, cx.caller, item_id, input).await?,
+    ))
+}
+
+async fn remove_item<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<CartView>, Problem> {
+    let item_id = cx.params.get("item_id");
+    Ok(Answer::ok(
+        carts::remove_item::remove_item(cx.p, cx.caller, item_id).await?,
+    ))
+}
+
+async fn merge_carts<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<CartView>, Problem> {
+    Ok(Answer::ok(carts::merge::merge(cx.p, cx.caller).await?))
+}
+
+async fn checkout_session<P: Platform>(
+    cx: &Cx<'_, P>,
+    OptionalJson(input): OptionalJson<CheckoutInput>,
+) -> Result<Answer<CheckoutSessionView>, Problem> {
+    let (created, session) =
+        orders::checkout::create_checkout_session(cx.p, cx.caller, input).await?;
+    Ok(Answer::created_if(created, session))
+}
+
+async fn payment_intent<P: Platform>(
+    cx: &Cx<'_, P>,
+    OptionalJson(input): OptionalJson<CheckoutInput>,
+) -> Result<Answer<PaymentIntentResponse>, Problem> {
+    let (created, intent) =
+        orders::payment_intent::create_payment_intent(cx.p, cx.caller, input).await?;
+    Ok(Answer::created_if(created, intent))
+}
+
+async fn confirm_payment_intent<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Answer<PaymentIntentResponse>, Problem> {
+    let id = cx.params.get("id");
+    Ok(Answer::ok(
+        orders::payment_intent::confirm_status(cx.p, cx.caller, id).await?,
+    ))
+}
+
+async fn list_orders<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<OrderPage>, Problem> {
+    let page = orders::shopper::list_orders(
+        cx.p,
+        cx.caller,
+        cx.req.query_param("starting_after"),
+        cx.req.query_param("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn get_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<OrderView>, Problem> {
+    let number = cx.params.get("order_number");
+    Ok(Answer::ok(
+        orders::shopper::get_order(cx.p, cx.caller, number).await?,
+    ))
+}
+
+async fn lookup_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<LookupInput>,
+) -> Result<Answer<LookupResult>, Problem> {
+    Ok(Answer::ok(
+        orders::shopper::lookup(cx.p, cx.caller, input).await?,
+    ))
+}
+
+async fn cancel_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    OptionalJson(input): OptionalJson<CancelInput>,
+) -> Result<Answer<CancellationResult>, Problem> {
+    let number = cx.params.get("order_number");
+    Ok(Answer::ok(
+        orders::shopper::cancel(cx.p, cx.caller, number, input).await?,
+    ))
+}
+
+async fn download_links<P: Platform>(
+    cx: &Cx<'_, P>,
+    OptionalJson(input): OptionalJson<LinkInput>,
+) -> Result<Answer<Links>, Problem> {
+    let number = cx.params.get("order_number");
+    let (status, links) = downloads::issue_links(cx.p, cx.caller, number, input).await?;
+    Ok(Answer {
+        status,
+        body: links,
     })
+}
+
+async fn upload_item_file<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: RawBody,
+) -> Result<Answer<StoredFile>, Problem> {
+    let stored = files::upload_customer_file(
+        cx.p,
+        cx.caller,
+        cx.params.get("order_number"),
+        cx.params.get("item_id"),
+        cx.req.upload(),
+    )
+    .await?;
+    Ok(Answer::created(stored))
 }

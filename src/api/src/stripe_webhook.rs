@@ -1,8 +1,8 @@
 //! `POST /webhooks/stripe`: the signature is checked before anything is written;
 //! then the event goes through [`ingest`], the same path the reconciliation cron uses.
 
-use crate::http::{Problem, Request, Response};
-use lading_core::payments::events::{IngestError, ingest};
+use crate::http::{Problem, Request};
+use lading_core::payments::events::{IngestError, Outcome, ingest};
 use lading_core::payments::stripe_signature::{self, TOLERANCE_S};
 use lading_core::ports::Platform;
 
@@ -13,7 +13,7 @@ pub const MAX_EVENT_BYTES: usize = 512 * 1024;
 /// 400 for a bad signature, a malformed event or a replayed id with another payload (these
 /// write nothing); 413 for an oversized body; 503 when not configured or when storage
 /// failed (Stripe retries).
-pub async fn receive<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
+pub async fn receive<P: Platform>(p: &P, req: &Request) -> Result<Outcome, Problem> {
     let secrets: Vec<&str> = p
         .settings()
         .stripe_webhook_secrets
@@ -49,7 +49,7 @@ pub async fn receive<P: Platform>(p: &P, req: &Request) -> Result<Response, Prob
             .detail(format!("The body is not valid JSON: {e}."))
     })?;
     match ingest(p, &event).await {
-        Ok(outcome) => Ok(Response::json(200, &outcome)),
+        Ok(outcome) => Ok(outcome),
         Err(IngestError::Malformed(m)) => {
             Err(Problem::new(400, "malformed_event", "Malformed event").detail(m))
         }

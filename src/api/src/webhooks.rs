@@ -1,10 +1,12 @@
 //! The webhooks Worker's API: providers' callbacks, each authenticated (signature or URL
 //! secret) before anything is written. Gooten is polled instead (lading_core::fulfillment::poll).
 
-use crate::http::{Access, Problem, Request, Response, route};
-use crate::{finish, healthz};
+use crate::http::{Access, Answer, NoBody, Problem, Request, Response, route};
+use crate::{Health, finish, health, stripe_webhook};
 use lading_core::domain::ProviderCode;
+use lading_core::fulfillment::events::Applied;
 use lading_core::fulfillment::webhooks;
+use lading_core::payments::events::Outcome;
 use lading_core::ports::Platform;
 
 /// This API's OpenAPI document (generated; see `crate::openapi`).
@@ -14,32 +16,28 @@ crate::route_table! {
     /// Every operation of this API, one per route.
     pub enum Op;
     pub const ROUTES;
-    Healthz = Get "/healthz" {
+    async fn run(Cx);
+    Healthz = Get "/healthz" => healthz_op(NoBody) -> Answer<Health> {
         summary: "Liveness and D1 check",
-        response: Some("Health"),
     },
-    OpenApi = Get "/openapi.json" {
+    OpenApi = Get "/openapi.json" => document(NoBody) -> Response {
         summary: "This document",
     },
-    Stripe = Post "/webhooks/stripe" {
+    Stripe = Post "/webhooks/stripe" => stripe(NoBody) -> Answer<Outcome> {
         access: Access::StripeSignature,
         summary: "Stripe events, signed with Stripe-Signature (v1, 300 s tolerance); each applied once",
-        response: Some("EventOutcome"),
     },
-    Printful = Post "/webhooks/printful" {
+    Printful = Post "/webhooks/printful" => printful(NoBody) -> Answer<Applied> {
         access: Access::ProviderSecret,
         summary: "Printful v1 events; authenticated by ?secret= (the store's printful webhook_secret)",
-        response: Some("ProviderEventOutcome"),
     },
-    Prodigi = Post "/webhooks/prodigi" {
+    Prodigi = Post "/webhooks/prodigi" => prodigi(NoBody) -> Answer<Applied> {
         access: Access::ProviderSecret,
         summary: "Prodigi CloudEvents; X-Prodigi-Signature = hex HMAC-SHA256 of the body with the store's prodigi webhook_secret (or ?secret=)",
-        response: Some("ProviderEventOutcome"),
     },
-    Gelato = Post "/webhooks/gelato" {
+    Gelato = Post "/webhooks/gelato" => gelato(NoBody) -> Answer<Applied> {
         access: Access::ProviderSecret,
         summary: "Gelato order_status_updated events; authenticated by ?secret=",
-        response: Some("ProviderEventOutcome"),
     },
 }
 
@@ -50,28 +48,53 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
 
 async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
     let (route, _) = route(ROUTES, req.method, &req.path)?;
-    match route.id {
-        Op::Healthz => Ok(healthz(p, "webhooks").await),
-        Op::OpenApi => Ok(Response::raw(200, "application/json", DOCUMENT)),
-        Op::Stripe => crate::stripe_webhook::receive(p, req).await,
-        Op::Printful => provider(p, ProviderCode::Printful, req).await,
-        Op::Prodigi => provider(p, ProviderCode::Prodigi, req).await,
-        Op::Gelato => provider(p, ProviderCode::Gelato, req).await,
-    }
+    run(&Cx { p, req }, route.id).await
+}
+
+/// What a webhook handler works with: each request authenticates itself (signature or
+/// URL secret), so there is no caller to resolve first.
+pub struct Cx<'a, P: Platform> {
+    pub p: &'a P,
+    pub req: &'a Request,
+}
+
+async fn healthz_op<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<Health>, Problem> {
+    health(cx.p, "webhooks").await
+}
+
+async fn document<P: Platform>(_: &Cx<'_, P>, _: NoBody) -> Result<Response, Problem> {
+    Ok(Response::raw(200, "application/json", DOCUMENT))
+}
+
+async fn stripe<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<Outcome>, Problem> {
+    Ok(Answer::ok(stripe_webhook::receive(cx.p, cx.req).await?))
+}
+
+async fn printful<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<Applied>, Problem> {
+    provider(cx, ProviderCode::Printful).await
+}
+
+async fn prodigi<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<Applied>, Problem> {
+    provider(cx, ProviderCode::Prodigi).await
+}
+
+async fn gelato<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Answer<Applied>, Problem> {
+    provider(cx, ProviderCode::Gelato).await
 }
 
 /// A print provider's callback: the raw body, its URL secret and the signature header the
 /// provider's rules name, handed to the core.
 async fn provider<P: Platform>(
-    p: &P,
+    cx: &Cx<'_, P>,
     provider: ProviderCode,
-    req: &Request,
-) -> Result<Response, Problem> {
+) -> Result<Answer<Applied>, Problem> {
+    let req = cx.req;
     let delivery = webhooks::Delivery {
         body: &req.body,
         url_secret: req.query_param("secret"),
         signature: webhooks::signature_header(provider).and_then(|h| req.get_header(h)),
     };
-    let applied = webhooks::receive(p, provider, delivery).await?;
-    Ok(Response::json(200, &applied))
+    Ok(Answer::ok(
+        webhooks::receive(cx.p, provider, delivery).await?,
+    ))
 }

@@ -29,18 +29,18 @@ fn every_json_route_refuses_a_body_that_is_not_an_object() {
     let mut checked = 0;
     let storefront: Vec<_> = lading_api::storefront::ROUTES
         .iter()
-        .map(|r| (r.method, r.pattern, r.access, r.request))
+        .map(|r| (r.method, r.pattern, r.access, r.json_body))
         .collect();
     let admin_routes: Vec<_> = lading_api::admin::ROUTES
         .iter()
-        .map(|r| (r.method, r.pattern, r.access, r.request))
+        .map(|r| (r.method, r.pattern, r.access, r.json_body))
         .collect();
     let documented = [&storefront, &admin_routes]
         .iter()
-        .map(|routes| routes.iter().filter(|r| r.3.is_some()).count())
+        .map(|routes| routes.iter().filter(|r| r.3).count())
         .sum::<usize>();
     for (api, routes) in [("storefront", &storefront), ("admin", &admin_routes)] {
-        for &(method, path, access, _) in routes.iter().filter(|r| r.3.is_some()) {
+        for &(method, path, access, _) in routes.iter().filter(|r| r.3) {
             for body in [
                 &br#"["Array product"]"#[..],
                 b"42",

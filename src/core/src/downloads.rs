@@ -38,14 +38,14 @@ pub fn create_statements(order: &OrderRow, guard: &Stmt, now: i64) -> Stmt {
     .or_nothing()
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkInput {
     /// How long the links work (default 48, at most 168).
     pub expires_in_hours: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Link {
     pub order_item_id: String,
     pub filename: String,
@@ -54,14 +54,14 @@ pub struct Link {
     pub expires_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Links {
     pub data: Vec<Link>,
     /// Items whose file is not ready yet: ask again shortly.
     pub pending: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct DownloadRow {
     id: String,
     order_item_id: String,
@@ -162,7 +162,7 @@ pub async fn issue_links<P: Platform>(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct TokenRow {
     expires_at: i64,
     revoked_at: Option<i64>,
@@ -227,7 +227,7 @@ pub enum Download {
     Preparing(Preparing),
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Preparing {
     pub status: String,
     pub detail: &'static str,

@@ -86,7 +86,7 @@ fn extension(kind: &str) -> &'static str {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StoredFile {
     pub id: String,
     pub key: String,
@@ -135,7 +135,7 @@ pub async fn upload_art<P: Platform>(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct FromArt {
     pub art_id: String,
     #[serde(flatten)]
@@ -145,7 +145,7 @@ pub struct FromArt {
     pub variant_extras: Vec<VariantExtras>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantExtras {
     #[serde(default)]
@@ -154,7 +154,7 @@ pub struct VariantExtras {
     pub placements: Vec<PlacementInput>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingInput {
     pub provider: ProviderCode,
@@ -162,7 +162,7 @@ pub struct MappingInput {
     pub cost_amount: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlacementInput {
     pub area: String,
@@ -192,7 +192,7 @@ pub async fn product_from_art<P: Platform>(
     store: &StoreRow,
     input: FromArt,
 ) -> Result<ProductView, AppError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct Art {
         r2_key: String,
     }

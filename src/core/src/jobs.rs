@@ -18,7 +18,7 @@ pub const FIVE_MINUTES: &str = "*/5 * * * *";
 /// repository check compares them).
 pub const SCHEDULES: &[&str] = &[HOURLY, FIVE_MINUTES];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct JobReport {
     pub job: &'static str,
     pub changed: u64,

@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     OrderConfirmation,
@@ -44,13 +44,7 @@ impl Kind {
     }
 }
 
-/// Where emails go: Brevo's API (or the simulator), with the sender's address.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EmailConfig {
-    pub api_base: String,
-    pub api_key: String,
-    pub sender_email: String,
-}
+pub use crate::ports::EmailConfig;
 
 pub fn notification_id(order_id: &str, kind: Kind) -> String {
     format!("ntf_{order_id}_{}", kind.as_str())
@@ -135,7 +129,7 @@ pub fn shipped(store_id: &str, order_id: &str, now: i64) -> Vec<Stmt> {
 const LEASE_MS: i64 = 60_000;
 const MAX_ATTEMPTS: i64 = 8;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct NotificationRow {
     id: String,
     store_id: String,
@@ -395,7 +389,7 @@ async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppEr
             },
         ),
         Kind::Shipped => {
-            #[derive(Deserialize)]
+            #[derive(Deserialize, schemars::JsonSchema)]
             struct Parcel {
                 carrier: Option<String>,
                 tracking_number: Option<String>,

@@ -2,6 +2,7 @@
 //! JavaScript objects and their futures are not `Send`.
 
 use crate::db::Db;
+use serde::{Deserialize, Serialize};
 
 /// An outbound HTTP request (JWKS, later Stripe and the providers).
 #[derive(Debug, Clone)]
@@ -51,7 +52,7 @@ pub struct Settings {
     pub environment: String,
     /// Variable `STRIPE_API_BASE` (default `https://api.stripe.com`) and secret
     /// `STRIPE_SECRET_KEY`; without the key, checkout answers 503.
-    pub stripe: Option<crate::payments::stripe_client::StripeConfig>,
+    pub stripe: Option<StripeConfig>,
     /// Secrets `STRIPE_WEBHOOK_SECRET` and, while rotating, `STRIPE_WEBHOOK_SECRET_PREVIOUS`.
     pub stripe_webhook_secrets: Vec<String>,
     /// Secret `ORDER_TOKEN_SECRET`: signs guests' order-access tokens.
@@ -66,7 +67,52 @@ pub struct Settings {
     /// 32+ characters); without it the UI's sign-in explains what to set.
     pub admin_session_secret: Option<String>,
     /// Notification emails (Brevo-style API); `None` leaves them unsent (`skipped`).
-    pub email: Option<crate::notifications::EmailConfig>,
+    pub email: Option<EmailConfig>,
+}
+
+/// Where Stripe is and how to authenticate (Worker variable `STRIPE_API_BASE`, secret
+/// `STRIPE_SECRET_KEY`).
+#[derive(Debug, Clone)]
+pub struct StripeConfig {
+    pub api_base: String,
+    pub secret_key: String,
+}
+
+/// Where emails go: Brevo's API (or the simulator), with the sender's address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailConfig {
+    pub api_base: String,
+    pub api_key: String,
+    pub sender_email: String,
+}
+
+/// The asymmetric algorithms the platform must verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// ECDSA on P-256 with SHA-256; the signature is `r || s` (64 bytes), as JWS has it.
+    Es256,
+}
+
+/// A public key from a JWKS, reduced to what verification needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct Jwk {
+    pub kty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,8 +162,8 @@ pub trait Platform {
     /// for a key the platform cannot import.
     async fn verify_signature(
         &self,
-        alg: crate::auth::jwt::SigAlg,
-        key: &crate::auth::jwt::Jwk,
+        alg: SigAlg,
+        key: &Jwk,
         message: &[u8],
         signature: &[u8],
     ) -> Result<bool, String>;

@@ -5,7 +5,7 @@ use crate::ports::Platform;
 use serde::{Deserialize, Serialize};
 
 /// A message body. Tagged by `kind` so new kinds can be added without breaking old ones.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     /// Submit one fulfillment order to its provider.
@@ -26,7 +26,7 @@ pub enum Message {
     },
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Done,

@@ -223,7 +223,7 @@ impl<'a, P: Platform> Platform for Audited<'a, P> {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditRow {
     pub id: String,
     pub actor: String,

@@ -66,7 +66,7 @@ pub async fn open<P: Platform>(
     {
         return Err(denied());
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct Row {
         r2_key: String,
     }

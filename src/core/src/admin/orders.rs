@@ -196,7 +196,8 @@ pub fn list_query(store_id: &str, f: &OrderFilters, after: Option<&Cursor>, limi
     Stmt { sql, params }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[schemars(rename = "AdminOrderSummary")]
 pub struct OrderSummary {
     pub id: String,
     pub order_number: String,
@@ -227,7 +228,8 @@ pub struct OrderSummary {
     pub paid_ms: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "AdminOrderPage")]
 pub struct OrderPage {
     pub data: Vec<OrderSummary>,
     pub has_more: bool,
@@ -584,7 +586,7 @@ pub async fn detail<P: Platform>(p: &P, store_id: &str, order_id: &str) -> Resul
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteInput {
     pub body: String,

@@ -14,7 +14,7 @@ use crate::time_fmt::{parse_instant_ms, rfc3339};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoInput {
     pub code: String,
@@ -31,7 +31,7 @@ pub struct PromoInput {
     pub expires_at: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone, schemars::JsonSchema)]
 pub struct PromoView {
     pub id: String,
     pub code: String,
@@ -215,7 +215,7 @@ fn check(input: PromoInput, now: i64) -> Result<Checked, AppError> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Existing {
     id: String,
     discount_type: String,
@@ -342,7 +342,7 @@ async fn refused<P: Platform>(p: &P, id: &str, e: stripe_client::StripeError) ->
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoUpdate {
     #[serde(default)]

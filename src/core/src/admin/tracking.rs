@@ -13,7 +13,7 @@ use crate::stmt;
 use serde::Deserialize;
 use serde_json::json;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackingInput {
     pub carrier: String,
@@ -25,7 +25,7 @@ pub struct TrackingInput {
     pub lines: Option<Vec<TrackingLine>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackingLine {
     pub order_item_id: String,

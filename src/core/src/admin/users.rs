@@ -11,7 +11,7 @@ use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserView {
     pub id: String,
     pub email: Option<String>,
@@ -144,7 +144,7 @@ pub async fn get<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<Value, 
     Ok(json!({ "user": u, "orders": orders }))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockInput {
     #[serde(default)]

@@ -14,7 +14,7 @@ use crate::ports::{HttpClient, OutboundRequest, Platform};
 use crate::sql::stores::IdentitySettings;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -25,34 +25,7 @@ const JWKS_TTL_MS: i64 = 10 * 60 * 1000;
 /// A token naming an unknown `kid` refetches the JWKS at most this often.
 const JWKS_REFRESH_MIN_MS: i64 = 30 * 1000;
 
-/// The asymmetric algorithms the platform must verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SigAlg {
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    Rs256,
-    /// ECDSA on P-256 with SHA-256; the signature is `r || s` (64 bytes), as JWS has it.
-    Es256,
-}
-
-/// A public key from a JWKS, reduced to what verification needs.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Jwk {
-    pub kty: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub n: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub e: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crv: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub y: Option<String>,
-}
+pub use crate::ports::{Jwk, SigAlg};
 
 impl Jwk {
     /// Whether this key may verify `alg` (no algorithm confusion: an RSA key never checks
@@ -73,12 +46,12 @@ impl Jwk {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 struct JwkSet {
     keys: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Header {
     alg: String,
     #[serde(default)]
@@ -87,14 +60,14 @@ struct Header {
     crit: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum Audience {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Claims {
     sub: Option<String>,
     #[serde(default)]

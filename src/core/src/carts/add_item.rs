@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// What the shopper sends. Any price in the body is ignored: prices come from D1.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct AddItem {
     pub variant_id: String,
     pub quantity: i64,

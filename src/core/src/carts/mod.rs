@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 /// At most this many distinct lines in one cart.
 pub const MAX_LINES: i64 = 50;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CartView {
     pub id: String,
     pub status: CartStatus,
@@ -39,7 +39,7 @@ pub struct CartView {
     pub cart_token: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CartItemView {
     pub id: String,
     pub variant_id: String,

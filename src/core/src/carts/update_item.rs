@@ -7,7 +7,7 @@ use crate::ports::Platform;
 use crate::sql::carts;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateItem {
     pub quantity: i64,
 }

@@ -7,7 +7,7 @@ use crate::sql::catalog::{self, ProductRow, VariantRow};
 use crate::sql::stores::StoreRow;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateProduct {
     pub title: String,
     #[serde(default)]

@@ -6,7 +6,8 @@ use crate::sql::catalog;
 use serde::Serialize;
 
 /// A keyset page: pass `next_cursor` back as `starting_after`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}Page")]
 pub struct Page<T> {
     pub data: Vec<T>,
     pub has_more: bool,

@@ -10,7 +10,8 @@ pub mod update_product;
 pub mod update_variant;
 mod views;
 
-pub use views::{Audience, ProductView, VariantView, product_views};
+pub use list_products::Page;
+pub use views::{Audience, MappingView, ProductView, VariantView, product_views};
 
 use crate::AppError;
 use crate::domain::{Currency, Money, ProviderCode, Sku, Text, VariantKind};
@@ -18,7 +19,7 @@ use crate::sql::catalog::VariantRow;
 use serde::Deserialize;
 
 /// A variant as the admin API receives it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct VariantInput {
     pub sku: String,
     #[serde(default)]

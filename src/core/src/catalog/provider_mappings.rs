@@ -6,7 +6,7 @@ use crate::ports::Platform;
 use crate::sql::catalog::{self, MappingRow};
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SetMapping {
     pub external_variant_id: String,
     #[serde(default)]

@@ -8,7 +8,7 @@ use crate::ports::Platform;
 use crate::sql::catalog;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateProduct {
     pub title: Option<String>,
     pub slug: Option<String>,

@@ -11,7 +11,7 @@ use crate::sql::stores::StoreRow;
 use serde::Deserialize;
 
 /// Fields to change; `null` clears the optional ones.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateVariant {
     pub sku: Option<String>,
     pub title: Option<String>,

@@ -11,7 +11,7 @@ pub enum Audience {
     Admin,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ProductView {
     pub id: String,
     pub slug: String,
@@ -24,13 +24,13 @@ pub struct ProductView {
     pub updated_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Price {
     pub amount: i64,
     pub currency: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct VariantView {
     pub id: String,
     pub sku: String,
@@ -48,7 +48,7 @@ pub struct VariantView {
     pub provider_mappings: Option<Vec<MappingView>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MappingView {
     pub provider: ProviderCode,
     pub external_variant_id: String,

@@ -2,7 +2,7 @@ use serde::Serialize;
 
 /// ISO 4217 code, stored uppercase (`USD`), of a currency Stripe charges in. Stripe wants
 /// it lowercase on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Currency(String);
 
 /// Stripe's presentment currencies (its "supported currencies" list).
@@ -171,7 +171,7 @@ fn parse_minor(text: &str, exponent: u32) -> Option<i64> {
 }
 
 /// Integer minor units plus a currency; never floats.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Money {
     amount: i64,
     currency: Currency,

@@ -207,7 +207,7 @@ impl StateMachine for ShipmentStatus {
 
 /// `PREFIX-YYYY-XXXXXXXX`: the store's prefix, the year, 8 Crockford base32 characters
 /// (40 random bits; a collision is retried by the caller's unique constraint).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct OrderNumber(String);
 
 impl OrderNumber {

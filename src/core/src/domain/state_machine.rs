@@ -71,5 +71,13 @@ macro_rules! string_enum {
                     "must be one of: {}", $name::VALUES.join(", "))))
             }
         }
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "enum": [$($s),+] })
+            }
+        }
     };
 }

@@ -2,7 +2,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Stock keeping unit: 1–64 of `A-Z a-z 0-9 - _ .`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Sku(String);
 
 impl Sku {
@@ -25,7 +25,7 @@ impl Sku {
 }
 
 /// URL handle of a product: 1–100 of `a-z 0-9 -`, not starting with `prod_` (ids do).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Slug(String);
 
 impl Slug {
@@ -64,7 +64,7 @@ impl Slug {
 /// Free text with a length bound, trimmed. Text goes on to Stripe, email APIs, providers
 /// and CSV exports, so control characters are refused wherever they stand (before
 /// trimming): [`Text::line`] allows none, [`Text::parse`] only line breaks and tabs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Text(String);
 
 impl Text {
@@ -117,7 +117,7 @@ impl Text {
 }
 
 /// Quantity of one cart line: 1..=99.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Quantity(u32);
 
 impl Quantity {
@@ -138,7 +138,7 @@ impl Quantity {
 
 /// Options chosen for a cart line (size, colour, personalisation): at most 10 string
 /// pairs. Stored canonically (keys sorted) so equal choices compare equal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
 pub struct CartOptions(BTreeMap<String, String>);
 
 impl CartOptions {
@@ -165,7 +165,7 @@ impl CartOptions {
 }
 
 /// An email address, lowercased. Deliberately loose: one `@`, a dot in the domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Email(String);
 
 impl Email {

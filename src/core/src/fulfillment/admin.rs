@@ -14,7 +14,7 @@ use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct FulfillmentOrderView {
     pub id: String,
     pub order_id: String,
@@ -36,7 +36,7 @@ pub struct FulfillmentOrderView {
     pub shipments: Option<Vec<Value>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Row {
     #[serde(flatten)]
     fo: FulfillmentOrderRow,
@@ -73,7 +73,8 @@ fn select() -> String {
     )
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "FulfillmentOrderPage")]
 pub struct Page {
     pub data: Vec<FulfillmentOrderView>,
     pub has_more: bool,
@@ -296,7 +297,7 @@ pub fn dashboard_counts_query(store_id: &str) -> crate::db::Stmt {
 /// # Errors
 /// Storage failures.
 pub async fn dashboard<P: Platform>(p: &P, store_id: &str) -> Result<Value, AppError> {
-    #[derive(Deserialize, Serialize)]
+    #[derive(Deserialize, Serialize, schemars::JsonSchema)]
     struct Count {
         provider: String,
         status: String,

@@ -35,7 +35,7 @@ pub enum Actor {
 /// Minutes after payment a customer may cancel when the store does not say.
 pub const DEFAULT_WINDOW_MINUTES: u32 = 60;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Part {
     pub fulfillment_order_id: String,
     pub provider: String,
@@ -43,7 +43,7 @@ pub struct Part {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CancellationResult {
     pub order: OrderView,
     /// Cancelled now (never reached a provider).
@@ -493,7 +493,7 @@ pub async fn settle_outcome<P: Platform>(
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorOutcome {
     /// `cancelled` (stopped where it was placed) or `rejected` (too late).

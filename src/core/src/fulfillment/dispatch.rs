@@ -64,7 +64,7 @@ pub async fn dispatch<P: Platform>(p: &P, ids: &[String]) -> Result<u64, AppErro
 /// # Errors
 /// Storage failures.
 pub async fn sweep<P: Platform>(p: &P) -> Result<u64, AppError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct Row {
         id: String,
     }

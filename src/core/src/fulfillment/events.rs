@@ -45,7 +45,7 @@ pub struct ShipmentUpdate {
     pub lines: Vec<(String, i64)>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Applied {
     pub event_id: String,
     pub duplicate: bool,

@@ -23,7 +23,7 @@ use crate::stmt;
 use routing::{Group, PreferredProvider, RoutableItem, route};
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct FulfillmentOrderRow {
     pub id: String,
     pub store_id: String,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 /// # Errors
 /// Storage failures.
 pub async fn recover_stuck<P: Platform>(p: &P) -> Result<u64, AppError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct Row {
         id: String,
         provider: String,
@@ -76,7 +76,7 @@ pub fn lost_work_query(due: i64) -> crate::db::Stmt {
 
 /// Re-sends the message of work whose message should have arrived long ago.
 async fn resend_lost<P: Platform>(p: &P) -> Result<u64, AppError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct Lost {
         message: String,
     }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// An order item as routing sees it.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RoutableItem {
     pub id: String,
     pub variant_id: String,
@@ -19,7 +19,7 @@ pub struct RoutableItem {
     pub mappings: Vec<Mapping>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Mapping {
     pub provider: ProviderCode,
     pub external_variant_id: String,

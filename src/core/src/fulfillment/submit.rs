@@ -191,7 +191,7 @@ async fn retry_or_fail<P: Platform>(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct LineRow {
     id: String,
     sku: String,

@@ -17,7 +17,7 @@ use crate::time_fmt::{HOUR_MS, rfc3339};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CheckoutSessionView {
     pub checkout_url: String,
     pub session_id: String,

@@ -16,7 +16,7 @@ use crate::time_fmt::rfc3339;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OrderView {
     pub id: String,
     pub order_number: String,
@@ -40,7 +40,7 @@ pub struct OrderView {
     pub cancelled_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OrderItemView {
     pub id: String,
     pub variant_id: String,

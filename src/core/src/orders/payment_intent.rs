@@ -16,7 +16,7 @@ use crate::sql::orders;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PaymentIntentView {
     pub id: String,
     pub status: String,
@@ -29,7 +29,7 @@ pub struct PaymentIntentView {
     pub last_payment_error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PaymentIntentResponse {
     pub payment_intent: PaymentIntentView,
     pub order: OrderView,

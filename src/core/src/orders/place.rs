@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a storefront may send with a checkout. Anything else in the body (prices, totals)
 /// is ignored: amounts come from D1.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct CheckoutInput {
     /// A guest's email for the receipt and order lookup (customers' comes from their token).
     pub email: Option<String>,
@@ -24,7 +24,7 @@ pub struct CheckoutInput {
     pub shipping_address: Option<Address>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     pub name: String,

@@ -12,7 +12,7 @@ use crate::sql::stores;
 use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OrderSummary {
     pub id: String,
     pub order_number: String,
@@ -23,7 +23,7 @@ pub struct OrderSummary {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OrderPage {
     pub data: Vec<OrderSummary>,
     pub has_more: bool,
@@ -106,14 +106,14 @@ pub async fn get_order<P: Platform>(
     view(p, &order).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupInput {
     pub order_number: String,
     pub email: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LookupResult {
     /// Send as `x-order-token` to read this order.
     pub order_token: String,
@@ -152,7 +152,7 @@ pub async fn lookup<P: Platform>(
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
     pub reason: Option<String>,

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 pub const PROVIDER: &str = "stripe";
 
 /// What happened to one event.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Outcome {
     pub event_id: String,
     #[serde(rename = "type")]

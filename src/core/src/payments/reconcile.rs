@@ -21,7 +21,7 @@ const FIRST_LOOKBACK_S: i64 = 3 * 24 * 3600;
 const OVERLAP_S: i64 = 300;
 const MAX_PAGES: usize = 20;
 
-#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Reconciled {
     pub listed: usize,
     pub applied: usize,
@@ -36,7 +36,7 @@ pub async fn reconcile_stripe<P: Platform>(p: &P) -> Result<Reconciled, AppError
         return Ok(Reconciled::default());
     };
     let now_s = p.now_ms() / 1000;
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct C {
         cursor: String,
     }
@@ -116,7 +116,7 @@ pub async fn reconcile_stripe<P: Platform>(p: &P) -> Result<Reconciled, AppError
 
 /// Which of these events were already applied (one query per 90 ids: D1 binds ≤ 100).
 async fn processed<P: Platform>(p: &P, events: &[Value]) -> Result<HashSet<String>, AppError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct R {
         event_id: String,
     }

@@ -16,7 +16,7 @@ use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundInput {
     /// Minor units; without it (and without `lines`), everything still refundable.
@@ -27,14 +27,14 @@ pub struct RefundInput {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundLine {
     pub order_item_id: String,
     pub quantity: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RefundView {
     pub id: String,
     pub amount: i64,
@@ -235,7 +235,7 @@ impl Reservation<'_> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Reserved {
     order_id: String,
     store_id: String,
@@ -332,7 +332,7 @@ pub async fn send<P: Platform>(p: &P, id: &str) -> Result<(), AppError> {
 /// # Errors
 /// Storage failures.
 pub async fn sweep<P: Platform>(p: &P) -> Result<u64, AppError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct Row {
         id: String,
     }

@@ -5,13 +5,7 @@
 use crate::ports::{HttpClient, OutboundRequest, Platform};
 use serde_json::Value;
 
-/// Where Stripe is and how to authenticate (Worker variable `STRIPE_API_BASE`, secret
-/// `STRIPE_SECRET_KEY`).
-#[derive(Debug, Clone)]
-pub struct StripeConfig {
-    pub api_base: String,
-    pub secret_key: String,
-}
+pub use crate::ports::StripeConfig;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StripeError {

@@ -4,7 +4,7 @@ use crate::stmt;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct CartRow {
     pub id: String,
     pub store_id: String,
@@ -18,7 +18,7 @@ pub struct CartRow {
 
 /// A cart line joined with its variant and product as they are now: prices are always
 /// read from the catalog, never from the cart.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct CartLine {
     pub id: String,
     pub variant_id: String,

@@ -3,7 +3,7 @@ use crate::domain::{ProductStatus, ProviderCode, VariantKind, VariantStatus};
 use crate::stmt;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct ProductRow {
     pub id: String,
     pub store_id: String,
@@ -17,7 +17,7 @@ pub struct ProductRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct VariantRow {
     pub id: String,
     pub store_id: String,
@@ -36,7 +36,7 @@ pub struct VariantRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct MappingRow {
     pub variant_id: String,
     pub provider: ProviderCode,
@@ -239,7 +239,7 @@ pub fn delete_mapping(store_id: &str, variant_id: &str, provider: ProviderCode) 
 
 /// A product on sale with its active variants, as the storefront shows it: one query, the
 /// variants aggregated to JSON by SQLite (list and detail pages are the hottest reads).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct StorefrontProductRow {
     pub id: String,
     pub slug: String,
@@ -253,7 +253,7 @@ pub struct StorefrontProductRow {
     pub variants: Vec<StorefrontVariant>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct StorefrontVariant {
     pub id: String,
     pub sku: String,

@@ -9,7 +9,7 @@ use crate::stmt;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct OrderRow {
     pub id: String,
     pub store_id: String,
@@ -40,7 +40,7 @@ pub struct OrderRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct OrderItemRow {
     pub id: String,
     pub order_id: String,
@@ -59,7 +59,7 @@ pub struct OrderItemRow {
 }
 
 /// Refund totals of an order, from the ledger.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, schemars::JsonSchema)]
 pub struct LedgerTotals {
     pub captured: i64,
     pub refunded: i64,

@@ -4,7 +4,7 @@ use crate::stmt;
 use serde::{Deserialize, Serialize};
 
 /// Store settings kept as JSON beside the store.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, schemars::JsonSchema)]
 #[serde(default)]
 pub struct StoreSettings {
     /// How customers' bearer JWTs are verified; without it, only guests can shop.
@@ -26,7 +26,7 @@ pub struct StoreSettings {
 
 /// Per-store provider accounts. A provider without settings cannot be submitted to (its
 /// fulfillment orders fail with a clear error an operator can fix and retry).
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ProviderSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,7 +39,7 @@ pub struct ProviderSettings {
     pub gelato: Option<ProviderAccount>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ProviderAccount {
     /// Printful token, Prodigi and Gelato API key, Gooten partner billing key.
@@ -109,7 +109,7 @@ pub const DEFAULT_SHIP_TO: &[&str] = &[
     "NO", "FI", "PL", "CZ", "AU", "NZ", "JP",
 ];
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct IdentitySettings {
     pub issuer: String,
     pub audience: String,
@@ -122,7 +122,7 @@ pub struct IdentitySettings {
 }
 
 /// Flat shipping below a threshold, free from it (seed default: 9.99 below 150.00).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ShippingRates {
     pub flat_amount: i64,
     pub free_from_amount: Option<i64>,
@@ -137,7 +137,7 @@ impl Default for ShippingRates {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct StoreRow {
     pub id: String,
     pub name: String,
@@ -149,7 +149,7 @@ pub struct StoreRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct AdminKeyRow {
     pub id: String,
     pub store_id: String,
@@ -225,7 +225,7 @@ pub async fn stores_page(
 }
 
 pub async fn publishable_keys(db: &impl Db, store_id: &str) -> Result<Vec<String>, DbError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct K {
         key: String,
     }
@@ -333,7 +333,7 @@ pub async fn customer_by_subject(
         .await
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct CustomerRow {
     pub id: String,
     pub store_id: String,

@@ -8,7 +8,7 @@ use crate::sql::stores::{self, AdminKeyRow};
 use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NewAdminKey {
     pub id: String,
     /// The secret: shown once here, stored only as SHA-256.
@@ -17,7 +17,7 @@ pub struct NewAdminKey {
     pub label: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AdminKeyView {
     pub id: String,
     /// The first characters, to recognise a key without revealing it.
@@ -41,7 +41,7 @@ impl From<AdminKeyRow> for AdminKeyView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateAdminKey {
     pub role: Role,
     pub label: String,
@@ -112,7 +112,7 @@ pub async fn revoke_admin_key<P: Platform>(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAdminKey {
     #[serde(default)]

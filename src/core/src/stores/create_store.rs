@@ -7,7 +7,7 @@ use crate::ports::{Platform, PlatformExt};
 use crate::sql::stores::{self, StoreRow, StoreSettings};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateStore {
     pub name: String,
     /// Order numbers read `PREFIX-YYYY-XXXXXXXX`.
@@ -17,7 +17,7 @@ pub struct CreateStore {
     pub settings: StoreSettings,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CreatedStore {
     pub store: StoreView,
     /// For the storefront's `x-publishable-api-key` (public by design).

@@ -8,7 +8,7 @@ use crate::sql::stores::{StoreRow, StoreSettings};
 use crate::time_fmt::rfc3339;
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StoreView {
     pub id: String,
     pub name: String,

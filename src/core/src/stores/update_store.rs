@@ -5,7 +5,7 @@ use crate::ports::Platform;
 use crate::sql::stores::{self, StoreSettings};
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateStore {
     pub name: Option<String>,
     /// Replaces the settings whole.

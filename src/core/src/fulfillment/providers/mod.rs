@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// What a provider can do, so callers never ask for what it lacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Capabilities {
     /// It calls our webhook with status changes.
     pub push_webhooks: bool,
@@ -32,7 +32,7 @@ pub struct Capabilities {
 }
 
 /// Everything a provider needs to make one fulfillment order, read from D1.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Submission {
     /// Our fulfillment order id: the idempotency reference every create carries.
     pub reference: String,
@@ -42,7 +42,7 @@ pub struct Submission {
     pub items: Vec<SubmissionItem>,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct Recipient {
     pub name: String,
     pub line1: String,
@@ -54,7 +54,7 @@ pub struct Recipient {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SubmissionItem {
     /// Our fulfillment order line id (providers echo it per item).
     pub line_id: String,
