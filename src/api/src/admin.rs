@@ -330,7 +330,35 @@ async fn dispatch<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Resp
     perform(p, req, route, &params, &caller, &store_id).await
 }
 
-/// The web UI's way in: the operation behind an API path, as this caller (roles enforced
+/// An operation the web UI performs for an operator: which one, the id its path names
+/// (if any) and its JSON input. The UI names operations, never API paths.
+#[derive(Debug, Clone)]
+pub struct Call<'a> {
+    pub op: Op,
+    pub id: &'a str,
+    pub input: serde_json::Value,
+}
+
+impl Call<'_> {
+    pub fn route(&self) -> &'static Route<Op> {
+        ROUTES
+            .iter()
+            .find(|r| r.id == self.op)
+            .expect("every operation has its route")
+    }
+    /// The API path the call stands for (in the audit log, and what its Idempotency-Key
+    /// promises).
+    pub fn path(&self) -> String {
+        self.route()
+            .pattern
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { self.id } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// The web UI's way in: an operation as this caller (roles, idempotency and the audit log
 /// exactly as for the API).
 ///
 /// # Errors
@@ -338,18 +366,23 @@ async fn dispatch<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Resp
 pub async fn perform_as<P: Platform>(
     p: &Audited<'_, P>,
     caller: &AdminCaller,
-    method: Method,
-    path: &str,
-    body: serde_json::Value,
+    call: Call<'_>,
     idempotency_key: Option<&str>,
     request_id: &str,
 ) -> Result<Response, Problem> {
-    let (route, params) = route(ROUTES, method, path)?;
+    let route = call.route();
+    if matches!(
+        route.access,
+        Access::Public | Access::Signed | Access::Bootstrap
+    ) {
+        return Err(not_an_operation());
+    }
     let store_id = caller
         .require(route.access.role().unwrap_or(Role::Superadmin))?
         .0
         .to_owned();
-    let mut req = Request::new(method, path).json_body(&body);
+    let params = Params::filled(route.pattern, call.id);
+    let mut req = Request::new(route.method, &call.path()).json_body(&call.input);
     if let Some(k) = idempotency_key {
         req = req.header("idempotency-key", k);
     }

@@ -865,6 +865,16 @@ macro_rules! route_table {
 pub struct Params(Vec<(&'static str, String)>);
 
 impl Params {
+    /// The parameters a pattern names, filled with `value` (the one id a UI form acts on).
+    pub fn filled(pattern: &'static str, value: &str) -> Self {
+        Params(
+            pattern
+                .split('/')
+                .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .map(|name| (name, value.to_owned()))
+                .collect(),
+        )
+    }
     pub fn get(&self, name: &str) -> &str {
         self.0
             .iter()

@@ -292,17 +292,26 @@ fn wrong_methods_name_the_allowed_ones_and_public_routes_are_not_operations() {
             .admin_credentials(),
     ))
     .unwrap();
-    for path in ["/healthz", "/openapi.json"] {
+    use lading_api::admin::{Call, Op};
+    for op in [
+        Op::Healthz,
+        Op::OpenApi,
+        Op::OpenCustomerFile,
+        Op::CreateStore,
+    ] {
+        let call = Call {
+            op,
+            id: "x",
+            input: json!({}),
+        };
         let r = run(lading_api::admin::perform_as(
             &lading_core::admin::audit::Audited::new(&p),
             &caller,
-            Method::Get,
-            path,
-            json!({}),
+            call,
             None,
             "req_ui",
         ));
-        assert_eq!(r.unwrap_err().status, 404, "{path}");
+        assert_eq!(r.unwrap_err().status, 404, "{op:?}");
     }
 }
 

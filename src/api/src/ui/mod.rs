@@ -7,7 +7,7 @@
 pub mod pages;
 pub mod session;
 
-use crate::admin::perform_as;
+use crate::admin::{Call, Op, perform_as};
 use crate::http::{Method, Params, Problem, Request, Response, Route, parse_query, route};
 use lading_core::AppError;
 use lading_core::admin::audit::Audited;
@@ -439,16 +439,13 @@ async fn create_key<P: Platform>(
             .find(|(n, _)| n == k)
             .map_or("", |(_, v)| v.trim())
     };
-    let created = perform_as(
-        p,
-        &op.caller(),
-        Method::Post,
-        "/admin/api/v1/admin-keys",
-        json!({ "role": field("role"), "label": field("label") }),
-        idempotency_key(field("_idem"), Method::Post, "/admin/api/v1/admin-keys").as_deref(),
-        &req.request_id,
-    )
-    .await;
+    let call = Call {
+        op: Op::CreateAdminKey,
+        id: "",
+        input: json!({ "role": field("role"), "label": field("label") }),
+    };
+    let key = idempotency_key(field("_idem"), &call);
+    let created = perform_as(p, &op.caller(), call, key.as_deref(), &req.request_id).await;
     let created: Value = match created {
         Ok(r) => serde_json::from_slice(&r.body).unwrap_or_default(),
         Err(pr) => {
@@ -472,13 +469,19 @@ async fn create_key<P: Platform>(
 }
 
 /// One Idempotency-Key per form on a rendered page: sent twice, answered once.
-fn idempotency_key(nonce: &str, method: Method, path: &str) -> Option<String> {
+fn idempotency_key(nonce: &str, call: &Call<'_>) -> Option<String> {
     (!nonce.is_empty()
         && nonce.len() <= 64
         && nonce
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-    .then(|| format!("ui:{nonce}:{}:{path}", method.as_str()))
+    .then(|| {
+        format!(
+            "ui:{nonce}:{}:{}",
+            call.route().method.as_str(),
+            call.path()
+        )
+    })
 }
 
 fn empty_page() -> lading_core::admin::orders::OrderPage {
@@ -582,7 +585,7 @@ async fn act<P: Platform>(
         ));
     }
     // Each form becomes the admin API operation it stands for.
-    let prepared: Result<(Method, String, Value, String, String), Problem> = (|| {
+    let prepared: Result<(Op, Value, String, String), Problem> = (|| {
         Ok(match ui {
             Ui::Refund => {
                 let mut body = json!({ "reason": field("reason") });
@@ -590,8 +593,7 @@ async fn act<P: Platform>(
                     body["amount"] = json!(minor_units("amount", field("amount"), &currency)?);
                 }
                 (
-                    Method::Post,
-                    format!("/admin/api/v1/orders/{id}/refunds"),
+                    Op::CreateRefund,
                     body,
                     order_page.clone(),
                     "Refund sent to Stripe.".into(),
@@ -605,30 +607,26 @@ async fn act<P: Platform>(
                     json!({ "reason": reason })
                 };
                 (
-                    Method::Post,
-                    format!("/admin/api/v1/orders/{id}/cancel"),
+                    Op::CancelOrder,
                     body,
                     order_page.clone(),
                     "Cancellation requested.".into(),
                 )
             }
             Ui::Note => (
-                Method::Post,
-                format!("/admin/api/v1/orders/{id}/notes"),
+                Op::AddOrderNote,
                 json!({ "body": field("body") }),
                 order_page.clone(),
                 "Note added.".into(),
             ),
             Ui::AcceptPayment => (
-                Method::Post,
-                format!("/admin/api/v1/orders/{id}/accept-payment"),
+                Op::AcceptPayment,
                 json!({}),
                 order_page.clone(),
                 "Accepted: the order is paid and goes to fulfillment.".into(),
             ),
             Ui::Retry => (
-                Method::Post,
-                format!("/admin/api/v1/fulfillment-orders/{id}/retry"),
+                Op::RetryFulfillmentOrder,
                 json!({}),
                 back.clone(),
                 "Queued for another attempt.".into(),
@@ -639,8 +637,7 @@ async fn act<P: Platform>(
                     body["tracking_url"] = json!(field("tracking_url"));
                 }
                 (
-                    Method::Post,
-                    format!("/admin/api/v1/fulfillment-orders/{id}/tracking"),
+                    Op::AddTracking,
                     body,
                     back.clone(),
                     "Tracking added; the customer is emailed.".into(),
@@ -657,13 +654,7 @@ async fn act<P: Platform>(
                 } else {
                     "Recorded: it could not be stopped."
                 };
-                (
-                    Method::Post,
-                    format!("/admin/api/v1/fulfillment-orders/{id}/cancellation"),
-                    body,
-                    back.clone(),
-                    done.into(),
-                )
+                (Op::SettleCancellation, body, back.clone(), done.into())
             }
             Ui::CreatePromo => {
                 let kind = field("discount_type");
@@ -696,51 +687,44 @@ async fn act<P: Platform>(
                         })?);
                 }
                 (
-                    Method::Post,
-                    "/admin/api/v1/promo-codes".into(),
+                    Op::CreatePromoCode,
                     body,
                     "/admin/promo-codes".into(),
                     "Promo code created at Stripe.".into(),
                 )
             }
             Ui::TogglePromo => (
-                Method::Patch,
-                format!("/admin/api/v1/promo-codes/{id}"),
+                Op::UpdatePromoCode,
                 json!({ "active": field("active") == "true" }),
                 "/admin/promo-codes".into(),
                 "Promo code updated.".into(),
             ),
             Ui::DeletePromo => (
-                Method::Delete,
-                format!("/admin/api/v1/promo-codes/{id}"),
+                Op::DeletePromoCode,
                 json!({}),
                 "/admin/promo-codes".into(),
                 "Promo code deleted.".into(),
             ),
             Ui::Block => (
-                Method::Post,
-                format!("/admin/api/v1/users/{id}/block"),
+                Op::BlockUser,
                 json!({ "reason": field("reason") }),
                 format!("/admin/users/{id}"),
                 "Customer blocked.".into(),
             ),
             Ui::Unblock => (
-                Method::Post,
-                format!("/admin/api/v1/users/{id}/unblock"),
+                Op::UnblockUser,
                 json!({}),
                 format!("/admin/users/{id}"),
                 "Customer unblocked.".into(),
             ),
             Ui::KeyRole => (
-                Method::Patch,
-                format!("/admin/api/v1/admin-keys/{id}"),
+                Op::UpdateAdminKey,
                 json!({ "role": field("role") }),
                 "/admin/keys".into(),
                 "Role changed; it counts from the key's next request.".into(),
             ),
             Ui::RevokeKey => (
-                Method::Delete,
-                format!("/admin/api/v1/admin-keys/{id}"),
+                Op::RevokeAdminKey,
                 json!({}),
                 "/admin/keys".into(),
                 "Key revoked; its sessions have ended.".into(),
@@ -748,7 +732,7 @@ async fn act<P: Platform>(
             _ => return Err(Problem::route_not_found()),
         })
     })();
-    let (method, path, body, to, done) = match prepared {
+    let (operation, body, to, done) = match prepared {
         Ok(x) => x,
         Err(pr) => {
             return Ok(redirect(&with_flash(
@@ -768,19 +752,14 @@ async fn act<P: Platform>(
     } else {
         body
     };
-    let key = idempotency_key(field("_idem"), method, &path);
+    let call = Call {
+        op: operation,
+        id,
+        input: body,
+    };
+    let key = idempotency_key(field("_idem"), &call);
     Ok(
-        match perform_as(
-            p,
-            &op.caller(),
-            method,
-            &path,
-            body,
-            key.as_deref(),
-            &req.request_id,
-        )
-        .await
-        {
+        match perform_as(p, &op.caller(), call, key.as_deref(), &req.request_id).await {
             Ok(_) => redirect(&with_flash(&to, "notice", &done)),
             Err(pr) => redirect(&with_flash(&to, "error", &problem_text(&pr))),
         },
