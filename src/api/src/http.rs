@@ -168,10 +168,32 @@ impl Request {
             return Err(Problem::new(422, "validation_failed", "Validation failed")
                 .detail("The body must be a JSON object."));
         }
+        let mut value = value;
+        integral_floats_as_integers(&mut value);
         serde_json::from_value(value).map_err(|e| {
             Problem::new(422, "validation_failed", "Validation failed")
                 .detail(format!("The body does not fit: {e}."))
         })
+    }
+}
+
+/// JSON has one number type: `48.0` is the integer 48 to JSON Schema and to a client that
+/// computed it, so an integral float is read as that integer (`48.5` stays a float, and an
+/// integer field refuses it).
+fn integral_floats_as_integers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Within ±2^53 every integer is exact in an f64.
+                if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(o) => o.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 
@@ -846,15 +868,17 @@ macro_rules! route_table {
             }
         }
 
-        /// Each operation's request and answer schemas (for the OpenAPI generator).
+        /// Each operation's request and answer schemas (for the OpenAPI generator): requests
+        /// as they are read, answers as they are written.
         #[cfg(any(test, feature = "openapi"))]
         pub fn schemas(
-            g: &mut schemars::SchemaGenerator,
+            requests: &mut schemars::SchemaGenerator,
+            answers: &mut schemars::SchemaGenerator,
         ) -> Vec<($op, Option<schemars::Schema>, Option<schemars::Schema>)> {
             vec![ $( (
                 $op::$name,
-                <$input as $crate::http::FromRequest>::schema(g),
-                <$output as $crate::http::IntoResponse>::schema(g),
+                <$input as $crate::http::FromRequest>::schema(requests),
+                <$output as $crate::http::IntoResponse>::schema(answers),
             ) ),* ]
         }
     };

@@ -8,6 +8,7 @@ use crate::http::{Access, Method, Problem, Route};
 use schemars::generate::SchemaSettings;
 use schemars::{Schema, SchemaGenerator};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// Each operation's request and answer schemas, as a route table's `schemas` gives them.
 type Schemas<R> = Vec<(R, Option<Schema>, Option<Schema>)>;
@@ -105,15 +106,38 @@ fn operation<R: Copy>(
     op
 }
 
-/// The generator every document uses: JSON Schema 2020-12 (OpenAPI 3.1's dialect), named
-/// types under `components/schemas`.
-fn generator() -> SchemaGenerator {
-    SchemaSettings::draft2020_12()
-        .with(|s| {
-            s.definitions_path = "/components/schemas".into();
-            s.meta_schema = None;
-        })
-        .into_generator()
+/// The generators every document uses: JSON Schema 2020-12 (OpenAPI 3.1's dialect), named
+/// types under `components/schemas`; one reads requests as the handlers parse them, the
+/// other answers as the handlers write them (a field left out when empty is optional).
+fn generator(answers: bool) -> SchemaGenerator {
+    let settings = SchemaSettings::draft2020_12().with(|s| {
+        s.definitions_path = "/components/schemas".into();
+        s.meta_schema = None;
+    });
+    if answers {
+        settings.for_serialize().into_generator()
+    } else {
+        settings.for_deserialize().into_generator()
+    }
+}
+
+/// Replaces `$ref`s to the renamed schemas.
+fn rename_refs(v: &mut Value, renamed: &BTreeMap<String, String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref") {
+                if let Some(new) = r
+                    .strip_prefix("#/components/schemas/")
+                    .and_then(|n| renamed.get(n))
+                {
+                    *r = format!("#/components/schemas/{new}");
+                }
+            }
+            o.values_mut().for_each(|x| rename_refs(x, renamed));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| rename_refs(x, renamed)),
+        _ => {}
+    }
 }
 
 /// The OpenAPI document of one API (`storefront`, `admin` or `webhooks`) from its routes
@@ -121,11 +145,32 @@ fn generator() -> SchemaGenerator {
 pub fn document<R: Copy + PartialEq>(
     api: &str,
     routes: &[Route<R>],
-    schemas: fn(&mut SchemaGenerator) -> Schemas<R>,
+    schemas: fn(&mut SchemaGenerator, &mut SchemaGenerator) -> Schemas<R>,
 ) -> Value {
-    let mut g = generator();
-    let typed = schemas(&mut g);
-    let problem = g.subschema_for::<Problem>();
+    let (mut requests, mut answers) = (generator(false), generator(true));
+    let mut typed = schemas(&mut requests, &mut answers);
+    let problem = answers.subschema_for::<Problem>();
+    // A type read and written the same way is one schema; one that differs (a field with a
+    // default is optional to send, always there in an answer) is `<Name>Input` as a request.
+    let mut components = answers.take_definitions(true);
+    let mut read = requests.take_definitions(true);
+    let renamed: BTreeMap<String, String> = read
+        .iter()
+        .filter(|(name, schema)| components.get(*name).is_some_and(|s| s != *schema))
+        .map(|(name, _)| (name.clone(), format!("{name}Input")))
+        .collect();
+    for (name, mut schema) in std::mem::take(&mut read) {
+        rename_refs(&mut schema, &renamed);
+        let name = renamed.get(&name).cloned().unwrap_or(name);
+        components.insert(name, schema);
+    }
+    for (_, request, _) in &mut typed {
+        if let Some(schema) = request {
+            let mut v = schema.clone().to_value();
+            rename_refs(&mut v, &renamed);
+            *schema = Schema::try_from(v).expect("a schema stays a schema");
+        }
+    }
     let mut paths = serde_json::Map::new();
     for r in routes {
         let (_, request, response) = typed
@@ -138,7 +183,6 @@ pub fn document<R: Copy + PartialEq>(
         entry[r.method.as_str().to_lowercase()] =
             operation(r, request.as_ref(), response.as_ref(), &problem);
     }
-    let components = g.take_definitions(true);
     for name in refs(&Value::Object(paths.clone())) {
         assert!(
             components.contains_key(&name),

@@ -42,6 +42,7 @@ pub fn create_statements(order: &OrderRow, guard: &Stmt, now: i64) -> Stmt {
 #[serde(deny_unknown_fields)]
 pub struct LinkInput {
     /// How long the links work (default 48, at most 168).
+    #[schemars(range(min = 1, max = 168))]
     pub expires_in_hours: Option<i64>,
 }
 

@@ -6,6 +6,8 @@
 #[path = "../../../core/tests/support/mod.rs"]
 mod platform;
 
+pub mod documented;
+
 pub use platform::*;
 
 use lading_api::http::{Method, Request, Response};
@@ -13,14 +15,22 @@ use lading_core::ports::Platform;
 use serde_json::{Value, json};
 
 /// Sends a request through the storefront or admin API.
+/// Every answer is checked against the served OpenAPI document ([`documented::check`]).
 pub fn call(p: &TestPlatform, api: &str, req: Request) -> Response {
-    run(async {
+    let sent = req.clone();
+    let resp = run(async {
         match api {
             "admin" => lading_api::admin::handle(p, req).await,
             "webhooks" => lading_api::webhooks::handle(p, req).await,
             _ => lading_api::storefront::handle(p, req).await,
         }
-    })
+    });
+    let api = match api {
+        "admin" | "webhooks" => api,
+        _ => "storefront",
+    };
+    documented::check(api, &sent, &resp);
+    resp
 }
 
 /// A path of a route table with every `{param}` filled in (a mapping's provider with a

@@ -589,6 +589,7 @@ pub async fn detail<P: Platform>(p: &P, store_id: &str, order_id: &str) -> Resul
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteInput {
+    #[schemars(length(min = 1, max = 4000))]
     pub body: String,
 }
 

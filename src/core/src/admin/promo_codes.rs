@@ -17,17 +17,24 @@ use serde_json::{Value, json};
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoInput {
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{3,40}$"), extend("examples" = ["SUMMER-25"]))]
     pub code: String,
+    #[schemars(extend("enum" = ["percentage", "fixed_amount"]))]
     pub discount_type: String,
+    #[schemars(range(min = 1, max = 100_000_000))]
     pub discount_value: i64,
     #[serde(default)]
+    #[schemars(schema_with = "crate::domain::optional_currency_schema")]
     pub currency: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = 200))]
     pub description: Option<String>,
     #[serde(default)]
+    #[schemars(range(min = 1, max = 10_000_000))]
     pub max_redemptions: Option<i64>,
     /// RFC 3339 or YYYY-MM-DD.
     #[serde(default)]
+    #[schemars(extend("examples" = ["2030-01-01", "2030-01-01T00:00:00Z"]))]
     pub expires_at: Option<String>,
 }
 
@@ -348,6 +355,7 @@ pub struct PromoUpdate {
     #[serde(default)]
     pub active: Option<bool>,
     #[serde(default)]
+    #[schemars(length(max = 200))]
     pub description: Option<String>,
 }
 

@@ -16,9 +16,12 @@ use serde_json::json;
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackingInput {
+    #[schemars(length(min = 1, max = 60))]
     pub carrier: String,
+    #[schemars(length(min = 1, max = 100))]
     pub tracking_number: String,
     #[serde(default)]
+    #[schemars(regex(pattern = r"^https?://\S+$"), length(max = 500), extend("examples" = ["https://track.example.com/1Z999"]))]
     pub tracking_url: Option<String>,
     /// Order items and quantities in this parcel; everything left when absent.
     #[serde(default)]
@@ -29,6 +32,7 @@ pub struct TrackingInput {
 #[serde(deny_unknown_fields)]
 pub struct TrackingLine {
     pub order_item_id: String,
+    #[schemars(range(min = 1, max = 999))]
     pub quantity: i64,
 }
 

@@ -148,6 +148,7 @@ pub async fn get<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<Value, 
 #[serde(deny_unknown_fields)]
 pub struct BlockInput {
     #[serde(default)]
+    #[schemars(length(max = 500))]
     pub reason: Option<String>,
 }
 

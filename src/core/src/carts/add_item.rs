@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct AddItem {
     pub variant_id: String,
+    #[schemars(range(min = 1, max = 99))]
     pub quantity: i64,
     #[serde(default)]
+    #[schemars(extend("maxProperties" = 10, "propertyNames" = { "minLength": 1, "maxLength": 40 }, "additionalProperties" = { "type": "string", "maxLength": 200 }))]
     pub options: BTreeMap<String, String>,
 }
 

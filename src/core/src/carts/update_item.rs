@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateItem {
+    #[schemars(range(min = 1, max = 99))]
     pub quantity: i64,
 }
 

@@ -9,15 +9,23 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateProduct {
+    #[schemars(length(min = 1, max = 200))]
     pub title: String,
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"), length(max = 100), extend("examples" = ["harbour-at-dusk"]))]
     pub slug: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = 10000))]
     pub description: Option<String>,
     /// `draft` (default) or `active`.
     #[serde(default)]
+    #[schemars(extend("enum" = ["draft", "active", null]))]
     pub status: Option<ProductStatus>,
     #[serde(default)]
+    #[schemars(
+        length(max = 20),
+        inner(regex(pattern = r"^https?://\S+$"), length(max = 2048))
+    )]
     pub images: Vec<String>,
     #[serde(default)]
     pub variants: Vec<VariantInput>,

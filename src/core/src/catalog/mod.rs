@@ -18,21 +18,35 @@ use crate::domain::{Currency, Money, ProviderCode, Sku, Text, VariantKind};
 use crate::sql::catalog::VariantRow;
 use serde::Deserialize;
 
-/// A variant as the admin API receives it.
+/// A variant as the admin API receives it. A digital variant names its file and no
+/// provider; a physical one may name a provider (else the store's default).
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[schemars(extend(
+    "if" = { "properties": { "kind": { "const": "digital" } } },
+    "then" = {
+        "required": ["digital_asset_key"],
+        "properties": { "fulfillment_provider": { "type": "null" } }
+    }
+))]
 pub struct VariantInput {
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"), extend("examples" = ["POSTER-A2"]))]
     pub sku: String,
     #[serde(default)]
+    #[schemars(length(min = 1, max = 200))]
     pub title: Option<String>,
     pub kind: VariantKind,
+    #[schemars(range(min = 0, max = 100_000_000))]
     pub price_amount: i64,
     #[serde(default)]
+    #[schemars(schema_with = "crate::domain::optional_currency_schema")]
     pub currency: Option<String>,
     #[serde(default)]
+    #[schemars(regex(pattern = r"^(?:[^/.\u0000-\u001F\u007F][^/\u0000-\u001F\u007F]*|\.[^/.\u0000-\u001F\u007F][^/\u0000-\u001F\u007F]*|\.\.[^/\u0000-\u001F\u007F]+)(?:/(?:[^/.\u0000-\u001F\u007F][^/\u0000-\u001F\u007F]*|\.[^/.\u0000-\u001F\u007F][^/\u0000-\u001F\u007F]*|\.\.[^/\u0000-\u001F\u007F]+))*$"), length(max = 512), extend("examples" = ["assets/poster.pdf"]))]
     pub digital_asset_key: Option<String>,
     #[serde(default)]
     pub fulfillment_provider: Option<ProviderCode>,
     #[serde(default)]
+    #[schemars(range(min = 0, max = 365))]
     pub estimated_production_days: Option<i64>,
 }
 

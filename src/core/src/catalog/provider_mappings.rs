@@ -8,10 +8,13 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SetMapping {
+    #[schemars(length(min = 1, max = 200))]
     pub external_variant_id: String,
     #[serde(default)]
+    #[schemars(range(min = 0, max = 100_000_000))]
     pub cost_amount: Option<i64>,
     #[serde(default)]
+    #[schemars(schema_with = "crate::domain::optional_currency_schema")]
     pub cost_currency: Option<String>,
 }
 

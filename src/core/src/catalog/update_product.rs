@@ -10,10 +10,17 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateProduct {
+    #[schemars(length(min = 1, max = 200))]
     pub title: Option<String>,
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"), length(max = 100), extend("examples" = ["harbour-at-dusk"]))]
     pub slug: Option<String>,
+    #[schemars(length(max = 10000))]
     pub description: Option<String>,
     pub status: Option<ProductStatus>,
+    #[schemars(
+        length(max = 20),
+        inner(regex(pattern = r"^https?://\S+$"), length(max = 2048))
+    )]
     pub images: Option<Vec<String>>,
 }
 

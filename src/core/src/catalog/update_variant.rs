@@ -13,16 +13,22 @@ use serde::Deserialize;
 /// Fields to change; `null` clears the optional ones.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateVariant {
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"), extend("examples" = ["POSTER-A2"]))]
     pub sku: Option<String>,
+    #[schemars(length(min = 1, max = 200))]
     pub title: Option<String>,
+    #[schemars(range(min = 0, max = 100_000_000))]
     pub price_amount: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schemars(regex(pattern = r"^(?:[^/.\u0000-\u001F\u007F][^/\u0000-\u001F\u007F]*|\.[^/.\u0000-\u001F\u007F][^/\u0000-\u001F\u007F]*|\.\.[^/\u0000-\u001F\u007F]+)(?:/(?:[^/.\u0000-\u001F\u007F][^/\u0000-\u001F\u007F]*|\.[^/.\u0000-\u001F\u007F][^/\u0000-\u001F\u007F]*|\.\.[^/\u0000-\u001F\u007F]+))*$"), length(max = 512), extend("examples" = ["assets/poster.pdf"]))]
     pub digital_asset_key: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub fulfillment_provider: Option<Option<ProviderCode>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schemars(range(min = 0, max = 365))]
     pub estimated_production_days: Option<Option<i64>>,
     pub status: Option<VariantStatus>,
+    #[schemars(range(min = 0, max = 10000))]
     pub position: Option<i64>,
 }
 

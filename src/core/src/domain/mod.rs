@@ -13,7 +13,10 @@ mod values;
 pub use cart::CartStatus;
 pub use catalog::{ProductStatus, ProviderCode, VariantKind, VariantStatus};
 pub use ids::crockford;
-pub use money::{Currency, Money, exponent_of, format_amount, parse_amount};
+pub use money::{
+    Currency, Money, currency_schema, exponent_of, format_amount, optional_currency_schema,
+    parse_amount,
+};
 pub use order::{FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, ShipmentStatus};
 pub use roles::Role;
 pub use state_machine::{Named, StateMachine};

@@ -29,6 +29,23 @@ const ZERO_DECIMAL: &[&str] = &[
 /// Three-decimal currencies: 1234 is 1.234 KWD, and Stripe takes only multiples of 10.
 const THREE_DECIMAL: &[&str] = &["BHD", "JOD", "KWD", "OMR", "TND"];
 
+/// The JSON Schema of a currency a client sends: a code Stripe charges in, lowercase as
+/// Stripe writes them (uppercase is read too).
+pub fn currency_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let codes: Vec<String> = STRIPE_CURRENCIES
+        .iter()
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    schemars::json_schema!({ "type": "string", "enum": codes, "examples": ["usd"] })
+}
+
+/// [`currency_schema`], or `null` (left out).
+pub fn optional_currency_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut s = currency_schema(g);
+    s.insert("type".into(), serde_json::json!(["string", "null"]));
+    s
+}
+
 impl Currency {
     /// # Errors
     /// Anything but three letters, or a currency Stripe does not charge in.

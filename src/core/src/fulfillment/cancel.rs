@@ -497,8 +497,10 @@ pub async fn settle_outcome<P: Platform>(
 #[serde(deny_unknown_fields)]
 pub struct OperatorOutcome {
     /// `cancelled` (stopped where it was placed) or `rejected` (too late).
+    #[schemars(extend("enum" = ["cancelled", "rejected"]))]
     pub outcome: String,
     #[serde(default)]
+    #[schemars(length(max = 300))]
     pub reason: Option<String>,
 }
 

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct CheckoutInput {
     /// A guest's email for the receipt and order lookup (customers' comes from their token).
+    #[schemars(email, length(max = 254))]
     pub email: Option<String>,
     /// Where a custom payment form ships to (PaymentIntent flow; Checkout collects it).
     pub shipping_address: Option<Address>,
@@ -27,15 +28,22 @@ pub struct CheckoutInput {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
+    #[schemars(length(min = 1, max = 200))]
     pub name: String,
+    #[schemars(length(min = 1, max = 200))]
     pub line1: String,
     #[serde(default)]
+    #[schemars(length(max = 200))]
     pub line2: Option<String>,
+    #[schemars(length(min = 1, max = 200))]
     pub city: String,
     #[serde(default)]
+    #[schemars(length(max = 200))]
     pub state: Option<String>,
+    #[schemars(length(min = 1, max = 200))]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2.
+    #[schemars(regex(pattern = r"^[A-Z]{2}$"), extend("examples" = ["GB"]))]
     pub country: String,
 }
 

@@ -109,7 +109,9 @@ pub async fn get_order<P: Platform>(
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupInput {
+    #[schemars(regex(pattern = r"^[A-Za-z0-9]{2,6}-[0-9]{4}-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8}$"), extend("examples" = ["SHOP-2026-7G3K9Q2M"]))]
     pub order_number: String,
+    #[schemars(email, length(max = 254))]
     pub email: String,
 }
 
@@ -155,6 +157,7 @@ pub async fn lookup<P: Platform>(
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
+    #[schemars(length(max = 200))]
     pub reason: Option<String>,
 }
 

@@ -18,12 +18,15 @@ use serde_json::json;
 
 #[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("not" = { "required": ["amount", "lines"] }))]
 pub struct RefundInput {
     /// Minor units; without it (and without `lines`), everything still refundable.
+    #[schemars(range(min = 1, max = 100_000_000))]
     pub amount: Option<i64>,
     /// Refund these items (unit price × quantity).
     pub lines: Option<Vec<RefundLine>>,
     /// Stripe's reasons: `duplicate`, `fraudulent`, `requested_by_customer`.
+    #[schemars(extend("enum" = ["duplicate", "fraudulent", "requested_by_customer", null]))]
     pub reason: Option<String>,
 }
 
@@ -31,6 +34,7 @@ pub struct RefundInput {
 #[serde(deny_unknown_fields)]
 pub struct RefundLine {
     pub order_item_id: String,
+    #[schemars(range(min = 1, max = 999))]
     pub quantity: i64,
 }
 

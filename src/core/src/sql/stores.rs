@@ -10,15 +10,19 @@ pub struct StoreSettings {
     /// How customers' bearer JWTs are verified; without it, only guests can shop.
     pub identity: Option<IdentitySettings>,
     pub shipping: ShippingRates,
+    #[schemars(regex(pattern = r"^https?://\S+$"))]
     pub success_url: Option<String>,
+    #[schemars(regex(pattern = r"^https?://\S+$"))]
     pub cancel_url: Option<String>,
     /// Minutes after payment during which a customer may cancel.
+    #[schemars(range(max = 4_294_967_295u32))]
     pub cancellation_window_minutes: Option<u32>,
     /// Provider for physical items whose variant names none.
     pub default_provider: Option<ProviderCode>,
     /// Countries Stripe Checkout offers for the shipping address (ISO alpha-2); empty
     /// means [`DEFAULT_SHIP_TO`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 200), inner(regex(pattern = r"^[A-Z]{2}$")))]
     pub ship_to_countries: Vec<String>,
     /// Each provider's credentials and options. Secrets are shown as `********`.
     pub providers: ProviderSettings,
@@ -110,21 +114,30 @@ pub const DEFAULT_SHIP_TO: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[schemars(extend("anyOf" = [{ "required": ["hs256_secret"] }, { "required": ["jwks_url"] }]))]
 pub struct IdentitySettings {
+    #[schemars(length(min = 1))]
     pub issuer: String,
+    #[schemars(length(min = 1))]
     pub audience: String,
     /// Shared secret for HS256 tokens. Never returned by the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// At least 32 characters; answers show it as `********`, and sending that back
+    /// keeps the current secret.
+    #[schemars(regex(pattern = r"^(?:\*{8}|[\s\S]{32,})$"), extend("examples" = ["a-shared-secret-of-at-least-32-characters"]))]
     pub hs256_secret: Option<String>,
     /// JWKS for RS256/ES256 tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://\S+$"))]
     pub jwks_url: Option<String>,
 }
 
 /// Flat shipping below a threshold, free from it (seed default: 9.99 below 150.00).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ShippingRates {
+    #[schemars(range(min = 0, max = 100_000_000))]
     pub flat_amount: i64,
+    #[schemars(range(min = 0))]
     pub free_from_amount: Option<i64>,
 }
 

@@ -44,6 +44,7 @@ impl From<AdminKeyRow> for AdminKeyView {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateAdminKey {
     pub role: Role,
+    #[schemars(length(min = 1, max = 100))]
     pub label: String,
 }
 
@@ -118,6 +119,7 @@ pub struct UpdateAdminKey {
     #[serde(default)]
     pub role: Option<Role>,
     #[serde(default)]
+    #[schemars(length(min = 1, max = 100))]
     pub label: Option<String>,
 }
 

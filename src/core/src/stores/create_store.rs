@@ -9,9 +9,12 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateStore {
+    #[schemars(length(min = 1, max = 100))]
     pub name: String,
     /// Order numbers read `PREFIX-YYYY-XXXXXXXX`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9]{2,6}$"), extend("examples" = ["SHOP"]))]
     pub order_prefix: String,
+    #[schemars(schema_with = "crate::domain::currency_schema")]
     pub currency: String,
     #[serde(default)]
     pub settings: StoreSettings,

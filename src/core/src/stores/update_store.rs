@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateStore {
+    #[schemars(length(min = 1, max = 100))]
     pub name: Option<String>,
     /// Replaces the settings whole.
     pub settings: Option<StoreSettings>,
