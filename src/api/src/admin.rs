@@ -9,11 +9,12 @@ use crate::{Health, finish, healthz, with_idempotency};
 use lading_core::AppError;
 use lading_core::admin::{
     self,
-    audit::Audited,
-    orders::{NoteInput, OrderPage},
+    audit::{AuditPage, Audited},
+    orders::{NoteInput, NoteView, OrderPage},
+    promo_codes::DeletedPromo,
     promo_codes::{PromoInput, PromoUpdate, PromoView},
-    tracking::TrackingInput,
-    users::{BlockInput, UserView},
+    tracking::{TrackingInput, TrackingResult},
+    users::{BlockInput, UserDetail, UserPage, UserView},
 };
 use lading_core::auth::{self, AdminCaller};
 use lading_core::catalog::{
@@ -27,10 +28,11 @@ use lading_core::domain::{ProviderCode, Role};
 use lading_core::files::{self, FromArt, StoredFile};
 use lading_core::fulfillment::{
     self,
-    admin::{FulfillmentOrderView, Page as FulfillmentPage},
+    admin::{Dashboard, FulfillmentOrderView, Page as FulfillmentPage},
     cancel::{CancellationResult, OperatorOutcome},
 };
 use lading_core::orders::shopper::CancelInput;
+use lading_core::payments::events::AcceptedPayment;
 use lading_core::payments::refunds::{self, RefundInput, RefundView};
 use lading_core::ports::Platform;
 use lading_core::sql::stores;
@@ -203,18 +205,18 @@ crate::route_table! {
         access: Access::Admin(Role::Support),
         summary: "One order in full: items, money, customer, fulfillment, parcels, payments, downloads, customer files (signed links), notes, emails, timeline, Stripe dashboard links",
     },
-    AddOrderNote = Post "/admin/api/v1/orders/{order_id}/notes" => add_note(Json<NoteInput>) -> Answer<serde_json::Value> {
+    AddOrderNote = Post "/admin/api/v1/orders/{order_id}/notes" => add_note(Json<NoteInput>) -> Answer<NoteView> {
         access: Access::Admin(Role::Support),
         audit: change("order.note", "order", "order_id"),
         summary: "Add an operator note (plain text, at most 4000 characters)",
         statuses: &[201],
     },
-    AddTracking = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/tracking" => add_tracking(Json<TrackingInput>) -> Answer<serde_json::Value> {
+    AddTracking = Post "/admin/api/v1/fulfillment-orders/{fulfillment_order_id}/tracking" => add_tracking(Json<TrackingInput>) -> Answer<TrackingResult> {
         access: Access::Admin(Role::Support),
         audit: change("fulfillment_order.tracking", "fulfillment_order", "fulfillment_order_id"),
         summary: "Add a parcel with tracking to a manual, warehouse or hand-run Gelato fulfillment order (ships it; the shipped email follows)",
     },
-    FulfillmentDashboard = Get "/admin/api/v1/fulfillment/dashboard" => dashboard(NoBody) -> Answer<serde_json::Value> {
+    FulfillmentDashboard = Get "/admin/api/v1/fulfillment/dashboard" => dashboard(NoBody) -> Answer<Dashboard> {
         access: Access::Admin(Role::Support),
         summary: "Fulfillment orders counted by provider and status, and the latest failures",
     },
@@ -243,16 +245,16 @@ crate::route_table! {
         audit: change("promo_code.update", "promo_code", "promo_code_id"),
         summary: "Activate or deactivate (at Stripe first), or change the description",
     },
-    DeletePromoCode = Delete "/admin/api/v1/promo-codes/{promo_code_id}" => delete_promo_code(NoBody) -> Answer<serde_json::Value> {
+    DeletePromoCode = Delete "/admin/api/v1/promo-codes/{promo_code_id}" => delete_promo_code(NoBody) -> Answer<DeletedPromo> {
         access: Access::Admin(Role::Admin),
         audit: change("promo_code.delete", "promo_code", "promo_code_id"),
         summary: "Soft delete: deactivated at Stripe, kept for the orders that used it",
     },
-    ListUsers = Get "/admin/api/v1/users" => list_users(NoBody) -> Answer<serde_json::Value> {
+    ListUsers = Get "/admin/api/v1/users" => list_users(NoBody) -> Answer<UserPage> {
         access: Access::Admin(Role::Support),
         summary: "Customers, newest first, with lifetime value, order count and last order (email filter; limit, starting_after)",
     },
-    GetUser = Get "/admin/api/v1/users/{user_id}" => get_user(NoBody) -> Answer<serde_json::Value> {
+    GetUser = Get "/admin/api/v1/users/{user_id}" => get_user(NoBody) -> Answer<UserDetail> {
         access: Access::Admin(Role::Support),
         summary: "One customer and their orders",
     },
@@ -266,11 +268,11 @@ crate::route_table! {
         audit: change("user.unblock", "user", "user_id"),
         summary: "Unblock a customer",
     },
-    ListAuditLog = Get "/admin/api/v1/audit-log" => list_audit_log(NoBody) -> Answer<serde_json::Value> {
+    ListAuditLog = Get "/admin/api/v1/audit-log" => list_audit_log(NoBody) -> Answer<AuditPage> {
         access: Access::Admin(Role::Admin),
         summary: "Every admin change: who, what, target, request id (newest first; limit, starting_after)",
     },
-    AcceptPayment = Post "/admin/api/v1/orders/{order_id}/accept-payment" => accept_payment(NoBody) -> Answer<serde_json::Value> {
+    AcceptPayment = Post "/admin/api/v1/orders/{order_id}/accept-payment" => accept_payment(NoBody) -> Answer<AcceptedPayment> {
         access: Access::Admin(Role::Admin),
         audit: change("order.accept_payment", "order", "order_id"),
         summary: "Accept what Stripe says was paid for an order under review (read again from Stripe): the order is paid and fulfilled",
@@ -869,10 +871,7 @@ async fn get_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::
     ))
 }
 
-async fn add_note<P: Platform>(
-    cx: &Cx<'_, P>,
-    Json(input): Json<NoteInput>,
-) -> Reply<serde_json::Value> {
+async fn add_note<P: Platform>(cx: &Cx<'_, P>, Json(input): Json<NoteInput>) -> Reply<NoteView> {
     let order_id = cx.param("order_id");
     let author = author(cx.caller);
     Ok(Answer::created(
@@ -883,14 +882,14 @@ async fn add_note<P: Platform>(
 async fn add_tracking<P: Platform>(
     cx: &Cx<'_, P>,
     Json(input): Json<TrackingInput>,
-) -> Reply<serde_json::Value> {
+) -> Reply<TrackingResult> {
     let id = cx.param("fulfillment_order_id");
     Ok(Answer::ok(
         admin::tracking::add_tracking(cx.p, cx.store_id, id, input).await?,
     ))
 }
 
-async fn dashboard<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+async fn dashboard<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<Dashboard> {
     Ok(Answer::ok(
         fulfillment::admin::dashboard(cx.p, cx.store_id).await?,
     ))
@@ -928,14 +927,14 @@ async fn update_promo_code<P: Platform>(
     ))
 }
 
-async fn delete_promo_code<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+async fn delete_promo_code<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<DeletedPromo> {
     let id = cx.param("promo_code_id");
     Ok(Answer::ok(
         admin::promo_codes::delete(cx.p, cx.store_id, id).await?,
     ))
 }
 
-async fn list_users<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+async fn list_users<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<UserPage> {
     let page = admin::users::list(
         cx.p,
         cx.store_id,
@@ -947,7 +946,7 @@ async fn list_users<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json:
     Ok(Answer::ok(page))
 }
 
-async fn get_user<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+async fn get_user<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<UserDetail> {
     let id = cx.param("user_id");
     Ok(Answer::ok(admin::users::get(cx.p, cx.store_id, id).await?))
 }
@@ -969,7 +968,7 @@ async fn unblock_user<P: Platform>(
     ))
 }
 
-async fn list_audit_log<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+async fn list_audit_log<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<AuditPage> {
     let page = admin::audit::list(
         cx.p,
         cx.store_id,
@@ -990,7 +989,7 @@ async fn settle_cancellation<P: Platform>(
     ))
 }
 
-async fn accept_payment<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+async fn accept_payment<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<AcceptedPayment> {
     let order_id = cx.param("order_id");
     Ok(Answer::ok(
         lading_core::payments::events::accept_review(cx.p, cx.store_id, order_id).await?,

@@ -332,7 +332,7 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
             html(200, pages::order(&pgv, &d, &op))
         }
         Ui::Fulfillment => {
-            let d = lading_core::fulfillment::admin::dashboard(p, store).await?;
+            let d = as_json(&lading_core::fulfillment::admin::dashboard(p, store).await?);
             html(
                 200,
                 pages::fulfillment(&pg("Fulfillment", "fulfillment"), &d, &op),
@@ -373,10 +373,11 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
                 Some("50"),
             )
             .await?;
+            let list = as_json(&list);
             html(200, pages::users(&pg("Users", "users"), &list, email))
         }
         Ui::User => {
-            let d = lading_core::admin::users::get(p, store, params.get("id")).await?;
+            let d = as_json(&lading_core::admin::users::get(p, store, params.get("id")).await?);
             let title = d["user"]["email"].as_str().unwrap_or("Customer").to_owned();
             let pgv = Page {
                 title: &title,
@@ -404,6 +405,7 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
                 Some("100"),
             )
             .await?;
+            let list = as_json(&list);
             html(200, pages::audit_log(&pg("Audit log", "audit"), &list))
         }
         _ => return Err(Problem::route_not_found()),
@@ -764,6 +766,11 @@ async fn act<P: Platform>(
             Err(pr) => redirect(&with_flash(&to, "error", &problem_text(&pr))),
         },
     )
+}
+
+/// The pages read answers as JSON (the same shape the API sends).
+fn as_json<T: serde::Serialize>(answer: &T) -> Value {
+    serde_json::to_value(answer).unwrap_or_default()
 }
 
 fn back_for(ui: Ui, order_page: &str, back: &str, id: &str) -> String {

@@ -240,6 +240,15 @@ pub struct AuditRow {
     pub created: i64,
 }
 
+/// A page of the audit log, newest first: pass `next_starting_after` back as
+/// `starting_after`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct AuditPage {
+    pub data: Vec<AuditRow>,
+    pub has_more: bool,
+    pub next_starting_after: Option<String>,
+}
+
 /// The audit log's query (exposed for the query-plan test).
 pub fn list_query(store_id: &str, after: &super::orders::Cursor, limit: u32) -> crate::db::Stmt {
     stmt!(
@@ -266,7 +275,7 @@ pub async fn list<P: Platform>(
     store_id: &str,
     starting_after: Option<&str>,
     limit: Option<&str>,
-) -> Result<Value, AppError> {
+) -> Result<AuditPage, AppError> {
     let limit = super::orders::parse_limit(limit, 50, 200)?;
     let after = starting_after
         .filter(|s| !s.is_empty())
@@ -296,5 +305,9 @@ pub async fn list<P: Platform>(
             })
         })
         .flatten();
-    Ok(serde_json::json!({ "data": rows, "has_more": has_more, "next_starting_after": next }))
+    Ok(AuditPage {
+        data: rows,
+        has_more,
+        next_starting_after: next,
+    })
 }

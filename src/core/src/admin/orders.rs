@@ -597,6 +597,16 @@ pub struct NoteInput {
 /// written; every page escapes it).
 ///
 /// # Errors
+/// An operator's note on an order.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct NoteView {
+    pub id: String,
+    pub order_id: String,
+    pub author: String,
+    pub body: String,
+    pub created_at: String,
+}
+
 /// 404 unknown order; 422 empty or over 4000 characters.
 pub async fn add_note<P: Platform>(
     p: &P,
@@ -604,7 +614,7 @@ pub async fn add_note<P: Platform>(
     order_id: &str,
     author: &str,
     input: NoteInput,
-) -> Result<Json, AppError> {
+) -> Result<NoteView, AppError> {
     use crate::ports::PlatformExt as _;
     let body = crate::input::paragraph("body", &input.body, 1, 4000)?;
     let body = body.as_str();
@@ -622,9 +632,13 @@ pub async fn add_note<P: Platform>(
             now
         ))
         .await?;
-    Ok(
-        json!({ "id": id, "order_id": order_id, "author": author, "body": body, "created_at": rfc3339(now) }),
-    )
+    Ok(NoteView {
+        id,
+        order_id: order_id.to_owned(),
+        author: author.to_owned(),
+        body: body.to_owned(),
+        created_at: rfc3339(now),
+    })
 }
 
 #[cfg(test)]

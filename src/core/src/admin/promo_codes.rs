@@ -12,7 +12,7 @@ use crate::ports::{Platform, PlatformExt as _};
 use crate::stmt;
 use crate::time_fmt::{parse_instant_ms, rfc3339};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -421,7 +421,21 @@ async fn set_active_at_stripe<P: Platform>(
 ///
 /// # Errors
 /// 404; 502/503 Stripe.
-pub async fn delete<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<Value, AppError> {
+/// What deleting a promo code answers.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct DeletedPromo {
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
+    /// How many orders used it (they keep it).
+    pub redemptions: i64,
+}
+
+pub async fn delete<P: Platform>(
+    p: &P,
+    store_id: &str,
+    id: &str,
+) -> Result<DeletedPromo, AppError> {
     let current = one(p, store_id, id).await?;
     if current.active {
         set_active_at_stripe(p, &current, false).await?;
@@ -436,5 +450,9 @@ pub async fn delete<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<Valu
             store_id
         ))
         .await?;
-    Ok(json!({ "id": id, "deleted": true, "redemptions": current.redemptions }))
+    Ok(DeletedPromo {
+        id: id.to_owned(),
+        deleted: true,
+        redemptions: current.redemptions,
+    })
 }

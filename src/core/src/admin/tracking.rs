@@ -28,6 +28,14 @@ pub struct TrackingInput {
     pub lines: Option<Vec<TrackingLine>>,
 }
 
+/// What adding tracking answers: whether this parcel was already known, and the
+/// fulfillment order now.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TrackingResult {
+    pub duplicate: bool,
+    pub fulfillment_order: crate::fulfillment::admin::FulfillmentOrderView,
+}
+
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackingLine {
@@ -50,7 +58,7 @@ pub async fn add_tracking<P: Platform>(
     store_id: &str,
     fo_id: &str,
     input: TrackingInput,
-) -> Result<serde_json::Value, AppError> {
+) -> Result<TrackingResult, AppError> {
     let carrier = text("carrier", &input.carrier, 60)?;
     let number = text("tracking_number", &input.tracking_number, 100)?;
     let url = match input
@@ -153,5 +161,8 @@ pub async fn add_tracking<P: Platform>(
         e => e,
     })?;
     let fo_now = crate::fulfillment::admin::get(p, store_id, fo_id).await?;
-    Ok(json!({ "duplicate": applied.duplicate, "fulfillment_order": fo_now }))
+    Ok(TrackingResult {
+        duplicate: applied.duplicate,
+        fulfillment_order: fo_now,
+    })
 }

@@ -9,7 +9,6 @@ use crate::ports::Platform;
 use crate::stmt;
 use crate::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserView {
@@ -90,7 +89,7 @@ pub async fn list<P: Platform>(
     email: Option<&str>,
     starting_after: Option<&str>,
     limit: Option<&str>,
-) -> Result<Value, AppError> {
+) -> Result<UserPage, AppError> {
     let limit = parse_limit(limit, 50, 200)?;
     let after = starting_after
         .filter(|s| !s.is_empty())
@@ -115,7 +114,26 @@ pub async fn list<P: Platform>(
         })
         .flatten();
     let data: Vec<UserView> = rows.into_iter().map(finish).collect();
-    Ok(json!({ "data": data, "has_more": has_more, "next_starting_after": next }))
+    Ok(UserPage {
+        data,
+        has_more,
+        next_starting_after: next,
+    })
+}
+
+/// A page of customers: pass `next_starting_after` back as `starting_after`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct UserPage {
+    pub data: Vec<UserView>,
+    pub has_more: bool,
+    pub next_starting_after: Option<String>,
+}
+
+/// A customer and their latest 50 orders.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct UserDetail {
+    pub user: UserView,
+    pub orders: super::orders::OrderPage,
 }
 
 async fn user<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<UserView, AppError> {
@@ -134,14 +152,14 @@ async fn user<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<UserView, 
 ///
 /// # Errors
 /// 404 when not this store's.
-pub async fn get<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<Value, AppError> {
+pub async fn get<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<UserDetail, AppError> {
     let u = user(p, store_id, id).await?;
     let filters = OrderFilters {
         customer_id: Some(id.to_owned()),
         ..OrderFilters::default()
     };
     let orders = super::orders::list(p, store_id, &filters, None, Some("50")).await?;
-    Ok(json!({ "user": u, "orders": orders }))
+    Ok(UserDetail { user: u, orders })
 }
 
 #[derive(Debug, Deserialize, Default, schemars::JsonSchema)]

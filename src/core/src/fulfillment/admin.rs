@@ -296,23 +296,33 @@ pub fn dashboard_counts_query(store_id: &str) -> crate::db::Stmt {
 ///
 /// # Errors
 /// Storage failures.
-pub async fn dashboard<P: Platform>(p: &P, store_id: &str) -> Result<Value, AppError> {
-    #[derive(Deserialize, Serialize, schemars::JsonSchema)]
-    struct Count {
-        provider: String,
-        status: String,
-        count: i64,
-    }
-    let counts: Vec<Count> = p.db().query(dashboard_counts_query(store_id)).await?;
-    let mut by_status = serde_json::Map::new();
+pub async fn dashboard<P: Platform>(p: &P, store_id: &str) -> Result<Dashboard, AppError> {
+    let counts: Vec<DashboardCount> = p.db().query(dashboard_counts_query(store_id)).await?;
+    let mut by_status = std::collections::BTreeMap::new();
     for c in &counts {
-        let n = by_status
-            .get(&c.status)
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-            + c.count;
-        by_status.insert(c.status.clone(), json!(n));
+        *by_status.entry(c.status.clone()).or_insert(0) += c.count;
     }
     let failed = list(p, store_id, Some("failed"), None, None, Some("50")).await?;
-    Ok(json!({ "counts": counts, "by_status": by_status, "failed": failed.data }))
+    Ok(Dashboard {
+        counts,
+        by_status,
+        failed: failed.data,
+    })
+}
+
+/// How many fulfillment orders each provider has in each status.
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct DashboardCount {
+    pub provider: String,
+    pub status: String,
+    pub count: i64,
+}
+
+/// The fulfillment dashboard: counts by provider and status, totals by status, and the
+/// latest 50 failures with their errors.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Dashboard {
+    pub counts: Vec<DashboardCount>,
+    pub by_status: std::collections::BTreeMap<String, i64>,
+    pub failed: Vec<FulfillmentOrderView>,
 }

@@ -406,12 +406,20 @@ fn paid_from_intent(order: &OrderRow, id: &str, received: i64, pi: &Value) -> Pa
 ///
 /// # Errors
 /// 404 not this store's; 409 when it is not under review, was cancelled (refund it
+/// What accepting a payment held for review answers: whether this call accepted it, and
+/// the order now.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct AcceptedPayment {
+    pub accepted: bool,
+    pub order: crate::orders::OrderView,
+}
+
 /// instead), is not paid at Stripe, or was paid in another currency; 502/503 Stripe.
 pub async fn accept_review<P: Platform>(
     p: &P,
     store_id: &str,
     order_id: &str,
-) -> Result<Value, AppError> {
+) -> Result<AcceptedPayment, AppError> {
     let cfg = stripe_config(p)?.clone();
     let order = crate::sql::orders::order_by_id(p.db(), order_id)
         .await?
@@ -509,7 +517,10 @@ pub async fn accept_review<P: Platform>(
     let order = crate::sql::orders::order_by_id(p.db(), &order.id)
         .await?
         .ok_or(AppError::NotFound("order"))?;
-    Ok(json!({ "accepted": accepted, "order": crate::orders::view(p, &order).await? }))
+    Ok(AcceptedPayment {
+        accepted,
+        order: crate::orders::view(p, &order).await?,
+    })
 }
 
 /// Pays the order, or flags it for review when Stripe's amounts do not add up to it, or it
