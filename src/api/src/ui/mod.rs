@@ -568,10 +568,11 @@ async fn act<P: Platform>(
     let id = params.get("id");
     // Typed amounts are read in the currency they are in: the order's, or the store's.
     let currency = match ui {
-        Ui::Refund => lading_core::sql::orders::order_by_id(p.db(), id)
-            .await?
-            .filter(|o| o.store_id == op.store_id)
-            .map(|o| o.currency),
+        Ui::Refund => match lading_core::orders::order_of_store(p, &op.store_id, id).await {
+            Ok(o) => Some(o.currency),
+            Err(AppError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
         Ui::CreatePromo => lading_core::sql::stores::store_by_id(p.db(), &op.store_id)
             .await?
             .map(|s| s.currency),

@@ -402,20 +402,7 @@ pub fn csv_cell(v: &str) -> String {
     }
 }
 
-/// The store's order, or 404.
-///
-/// # Errors
-/// 404 when it is not this store's.
-pub async fn order_of_store<P: Platform>(
-    p: &P,
-    store_id: &str,
-    order_id: &str,
-) -> Result<OrderRow, AppError> {
-    orders::order_by_id(p.db(), order_id)
-        .await?
-        .filter(|o| o.store_id == store_id)
-        .ok_or(AppError::NotFound("order"))
-}
+pub use crate::orders::order_of_store;
 
 fn objects(rows: &[crate::db::Row]) -> Vec<Json> {
     rows.iter().map(|r| Json::Object(r.clone())).collect()
@@ -507,6 +494,11 @@ pub async fn detail<P: Platform>(p: &P, store_id: &str, order_id: &str) -> Resul
                 &o.customer_id,
                 store_id
             ),
+            // What is still refundable, as the refund ledger computes it (one rule).
+            stmt!(
+                format!("SELECT {} AS refundable", crate::payments::refunds::REFUNDABLE_SQL),
+                order_id
+            ),
         ])
         .await?;
     let items: Vec<orders::OrderItemRow> = res[0]
@@ -572,7 +564,7 @@ pub async fn detail<P: Platform>(p: &P, store_id: &str, order_id: &str) -> Resul
             "captured": captured,
             "refunded": refunded,
             "refund_pending": reserved,
-            "refundable": (captured - refunded - reserved).max(0),
+            "refundable": res[10].rows.first().and_then(|r| r.get("refundable")).and_then(Json::as_i64).unwrap_or(0).max(0),
         },
         "stripe": stripe_links(p, &o),
         "fulfillment_orders": fos,

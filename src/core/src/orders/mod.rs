@@ -106,3 +106,19 @@ pub fn view_of(o: &OrderRow, items: Vec<OrderItemRow>) -> OrderView {
 pub async fn view<P: Platform>(p: &P, o: &OrderRow) -> Result<OrderView, AppError> {
     Ok(view_of(o, orders::items(p.db(), &o.id).await?))
 }
+
+/// The one way to load an order on behalf of a store: another store's order is as unknown
+/// as one that does not exist.
+///
+/// # Errors
+/// 404 when it is not this store's.
+pub async fn order_of_store<P: Platform>(
+    p: &P,
+    store_id: &str,
+    order_id: &str,
+) -> Result<OrderRow, AppError> {
+    crate::sql::orders::order_by_id(p.db(), order_id)
+        .await?
+        .filter(|o| o.store_id == store_id)
+        .ok_or(AppError::NotFound("order"))
+}

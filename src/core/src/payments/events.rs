@@ -421,10 +421,7 @@ pub async fn accept_review<P: Platform>(
     order_id: &str,
 ) -> Result<AcceptedPayment, AppError> {
     let cfg = stripe_config(p)?.clone();
-    let order = crate::sql::orders::order_by_id(p.db(), order_id)
-        .await?
-        .filter(|o| o.store_id == store_id)
-        .ok_or(AppError::NotFound("order"))?;
+    let order = crate::orders::order_of_store(p, store_id, order_id).await?;
     if order.status != OrderStatus::Pending || order.review_reason.is_none() {
         return Err(AppError::conflict(
             "not_under_review",

@@ -65,10 +65,7 @@ pub async fn list<P: Platform>(
     store_id: &str,
     order_id: &str,
 ) -> Result<Vec<RefundView>, AppError> {
-    orders::order_by_id(p.db(), order_id)
-        .await?
-        .filter(|o| o.store_id == store_id)
-        .ok_or(AppError::NotFound("order"))?;
+    crate::orders::order_of_store(p, store_id, order_id).await?;
     let rows: Vec<RefundView> = p
         .db()
         .query(stmt!(
@@ -97,10 +94,7 @@ pub async fn create<P: Platform>(
     input: RefundInput,
 ) -> Result<RefundView, AppError> {
     stripe_config(p)?;
-    let order = orders::order_by_id(p.db(), order_id)
-        .await?
-        .filter(|o| o.store_id == store_id)
-        .ok_or(AppError::NotFound("order"))?;
+    let order = crate::orders::order_of_store(p, store_id, order_id).await?;
     let Some(_) = order.stripe_payment_intent_id else {
         return Err(AppError::conflict(
             "not_paid",
