@@ -116,10 +116,10 @@ fn storefront_pages_by_keyset_without_gaps_or_repeats() {
             seen.push(d["slug"].as_str().unwrap().to_owned());
         }
         if !b["has_more"].as_bool().unwrap() {
-            assert!(b["next_cursor"].is_null());
+            assert!(b["next_starting_after"].is_null());
             break;
         }
-        cursor = Some(b["next_cursor"].as_str().unwrap().to_owned());
+        cursor = Some(b["next_starting_after"].as_str().unwrap().to_owned());
     }
     assert_eq!(seen, (0..7).map(|i| format!("p{i}")).collect::<Vec<_>>());
     assert_eq!(

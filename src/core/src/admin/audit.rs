@@ -240,14 +240,8 @@ pub struct AuditRow {
     pub created: i64,
 }
 
-/// A page of the audit log, newest first: pass `next_starting_after` back as
-/// `starting_after`.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct AuditPage {
-    pub data: Vec<AuditRow>,
-    pub has_more: bool,
-    pub next_starting_after: Option<String>,
-}
+/// A page of the audit log, newest first.
+pub type AuditPage = crate::catalog::Page<AuditRow>;
 
 /// The audit log's query (exposed for the query-plan test).
 pub fn list_query(store_id: &str, after: &super::orders::Cursor, limit: u32) -> crate::db::Stmt {
@@ -305,7 +299,7 @@ pub async fn list<P: Platform>(
             })
         })
         .flatten();
-    Ok(AuditPage {
+    Ok(crate::catalog::Page {
         data: rows,
         has_more,
         next_starting_after: next,

@@ -114,20 +114,15 @@ pub async fn list<P: Platform>(
         })
         .flatten();
     let data: Vec<UserView> = rows.into_iter().map(finish).collect();
-    Ok(UserPage {
+    Ok(crate::catalog::Page {
         data,
         has_more,
         next_starting_after: next,
     })
 }
 
-/// A page of customers: pass `next_starting_after` back as `starting_after`.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct UserPage {
-    pub data: Vec<UserView>,
-    pub has_more: bool,
-    pub next_starting_after: Option<String>,
-}
+/// A page of customers.
+pub type UserPage = crate::catalog::Page<UserView>;
 
 /// A customer and their latest 50 orders.
 #[derive(Debug, Serialize, schemars::JsonSchema)]

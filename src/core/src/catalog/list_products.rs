@@ -5,13 +5,13 @@ use crate::ports::Platform;
 use crate::sql::catalog;
 use serde::Serialize;
 
-/// A keyset page: pass `next_cursor` back as `starting_after`.
+/// A keyset page: pass `next_starting_after` back as `starting_after`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[schemars(rename = "{T}Page")]
 pub struct Page<T> {
     pub data: Vec<T>,
     pub has_more: bool,
-    pub next_cursor: Option<String>,
+    pub next_starting_after: Option<String>,
 }
 
 /// Lists products by creation order. Shoppers see active products only.
@@ -29,12 +29,12 @@ pub async fn list_products<P: Platform>(
     let limit = page_limit(limit)?;
     if who == Audience::Storefront {
         let rows = catalog::storefront_page(p.db(), store_id, starting_after, limit + 1).await?;
-        let (rows, has_more, next_cursor) = split_page(rows, limit, |r| &r.id);
+        let (rows, has_more, next_starting_after) = split_page(rows, limit, |r| &r.id);
         let data = rows.into_iter().map(ProductView::from).collect();
         return Ok(Page {
             data,
             has_more,
-            next_cursor,
+            next_starting_after,
         });
     }
     let status = status
@@ -44,11 +44,11 @@ pub async fn list_products<P: Platform>(
         })
         .transpose()?;
     let rows = catalog::products_page(p.db(), store_id, status, starting_after, limit + 1).await?;
-    let (rows, has_more, next_cursor) = split_page(rows, limit, |r| &r.id);
+    let (rows, has_more, next_starting_after) = split_page(rows, limit, |r| &r.id);
     Ok(Page {
         data: product_views(p.db(), rows, who).await?,
         has_more,
-        next_cursor,
+        next_starting_after,
     })
 }
 

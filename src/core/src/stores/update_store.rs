@@ -66,7 +66,7 @@ pub async fn list_stores<P: Platform>(
 ) -> Result<crate::catalog::list_products::Page<StoreView>, AppError> {
     let limit = crate::catalog::page_limit(limit)?;
     let rows = stores::stores_page(p.db(), starting_after, limit + 1).await?;
-    let (rows, has_more, next_cursor) =
+    let (rows, has_more, next_starting_after) =
         crate::catalog::list_products::split_page(rows, limit, |s| &s.id);
     let data = rows
         .into_iter()
@@ -75,6 +75,6 @@ pub async fn list_stores<P: Platform>(
     Ok(crate::catalog::list_products::Page {
         data,
         has_more,
-        next_cursor,
+        next_starting_after,
     })
 }
