@@ -388,6 +388,73 @@ impl Stack {
     pub fn wrangler_log(&self) -> String {
         std::fs::read_to_string(self.state_dir.join("wrangler.log")).unwrap_or_default()
     }
+
+    /// How much the Workers have logged (a mark for [`Stack::log_lines_since`]).
+    pub fn log_len(&self) -> u64 {
+        std::fs::metadata(self.state_dir.join("wrangler.log")).map_or(0, |m| m.len())
+    }
+
+    /// The JSON log lines written after `mark` (a [`Stack::log_len`]), by every runtime of
+    /// this stack (a Worker started alone logs to the same file).
+    pub fn log_lines_since(&self, mark: u64) -> Vec<serde_json::Value> {
+        use std::io::{Read, Seek};
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(self.state_dir.join("wrangler.log")) {
+            let _ = f.seek(std::io::SeekFrom::Start(mark));
+            let _ = f.read_to_string(&mut text);
+        }
+        text.lines()
+            .filter_map(|l| serde_json::from_str(&l[l.find('{')?..]).ok())
+            .collect()
+    }
+
+    /// One Worker under a `wrangler dev` of its own, on this stack's local state and with
+    /// its variables, without the dev gateway's extra hop: what production's routing looks
+    /// like. Stopped when the answer is dropped.
+    ///
+    /// # Panics
+    /// An unknown Worker, or one that is not healthy within 120 s.
+    pub fn start_alone(&self, name: &str) -> Alone {
+        let i = WORKERS.iter().position(|w| *w == name).expect("a Lading Worker");
+        let port = free_port();
+        let log_path = self.state_dir.join("wrangler.log");
+        let child = wrangler_dev(
+            &self.configs[i + 1..i + 2],
+            port,
+            &self.state_dir.join("state"),
+            &log_path,
+        )
+        .spawn()
+        .expect("wrangler dev starts");
+        let alone = Alone {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while http_get_status(&format!("{}/healthz", alone.base)) != Some(200) {
+            assert!(
+                Instant::now() < deadline,
+                "the {name} Worker alone did not become healthy in 120 s (log: {})",
+                log_path.display()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        alone
+    }
+}
+
+/// A Worker started by [`Stack::start_alone`].
+pub struct Alone {
+    /// Its base URL: its paths live right under it.
+    pub base: String,
+    child: Child,
+}
+
+impl Drop for Alone {
+    fn drop(&mut self) {
+        kill_group(&self.child);
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Stack {

@@ -1180,3 +1180,34 @@ fn digital_items_are_downloaded_with_short_lived_hashed_links() {
         "order_not_downloadable"
     );
 }
+
+/// D1 bills and limits by round trip, and each is latency on the webhook's path: a paying
+/// event records itself with what applying it reads (1), applies its batch with the claim
+/// of the outbox rows it writes (2), and marks the rows the queue took as sent (3).
+#[test]
+fn a_paying_event_costs_three_round_trips_and_a_repeat_one() {
+    let p = TestPlatform::new();
+    let placed = placed(&p, "RT");
+    let session = completed_session(&placed.order, &placed.store.id, "pi_rt", 0, 0);
+    let paying = event("evt_rt", "checkout.session.completed", session);
+    let before = p.db.round_trips();
+    let r = deliver(&p, &paying);
+    assert_eq!(r.body_json()["result"], "order paid");
+    assert_eq!(p.db.round_trips() - before, 3);
+    // Its fulfillment orders and its confirmation email: every row the batch wrote.
+    assert_eq!(
+        p.queued.borrow().len() as i64,
+        p.count("SELECT COUNT(*) FROM outbox"),
+        "the paying delivery sent every outbox row it wrote"
+    );
+    assert!(p.queued.borrow().len() >= 2);
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"),
+        0,
+        "what the queue took is marked sent"
+    );
+    let before = p.db.round_trips();
+    let r = deliver(&p, &paying);
+    assert_eq!(r.body_json()["duplicate"], true);
+    assert_eq!(p.db.round_trips() - before, 1, "a repeat only finds it recorded");
+}

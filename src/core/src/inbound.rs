@@ -2,7 +2,7 @@
 //! `(provider, event id)`, with a hash of their content, so the same id with other content
 //! is refused and a processed event is not applied again.
 
-use crate::db::{Db, DbError, Stmt};
+use crate::db::{Db, DbError, Stmt, StmtResult};
 use crate::ports::{Platform, PlatformExt};
 use crate::stmt;
 use serde_json::Value;
@@ -30,36 +30,56 @@ pub async fn record<P: Platform>(
     payload: &str,
     hash: &str,
 ) -> Result<Seen, DbError> {
-    let res = p
-        .db()
-        .batch(vec![
-            stmt!(
-                "INSERT INTO inbound_events (id, provider, event_id, type, payload, payload_hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                p.new_id("ie"),
-                provider,
-                event_id,
-                kind,
-                payload,
-                hash,
-                p.now_ms()
-            ),
-            stmt!(
-                "SELECT payload_hash, processed_at FROM inbound_events WHERE provider = ? AND event_id = ?",
-                provider,
-                event_id
-            ),
-        ])
-        .await?;
-    let seen = res[1].rows.first().cloned().unwrap_or_default();
-    Ok(
-        if seen.get("payload_hash").and_then(Value::as_str) != Some(hash) {
-            Seen::Mismatch
-        } else if seen.get("processed_at").is_some_and(|v| !v.is_null()) {
-            Seen::Processed
-        } else {
-            Seen::Unprocessed
-        },
-    )
+    record_and_read(p, provider, event_id, kind, payload, hash, Vec::new())
+        .await
+        .map(|(seen, _)| seen)
+}
+
+/// [`record`], with the reads applying the event needs in the same round trip: their
+/// results follow, in order.
+///
+/// # Errors
+/// Storage failures.
+pub async fn record_and_read<P: Platform>(
+    p: &P,
+    provider: &str,
+    event_id: &str,
+    kind: &str,
+    payload: &str,
+    hash: &str,
+    reads: Vec<Stmt>,
+) -> Result<(Seen, Vec<StmtResult>), DbError> {
+    let mut batch = vec![
+        stmt!(
+            "INSERT INTO inbound_events (id, provider, event_id, type, payload, payload_hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            p.new_id("ie"),
+            provider,
+            event_id,
+            kind,
+            payload,
+            hash,
+            p.now_ms()
+        ),
+        stmt!(
+            "SELECT payload_hash, processed_at FROM inbound_events WHERE provider = ? AND event_id = ?",
+            provider,
+            event_id
+        ),
+    ];
+    batch.extend(reads);
+    let mut res = p.db().batch(batch).await?.into_iter().skip(1);
+    let seen = res
+        .next()
+        .and_then(|r| r.rows.into_iter().next())
+        .unwrap_or_default();
+    let seen = if seen.get("payload_hash").and_then(Value::as_str) != Some(hash) {
+        Seen::Mismatch
+    } else if seen.get("processed_at").is_some_and(|v| !v.is_null()) {
+        Seen::Processed
+    } else {
+        Seen::Unprocessed
+    };
+    Ok((seen, res.collect()))
 }
 
 /// Marks the event applied (put it last in the batch that applies it).

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 pub struct SqliteDb {
     conn: RefCell<Connection>,
+    /// Calls so far (one per statement run alone, one per batch), as D1 would bill them.
+    round_trips: std::cell::Cell<u32>,
 }
 
 /// `migrations/` at the repository root.
@@ -27,6 +29,7 @@ impl SqliteDb {
         conn.execute_batch("PRAGMA foreign_keys = ON;")
             .map_err(err)?;
         let db = SqliteDb {
+            round_trips: std::cell::Cell::new(0),
             conn: RefCell::new(conn),
         };
         db.apply_migrations(&migrations_dir())?;
@@ -135,16 +138,30 @@ fn exec(conn: &Connection, stmt: &Stmt) -> Result<StmtResult, DbError> {
     Ok(StmtResult { changes, rows: out })
 }
 
+impl SqliteDb {
+    /// Round trips so far: what a use case would cost on D1, where each is latency.
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips.get()
+    }
+
+    fn count(&self) {
+        self.round_trips.set(self.round_trips.get() + 1);
+    }
+}
+
 impl Db for SqliteDb {
     async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
+        self.count();
         Ok(exec(&self.conn.borrow(), &stmt)?.rows)
     }
 
     async fn run(&self, stmt: Stmt) -> Result<u64, DbError> {
+        self.count();
         Ok(exec(&self.conn.borrow(), &stmt)?.changes)
     }
 
     async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<StmtResult>, DbError> {
+        self.count();
         let mut conn = self.conn.borrow_mut();
         let tx = conn.transaction().map_err(err)?;
         let mut results = Vec::with_capacity(stmts.len());

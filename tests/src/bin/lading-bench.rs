@@ -70,134 +70,294 @@ fn main() {
                 variants.push(v["id"].as_str().expect("id").to_owned());
             }
         }
+        let shop = Shop { pk, variants, secret: stack.stripe_webhook_secret.clone() };
+        eprintln!("==> D1 cost per operation");
+        let costs = d1_costs(&stack, &c, &shop).await;
+        eprintln!("==> load through the dev gateway");
+        let work = Workload::prepare(&c, &sf, &shop, requests, "gw").await;
+        let hooks = stack.worker("webhooks");
+        let through_gateway = load(&c, &sf, &hooks, &shop, &work, requests, concurrency).await;
+        eprintln!("==> load on the storefront and webhooks Workers alone");
+        let (sf_alone, hooks_alone) = (stack.start_alone("storefront"), stack.start_alone("webhooks"));
+        let work = Workload::prepare(&c, &sf_alone.base, &shop, requests, "alone").await;
+        let alone = load(&c, &sf_alone.base, &hooks_alone.base, &shop, &work, requests, concurrency).await;
+        drop((sf_alone, hooks_alone));
+
+        println!("\n{requests} requests per endpoint, concurrency {concurrency}, loopback, one run");
+        print_costs("D1 cost per operation (median of 10, from each request's log line)", &costs);
+        let ok_gateway = print_load("through the dev gateway (every Worker behind one port)", &through_gateway);
+        let ok_alone = print_load("each Worker alone under wrangler dev (no gateway hop, as in production)", &alone);
+        println!("\nbudgets: catalog read >= 0.70x, cart write >= 0.50x, Stripe events >= 0.50x of the trivial endpoint (Workers alone)");
+        println!("{}", if ok_alone { "within budget" } else { "OUTSIDE BUDGET" });
+        if !ok_gateway {
+            println!("(through the gateway every route is capped near the trivial endpoint's rate: the gateway's hop dominates)");
+        }
+        let provider_cost = fulfillment_latency(&stack, &c, arg("--orders", 100)).await;
+        print_costs("D1 cost of a provider webhook", &provider_cost);
+        download_streaming(&stack, &c, arg("--file-mb", 50)).await;
+        admin_at_volume(&stack, &c, arg("--admin-orders", 100_000) as u32).await;
+    });
+    drop(stack);
+}
+
+/// The bench store: its publishable key, its 80 variants and the Stripe endpoint secret.
+struct Shop {
+    pk: String,
+    variants: Vec<String>,
+    secret: String,
+}
+
+impl Shop {
+    /// A guest cart with one of the variants, checked out with `checkout_rid` as the
+    /// request id: the signed `checkout.session.completed` event that pays it.
+    async fn checked_out_event(&self, c: &Client, sf: &str, i: usize, tag: &str, checkout_rid: Option<String>) -> Vec<u8> {
+        let r = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &self.pk).send().await;
+        let cart = r.body["cart_token"].as_str().expect("token").to_owned();
+        c.post(&format!("{sf}/v1/carts/current/items")).header("x-publishable-api-key", &self.pk).header("x-cart-token", &cart)
+            .json(&json!({ "variant_id": self.variants[i % self.variants.len()], "quantity": 1 })).send().await;
+        let mut co = c.post(&format!("{sf}/v1/checkout/sessions")).header("x-publishable-api-key", &self.pk).header("x-cart-token", &cart);
+        if let Some(rid) = checkout_rid {
+            co = co.header("x-request-id", &rid);
+        }
+        let co = co.json(&json!({ "email": "bench@example.com" })).send().await;
+        assert_eq!(co.status, 201, "bench checkout: {}", co.text);
+        let o = &co.body["order"];
+        let (sub, ship) = (o["subtotal"].as_i64().unwrap_or(0), o["shipping"].as_i64().unwrap_or(0));
+        let event = json!({ "id": format!("evt_bench_{tag}_{i}"), "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000 + i as i64,
+            "data": { "object": { "id": co.body["session_id"], "object": "checkout.session", "status": "complete", "payment_status": "paid",
+                "payment_intent": format!("pi_bench_{tag}_{i}"), "amount_subtotal": sub, "amount_total": sub + ship, "currency": "usd",
+                "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
+                "customer_details": { "email": "bench@example.com", "name": "Bench" },
+                "metadata": { "order_id": o["id"], "order_number": o["order_number"] } } } });
+        serde_json::to_vec(&event).expect("json")
+    }
+
+    /// A Stripe delivery of `body`, signed now.
+    fn delivery(&self, http: &reqwest::Client, hooks: &str, body: &[u8]) -> reqwest::RequestBuilder {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+        let sig = lading_core::payments::stripe_signature::sign(&self.secret, now, body);
+        http.post(format!("{hooks}/webhooks/stripe"))
+            .header("content-type", "application/json")
+            .header("stripe-signature", format!("t={now},v1={sig}"))
+            .body(body.to_vec())
+    }
+}
+
+/// D1's cost of one request, as its Worker logged it.
+#[derive(Clone, Copy, Default)]
+struct Cost {
+    round_trips: u64,
+    rows_read: u64,
+    rows_written: u64,
+}
+
+impl Cost {
+    fn of(line: &serde_json::Value) -> Cost {
+        let d1 = &line["d1"];
+        let n = |k: &str| d1[k].as_u64().unwrap_or(0);
+        Cost { round_trips: n("round_trips"), rows_read: n("rows_read"), rows_written: n("rows_written") }
+    }
+
+    /// The median of each figure.
+    fn median(costs: &[Cost]) -> Cost {
+        let mid = |f: fn(&Cost) -> u64| {
+            let mut v: Vec<u64> = costs.iter().map(f).collect();
+            v.sort_unstable();
+            v.get(v.len() / 2).copied().unwrap_or(0)
+        };
+        Cost { round_trips: mid(|c| c.round_trips), rows_read: mid(|c| c.rows_read), rows_written: mid(|c| c.rows_written) }
+    }
+}
+
+/// Log lines after `mark` that `pick` keeps, waiting (up to 30 s) until there are `n`.
+async fn logged(stack: &Stack, mark: u64, n: usize, pick: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let lines: Vec<_> = stack.log_lines_since(mark).into_iter().filter(|l| l["msg"] == "request" && pick(l)).collect();
+        if lines.len() >= n || Instant::now() > deadline {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Each operation 10 times, one at a time, each request tagged with a request id; the costs
+/// come from the Workers' log lines.
+async fn d1_costs(stack: &Stack, c: &Client, shop: &Shop) -> Vec<(String, Cost)> {
+    let sf = stack.worker("storefront");
+    let hooks = stack.worker("webhooks");
+    let mark = stack.log_len();
+    let http = c.http().clone();
+    let rid = |op: &str, i: usize| format!("bench-cost-{op}-{i}");
+    for i in 0..10 {
+        let _ = http.get(format!("{sf}/healthz")).header("x-request-id", rid("trivial", i)).send().await;
+        let _ = http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", &shop.pk)
+            .header("x-request-id", rid("products", i)).send().await;
+        let cart = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &shop.pk).send().await;
+        let cart = cart.body["cart_token"].as_str().expect("token").to_owned();
+        for (j, op) in ["cart-add-first", "cart-add-more"].into_iter().enumerate() {
+            let _ = http.post(format!("{sf}/v1/carts/current/items")).header("x-publishable-api-key", &shop.pk)
+                .header("x-cart-token", &cart).header("x-request-id", rid(op, i))
+                .json(&json!({ "variant_id": shop.variants[(i * 2 + j) % shop.variants.len()], "quantity": 1 })).send().await;
+        }
+        let event = shop.checked_out_event(c, &sf, i, "cost", Some(rid("checkout", i))).await;
+        for op in ["stripe-paying", "stripe-repeat"] {
+            let r = shop.delivery(&http, &hooks, &event).header("x-request-id", rid(op, i)).send().await.expect("delivery");
+            assert!(r.status().is_success(), "bench delivery: {}", r.status());
+        }
+    }
+    let lines = logged(stack, mark, 70, |l| l["request_id"].as_str().is_some_and(|r| r.starts_with("bench-cost-"))).await;
+    [
+        ("trivial", "GET /healthz (trivial D1)"),
+        ("products", "GET /v1/products?limit=20"),
+        ("cart-add-first", "POST /v1/carts/current/items (new line)"),
+        ("cart-add-more", "POST /v1/carts/current/items (2nd line)"),
+        ("checkout", "POST /v1/checkout/sessions"),
+        ("stripe-paying", "POST /webhooks/stripe (the paying delivery)"),
+        ("stripe-repeat", "POST /webhooks/stripe (a repeat)"),
+    ]
+    .into_iter()
+    .map(|(op, name)| {
+        let prefix = format!("bench-cost-{op}-");
+        let costs: Vec<Cost> = lines
+            .iter()
+            .filter(|l| l["request_id"].as_str().is_some_and(|r| r.strip_prefix(&prefix).is_some_and(|n| n.parse::<u32>().is_ok())))
+            .map(Cost::of)
+            .collect();
+        assert!(!costs.is_empty(), "no log line for {op}");
+        (name.to_owned(), Cost::median(&costs))
+    })
+    .collect()
+}
+
+fn print_costs(title: &str, costs: &[(String, Cost)]) {
+    println!("\n{title}");
+    println!("{:<48} {:>11} {:>10} {:>13}", "operation", "round trips", "rows read", "rows written");
+    for (name, c) in costs {
+        println!("{name:<48} {:>11} {:>10} {:>13}", c.round_trips, c.rows_read, c.rows_written);
+    }
+}
+
+/// Carts and signed Stripe events for one load run.
+struct Workload {
+    carts: Vec<String>,
+    events: Vec<Vec<u8>>,
+}
+
+impl Workload {
+    async fn prepare(c: &Client, sf: &str, shop: &Shop, requests: usize, tag: &str) -> Workload {
         // One cart per 40 adds keeps every line under its quantity bound and every cart under 50 lines.
         let mut carts = Vec::new();
         for _ in 0..requests.div_ceil(40) {
-            let r = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &pk).send().await;
+            let r = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &shop.pk).send().await;
             carts.push(r.body["cart_token"].as_str().expect("token").to_owned());
         }
         // One pending order per 5 event deliveries, checked out through the simulator's Stripe.
         let mut events = Vec::new();
         for i in 0..requests.div_ceil(5) {
-            let r = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &pk).send().await;
-            let cart = r.body["cart_token"].as_str().expect("token").to_owned();
-            c.post(&format!("{sf}/v1/carts/current/items")).header("x-publishable-api-key", &pk).header("x-cart-token", &cart)
-                .json(&json!({ "variant_id": variants[i % variants.len()], "quantity": 1 })).send().await;
-            let co = c.post(&format!("{sf}/v1/checkout/sessions")).header("x-publishable-api-key", &pk).header("x-cart-token", &cart)
-                .json(&json!({ "email": "bench@example.com" })).send().await;
-            assert_eq!(co.status, 201, "bench checkout: {}", co.text);
-            let o = &co.body["order"];
-            let (sub, ship) = (o["subtotal"].as_i64().unwrap_or(0), o["shipping"].as_i64().unwrap_or(0));
-            let event = json!({ "id": format!("evt_bench_{i}"), "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000 + i as i64,
-                "data": { "object": { "id": co.body["session_id"], "object": "checkout.session", "status": "complete", "payment_status": "paid",
-                    "payment_intent": format!("pi_bench_{i}"), "amount_subtotal": sub, "amount_total": sub + ship, "currency": "usd",
-                    "total_details": { "amount_discount": 0, "amount_shipping": ship, "amount_tax": 0 },
-                    "customer_details": { "email": "bench@example.com", "name": "Bench" },
-                    "metadata": { "order_id": o["id"], "order_number": o["order_number"] } } } });
-            events.push(serde_json::to_vec(&event).expect("json"));
+            events.push(shop.checked_out_event(c, sf, i, tag, None).await);
         }
-        let secret = stack.stripe_webhook_secret.clone();
-        let hooks = format!("{}/webhooks/stripe", stack.worker("webhooks"));
-        let http = c.http().clone();
-        // Warm-up so every isolate is compiled and D1 is open.
-        for _ in 0..50 {
-            let _ = http.get(format!("{sf}/healthz")).send().await;
-            let _ = http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", &pk).send().await;
-        }
-        let mut results = Vec::new();
-        // Interleave rounds so machine noise hits every endpoint alike.
-        let rounds = 4;
-        let per_round = requests / rounds;
-        let mut lat: [Vec<Duration>; 4] = Default::default();
-        let mut busy = [Duration::ZERO; 4];
-        let mut errors = [0usize; 4];
-        let mut to_paid: Vec<Duration> = Vec::new();
-        for round in 0..rounds {
-            for (k, _) in ["trivial", "products", "cart", "stripe"].iter().enumerate() {
-                let started = Instant::now();
-                let outcomes: Vec<(Duration, bool, bool)> = futures::stream::iter(0..per_round)
-                    .map(|i| {
-                        let http = http.clone();
-                        let idx = round * per_round + i;
-                        let req = match k {
-                            0 => http.get(format!("{sf}/healthz")),
-                            1 => http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", &pk),
-                            2 => http
-                                .post(format!("{sf}/v1/carts/current/items"))
-                                .header("x-publishable-api-key", &pk)
-                                .header("x-cart-token", &carts[idx / 40])
-                                .json(&json!({ "variant_id": variants[idx % 40 * 2 % variants.len()], "quantity": 1 })),
-                            // Consecutive requests are the 5 copies of one event: they run at once.
-                            _ => {
-                                let body = &events[(idx / 5) % events.len()];
-                                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
-                                let sig = lading_core::payments::stripe_signature::sign(&secret, now, body);
-                                http.post(&hooks)
-                                    .header("content-type", "application/json")
-                                    .header("stripe-signature", format!("t={now},v1={sig}"))
-                                    .body(body.clone())
+        Workload { carts, events }
+    }
+}
+
+/// Interleaved rounds of the trivial endpoint, the catalog, cart adds and Stripe events
+/// (5 copies of each, at once) against these bases.
+async fn load(c: &Client, sf: &str, hooks: &str, shop: &Shop, w: &Workload, requests: usize, concurrency: usize) -> (Vec<Stats>, Vec<Duration>) {
+    let http = c.http().clone();
+    let pk = &shop.pk;
+    // Warm-up so every isolate is compiled and D1 is open.
+    for _ in 0..50 {
+        let _ = http.get(format!("{sf}/healthz")).send().await;
+        let _ = http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", pk).send().await;
+    }
+    // Interleave rounds so machine noise hits every endpoint alike.
+    let rounds = 4;
+    let per_round = requests / rounds;
+    let mut lat: [Vec<Duration>; 4] = Default::default();
+    let mut busy = [Duration::ZERO; 4];
+    let mut errors = [0usize; 4];
+    let mut to_paid: Vec<Duration> = Vec::new();
+    for round in 0..rounds {
+        for k in 0..4 {
+            let started = Instant::now();
+            let outcomes: Vec<(Duration, bool, bool)> = futures::stream::iter(0..per_round)
+                .map(|i| {
+                    let idx = round * per_round + i;
+                    let req = match k {
+                        0 => http.get(format!("{sf}/healthz")),
+                        1 => http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", pk),
+                        2 => http
+                            .post(format!("{sf}/v1/carts/current/items"))
+                            .header("x-publishable-api-key", pk)
+                            .header("x-cart-token", &w.carts[idx / 40])
+                            .json(&json!({ "variant_id": shop.variants[idx % 40 * 2 % shop.variants.len()], "quantity": 1 })),
+                        // Consecutive requests are the 5 copies of one event: they run at once.
+                        _ => shop.delivery(&http, hooks, &w.events[(idx / 5) % w.events.len()]),
+                    };
+                    async move {
+                        let t = Instant::now();
+                        let (ok, paid) = match req.send().await {
+                            Ok(r) if r.status().is_success() => {
+                                let text = r.text().await.unwrap_or_default();
+                                (true, text.contains("\"order paid\""))
                             }
+                            _ => (false, false),
                         };
-                        async move {
-                            let t = Instant::now();
-                            let (ok, paid) = match req.send().await {
-                                Ok(r) if r.status().is_success() => {
-                                    let text = r.text().await.unwrap_or_default();
-                                    (true, text.contains("\"order paid\""))
-                                }
-                                _ => (false, false),
-                            };
-                            (t.elapsed(), ok, paid)
-                        }
-                    })
-                    .buffer_unordered(concurrency)
-                    .collect()
-                    .await;
-                busy[k] += started.elapsed();
-                for (d, ok, paid) in outcomes {
-                    lat[k].push(d);
-                    if paid {
-                        to_paid.push(d);
+                        (t.elapsed(), ok, paid)
                     }
-                    if !ok {
-                        errors[k] += 1;
-                    }
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            busy[k] += started.elapsed();
+            for (d, ok, paid) in outcomes {
+                lat[k].push(d);
+                if paid {
+                    to_paid.push(d);
+                }
+                if !ok {
+                    errors[k] += 1;
                 }
             }
         }
-        for (k, name) in ["GET /healthz (trivial D1)", "GET /v1/products", "POST /v1/carts/current/items", "POST /webhooks/stripe (5 copies)"].into_iter().enumerate() {
+    }
+    let names = ["GET /healthz (trivial D1)", "GET /v1/products", "POST /v1/carts/current/items", "POST /webhooks/stripe (5 copies)"];
+    let stats = names
+        .into_iter()
+        .enumerate()
+        .map(|(k, name)| {
             let mut l = lat[k].clone();
             l.sort();
             let pct = |q: f64| l[((l.len() as f64 * q) as usize).min(l.len() - 1)];
-            results.push(Stats { name, rps: l.len() as f64 / busy[k].as_secs_f64(), p50: pct(0.50), p99: pct(0.99), errors: errors[k] });
-        }
-        println!("\n{requests} requests per endpoint, concurrency {concurrency}, loopback, one run\n");
-        println!("{:<32} {:>9} {:>9} {:>9} {:>7} {:>8}", "endpoint", "req/s", "p50 ms", "p99 ms", "errors", "ratio");
-        let base = results[0].rps;
-        for s in &results {
-            println!(
-                "{:<32} {:>9.0} {:>9.2} {:>9.2} {:>7} {:>7.2}x",
-                s.name,
-                s.rps,
-                s.p50.as_secs_f64() * 1e3,
-                s.p99.as_secs_f64() * 1e3,
-                s.errors,
-                s.rps / base
-            );
-        }
-        to_paid.sort();
-        if !to_paid.is_empty() {
-            let pct = |q: f64| to_paid[((to_paid.len() as f64 * q) as usize).min(to_paid.len() - 1)].as_secs_f64() * 1e3;
-            println!("\nevent sent -> order paid (the delivery that paid it): {} orders, p50 {:.2} ms, p99 {:.2} ms", to_paid.len(), pct(0.5), pct(0.99));
-        }
-        println!("\nbudgets: catalog read >= 0.70x, cart write >= 0.50x, Stripe events >= 0.30x of the trivial endpoint");
-        let ok = results[1].rps / base >= 0.7 && results[2].rps / base >= 0.5 && results[3].rps / base >= 0.3 && results.iter().all(|s| s.errors == 0);
-        println!("{}", if ok { "within budget" } else { "OUTSIDE BUDGET" });
-        fulfillment_latency(&stack, &c, arg("--orders", 100)).await;
-        download_streaming(&stack, &c, arg("--file-mb", 50)).await;
-        admin_at_volume(&stack, &c, arg("--admin-orders", 100_000) as u32).await;
-    });
-    drop(stack);
+            Stats { name, rps: l.len() as f64 / busy[k].as_secs_f64(), p50: pct(0.50), p99: pct(0.99), errors: errors[k] }
+        })
+        .collect();
+    to_paid.sort();
+    (stats, to_paid)
+}
+
+/// Prints one load run; true when it is within the budgets.
+fn print_load(title: &str, (results, to_paid): &(Vec<Stats>, Vec<Duration>)) -> bool {
+    println!("\n{title}");
+    println!("{:<32} {:>9} {:>9} {:>9} {:>7} {:>8}", "endpoint", "req/s", "p50 ms", "p99 ms", "errors", "ratio");
+    let base = results[0].rps;
+    for s in results {
+        println!(
+            "{:<32} {:>9.0} {:>9.2} {:>9.2} {:>7} {:>7.2}x",
+            s.name,
+            s.rps,
+            s.p50.as_secs_f64() * 1e3,
+            s.p99.as_secs_f64() * 1e3,
+            s.errors,
+            s.rps / base
+        );
+    }
+    if !to_paid.is_empty() {
+        let pct = |q: f64| to_paid[((to_paid.len() as f64 * q) as usize).min(to_paid.len() - 1)].as_secs_f64() * 1e3;
+        println!("event sent -> order paid (the delivery that paid it): {} orders, p50 {:.2} ms, p99 {:.2} ms", to_paid.len(), pct(0.5), pct(0.99));
+    }
+    results[1].rps / base >= 0.7 && results[2].rps / base >= 0.5 && results[3].rps / base >= 0.5 && results.iter().all(|s| s.errors == 0)
 }
 
 /// Paid orders → provider: each order is paid in the simulated Stripe (its webhook pays the
@@ -239,7 +399,7 @@ async fn guest_checkout(
     (cart, co)
 }
 
-async fn fulfillment_latency(stack: &Stack, c: &Client, orders: usize) {
+async fn fulfillment_latency(stack: &Stack, c: &Client, orders: usize) -> Vec<(String, Cost)> {
     let admin = stack.worker("admin");
     let sf = stack.worker("storefront");
     let r = c.post(&format!("{admin}/admin/api/v1/stores")).bearer(&stack.bootstrap_key)
@@ -327,7 +487,7 @@ async fn fulfillment_latency(stack: &Stack, c: &Client, orders: usize) {
             "
 fulfillment: no order reached the provider"
         );
-        return;
+        return Vec::new();
     }
     let first_paid = paid.values().min().copied().unwrap_or(0);
     let pct = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
@@ -341,6 +501,31 @@ fulfillment: {} of {orders} paid orders reached Printful once each; paid -> prov
         latencies.len() as f64 / ((last - first_paid).max(1) as f64 / 1000.0)
     );
     println!("(local queue: batches of 10 or every 5 s, as in queues/fulfillment.md)");
+    // Printful ships 10 of them, one at a time: its signed webhooks reach the webhooks Worker.
+    let mark = stack.log_len();
+    let at_printful = c
+        .get(&format!("{}/__control/providers/printful/orders", stack.simulator))
+        .send()
+        .await;
+    let shipped: Vec<String> = at_printful.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["external_id"].as_str().is_some_and(|id| paid.contains_key(id)))
+        .map(|o| o["id"].as_i64().map_or_else(|| o["id"].as_str().unwrap_or_default().to_owned(), |n| n.to_string()))
+        .take(10)
+        .collect();
+    for id in &shipped {
+        let r = c
+            .post(&format!("{}/__control/providers/printful/orders/{id}/advance", stack.simulator))
+            .json(&json!({ "to": "shipped" }))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "advance: {}", r.text);
+    }
+    let lines = logged(stack, mark, shipped.len(), |l| l["path"] == "/webhooks/printful").await;
+    let costs: Vec<Cost> = lines.iter().map(Cost::of).collect();
+    vec![(format!("POST /webhooks/printful (package_shipped), {} of them", costs.len()), Cost::median(&costs))]
 }
 
 /// Resident memory of the local runtime (every workerd process), in KB.
@@ -499,97 +684,160 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
         .await;
     let store = r.body["store"]["id"].as_str().expect("store").to_owned();
     let key = r.body["admin_key"]["key"].as_str().expect("key").to_owned();
-    let seeded = Instant::now();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as i64;
-    stack.seed_orders(&store, "BAD", "bench", n, now_ms);
-    println!(
-        "\nadmin: {n} orders seeded in local D1 in {:.1} s",
-        seeded.elapsed().as_secs_f64()
-    );
-    let d1 = stack.d1();
-    let queries = lading_core::admin::list_and_search_queries(&store);
-    let scanning: Vec<String> = queries
-        .iter()
-        .filter(|(_, q)| {
-            !lading_core::sqlite::full_scans(&d1, q, lading_core::admin::BIG_TABLES)
-                .expect("plan")
-                .is_empty()
-        })
-        .map(|(name, _)| name.clone())
-        .collect();
-    println!(
-        "query plans on local D1: {} admin list/search queries, full scans of orders/items/fulfillment/events: {scanning:?}",
-        queries.len()
-    );
-    drop(d1);
     let http = c.http().clone();
     let day = move |back_days: i64| time_of(now_ms - back_days * 86_400_000);
-    let cursor = format!("{}.ord_bench_{:07}", now_ms - 50_000 * 60_000, 50_000);
-    let searches: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
-        ("newest 50", Box::new(|_| "limit=50".to_owned())),
-        (
-            "by email",
-            Box::new(|i| format!("q=buyer{}@example.com&limit=50", i * 7 % 500)),
-        ),
-        (
-            "by order number prefix",
-            Box::new(|i| format!("q=BAD-2026-S{:05}", (i * 37) % 99_999 / 100)),
-        ),
-        (
-            "status=shipped",
-            Box::new(|_| "status=shipped&limit=50".to_owned()),
-        ),
-        (
-            "financial_status=partially_refunded",
-            Box::new(|_| "financial_status=partially_refunded&limit=50".to_owned()),
-        ),
-        (
-            "date range (one day)",
-            Box::new(move |_| format!("created_from={}&created_to={}&limit=50", day(20), day(19))),
-        ),
-        (
-            "deep page (keyset at 50 000)",
-            Box::new(move |_| format!("limit=50&starting_after={cursor}")),
-        ),
-        (
-            "provider=printful (none)",
-            Box::new(|_| "provider=printful&limit=50".to_owned()),
-        ),
-    ];
-    println!(
-        "{:<40} {:>9} {:>9} {:>8}",
-        "order search (200 each, concurrency 4)", "p50 ms", "p99 ms", "rows"
-    );
-    for (name, q) in &searches {
-        let mut lat = Vec::new();
-        let mut rows = 0;
-        let outcomes: Vec<(Duration, usize)> = futures::stream::iter(0..200)
-            .map(|i| {
-                let url = format!("{admin}/admin/api/v1/orders?{}", q(i));
-                let req = http.get(url).bearer_auth(&key);
-                async move {
-                    let t = Instant::now();
-                    let r = req.send().await.expect("search");
-                    assert!(r.status().is_success(), "search: {}", r.status());
-                    let v: serde_json::Value = r.json().await.expect("json");
-                    (t.elapsed(), v["data"].as_array().map_or(0, Vec::len))
-                }
-            })
-            .buffer_unordered(4)
-            .collect()
-            .await;
-        for (d, n) in outcomes {
-            lat.push(d);
-            rows = rows.max(n);
+    // The same searches with a tenth of the orders and with all of them: the rows each
+    // reads must not grow with the table.
+    let mut costs: Vec<(String, Cost, Cost)> = Vec::new();
+    for (round, count) in [(0, (n / 10).max(1)), (1, n)] {
+        let seeded = Instant::now();
+        stack
+            .d1()
+            .execute("DELETE FROM orders WHERE store_id = ?1", [&store])
+            .expect("empty the bench store");
+        stack.seed_orders(&store, "BAD", "bench", count, now_ms);
+        println!(
+            "\nadmin: {count} orders seeded in local D1 in {:.1} s",
+            seeded.elapsed().as_secs_f64()
+        );
+        let half = count / 2;
+        let cursor = format!("{}.ord_bench_{half:07}", now_ms - i64::from(half) * 60_000);
+        let searches: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+            ("newest 50", Box::new(|_| "limit=50".to_owned())),
+            (
+                "by email",
+                Box::new(|i| format!("q=buyer{}@example.com&limit=50", i * 7 % 500)),
+            ),
+            (
+                "by order number prefix",
+                Box::new(|i| format!("q=BAD-2026-S{:05}", (i * 37) % 99_999 / 100)),
+            ),
+            (
+                "status=shipped",
+                Box::new(|_| "status=shipped&limit=50".to_owned()),
+            ),
+            (
+                "financial_status=partially_refunded",
+                Box::new(|_| "financial_status=partially_refunded&limit=50".to_owned()),
+            ),
+            (
+                "date range (one day)",
+                Box::new(move |_| format!("created_from={}&created_to={}&limit=50", day(2), day(1))),
+            ),
+            (
+                "deep page (keyset at half the orders)",
+                Box::new(move |_| format!("limit=50&starting_after={cursor}")),
+            ),
+            (
+                "provider=printful (none)",
+                Box::new(|_| "provider=printful&limit=50".to_owned()),
+            ),
+        ];
+        let mark = stack.log_len();
+        for (k, (_, q)) in searches.iter().enumerate() {
+            for i in 0..5 {
+                let r = http
+                    .get(format!("{admin}/admin/api/v1/orders?{}", q(i)))
+                    .bearer_auth(&key)
+                    .header("x-request-id", format!("bench-search-{round}-{k}-{i}"))
+                    .send()
+                    .await
+                    .expect("search");
+                assert!(r.status().is_success(), "search: {}", r.status());
+            }
         }
-        lat.sort();
-        let pct =
-            |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
-        println!("{name:<40} {:>9.2} {:>9.2} {rows:>8}", pct(0.5), pct(0.99));
+        let lines = logged(stack, mark, searches.len() * 5, |l| {
+            l["request_id"].as_str().is_some_and(|r| r.starts_with(&format!("bench-search-{round}-")))
+        })
+        .await;
+        for (k, (name, _)) in searches.iter().enumerate() {
+            let prefix = format!("bench-search-{round}-{k}-");
+            let of: Vec<Cost> = lines
+                .iter()
+                .filter(|l| l["request_id"].as_str().is_some_and(|r| r.starts_with(&prefix)))
+                .map(Cost::of)
+                .collect();
+            let median = Cost::median(&of);
+            match costs.get_mut(k) {
+                Some(entry) => entry.2 = median,
+                None => costs.push(((*name).to_owned(), median, Cost::default())),
+            }
+        }
+        if round == 0 {
+            continue;
+        }
+        let d1 = stack.d1();
+        let queries = lading_core::admin::list_and_search_queries(&store);
+        let scanning: Vec<String> = queries
+            .iter()
+            .filter(|(_, q)| {
+                !lading_core::sqlite::full_scans(&d1, q, lading_core::admin::BIG_TABLES)
+                    .expect("plan")
+                    .is_empty()
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        println!(
+            "query plans on local D1: {} admin list/search queries, full scans of orders/items/fulfillment/events: {scanning:?}",
+            queries.len()
+        );
+        drop(d1);
+        println!(
+            "{:<40} {:>9} {:>9} {:>8}",
+            "order search (200 each, concurrency 4)", "p50 ms", "p99 ms", "rows"
+        );
+        for (name, q) in &searches {
+            let mut lat = Vec::new();
+            let mut rows = 0;
+            let outcomes: Vec<(Duration, usize)> = futures::stream::iter(0..200)
+                .map(|i| {
+                    let url = format!("{admin}/admin/api/v1/orders?{}", q(i));
+                    let req = http.get(url).bearer_auth(&key);
+                    async move {
+                        let t = Instant::now();
+                        let r = req.send().await.expect("search");
+                        assert!(r.status().is_success(), "search: {}", r.status());
+                        let v: serde_json::Value = r.json().await.expect("json");
+                        (t.elapsed(), v["data"].as_array().map_or(0, Vec::len))
+                    }
+                })
+                .buffer_unordered(4)
+                .collect()
+                .await;
+            for (d, n) in outcomes {
+                lat.push(d);
+                rows = rows.max(n);
+            }
+            lat.sort();
+            let pct =
+                |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
+            println!("{name:<40} {:>9.2} {:>9.2} {rows:>8}", pct(0.5), pct(0.99));
+        }
     }
+    let tenth = (n / 10).max(1);
+    println!("\nD1 cost of an admin order search (median of 5): round trips, rows read, rows written");
+    println!("{:<40} {:>22} {:>22}", "search", format!("{tenth} orders"), format!("{n} orders"));
+    let mut grew = Vec::new();
+    for (name, small, large) in &costs {
+        let show = |c: &Cost| format!("{} / {} / {}", c.round_trips, c.rows_read, c.rows_written);
+        println!("{name:<40} {:>22} {:>22}", show(small), show(large));
+        // Ten times the orders: a search that scans would read about ten times the rows.
+        if large.rows_read > 2 * small.rows_read + 100 {
+            grew.push(name.as_str());
+        }
+    }
+    println!(
+        "{}",
+        if grew.is_empty() {
+            "rows read do not grow with the table (10x the orders, at most 2x + 100 the rows)".to_owned()
+        } else {
+            format!("ROWS READ GROW WITH THE TABLE: {grew:?}")
+        }
+    );
     let idle = workerd_rss_kb();
     let url = format!("{admin}/admin/api/v1/orders/export.csv");
     let sampler = PeakRss::start();

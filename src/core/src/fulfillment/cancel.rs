@@ -53,7 +53,7 @@ pub struct CancellationResult {
     /// Not cancellable (shipped, or being submitted this moment), with the reason.
     pub not_cancelled: Vec<Part>,
     /// The refund this cancellation leads to now (more follows each provider's yes).
-    pub refund: Option<serde_json::Value>,
+    pub refund: Option<refunds::RefundView>,
 }
 
 fn part(fo: &FulfillmentOrderRow, reason: Option<&str>) -> Part {
@@ -147,25 +147,99 @@ pub async fn cancel_order<P: Platform>(
 ) -> Result<CancellationResult, AppError> {
     let now = p.now_ms();
     if order.status == OrderStatus::Pending {
-        p.db()
-            .batch(orders::cancel_pending(
-                &order.store_id,
-                &order.id,
-                reason,
-                now,
-            ))
-            .await?;
-        let order = orders::order_by_id(p.db(), &order.id)
-            .await?
-            .ok_or(AppError::NotFound("order"))?;
-        return Ok(CancellationResult {
-            order: view(p, &order).await?,
-            cancelled: vec![],
-            requested: vec![],
-            not_cancelled: vec![],
-            refund: None,
-        });
+        return cancel_unpaid(p, &order, reason, now).await;
     }
+    may_cancel(p, &order, actor, now).await?;
+    let fos: Vec<FulfillmentOrderRow> = p
+        .db()
+        .query(stmt!(
+            format!(
+                "SELECT {FO_COLUMNS} FROM fulfillment_orders WHERE order_id = ? ORDER BY provider"
+            ),
+            &order.id
+        ))
+        .await?;
+    let triage = Triage::of(&fos)?;
+    let local_ids: Vec<&str> = triage.local.iter().map(|f| f.id.as_str()).collect();
+    let local_amount = lines_total(p, &local_ids).await?;
+    let refund_id = p.new_id("ref");
+    let (mut batch, outbox) = triage.statements(&order, reason, now);
+    batch.extend(settle(&order.id, now));
+    batch.extend(refund_statements(
+        &order,
+        &refund_id,
+        local_amount,
+        reason,
+        now,
+    ));
+    batch.push(domain_event(
+        &format!("order.cancel_requested:{}:{now}", order.id),
+        &order.store_id,
+        &order.id,
+        "order.cancel_requested",
+        &json!({ "reason": reason, "by": format!("{actor:?}").to_lowercase(), "cancelled": local_ids,
+                 "requested": triage.remote.iter().map(|f| &f.id).collect::<Vec<_>>() }),
+        now,
+        stmt!("1 = 1"),
+    ));
+    let res = p.db().batch(batch).await?;
+    if res[0].changes == 0 {
+        return Err(AppError::conflict(
+            "order_not_cancellable",
+            "The order changed meanwhile; look at it again.",
+        ));
+    }
+    dispatch(p, &outbox).await?;
+    // Best effort now; the 5-minute sweep sends a reservation Stripe did not answer.
+    let _ = refunds::send(p, &refund_id).await;
+    let refund = refunds::view(p, &refund_id).await?;
+    let order = orders::order_by_id(p.db(), &order.id)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    Ok(CancellationResult {
+        order: view(p, &order).await?,
+        cancelled: triage.local.iter().map(|f| part(f, None)).collect(),
+        requested: triage.remote.iter().map(|f| part(f, None)).collect(),
+        not_cancelled: triage.refused,
+        refund,
+    })
+}
+
+/// An order not yet paid is simply cancelled (its cart given back): nothing to refund.
+async fn cancel_unpaid<P: Platform>(
+    p: &P,
+    order: &OrderRow,
+    reason: &str,
+    now: i64,
+) -> Result<CancellationResult, AppError> {
+    p.db()
+        .batch(orders::cancel_pending(
+            &order.store_id,
+            &order.id,
+            reason,
+            now,
+        ))
+        .await?;
+    let order = orders::order_by_id(p.db(), &order.id)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    Ok(CancellationResult {
+        order: view(p, &order).await?,
+        cancelled: vec![],
+        requested: vec![],
+        not_cancelled: vec![],
+        refund: None,
+    })
+}
+
+/// Whether this actor may cancel the order now: its status, and for a customer the
+/// store's cancellation window after payment.
+async fn may_cancel<P: Platform>(
+    p: &P,
+    order: &OrderRow,
+    actor: Actor,
+    now: i64,
+) -> Result<(), AppError> {
     let allowed: &[OrderStatus] = match actor {
         Actor::Customer => &[OrderStatus::Paid, OrderStatus::Processing],
         Actor::Operator => &[
@@ -203,127 +277,100 @@ pub async fn cancel_order<P: Platform>(
             ));
         }
     }
-    let fos: Vec<FulfillmentOrderRow> = p
-        .db()
-        .query(stmt!(
-            format!(
-                "SELECT {FO_COLUMNS} FROM fulfillment_orders WHERE order_id = ? ORDER BY provider"
-            ),
-            &order.id
-        ))
-        .await?;
-    use FulfillmentStatus::*;
-    let (mut local, mut remote, mut refused) = (Vec::new(), Vec::new(), Vec::new());
-    for fo in &fos {
-        match fo.status {
-            Pending | Failed => local.push(fo),
-            Submitted | InProduction | OnHold | CancelRejected => remote.push(fo),
-            Submitting => refused.push(part(
-                fo,
-                Some("being submitted to the provider right now; try again in a minute"),
-            )),
-            Cancelled | CancelRequested => {}
-            other => refused.push(part(fo, Some(&format!("already {}", other.as_str())))),
+    Ok(())
+}
+
+/// An order's fulfillment orders sorted by what cancelling does to each.
+struct Triage<'a> {
+    /// Never reached a provider: cancelled here, at once.
+    local: Vec<&'a FulfillmentOrderRow>,
+    /// At a provider: the queue asks it to cancel.
+    remote: Vec<&'a FulfillmentOrderRow>,
+    /// Shipped, or being submitted this moment: not cancellable, with the reason.
+    refused: Vec<Part>,
+}
+
+impl<'a> Triage<'a> {
+    /// # Errors
+    /// 409 when there are fulfillment orders and none of them can be cancelled.
+    fn of(fos: &'a [FulfillmentOrderRow]) -> Result<Self, AppError> {
+        use FulfillmentStatus::*;
+        let (mut local, mut remote, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+        for fo in fos {
+            match fo.status {
+                Pending | Failed => local.push(fo),
+                Submitted | InProduction | OnHold | CancelRejected => remote.push(fo),
+                Submitting => refused.push(part(
+                    fo,
+                    Some("being submitted to the provider right now; try again in a minute"),
+                )),
+                Cancelled | CancelRequested => {}
+                other => refused.push(part(fo, Some(&format!("already {}", other.as_str())))),
+            }
         }
+        if local.is_empty() && remote.is_empty() && !fos.is_empty() {
+            return Err(AppError::conflict(
+                "order_not_cancellable",
+                format!(
+                    "Nothing in this order can be cancelled any more: {}.",
+                    refused
+                        .iter()
+                        .map(|r| format!("{} {}", r.provider, r.reason.as_deref().unwrap_or("")))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ));
+        }
+        Ok(Triage {
+            local,
+            remote,
+            refused,
+        })
     }
-    if local.is_empty() && remote.is_empty() && !fos.is_empty() {
-        return Err(AppError::conflict(
-            "order_not_cancellable",
-            format!(
-                "Nothing in this order can be cancelled any more: {}.",
-                refused
-                    .iter()
-                    .map(|r| format!("{} {}", r.provider, r.reason.as_deref().unwrap_or("")))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        ));
-    }
-    let local_ids: Vec<&str> = local.iter().map(|f| f.id.as_str()).collect();
-    let local_amount = lines_total(p, &local_ids).await?;
-    let refund_id = p.new_id("ref");
-    let mut batch = vec![stmt!(
-        "UPDATE orders SET status = 'cancel_requested', cancel_reason = ?, updated_at = ? WHERE id = ? AND status IN ('paid', 'processing', 'partially_shipped')",
-        reason,
-        now,
-        &order.id
-    )];
-    for fo in &local {
-        batch.push(stmt!(
-            "UPDATE fulfillment_orders SET status = 'cancelled', lease_until = NULL, updated_at = ? WHERE id = ? AND status IN ('pending', 'failed')",
+
+    /// The order becomes `cancel_requested` (the first statement: it changes nothing when
+    /// the order moved meanwhile), local fulfillment orders are cancelled and remote ones
+    /// requested, each with its outbox message. Returns the statements and the outbox ids.
+    fn statements(&self, order: &OrderRow, reason: &str, now: i64) -> (Vec<Stmt>, Vec<String>) {
+        let mut batch = vec![stmt!(
+            "UPDATE orders SET status = 'cancel_requested', cancel_reason = ?, updated_at = ? WHERE id = ? AND status IN ('paid', 'processing', 'partially_shipped')",
+            reason,
             now,
-            &fo.id
-        ));
+            &order.id
+        )];
+        for fo in &self.local {
+            batch.push(stmt!(
+                "UPDATE fulfillment_orders SET status = 'cancelled', lease_until = NULL, updated_at = ? WHERE id = ? AND status IN ('pending', 'failed')",
+                now,
+                &fo.id
+            ));
+        }
+        let mut outbox = Vec::new();
+        for fo in &self.remote {
+            batch.push(stmt!(
+                "UPDATE fulfillment_orders SET status = 'cancel_requested', lease_until = NULL, updated_at = ? \
+                 WHERE id = ? AND status IN ('submitted', 'in_production', 'on_hold', 'cancel_rejected')",
+                now,
+                &fo.id
+            ));
+            let id = format!("cancel:{}:{now}", fo.id);
+            let message = Message::Cancel {
+                fulfillment_order_id: fo.id.clone(),
+                store_id: fo.store_id.clone(),
+            };
+            batch.push(stmt!(
+                "INSERT INTO outbox (id, store_id, kind, payload, created_at) SELECT ?, ?, 'cancel', ?, ? \
+                 WHERE EXISTS (SELECT 1 FROM fulfillment_orders WHERE id = ? AND status = 'cancel_requested') ON CONFLICT DO NOTHING",
+                &id,
+                &fo.store_id,
+                serde_json::to_string(&message).unwrap_or_default(),
+                now,
+                &fo.id
+            ));
+            outbox.push(id);
+        }
+        (batch, outbox)
     }
-    let mut outbox = Vec::new();
-    for fo in &remote {
-        batch.push(stmt!(
-            "UPDATE fulfillment_orders SET status = 'cancel_requested', lease_until = NULL, updated_at = ? \
-             WHERE id = ? AND status IN ('submitted', 'in_production', 'on_hold', 'cancel_rejected')",
-            now,
-            &fo.id
-        ));
-        let id = format!("cancel:{}:{now}", fo.id);
-        let message = Message::Cancel {
-            fulfillment_order_id: fo.id.clone(),
-            store_id: fo.store_id.clone(),
-        };
-        batch.push(stmt!(
-            "INSERT INTO outbox (id, store_id, kind, payload, created_at) SELECT ?, ?, 'cancel', ?, ? \
-             WHERE EXISTS (SELECT 1 FROM fulfillment_orders WHERE id = ? AND status = 'cancel_requested') ON CONFLICT DO NOTHING",
-            &id,
-            &fo.store_id,
-            serde_json::to_string(&message).unwrap_or_default(),
-            now,
-            &fo.id
-        ));
-        outbox.push(id);
-    }
-    batch.extend(settle(&order.id, now));
-    batch.extend(refund_statements(
-        &order,
-        &refund_id,
-        local_amount,
-        reason,
-        now,
-    ));
-    batch.push(domain_event(
-        &format!("order.cancel_requested:{}:{now}", order.id),
-        &order.store_id,
-        &order.id,
-        "order.cancel_requested",
-        &json!({ "reason": reason, "by": format!("{actor:?}").to_lowercase(), "cancelled": local_ids,
-                 "requested": remote.iter().map(|f| &f.id).collect::<Vec<_>>() }),
-        now,
-        stmt!("1 = 1"),
-    ));
-    let res = p.db().batch(batch).await?;
-    if res[0].changes == 0 {
-        return Err(AppError::conflict(
-            "order_not_cancellable",
-            "The order changed meanwhile; look at it again.",
-        ));
-    }
-    dispatch(p, &outbox).await?;
-    // Best effort now; the 5-minute sweep sends a reservation Stripe did not answer.
-    let _ = refunds::send(p, &refund_id).await;
-    let refund: Option<serde_json::Value> = p
-        .db()
-        .first(stmt!(
-            "SELECT id, amount, status, stripe_id FROM payments WHERE id = ?",
-            &refund_id
-        ))
-        .await?;
-    let order = orders::order_by_id(p.db(), &order.id)
-        .await?
-        .ok_or(AppError::NotFound("order"))?;
-    Ok(CancellationResult {
-        order: view(p, &order).await?,
-        cancelled: local.iter().map(|f| part(f, None)).collect(),
-        requested: remote.iter().map(|f| part(f, None)).collect(),
-        not_cancelled: refused,
-        refund,
-    })
 }
 
 /// The consumer's work for one `cancel` message.

@@ -4,7 +4,7 @@
 //! compare-and-set.
 
 use crate::AppError;
-use crate::db::{Db as _, DbExt as _};
+use crate::db::{Db as _, DbExt as _, Stmt, StmtResult};
 use crate::ports::Platform;
 use crate::stmt;
 use serde::Deserialize;
@@ -13,32 +13,62 @@ use serde::Deserialize;
 pub const CLAIM_MS: i64 = 60_000;
 
 /// Sends these outbox rows, if still unsent and unclaimed. Returns how many were sent.
+/// Two round trips whatever their number: the claim, and marking what was sent.
 ///
 /// # Errors
 /// Storage failures (a queue failure leaves the row for the sweep).
 pub async fn dispatch<P: Platform>(p: &P, ids: &[String]) -> Result<u64, AppError> {
-    let mut sent = 0;
-    for id in ids {
-        let now = p.now_ms();
-        let res = p
-            .db()
-            .batch(vec![
-                stmt!(
-                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? \
-                     WHERE id = ? AND sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
-                    now + CLAIM_MS,
-                    id,
-                    now
-                ),
-                stmt!("SELECT payload FROM outbox WHERE id = ?", id),
-            ])
-            .await?;
-        if res[0].changes == 0 {
-            continue;
-        }
-        let Some(payload) = res[1]
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let claimed = p.db().batch(claim(ids, p.now_ms())).await?;
+    send_claimed(p, ids, &claimed).await
+}
+
+/// Statements that claim these outbox rows (those still unsent and unclaimed) and read
+/// their payloads. Run them alone ([`dispatch`]) or at the end of the batch that writes
+/// the rows, and hand their results to [`send_claimed`].
+pub fn claim(ids: &[String], now: i64) -> Vec<Stmt> {
+    let mut statements: Vec<Stmt> = ids
+        .iter()
+        .map(|id| {
+            stmt!(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? \
+                 WHERE id = ? AND sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+                now + CLAIM_MS,
+                id,
+                now
+            )
+        })
+        .collect();
+    let mut payloads = Stmt::new(format!(
+        "SELECT id, payload FROM outbox WHERE id IN ({})",
+        vec!["?"; ids.len()].join(", ")
+    ));
+    payloads.params = ids.iter().map(Into::into).collect();
+    statements.push(payloads);
+    statements
+}
+
+/// Sends the rows a [`claim`] claimed (`results` are its statements' results, in order),
+/// then marks those the queue took as sent. Returns how many were sent.
+///
+/// # Errors
+/// Storage failures (a queue failure leaves the row for the sweep).
+pub async fn send_claimed<P: Platform>(
+    p: &P,
+    ids: &[String],
+    results: &[StmtResult],
+) -> Result<u64, AppError> {
+    let Some((payloads, claims)) = results.split_last() else {
+        return Ok(0);
+    };
+    let mut sent = Vec::new();
+    for (id, _) in ids.iter().zip(claims).filter(|(_, c)| c.changes > 0) {
+        let Some(payload) = payloads
             .rows
-            .first()
+            .iter()
+            .find(|r| r.get("id").and_then(|v| v.as_str()) == Some(id))
             .and_then(|r| r.get("payload"))
             .and_then(|v| v.as_str())
         else {
@@ -46,17 +76,19 @@ pub async fn dispatch<P: Platform>(p: &P, ids: &[String]) -> Result<u64, AppErro
         };
         let body: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
         if p.enqueue(&body).await.is_ok() {
-            p.db()
-                .run(stmt!(
-                    "UPDATE outbox SET sent_at = ? WHERE id = ?",
-                    p.now_ms(),
-                    id
-                ))
-                .await?;
-            sent += 1;
+            sent.push(id);
         }
     }
-    Ok(sent)
+    if !sent.is_empty() {
+        let mut mark = Stmt::new(format!(
+            "UPDATE outbox SET sent_at = ? WHERE id IN ({})",
+            vec!["?"; sent.len()].join(", ")
+        ));
+        mark.params.push(p.now_ms().into());
+        mark.params.extend(sent.iter().map(|id| (*id).into()));
+        p.db().run(mark).await?;
+    }
+    Ok(sent.len() as u64)
 }
 
 /// The scheduler's sweep: rows never sent, or whose send failed, after their claim ran out.

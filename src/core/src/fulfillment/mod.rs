@@ -57,20 +57,41 @@ pub async fn routing_inputs<P: Platform>(
     store_id: &str,
 ) -> Result<(Vec<RoutableItem>, Option<crate::sql::stores::StoreRow>), DbError> {
     use crate::db::Db as _;
-    let res = p
-        .db()
-        .batch(vec![
-            stmt!(
-                "SELECT oi.id, oi.variant_id, oi.quantity, oi.kind, oi.fulfillment_provider, \
-                    (SELECT json_group_array(json_object('provider', pm.provider, 'external_variant_id', pm.external_variant_id, 'cost', pm.cost_amount)) \
-                     FROM provider_mappings pm WHERE pm.variant_id = oi.variant_id) AS mappings \
-                 FROM order_items oi WHERE oi.order_id = ? ORDER BY oi.rowid",
-                order_id
-            ),
-            stmt!("SELECT * FROM stores WHERE id = ?", store_id),
-        ])
-        .await?;
-    let mut res = res.into_iter();
+    let found = stmt!(
+        "WITH found AS (SELECT ? AS id, ? AS store_id) ",
+        order_id,
+        store_id
+    );
+    routing_inputs_of(p.db().batch(routing_reads(&found)).await?)
+}
+
+/// The reads [`routing_inputs`] makes, for the order that `found` (a statement
+/// `WITH found AS (…)` giving its `id` and `store_id`) names, so they can join another
+/// round trip.
+pub fn routing_reads(found: &Stmt) -> Vec<Stmt> {
+    let after = |sql: &str| Stmt {
+        sql: format!("{}{sql}", found.sql),
+        params: found.params.clone(),
+    };
+    vec![
+        after(
+            "SELECT oi.id, oi.variant_id, oi.quantity, oi.kind, oi.fulfillment_provider, \
+                (SELECT json_group_array(json_object('provider', pm.provider, 'external_variant_id', pm.external_variant_id, 'cost', pm.cost_amount)) \
+                 FROM provider_mappings pm WHERE pm.variant_id = oi.variant_id) AS mappings \
+             FROM order_items oi WHERE oi.order_id = (SELECT id FROM found) ORDER BY oi.rowid",
+        ),
+        after("SELECT * FROM stores WHERE id = (SELECT store_id FROM found)"),
+    ]
+}
+
+/// Decodes the results of [`routing_reads`].
+///
+/// # Errors
+/// Rows that do not decode.
+pub fn routing_inputs_of(
+    results: Vec<crate::db::StmtResult>,
+) -> Result<(Vec<RoutableItem>, Option<crate::sql::stores::StoreRow>), DbError> {
+    let mut res = results.into_iter();
     let items = res
         .next()
         .map(|r| {

@@ -80,20 +80,53 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
         duplicate,
         result,
     };
-    match inbound::record(p, PROVIDER, id, kind, &event.to_string(), &hash)
-        .await
-        .map_err(AppError::from)?
-    {
+    let object = &event["data"]["object"];
+    // What applying it reads goes in the round trip that records it: a paying event costs
+    // two round trips (this one and the batch that applies it).
+    let reads = Found::reads(kind, object);
+    let (seen, read) = inbound::record_and_read(
+        p,
+        PROVIDER,
+        id,
+        kind,
+        &event.to_string(),
+        &hash,
+        reads,
+    )
+    .await
+    .map_err(AppError::from)?;
+    match seen {
         Seen::Mismatch => return Err(IngestError::PayloadMismatch(id.to_owned())),
         Seen::Processed => return Ok(outcome(true, "already applied".into())),
         Seen::Unprocessed => {}
     }
     // Not yet processed: first sight, a concurrent delivery, or an earlier failure. Every
     // statement below is guarded, so applying it more than once is harmless.
-    match apply(p, kind, &event["data"]["object"]).await {
+    let applied = match Found::decode(read) {
+        Ok(found) => apply(p, kind, object, found).await,
+        Err(e) => Err(e.into()),
+    };
+    match applied {
         Ok(effect) => {
             let (mut batch, decision) = effect.statements.into_parts();
             batch.push(inbound::mark_processed(PROVIDER, id, p.now_ms()));
+            // The outbox rows this batch writes are claimed in it too: only the batch that
+            // wrote them finds them unclaimed, and sending them costs one more round trip.
+            let (dispatch, others): (Vec<_>, Vec<_>) = effect
+                .follow_ups
+                .into_iter()
+                .partition(|f| matches!(f, FollowUp::Dispatch(_)));
+            let outbox: Vec<String> = dispatch
+                .into_iter()
+                .flat_map(|f| match f {
+                    FollowUp::Dispatch(ids) => ids,
+                    _ => Vec::new(),
+                })
+                .collect();
+            let claims_from = batch.len();
+            if !outbox.is_empty() {
+                batch.extend(fulfillment::dispatch::claim(&outbox, p.now_ms()));
+            }
             let res = p.db().batch(batch).await.map_err(AppError::from)?;
             // A concurrent copy may have made the change first: say what this one did, and
             // leave the follow-up work to the copy that made it.
@@ -102,8 +135,12 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
                 Some(otherwise) if !made_it => otherwise,
                 _ => effect.result,
             };
+            if !outbox.is_empty() {
+                // A failure leaves the rows to the scheduler's sweep.
+                let _ = fulfillment::dispatch::send_claimed(p, &outbox, &res[claims_from..]).await;
+            }
             if made_it {
-                for follow_up in effect.follow_ups {
+                for follow_up in others {
                     follow_up.run(p).await;
                 }
             }
@@ -171,62 +208,142 @@ impl FollowUp {
     }
 }
 
-async fn apply<P: Platform>(p: &P, kind: &str, obj: &Value) -> Result<Effect, AppError> {
+/// What an event's handler reads before deciding: the order its object belongs to and, for
+/// an event that may pay it, what routing needs.
+#[derive(Default)]
+struct Found {
+    order: Option<OrderRow>,
+    routing: Option<RoutingInputs>,
+}
+
+type RoutingInputs = (Vec<RoutableItem>, Option<crate::sql::stores::StoreRow>);
+
+impl Found {
+    /// The reads for an event of this kind about this object: the order it belongs to (by
+    /// the metadata we set, else by the Stripe ids we stored; objects of other systems
+    /// sharing the Stripe account have neither), then routing's inputs when it may pay one.
+    fn reads(kind: &str, obj: &Value) -> Vec<Stmt> {
+        if !ACTED_ON.contains(&kind) {
+            return Vec::new();
+        }
+        let object = obj["object"].as_str();
+        let own_id = obj["id"].as_str();
+        let intent = match object {
+            Some("checkout.session") => None,
+            Some("payment_intent") => own_id,
+            _ => str_of(&obj["payment_intent"]),
+        };
+        let found = orders::found_order(
+            obj["metadata"]["order_id"].as_str(),
+            obj["metadata"]["store_id"].as_str(),
+            own_id.filter(|_| object == Some("checkout.session")),
+            intent,
+        );
+        let mut reads = vec![orders::select_found(&found)];
+        if PAYING.contains(&kind) {
+            reads.extend(fulfillment::routing_reads(&found));
+        }
+        reads
+    }
+
+    fn decode(results: Vec<crate::db::StmtResult>) -> Result<Found, crate::db::DbError> {
+        let mut results = results.into_iter();
+        let Some(order) = results.next() else {
+            return Ok(Found::default());
+        };
+        let order = order
+            .rows
+            .into_iter()
+            .next()
+            .map(crate::db::decode::<OrderRow>)
+            .transpose()?;
+        let rest: Vec<_> = results.collect();
+        let routing = if rest.is_empty() {
+            None
+        } else {
+            Some(fulfillment::routing_inputs_of(rest)?)
+        };
+        Ok(Found { order, routing })
+    }
+
+    /// Routing's inputs, when the order may still be paid (it is pending).
+    fn routing_if_pending(
+        &mut self,
+        order: &OrderRow,
+    ) -> Option<(Vec<RoutableItem>, Option<ProviderCode>)> {
+        if order.status != OrderStatus::Pending {
+            return None;
+        }
+        self.routing
+            .take()
+            .map(|(items, store)| (items, store.and_then(|s| s.settings.default_provider)))
+    }
+}
+
+/// The event types that may pay an order.
+const PAYING: [&str; 3] = [
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "payment_intent.succeeded",
+];
+
+/// Every event type Lading acts on.
+const ACTED_ON: [&str; 11] = [
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "payment_intent.succeeded",
+    "checkout.session.expired",
+    "checkout.session.async_payment_failed",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+];
+
+async fn apply<P: Platform>(
+    p: &P,
+    kind: &str,
+    obj: &Value,
+    found: Found,
+) -> Result<Effect, AppError> {
+    if !ACTED_ON.contains(&kind) {
+        return Ok(Effect::none("recorded; Lading does not act on this type"));
+    }
+    let Some(order) = found.order.clone() else {
+        return Ok(Effect::none("ignored: not a Lading order"));
+    };
     match kind {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-            session_paid(p, obj).await
+            session_paid(p, obj, order, found)
         }
-        "checkout.session.expired" => ended(p, obj, "checkout_expired", None).await,
+        "checkout.session.expired" => Ok(ended(p, obj, &order, "checkout_expired", None)),
         "checkout.session.async_payment_failed" => {
-            ended(p, obj, "async_payment_failed", None).await
+            Ok(ended(p, obj, &order, "async_payment_failed", None))
         }
-        "payment_intent.succeeded" => intent_succeeded(p, obj).await,
+        "payment_intent.succeeded" => intent_succeeded(p, obj, order, found),
         "payment_intent.payment_failed" => {
             let why = obj["last_payment_error"]["code"]
                 .as_str()
                 .unwrap_or("payment_failed");
-            ended(p, obj, &format!("payment_failed: {why}"), Some(obj)).await
+            Ok(ended(
+                p,
+                obj,
+                &order,
+                &format!("payment_failed: {why}"),
+                Some(obj),
+            ))
         }
-        "payment_intent.canceled" => ended(p, obj, "payment_canceled", None).await,
-        "charge.refunded" => charge_refunded(p, obj).await,
-        "refund.created" | "refund.updated" | "refund.failed" => refund_changed(p, obj).await,
-        _ => Ok(Effect::none("recorded; Lading does not act on this type")),
+        "payment_intent.canceled" => Ok(ended(p, obj, &order, "payment_canceled", None)),
+        "charge.refunded" => Ok(charge_refunded(p, obj, &order)),
+        _ => Ok(refund_changed(p, obj, &order)),
     }
 }
 
 fn str_of<'a>(v: &'a Value) -> Option<&'a str> {
     // Stripe sends a related object as its id, or the object when expanded.
     v.as_str().or_else(|| v["id"].as_str())
-}
-
-/// The order a Stripe object belongs to: by the metadata we set, else by the Stripe ids we
-/// stored. Objects of other systems sharing the Stripe account have neither.
-async fn order_for<P: Platform>(p: &P, obj: &Value) -> Result<Option<OrderRow>, AppError> {
-    if let Some(id) = obj["metadata"]["order_id"].as_str() {
-        let found = orders::order_by_id(p.db(), id).await?.filter(|o| {
-            obj["metadata"]["store_id"]
-                .as_str()
-                .is_none_or(|s| s == o.store_id)
-        });
-        if found.is_some() {
-            return Ok(found);
-        }
-    }
-    let by_id = match obj["object"].as_str() {
-        Some("checkout.session") => match obj["id"].as_str() {
-            Some(id) => orders::order_by_session(p.db(), id).await?,
-            None => None,
-        },
-        Some("payment_intent") => match obj["id"].as_str() {
-            Some(id) => orders::order_by_payment_intent(p.db(), id).await?,
-            None => None,
-        },
-        _ => match str_of(&obj["payment_intent"]) {
-            Some(pi) => orders::order_by_payment_intent(p.db(), pi).await?,
-            None => None,
-        },
-    };
-    Ok(by_id)
 }
 
 /// What Stripe says was paid.
@@ -291,10 +408,12 @@ fn address_of(details: &Value) -> Option<String> {
     })
 }
 
-async fn session_paid<P: Platform>(p: &P, s: &Value) -> Result<Effect, AppError> {
-    let Some(order) = order_for(p, s).await? else {
-        return Ok(Effect::none("ignored: not a Lading order"));
-    };
+fn session_paid<P: Platform>(
+    p: &P,
+    s: &Value,
+    order: OrderRow,
+    mut found: Found,
+) -> Result<Effect, AppError> {
     if s["payment_status"].as_str() != Some("paid") {
         return Ok(Effect::none(
             "awaiting payment (checkout.session.async_payment_succeeded)",
@@ -306,7 +425,7 @@ async fn session_paid<P: Platform>(p: &P, s: &Value) -> Result<Effect, AppError>
         ));
     };
     let paid = paid_from_session(s, pi);
-    let routing = routing_inputs(p, &order).await?;
+    let routing = found.routing_if_pending(&order);
     Ok(settle(p, &order, &paid, routing, false))
 }
 
@@ -354,10 +473,12 @@ async fn routing_inputs<P: Platform>(
     )))
 }
 
-async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppError> {
-    let Some(order) = order_for(p, pi).await? else {
-        return Ok(Effect::none("ignored: not a Lading order"));
-    };
+fn intent_succeeded<P: Platform>(
+    p: &P,
+    pi: &Value,
+    order: OrderRow,
+    mut found: Found,
+) -> Result<Effect, AppError> {
     let Some(id) = pi["id"].as_str() else {
         return Ok(Effect::none("ignored: payment intent without an id"));
     };
@@ -377,7 +498,7 @@ async fn intent_succeeded<P: Platform>(p: &P, pi: &Value) -> Result<Effect, AppE
         ));
     }
     let paid = paid_from_intent(&order, id, received, pi);
-    let routing = routing_inputs(p, &order).await?;
+    let routing = found.routing_if_pending(&order);
     Ok(settle(p, &order, &paid, routing, false))
 }
 
@@ -689,20 +810,18 @@ fn settle<P: Platform>(
 /// A payment that ended without money: the order is cancelled and its cart given back;
 /// a Checkout Session still open is expired and a declined intent cancelled, so the
 /// shopper pays through a new checkout.
-async fn ended<P: Platform>(
+fn ended<P: Platform>(
     p: &P,
     obj: &Value,
+    order: &OrderRow,
     reason: &str,
     failed_intent: Option<&Value>,
-) -> Result<Effect, AppError> {
-    let Some(order) = order_for(p, obj).await? else {
-        return Ok(Effect::none("ignored: not a Lading order"));
-    };
+) -> Effect {
     if order.status != OrderStatus::Pending {
-        return Ok(Effect::none(format!(
+        return Effect::none(format!(
             "no change: the order is {}",
             order.status.as_str()
-        )));
+        ));
     }
     let mut effect = Effect {
         otherwise: Some("no change: the order already left pending".into()),
@@ -722,7 +841,7 @@ async fn ended<P: Platform>(
             _ => {}
         }
     }
-    Ok(effect)
+    effect
 }
 
 /// Sets the financial status from what was refunded against what was captured; it only
@@ -743,10 +862,7 @@ fn financial_status(order_id: &str, refunded: Stmt, captured: Stmt, now: i64) ->
     s
 }
 
-async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppError> {
-    let Some(order) = order_for(p, ch).await? else {
-        return Ok(Effect::none("ignored: not a Lading order"));
-    };
+fn charge_refunded<P: Platform>(p: &P, ch: &Value, order: &OrderRow) -> Effect {
     let now = p.now_ms();
     let refunded = ch["amount_refunded"].as_i64().unwrap_or(0);
     let captured = ch["amount"].as_i64().unwrap_or(0).max(1);
@@ -754,7 +870,7 @@ async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppEr
         .as_array()
         .into_iter()
         .flatten()
-        .flat_map(|r| refund_row(&order, r, now))
+        .flat_map(|r| refund_row(order, r, now))
         .collect();
     statements.push(financial_status(
         &order.id,
@@ -762,7 +878,7 @@ async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppEr
         stmt!("?", captured),
         now,
     ));
-    statements.extend(notifications::refund_issued(&order, now));
+    statements.extend(notifications::refund_issued(order, now));
     statements.push(domain_event(
         &format!("order.refunded:{}:{}", order.id, refunded),
         &order.store_id,
@@ -772,13 +888,13 @@ async fn charge_refunded<P: Platform>(p: &P, ch: &Value) -> Result<Effect, AppEr
         now,
         stmt!("1 = 1"),
     ));
-    Ok(Effect {
+    Effect {
         follow_ups: vec![FollowUp::Dispatch(vec![notifications::outbox_id(
             &order.id,
             notifications::Kind::RefundIssued,
         )])],
         ..Effect::writes(statements, format!("refunded {refunded} of {captured}"))
-    })
+    }
 }
 
 /// The ledger row of a Stripe refund, inserted or moved to its latest status.
@@ -823,18 +939,15 @@ fn refund_row(order: &OrderRow, r: &Value, now: i64) -> Vec<Stmt> {
     out
 }
 
-async fn refund_changed<P: Platform>(p: &P, r: &Value) -> Result<Effect, AppError> {
-    let Some(order) = order_for(p, r).await? else {
-        return Ok(Effect::none("ignored: not a Lading order"));
-    };
+fn refund_changed<P: Platform>(p: &P, r: &Value, order: &OrderRow) -> Effect {
     let now = p.now_ms();
-    let mut statements = refund_row(&order, r, now);
+    let mut statements = refund_row(order, r, now);
     if statements.is_empty() {
-        return Ok(Effect::none("ignored: refund without id or amount"));
+        return Effect::none("ignored: refund without id or amount");
     }
     statements.push(super::refunds::financial_status(&order.id, now));
-    statements.extend(notifications::refund_issued(&order, now));
-    Ok(Effect {
+    statements.extend(notifications::refund_issued(order, now));
+    Effect {
         follow_ups: vec![FollowUp::Dispatch(vec![notifications::outbox_id(
             &order.id,
             notifications::Kind::RefundIssued,
@@ -847,5 +960,5 @@ async fn refund_changed<P: Platform>(p: &P, r: &Value) -> Result<Effect, AppErro
                 r["status"].as_str().unwrap_or("?")
             ),
         )
-    })
+    }
 }

@@ -82,6 +82,24 @@ pub async fn list<P: Platform>(
         .collect())
 }
 
+/// One refund, if it exists.
+///
+/// # Errors
+/// Storage failures.
+pub async fn view<P: Platform>(p: &P, refund_id: &str) -> Result<Option<RefundView>, AppError> {
+    let row: Option<RefundView> = p
+        .db()
+        .first(stmt!(
+            "SELECT id, amount, currency, status, stripe_id, reason, created_at AS created FROM payments WHERE id = ? AND kind = 'refund'",
+            refund_id
+        ))
+        .await?;
+    Ok(row.map(|r| RefundView {
+        created_at: rfc3339(r.created),
+        ..r
+    }))
+}
+
 /// Refunds part or all of a paid order.
 ///
 /// # Errors

@@ -138,6 +138,36 @@ pub async fn order_by_id(db: &impl Db, id: &str) -> Result<Option<OrderRow>, DbE
     .await
 }
 
+/// `WITH found AS (…) `: the order with this id (and in this store, when one is given),
+/// else the one with this Checkout Session, else the one with this PaymentIntent — one
+/// indexed lookup each. Follow it with a query that reads `found`.
+pub fn found_order(
+    id: Option<&str>,
+    store_id: Option<&str>,
+    session: Option<&str>,
+    intent: Option<&str>,
+) -> Stmt {
+    stmt!(
+        "WITH found AS (SELECT * FROM (\
+            SELECT 1 AS preference, * FROM orders WHERE id = ?1 AND (?2 IS NULL OR store_id = ?2) \
+            UNION ALL SELECT 2, * FROM orders WHERE stripe_checkout_session_id = ?3 \
+            UNION ALL SELECT 3, * FROM orders WHERE stripe_payment_intent_id = ?4) \
+         ORDER BY preference LIMIT 1) ",
+        id,
+        store_id,
+        session,
+        intent
+    )
+}
+
+/// The order a [`found_order`] statement names.
+pub fn select_found(found: &Stmt) -> Stmt {
+    Stmt {
+        sql: format!("{}SELECT {ORDER_COLUMNS} FROM found", found.sql),
+        params: found.params.clone(),
+    }
+}
+
 pub async fn order_by_number(
     db: &impl Db,
     store_id: &str,

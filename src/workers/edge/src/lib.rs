@@ -22,13 +22,49 @@ use worker::{D1Database, Env};
 /// Binding names, shared by every wrangler.toml.
 pub const DB_BINDING: &str = "DB";
 
-pub struct D1Db(D1Database);
+/// The core's storage port on D1; counts what each request costs (D1 bills and limits by
+/// rows read and written, and every round trip is latency at the edge).
+pub struct D1Db {
+    db: D1Database,
+    cost: std::cell::Cell<D1Cost>,
+}
+
+/// What a request, queue message or cron run cost in D1, from each result's `meta`.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct D1Cost {
+    /// Calls to D1: one per statement run alone, one per batch.
+    pub round_trips: u32,
+    pub rows_read: u64,
+    pub rows_written: u64,
+}
 
 fn db_err(e: worker::Error) -> DbError {
     DbError::from_message(&e.to_string())
 }
 
 impl D1Db {
+    fn new(db: D1Database) -> Self {
+        D1Db {
+            db,
+            cost: std::cell::Cell::default(),
+        }
+    }
+
+    /// The cost so far, and counting starts again from zero.
+    pub fn take_cost(&self) -> D1Cost {
+        self.cost.take()
+    }
+
+    fn count(&self, results: &[&worker::D1Result]) {
+        let mut c = self.cost.get();
+        c.round_trips += 1;
+        for meta in results.iter().filter_map(|r| r.meta().ok().flatten()) {
+            c.rows_read += meta.rows_read.unwrap_or(0) as u64;
+            c.rows_written += meta.rows_written.unwrap_or(0) as u64;
+        }
+        self.cost.set(c);
+    }
+
     fn prepare(&self, stmt: &Stmt) -> Result<worker::D1PreparedStatement, DbError> {
         let params: Vec<JsValue> = stmt
             .params
@@ -41,7 +77,7 @@ impl D1Db {
                 Value::Text(s) => JsValue::from_str(s),
             })
             .collect();
-        self.0
+        self.db
             .prepare(stmt.sql.clone())
             .bind(&params)
             .map_err(db_err)
@@ -78,11 +114,13 @@ fn changes(r: &worker::D1Result) -> u64 {
 impl Db for D1Db {
     async fn all(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
         let res = self.prepare(&stmt)?.all().await.map_err(db_err)?;
+        self.count(&[&res]);
         rows_of(&res)
     }
 
     async fn run(&self, stmt: Stmt) -> Result<u64, DbError> {
         let res = self.prepare(&stmt)?.run().await.map_err(db_err)?;
+        self.count(&[&res]);
         Ok(changes(&res))
     }
 
@@ -91,7 +129,8 @@ impl Db for D1Db {
             .iter()
             .map(|s| self.prepare(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let res = self.0.batch(prepared).await.map_err(db_err)?;
+        let res = self.db.batch(prepared).await.map_err(db_err)?;
+        self.count(&res.iter().collect::<Vec<_>>());
         res.iter()
             .map(|r| {
                 Ok(StmtResult {
@@ -180,7 +219,7 @@ impl EdgePlatform {
             |name: &str, default: String| var(name).filter(|b| !b.is_empty()).unwrap_or(default);
         let d = ProviderBases::default();
         Ok(EdgePlatform {
-            db: D1Db(env.d1(DB_BINDING)?),
+            db: D1Db::new(env.d1(DB_BINDING)?),
             http: FetchHttp,
             queue: env.queue(QUEUE_BINDING).ok(),
             files: env.bucket(FILES_BINDING).ok(),
@@ -220,6 +259,13 @@ impl EdgePlatform {
                 },
             },
         })
+    }
+}
+
+impl EdgePlatform {
+    /// What D1 cost since the last call (see [`D1Db::take_cost`]).
+    pub fn take_d1_cost(&self) -> D1Cost {
+        self.db.take_cost()
     }
 }
 
@@ -426,7 +472,11 @@ where
     let started = js_sys::Date::now();
     let p = EdgePlatform::from_env(env)?;
     let rid = request_id(&p, &req);
-    let url = req.url()?;
+    // Path and query from the runtime's (already normalised) URL: parsing it again with
+    // the `url` crate would link its IDNA tables into every Worker (about 30 KB gzip).
+    let path = req.path();
+    let raw_url = req.inner().url();
+    let query = query_of(&raw_url);
     // The raw method: `worker::Method` maps every method it does not know to GET.
     let raw_method = req.inner().method();
     let core_req = match Method::parse(&raw_method) {
@@ -438,8 +488,8 @@ where
             };
             // A body that could not be read is never handled as an empty one.
             body.map(|body| {
-                let mut r = http::Request::new(m, url.path());
-                r.query = http::parse_query(url.query().unwrap_or(""));
+                let mut r = http::Request::new(m, &path);
+                r.query = http::parse_query(query);
                 r.headers = req
                     .headers()
                     .entries()
@@ -465,9 +515,10 @@ where
     let level = if resp.status >= 500 { "error" } else { "info" };
     let mut fields = serde_json::json!({
         "method": raw_method.chars().take(20).collect::<String>(),
-        "path": loggable_path(url.path()),
+        "path": loggable_path(&path),
         "status": resp.status,
         "duration_ms": js_sys::Date::now() - started,
+        "d1": p.take_d1_cost(),
     });
     if let Some(c) = &resp.log_cause {
         fields["cause"] = Json::from(c.as_str());
@@ -495,7 +546,7 @@ fn stream_export(env: &Env, mut resp: http::Response) -> worker::Result<worker::
     let Some(export) = resp.export.take() else {
         return to_worker_response(resp);
     };
-    let db = D1Db(env.d1(DB_BINDING)?);
+    let db = D1Db::new(env.d1(DB_BINDING)?);
     let chunks = futures_util::stream::unfold(Some((export, db)), |state| async move {
         let (mut export, db) = state?;
         match export.next_chunk(&db).await {
@@ -514,6 +565,12 @@ fn stream_export(env: &Env, mut resp: http::Response) -> worker::Result<worker::
     Ok(worker::Response::from_stream(chunks)?
         .with_status(resp.status)
         .with_headers(headers))
+}
+
+/// The query of a URL: after the first `?`, before any `#`.
+fn query_of(url: &str) -> &str {
+    let without_fragment = url.split_once('#').map_or(url, |(u, _)| u);
+    without_fragment.split_once('?').map_or("", |(_, q)| q)
 }
 
 /// The path as logged: a download link's token is a credential, so it never reaches a log.

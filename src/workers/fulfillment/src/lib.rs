@@ -60,7 +60,7 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
     for message in messages {
         let outcome = process(&p, message.body()).await;
         // The body (kind and ids, no secrets) ties this line to the producer's `enqueued`.
-        let fields = serde_json::json!({ "queue": batch.queue(), "message_id": message.id(), "body": message.body(), "outcome": &outcome });
+        let fields = serde_json::json!({ "queue": batch.queue(), "message_id": message.id(), "body": message.body(), "outcome": &outcome, "d1": p.take_d1_cost() });
         lading_edge::log("info", "fulfillment", None, "message", fields);
         match outcome {
             Outcome::Done | Outcome::Dropped { .. } => message.ack(),

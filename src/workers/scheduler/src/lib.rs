@@ -40,6 +40,6 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         "scheduler",
         None,
         "cron",
-        serde_json::json!({ "cron": cron, "jobs": reports }),
+        serde_json::json!({ "cron": cron, "jobs": reports, "d1": p.take_d1_cost() }),
     );
 }
