@@ -845,6 +845,49 @@ async fn workers_log_json_lines_with_the_request_id(c: &Ctx<'_>) {
     assert_eq!(v["path"], "/v1/products");
     assert_eq!(v["level"], "info");
     assert!(v["ts"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(
+        v["d1"]["round_trips"], 0,
+        "a refused request costs D1 nothing"
+    );
+    // What each request cost in D1 is on its line: the health check is one `SELECT 1`,
+    // and a catalog read reads rows.
+    let pk = c.store().await.pk;
+    for (rid, path, key) in [
+        ("req_e2e_cost_health", "/healthz", None),
+        ("req_e2e_cost_catalog", "/v1/products", Some(pk.as_str())),
+    ] {
+        let mut r = c.client.get(&c.sf(path)).header("x-request-id", rid);
+        if let Some(k) = key {
+            r = r.header("x-publishable-api-key", k);
+        }
+        assert_eq!(r.send().await.status, 200, "{path}");
+    }
+    let mut costs = Vec::new();
+    for _ in 0..40 {
+        let log = c.stack.wrangler_log();
+        costs = ["req_e2e_cost_health", "req_e2e_cost_catalog"]
+            .iter()
+            .filter_map(|rid| {
+                let line = log.lines().find(|l| l.contains(rid))?;
+                let v: serde_json::Value = serde_json::from_str(&line[line.find('{')?..]).ok()?;
+                Some(v["d1"].clone())
+            })
+            .collect();
+        if costs.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(costs.len(), 2, "both requests logged");
+    assert_eq!(costs[0]["round_trips"], 1, "the health check: {}", costs[0]);
+    assert_eq!(costs[0]["rows_written"], 0);
+    assert!(
+        costs[1]["round_trips"].as_u64().is_some_and(|n| n >= 1)
+            && costs[1]["rows_read"].as_u64().is_some_and(|n| n >= 1)
+            && costs[1]["rows_written"] == 0,
+        "the catalog read: {}",
+        costs[1]
+    );
 }
 
 async fn an_unreachable_identity_provider_gives_502_and_writes_nothing(c: &Ctx<'_>) {

@@ -415,7 +415,10 @@ impl Stack {
     /// # Panics
     /// An unknown Worker, or one that is not healthy within 120 s.
     pub fn start_alone(&self, name: &str) -> Alone {
-        let i = WORKERS.iter().position(|w| *w == name).expect("a Lading Worker");
+        let i = WORKERS
+            .iter()
+            .position(|w| *w == name)
+            .expect("a Lading Worker");
         let port = free_port();
         let log_path = self.state_dir.join("wrangler.log");
         let child = wrangler_dev(

@@ -201,7 +201,7 @@ crate::route_table! {
         summary: "The same orders as CSV (same filters), streamed page by page",
         content_type: "text/csv; charset=utf-8",
     },
-    GetOrder = Get "/admin/api/v1/orders/{order_id}" => get_order(NoBody) -> Answer<serde_json::Value> {
+    GetOrder = Get "/admin/api/v1/orders/{order_id}" => get_order(NoBody) -> Answer<admin::orders::OrderDetail> {
         access: Access::Admin(Role::Support),
         summary: "One order in full: items, money, customer, fulfillment, parcels, payments, downloads, customer files (signed links), notes, emails, timeline, Stripe dashboard links",
     },
@@ -864,7 +864,7 @@ async fn export_orders<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Respons
     ))
 }
 
-async fn get_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<serde_json::Value> {
+async fn get_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<admin::orders::OrderDetail> {
     let order_id = cx.param("order_id");
     Ok(Answer::ok(
         admin::orders::detail(cx.p, cx.store_id, order_id).await?,

@@ -1209,5 +1209,9 @@ fn a_paying_event_costs_three_round_trips_and_a_repeat_one() {
     let before = p.db.round_trips();
     let r = deliver(&p, &paying);
     assert_eq!(r.body_json()["duplicate"], true);
-    assert_eq!(p.db.round_trips() - before, 1, "a repeat only finds it recorded");
+    assert_eq!(
+        p.db.round_trips() - before,
+        1,
+        "a repeat only finds it recorded"
+    );
 }

@@ -46,3 +46,26 @@ pub fn parse_instant_ms(s: &str) -> Option<i64> {
         .ok()
         .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
 }
+
+/// A stored instant (integer milliseconds since the epoch) that answers as RFC 3339.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Instant(pub i64);
+
+impl serde::Serialize for Instant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&rfc3339(self.0))
+    }
+}
+
+impl schemars::JsonSchema for Instant {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Instant".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "RFC 3339, UTC, milliseconds", "example": "2026-11-21T21:41:23.000Z" })
+    }
+}

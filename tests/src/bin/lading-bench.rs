@@ -110,19 +110,43 @@ struct Shop {
 impl Shop {
     /// A guest cart with one of the variants, checked out with `checkout_rid` as the
     /// request id: the signed `checkout.session.completed` event that pays it.
-    async fn checked_out_event(&self, c: &Client, sf: &str, i: usize, tag: &str, checkout_rid: Option<String>) -> Vec<u8> {
-        let r = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &self.pk).send().await;
+    async fn checked_out_event(
+        &self,
+        c: &Client,
+        sf: &str,
+        i: usize,
+        tag: &str,
+        checkout_rid: Option<String>,
+    ) -> Vec<u8> {
+        let r = c
+            .post(&format!("{sf}/v1/carts"))
+            .header("x-publishable-api-key", &self.pk)
+            .send()
+            .await;
         let cart = r.body["cart_token"].as_str().expect("token").to_owned();
-        c.post(&format!("{sf}/v1/carts/current/items")).header("x-publishable-api-key", &self.pk).header("x-cart-token", &cart)
-            .json(&json!({ "variant_id": self.variants[i % self.variants.len()], "quantity": 1 })).send().await;
-        let mut co = c.post(&format!("{sf}/v1/checkout/sessions")).header("x-publishable-api-key", &self.pk).header("x-cart-token", &cart);
+        c.post(&format!("{sf}/v1/carts/current/items"))
+            .header("x-publishable-api-key", &self.pk)
+            .header("x-cart-token", &cart)
+            .json(&json!({ "variant_id": self.variants[i % self.variants.len()], "quantity": 1 }))
+            .send()
+            .await;
+        let mut co = c
+            .post(&format!("{sf}/v1/checkout/sessions"))
+            .header("x-publishable-api-key", &self.pk)
+            .header("x-cart-token", &cart);
         if let Some(rid) = checkout_rid {
             co = co.header("x-request-id", &rid);
         }
-        let co = co.json(&json!({ "email": "bench@example.com" })).send().await;
+        let co = co
+            .json(&json!({ "email": "bench@example.com" }))
+            .send()
+            .await;
         assert_eq!(co.status, 201, "bench checkout: {}", co.text);
         let o = &co.body["order"];
-        let (sub, ship) = (o["subtotal"].as_i64().unwrap_or(0), o["shipping"].as_i64().unwrap_or(0));
+        let (sub, ship) = (
+            o["subtotal"].as_i64().unwrap_or(0),
+            o["shipping"].as_i64().unwrap_or(0),
+        );
         let event = json!({ "id": format!("evt_bench_{tag}_{i}"), "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000 + i as i64,
             "data": { "object": { "id": co.body["session_id"], "object": "checkout.session", "status": "complete", "payment_status": "paid",
                 "payment_intent": format!("pi_bench_{tag}_{i}"), "amount_subtotal": sub, "amount_total": sub + ship, "currency": "usd",
@@ -133,8 +157,16 @@ impl Shop {
     }
 
     /// A Stripe delivery of `body`, signed now.
-    fn delivery(&self, http: &reqwest::Client, hooks: &str, body: &[u8]) -> reqwest::RequestBuilder {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    fn delivery(
+        &self,
+        http: &reqwest::Client,
+        hooks: &str,
+        body: &[u8],
+    ) -> reqwest::RequestBuilder {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
         let sig = lading_core::payments::stripe_signature::sign(&self.secret, now, body);
         http.post(format!("{hooks}/webhooks/stripe"))
             .header("content-type", "application/json")
@@ -155,7 +187,11 @@ impl Cost {
     fn of(line: &serde_json::Value) -> Cost {
         let d1 = &line["d1"];
         let n = |k: &str| d1[k].as_u64().unwrap_or(0);
-        Cost { round_trips: n("round_trips"), rows_read: n("rows_read"), rows_written: n("rows_written") }
+        Cost {
+            round_trips: n("round_trips"),
+            rows_read: n("rows_read"),
+            rows_written: n("rows_written"),
+        }
     }
 
     /// The median of each figure.
@@ -165,15 +201,28 @@ impl Cost {
             v.sort_unstable();
             v.get(v.len() / 2).copied().unwrap_or(0)
         };
-        Cost { round_trips: mid(|c| c.round_trips), rows_read: mid(|c| c.rows_read), rows_written: mid(|c| c.rows_written) }
+        Cost {
+            round_trips: mid(|c| c.round_trips),
+            rows_read: mid(|c| c.rows_read),
+            rows_written: mid(|c| c.rows_written),
+        }
     }
 }
 
 /// Log lines after `mark` that `pick` keeps, waiting (up to 30 s) until there are `n`.
-async fn logged(stack: &Stack, mark: u64, n: usize, pick: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
+async fn logged(
+    stack: &Stack,
+    mark: u64,
+    n: usize,
+    pick: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let lines: Vec<_> = stack.log_lines_since(mark).into_iter().filter(|l| l["msg"] == "request" && pick(l)).collect();
+        let lines: Vec<_> = stack
+            .log_lines_since(mark)
+            .into_iter()
+            .filter(|l| l["msg"] == "request" && pick(l))
+            .collect();
         if lines.len() >= n || Instant::now() > deadline {
             return lines;
         }
@@ -190,30 +239,57 @@ async fn d1_costs(stack: &Stack, c: &Client, shop: &Shop) -> Vec<(String, Cost)>
     let http = c.http().clone();
     let rid = |op: &str, i: usize| format!("bench-cost-{op}-{i}");
     for i in 0..10 {
-        let _ = http.get(format!("{sf}/healthz")).header("x-request-id", rid("trivial", i)).send().await;
-        let _ = http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", &shop.pk)
-            .header("x-request-id", rid("products", i)).send().await;
-        let cart = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &shop.pk).send().await;
+        let _ = http
+            .get(format!("{sf}/healthz"))
+            .header("x-request-id", rid("trivial", i))
+            .send()
+            .await;
+        let _ = http
+            .get(format!("{sf}/v1/products?limit=20"))
+            .header("x-publishable-api-key", &shop.pk)
+            .header("x-request-id", rid("products", i))
+            .send()
+            .await;
+        let cart = c
+            .post(&format!("{sf}/v1/carts"))
+            .header("x-publishable-api-key", &shop.pk)
+            .send()
+            .await;
         let cart = cart.body["cart_token"].as_str().expect("token").to_owned();
         for (j, op) in ["cart-add-first", "cart-add-more"].into_iter().enumerate() {
             let _ = http.post(format!("{sf}/v1/carts/current/items")).header("x-publishable-api-key", &shop.pk)
                 .header("x-cart-token", &cart).header("x-request-id", rid(op, i))
                 .json(&json!({ "variant_id": shop.variants[(i * 2 + j) % shop.variants.len()], "quantity": 1 })).send().await;
         }
-        let event = shop.checked_out_event(c, &sf, i, "cost", Some(rid("checkout", i))).await;
+        let event = shop
+            .checked_out_event(c, &sf, i, "cost", Some(rid("checkout", i)))
+            .await;
         for op in ["stripe-paying", "stripe-repeat"] {
-            let r = shop.delivery(&http, &hooks, &event).header("x-request-id", rid(op, i)).send().await.expect("delivery");
+            let r = shop
+                .delivery(&http, &hooks, &event)
+                .header("x-request-id", rid(op, i))
+                .send()
+                .await
+                .expect("delivery");
             assert!(r.status().is_success(), "bench delivery: {}", r.status());
         }
     }
-    let lines = logged(stack, mark, 70, |l| l["request_id"].as_str().is_some_and(|r| r.starts_with("bench-cost-"))).await;
+    let lines = logged(stack, mark, 70, |l| {
+        l["request_id"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("bench-cost-"))
+    })
+    .await;
     [
         ("trivial", "GET /healthz (trivial D1)"),
         ("products", "GET /v1/products?limit=20"),
         ("cart-add-first", "POST /v1/carts/current/items (new line)"),
         ("cart-add-more", "POST /v1/carts/current/items (2nd line)"),
         ("checkout", "POST /v1/checkout/sessions"),
-        ("stripe-paying", "POST /webhooks/stripe (the paying delivery)"),
+        (
+            "stripe-paying",
+            "POST /webhooks/stripe (the paying delivery)",
+        ),
         ("stripe-repeat", "POST /webhooks/stripe (a repeat)"),
     ]
     .into_iter()
@@ -221,7 +297,12 @@ async fn d1_costs(stack: &Stack, c: &Client, shop: &Shop) -> Vec<(String, Cost)>
         let prefix = format!("bench-cost-{op}-");
         let costs: Vec<Cost> = lines
             .iter()
-            .filter(|l| l["request_id"].as_str().is_some_and(|r| r.strip_prefix(&prefix).is_some_and(|n| n.parse::<u32>().is_ok())))
+            .filter(|l| {
+                l["request_id"].as_str().is_some_and(|r| {
+                    r.strip_prefix(&prefix)
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+                })
+            })
             .map(Cost::of)
             .collect();
         assert!(!costs.is_empty(), "no log line for {op}");
@@ -232,9 +313,15 @@ async fn d1_costs(stack: &Stack, c: &Client, shop: &Shop) -> Vec<(String, Cost)>
 
 fn print_costs(title: &str, costs: &[(String, Cost)]) {
     println!("\n{title}");
-    println!("{:<48} {:>11} {:>10} {:>13}", "operation", "round trips", "rows read", "rows written");
+    println!(
+        "{:<48} {:>11} {:>10} {:>13}",
+        "operation", "round trips", "rows read", "rows written"
+    );
     for (name, c) in costs {
-        println!("{name:<48} {:>11} {:>10} {:>13}", c.round_trips, c.rows_read, c.rows_written);
+        println!(
+            "{name:<48} {:>11} {:>10} {:>13}",
+            c.round_trips, c.rows_read, c.rows_written
+        );
     }
 }
 
@@ -249,7 +336,11 @@ impl Workload {
         // One cart per 40 adds keeps every line under its quantity bound and every cart under 50 lines.
         let mut carts = Vec::new();
         for _ in 0..requests.div_ceil(40) {
-            let r = c.post(&format!("{sf}/v1/carts")).header("x-publishable-api-key", &shop.pk).send().await;
+            let r = c
+                .post(&format!("{sf}/v1/carts"))
+                .header("x-publishable-api-key", &shop.pk)
+                .send()
+                .await;
             carts.push(r.body["cart_token"].as_str().expect("token").to_owned());
         }
         // One pending order per 5 event deliveries, checked out through the simulator's Stripe.
@@ -263,13 +354,25 @@ impl Workload {
 
 /// Interleaved rounds of the trivial endpoint, the catalog, cart adds and Stripe events
 /// (5 copies of each, at once) against these bases.
-async fn load(c: &Client, sf: &str, hooks: &str, shop: &Shop, w: &Workload, requests: usize, concurrency: usize) -> (Vec<Stats>, Vec<Duration>) {
+async fn load(
+    c: &Client,
+    sf: &str,
+    hooks: &str,
+    shop: &Shop,
+    w: &Workload,
+    requests: usize,
+    concurrency: usize,
+) -> (Vec<Stats>, Vec<Duration>) {
     let http = c.http().clone();
     let pk = &shop.pk;
     // Warm-up so every isolate is compiled and D1 is open.
     for _ in 0..50 {
         let _ = http.get(format!("{sf}/healthz")).send().await;
-        let _ = http.get(format!("{sf}/v1/products?limit=20")).header("x-publishable-api-key", pk).send().await;
+        let _ = http
+            .get(format!("{sf}/v1/products?limit=20"))
+            .header("x-publishable-api-key", pk)
+            .send()
+            .await;
     }
     // Interleave rounds so machine noise hits every endpoint alike.
     let rounds = 4;
@@ -322,7 +425,12 @@ async fn load(c: &Client, sf: &str, hooks: &str, shop: &Shop, w: &Workload, requ
             }
         }
     }
-    let names = ["GET /healthz (trivial D1)", "GET /v1/products", "POST /v1/carts/current/items", "POST /webhooks/stripe (5 copies)"];
+    let names = [
+        "GET /healthz (trivial D1)",
+        "GET /v1/products",
+        "POST /v1/carts/current/items",
+        "POST /webhooks/stripe (5 copies)",
+    ];
     let stats = names
         .into_iter()
         .enumerate()
@@ -330,7 +438,13 @@ async fn load(c: &Client, sf: &str, hooks: &str, shop: &Shop, w: &Workload, requ
             let mut l = lat[k].clone();
             l.sort();
             let pct = |q: f64| l[((l.len() as f64 * q) as usize).min(l.len() - 1)];
-            Stats { name, rps: l.len() as f64 / busy[k].as_secs_f64(), p50: pct(0.50), p99: pct(0.99), errors: errors[k] }
+            Stats {
+                name,
+                rps: l.len() as f64 / busy[k].as_secs_f64(),
+                p50: pct(0.50),
+                p99: pct(0.99),
+                errors: errors[k],
+            }
         })
         .collect();
     to_paid.sort();
@@ -340,7 +454,10 @@ async fn load(c: &Client, sf: &str, hooks: &str, shop: &Shop, w: &Workload, requ
 /// Prints one load run; true when it is within the budgets.
 fn print_load(title: &str, (results, to_paid): &(Vec<Stats>, Vec<Duration>)) -> bool {
     println!("\n{title}");
-    println!("{:<32} {:>9} {:>9} {:>9} {:>7} {:>8}", "endpoint", "req/s", "p50 ms", "p99 ms", "errors", "ratio");
+    println!(
+        "{:<32} {:>9} {:>9} {:>9} {:>7} {:>8}",
+        "endpoint", "req/s", "p50 ms", "p99 ms", "errors", "ratio"
+    );
     let base = results[0].rps;
     for s in results {
         println!(
@@ -354,10 +471,21 @@ fn print_load(title: &str, (results, to_paid): &(Vec<Stats>, Vec<Duration>)) -> 
         );
     }
     if !to_paid.is_empty() {
-        let pct = |q: f64| to_paid[((to_paid.len() as f64 * q) as usize).min(to_paid.len() - 1)].as_secs_f64() * 1e3;
-        println!("event sent -> order paid (the delivery that paid it): {} orders, p50 {:.2} ms, p99 {:.2} ms", to_paid.len(), pct(0.5), pct(0.99));
+        let pct = |q: f64| {
+            to_paid[((to_paid.len() as f64 * q) as usize).min(to_paid.len() - 1)].as_secs_f64()
+                * 1e3
+        };
+        println!(
+            "event sent -> order paid (the delivery that paid it): {} orders, p50 {:.2} ms, p99 {:.2} ms",
+            to_paid.len(),
+            pct(0.5),
+            pct(0.99)
+        );
     }
-    results[1].rps / base >= 0.7 && results[2].rps / base >= 0.5 && results[3].rps / base >= 0.5 && results.iter().all(|s| s.errors == 0)
+    results[1].rps / base >= 0.7
+        && results[2].rps / base >= 0.5
+        && results[3].rps / base >= 0.5
+        && results.iter().all(|s| s.errors == 0)
 }
 
 /// Paid orders → provider: each order is paid in the simulated Stripe (its webhook pays the
@@ -504,28 +632,52 @@ fulfillment: {} of {orders} paid orders reached Printful once each; paid -> prov
     // Printful ships 10 of them, one at a time: its signed webhooks reach the webhooks Worker.
     let mark = stack.log_len();
     let at_printful = c
-        .get(&format!("{}/__control/providers/printful/orders", stack.simulator))
+        .get(&format!(
+            "{}/__control/providers/printful/orders",
+            stack.simulator
+        ))
         .send()
         .await;
     let shipped: Vec<String> = at_printful.body["data"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|o| o["external_id"].as_str().is_some_and(|id| paid.contains_key(id)))
-        .map(|o| o["id"].as_i64().map_or_else(|| o["id"].as_str().unwrap_or_default().to_owned(), |n| n.to_string()))
+        .filter(|o| {
+            o["external_id"]
+                .as_str()
+                .is_some_and(|id| paid.contains_key(id))
+        })
+        .map(|o| {
+            o["id"].as_i64().map_or_else(
+                || o["id"].as_str().unwrap_or_default().to_owned(),
+                |n| n.to_string(),
+            )
+        })
         .take(10)
         .collect();
     for id in &shipped {
         let r = c
-            .post(&format!("{}/__control/providers/printful/orders/{id}/advance", stack.simulator))
+            .post(&format!(
+                "{}/__control/providers/printful/orders/{id}/advance",
+                stack.simulator
+            ))
             .json(&json!({ "to": "shipped" }))
             .send()
             .await;
         assert_eq!(r.status, 200, "advance: {}", r.text);
     }
-    let lines = logged(stack, mark, shipped.len(), |l| l["path"] == "/webhooks/printful").await;
+    let lines = logged(stack, mark, shipped.len(), |l| {
+        l["path"] == "/webhooks/printful"
+    })
+    .await;
     let costs: Vec<Cost> = lines.iter().map(Cost::of).collect();
-    vec![(format!("POST /webhooks/printful (package_shipped), {} of them", costs.len()), Cost::median(&costs))]
+    vec![(
+        format!(
+            "POST /webhooks/printful (package_shipped), {} of them",
+            costs.len()
+        ),
+        Cost::median(&costs),
+    )]
 }
 
 /// Resident memory of the local runtime (every workerd process), in KB.
@@ -726,7 +878,9 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
             ),
             (
                 "date range (one day)",
-                Box::new(move |_| format!("created_from={}&created_to={}&limit=50", day(2), day(1))),
+                Box::new(move |_| {
+                    format!("created_from={}&created_to={}&limit=50", day(2), day(1))
+                }),
             ),
             (
                 "deep page (keyset at half the orders)",
@@ -751,14 +905,20 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
             }
         }
         let lines = logged(stack, mark, searches.len() * 5, |l| {
-            l["request_id"].as_str().is_some_and(|r| r.starts_with(&format!("bench-search-{round}-")))
+            l["request_id"]
+                .as_str()
+                .is_some_and(|r| r.starts_with(&format!("bench-search-{round}-")))
         })
         .await;
         for (k, (name, _)) in searches.iter().enumerate() {
             let prefix = format!("bench-search-{round}-{k}-");
             let of: Vec<Cost> = lines
                 .iter()
-                .filter(|l| l["request_id"].as_str().is_some_and(|r| r.starts_with(&prefix)))
+                .filter(|l| {
+                    l["request_id"]
+                        .as_str()
+                        .is_some_and(|r| r.starts_with(&prefix))
+                })
                 .map(Cost::of)
                 .collect();
             let median = Cost::median(&of);
@@ -813,14 +973,22 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
                 rows = rows.max(n);
             }
             lat.sort();
-            let pct =
-                |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
+            let pct = |q: f64| {
+                lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3
+            };
             println!("{name:<40} {:>9.2} {:>9.2} {rows:>8}", pct(0.5), pct(0.99));
         }
     }
     let tenth = (n / 10).max(1);
-    println!("\nD1 cost of an admin order search (median of 5): round trips, rows read, rows written");
-    println!("{:<40} {:>22} {:>22}", "search", format!("{tenth} orders"), format!("{n} orders"));
+    println!(
+        "\nD1 cost of an admin order search (median of 5): round trips, rows read, rows written"
+    );
+    println!(
+        "{:<40} {:>22} {:>22}",
+        "search",
+        format!("{tenth} orders"),
+        format!("{n} orders")
+    );
     let mut grew = Vec::new();
     for (name, small, large) in &costs {
         let show = |c: &Cost| format!("{} / {} / {}", c.round_trips, c.rows_read, c.rows_written);
@@ -833,7 +1001,8 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
     println!(
         "{}",
         if grew.is_empty() {
-            "rows read do not grow with the table (10x the orders, at most 2x + 100 the rows)".to_owned()
+            "rows read do not grow with the table (10x the orders, at most 2x + 100 the rows)"
+                .to_owned()
         } else {
             format!("ROWS READ GROW WITH THE TABLE: {grew:?}")
         }

@@ -243,72 +243,38 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
         }
         return act(p, req, ui, &params, &op, &form).await;
     }
-    let notice = req.query_param("notice");
-    let error = req.query_param("error");
-    let pg = |title: &'static str, nav: &'static str| Page {
-        title,
+    let base = Page {
+        title: "",
         operator: Some(&op),
         csrf: pages::FormKeys {
             csrf: &csrf,
             nonce: &nonce,
         },
-        notice,
-        error,
+        notice: req.query_param("notice"),
+        error: req.query_param("error"),
+        nav: "",
+    };
+    page(p, req, ui, &params, &op, &base).await
+}
+
+/// The page a GET shows, around `base` (the operator, the form keys and the flash).
+async fn page<P: Platform>(
+    p: &Audited<'_, P>,
+    req: &Request,
+    ui: Ui,
+    params: &Params,
+    op: &Operator,
+    base: &Page<'_>,
+) -> Result<Response, Problem> {
+    let pg = |title: &'static str, nav: &'static str| Page {
+        title,
         nav,
+        ..*base
     };
     let store = op.store_id.as_str();
     Ok(match ui {
         Ui::Home => redirect("/admin/orders"),
-        Ui::Orders => {
-            let q = |k: &str| req.query_param(k).unwrap_or("");
-            let filters = lading_core::admin::orders::OrderFilters::from_query(|k| {
-                req.query_param(k).map(str::to_owned)
-            });
-            let (list, err) = match filters {
-                Ok(f) => match lading_core::admin::orders::list(
-                    p,
-                    store,
-                    &f,
-                    req.query_param("starting_after"),
-                    Some("50"),
-                )
-                .await
-                {
-                    Ok(l) => (l, None),
-                    Err(e) => (empty_page(), Some(problem_text(&Problem::from(e)))),
-                },
-                Err(e) => (empty_page(), Some(problem_text(&Problem::from(e)))),
-            };
-            let mut enc = form_urlencoded::Serializer::new(String::new());
-            for k in [
-                "q",
-                "status",
-                "financial_status",
-                "provider",
-                "created_from",
-                "created_to",
-                "needs_review",
-            ] {
-                if !q(k).is_empty() {
-                    enc.append_pair(k, q(k));
-                }
-            }
-            let fq = pages::OrderQuery {
-                q: q("q"),
-                status: q("status"),
-                financial_status: q("financial_status"),
-                provider: q("provider"),
-                created_from: q("created_from"),
-                created_to: q("created_to"),
-                needs_review: q("needs_review") == "true",
-                encoded: enc.finish(),
-            };
-            let mut pgv = pg("Orders", "orders");
-            if err.is_some() {
-                pgv.error = err.as_deref();
-            }
-            html(200, pages::orders(&pgv, &fq, &list))
-        }
+        Ui::Orders => orders_page(p, req, store, pg("Orders", "orders")).await,
         Ui::OrdersCsv => {
             let f = lading_core::admin::orders::OrderFilters::from_query(|k| {
                 req.query_param(k).map(str::to_owned)
@@ -320,7 +286,7 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
             ))
         }
         Ui::Order => {
-            let d = lading_core::admin::orders::detail(p, store, params.get("id")).await?;
+            let d = as_json(&lading_core::admin::orders::detail(p, store, params.get("id")).await?);
             let number = d["order"]["order_number"]
                 .as_str()
                 .unwrap_or("Order")
@@ -329,13 +295,13 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
                 title: &number,
                 ..pg("", "orders")
             };
-            html(200, pages::order(&pgv, &d, &op))
+            html(200, pages::order(&pgv, &d, op))
         }
         Ui::Fulfillment => {
             let d = as_json(&lading_core::fulfillment::admin::dashboard(p, store).await?);
             html(
                 200,
-                pages::fulfillment(&pg("Fulfillment", "fulfillment"), &d, &op),
+                pages::fulfillment(&pg("Fulfillment", "fulfillment"), &d, op),
             )
         }
         Ui::Products => {
@@ -360,7 +326,7 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
             let list = lading_core::admin::promo_codes::list(p, store).await?;
             html(
                 200,
-                pages::promo_codes(&pg("Promo codes", "promo"), &list, &op),
+                pages::promo_codes(&pg("Promo codes", "promo"), &list, op),
             )
         }
         Ui::Users => {
@@ -383,14 +349,11 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
                 title: &title,
                 ..pg("", "users")
             };
-            html(200, pages::user(&pgv, &d, &op))
+            html(200, pages::user(&pgv, &d, op))
         }
         Ui::Keys => {
-            let list = keys_for(p, &op).await?;
-            html(
-                200,
-                pages::keys(&pg("Admin keys", "keys"), &list, &op, None),
-            )
+            let list = keys_for(p, op).await?;
+            html(200, pages::keys(&pg("Admin keys", "keys"), &list, op, None))
         }
         Ui::Audit => {
             if !op.can(lading_core::domain::Role::Admin) {
@@ -410,6 +373,63 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
         }
         _ => return Err(Problem::route_not_found()),
     })
+}
+
+/// The order list: filters from the query, 50 a page; a bad filter shows its problem
+/// above an empty list.
+async fn orders_page<P: Platform>(
+    p: &Audited<'_, P>,
+    req: &Request,
+    store: &str,
+    mut pgv: Page<'_>,
+) -> Response {
+    let q = |k: &str| req.query_param(k).unwrap_or("");
+    let filters = lading_core::admin::orders::OrderFilters::from_query(|k| {
+        req.query_param(k).map(str::to_owned)
+    });
+    let (list, err) = match filters {
+        Ok(f) => match lading_core::admin::orders::list(
+            p,
+            store,
+            &f,
+            req.query_param("starting_after"),
+            Some("50"),
+        )
+        .await
+        {
+            Ok(l) => (l, None),
+            Err(e) => (empty_page(), Some(problem_text(&Problem::from(e)))),
+        },
+        Err(e) => (empty_page(), Some(problem_text(&Problem::from(e)))),
+    };
+    let mut enc = form_urlencoded::Serializer::new(String::new());
+    for k in [
+        "q",
+        "status",
+        "financial_status",
+        "provider",
+        "created_from",
+        "created_to",
+        "needs_review",
+    ] {
+        if !q(k).is_empty() {
+            enc.append_pair(k, q(k));
+        }
+    }
+    let fq = pages::OrderQuery {
+        q: q("q"),
+        status: q("status"),
+        financial_status: q("financial_status"),
+        provider: q("provider"),
+        created_from: q("created_from"),
+        created_to: q("created_to"),
+        needs_review: q("needs_review") == "true",
+        encoded: enc.finish(),
+    };
+    if err.is_some() {
+        pgv.error = err.as_deref();
+    }
+    html(200, pages::orders(&pgv, &fq, &list))
 }
 
 /// The store's admin keys, for superadmins only (the API's own rule, said before any
@@ -559,15 +579,64 @@ async fn act<P: Platform>(
     op: &Operator,
     form: &[(String, String)],
 ) -> Result<Response, Problem> {
-    let field = |k: &str| {
-        form.iter()
+    if ui == Ui::Logout {
+        return Ok(redirect("/admin/login").with_header(
+            "set-cookie",
+            &format!("{COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; Secure; SameSite=Strict"),
+        ));
+    }
+    let form = Form(form);
+    let id = params.get("id");
+    let order_page = format!("/admin/orders/{id}");
+    let back = local(form.field("back"), "/admin/orders");
+    let currency = form_currency(p, ui, op, id).await?;
+    let action = match form_action(ui, &form, &currency, &order_page, &back, id) {
+        Ok(action) => action,
+        Err(pr) => {
+            return Ok(redirect(&with_flash(
+                &back_for(ui, &order_page, &back, id),
+                "error",
+                &problem_text(&pr),
+            )));
+        }
+    };
+    let call = Call {
+        op: action.op,
+        id,
+        input: action.input,
+    };
+    let key = idempotency_key(form.field("_idem"), &call);
+    Ok(
+        match perform_as(p, &op.caller(), call, key.as_deref(), &req.request_id).await {
+            Ok(_) => redirect(&with_flash(&action.then, "notice", &action.done)),
+            Err(pr) => redirect(&with_flash(&action.then, "error", &problem_text(&pr))),
+        },
+    )
+}
+
+/// A submitted form's fields.
+struct Form<'a>(&'a [(String, String)]);
+
+impl Form<'_> {
+    /// The field, trimmed; empty when absent.
+    fn field(&self, k: &str) -> &str {
+        self.0
+            .iter()
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.trim())
             .unwrap_or("")
-    };
-    let id = params.get("id");
-    // Typed amounts are read in the currency they are in: the order's, or the store's.
-    let currency = match ui {
+    }
+}
+
+/// The currency typed amounts are in: the order's for a refund, the store's for a promo
+/// code.
+async fn form_currency<P: Platform>(
+    p: &Audited<'_, P>,
+    ui: Ui,
+    op: &Operator,
+    id: &str,
+) -> Result<String, Problem> {
+    Ok(match ui {
         Ui::Refund => match lading_core::orders::order_of_store(p, &op.store_id, id).await {
             Ok(o) => Some(o.currency),
             Err(AppError::NotFound(_)) => None,
@@ -578,195 +647,172 @@ async fn act<P: Platform>(
             .map(|s| s.currency),
         _ => None,
     }
-    .unwrap_or_else(|| "usd".into());
-    let order_page = format!("/admin/orders/{id}");
-    let back = local(field("back"), "/admin/orders");
-    if ui == Ui::Logout {
-        return Ok(redirect("/admin/login").with_header(
-            "set-cookie",
-            &format!("{COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; Secure; SameSite=Strict"),
-        ));
-    }
-    // Each form becomes the admin API operation it stands for.
-    let prepared: Result<(Op, Value, String, String), Problem> = (|| {
-        Ok(match ui {
-            Ui::Refund => {
-                let mut body = json!({ "reason": field("reason") });
-                if !field("amount").is_empty() {
-                    body["amount"] = json!(minor_units("amount", field("amount"), &currency)?);
-                }
-                (
-                    Op::CreateRefund,
-                    body,
-                    order_page.clone(),
-                    "Refund sent to Stripe.".into(),
-                )
-            }
-            Ui::Cancel => {
-                let reason = field("reason");
-                let body = if reason.is_empty() {
-                    json!({})
-                } else {
-                    json!({ "reason": reason })
-                };
-                (
-                    Op::CancelOrder,
-                    body,
-                    order_page.clone(),
-                    "Cancellation requested.".into(),
-                )
-            }
-            Ui::Note => (
-                Op::AddOrderNote,
-                json!({ "body": field("body") }),
-                order_page.clone(),
-                "Note added.".into(),
-            ),
-            Ui::AcceptPayment => (
-                Op::AcceptPayment,
-                json!({}),
-                order_page.clone(),
-                "Accepted: the order is paid and goes to fulfillment.".into(),
-            ),
-            Ui::Retry => (
-                Op::RetryFulfillmentOrder,
-                json!({}),
-                back.clone(),
-                "Queued for another attempt.".into(),
-            ),
-            Ui::Tracking => {
-                let mut body = json!({ "carrier": field("carrier"), "tracking_number": field("tracking_number") });
-                if !field("tracking_url").is_empty() {
-                    body["tracking_url"] = json!(field("tracking_url"));
-                }
-                (
-                    Op::AddTracking,
-                    body,
-                    back.clone(),
-                    "Tracking added; the customer is emailed.".into(),
-                )
-            }
-            Ui::SettleCancel => {
-                let outcome = field("outcome");
-                let mut body = json!({ "outcome": outcome });
-                if !field("reason").is_empty() {
-                    body["reason"] = json!(field("reason"));
-                }
-                let done = if outcome == "cancelled" {
-                    "Cancelled; its lines are being refunded."
-                } else {
-                    "Recorded: it could not be stopped."
-                };
-                (Op::SettleCancellation, body, back.clone(), done.into())
-            }
-            Ui::CreatePromo => {
-                let kind = field("discount_type");
-                let value = if kind == "fixed_amount" {
-                    minor_units("discount_value", field("discount_value"), &currency)?
-                } else {
-                    field("discount_value").parse::<i64>().map_err(|_| {
-                        Problem::from(AppError::validation(
-                            "discount_value",
-                            "a percentage is a whole number 1 to 100",
-                        ))
-                    })?
-                };
-                let mut body = json!({ "code": field("code"), "discount_type": kind, "discount_value": value });
-                if kind == "fixed_amount" {
-                    body["currency"] = json!(currency.to_lowercase());
-                }
-                for k in ["description", "expires_at"] {
-                    if !field(k).is_empty() {
-                        body[k] = json!(field(k));
-                    }
-                }
-                if !field("max_redemptions").is_empty() {
-                    body["max_redemptions"] =
-                        json!(field("max_redemptions").parse::<i64>().map_err(|_| {
-                            Problem::from(AppError::validation(
-                                "max_redemptions",
-                                "must be a whole number",
-                            ))
-                        })?);
-                }
-                (
-                    Op::CreatePromoCode,
-                    body,
-                    "/admin/promo-codes".into(),
-                    "Promo code created at Stripe.".into(),
-                )
-            }
-            Ui::TogglePromo => (
-                Op::UpdatePromoCode,
-                json!({ "active": field("active") == "true" }),
-                "/admin/promo-codes".into(),
-                "Promo code updated.".into(),
-            ),
-            Ui::DeletePromo => (
-                Op::DeletePromoCode,
-                json!({}),
-                "/admin/promo-codes".into(),
-                "Promo code deleted.".into(),
-            ),
-            Ui::Block => (
-                Op::BlockUser,
-                json!({ "reason": field("reason") }),
-                format!("/admin/users/{id}"),
-                "Customer blocked.".into(),
-            ),
-            Ui::Unblock => (
-                Op::UnblockUser,
-                json!({}),
-                format!("/admin/users/{id}"),
-                "Customer unblocked.".into(),
-            ),
-            Ui::KeyRole => (
-                Op::UpdateAdminKey,
-                json!({ "role": field("role") }),
-                "/admin/keys".into(),
-                "Role changed; it counts from the key's next request.".into(),
-            ),
-            Ui::RevokeKey => (
-                Op::RevokeAdminKey,
-                json!({}),
-                "/admin/keys".into(),
-                "Key revoked; its sessions have ended.".into(),
-            ),
-            _ => return Err(Problem::route_not_found()),
-        })
-    })();
-    let (operation, body, to, done) = match prepared {
-        Ok(x) => x,
-        Err(pr) => {
-            return Ok(redirect(&with_flash(
-                &back_for(ui, &order_page, &back, id),
-                "error",
-                &problem_text(&pr),
-            )));
-        }
+    .unwrap_or_else(|| "usd".into()))
+}
+
+/// The admin API operation a form stands for, with its input, where to go afterwards and
+/// what to tell the operator when it worked.
+struct FormAction {
+    op: Op,
+    input: Value,
+    then: String,
+    done: String,
+}
+
+fn form_action(
+    ui: Ui,
+    form: &Form<'_>,
+    currency: &str,
+    order_page: &str,
+    back: &str,
+    id: &str,
+) -> Result<FormAction, Problem> {
+    let field = |k: &str| form.field(k);
+    let action = |op, input, then: &str, done: &str| FormAction {
+        op,
+        input,
+        then: then.to_owned(),
+        done: done.to_owned(),
     };
-    // The store's currency decides a fixed promo amount's currency.
-    let body = if ui == Ui::CreatePromo && body["currency"].is_string() {
-        let mut b = body;
-        if let Ok(Some(s)) = lading_core::sql::stores::store_by_id(p.db(), &op.store_id).await {
-            b["currency"] = json!(s.currency.to_lowercase());
+    Ok(match ui {
+        Ui::Refund => {
+            let mut body = json!({ "reason": field("reason") });
+            if !field("amount").is_empty() {
+                body["amount"] = json!(minor_units("amount", field("amount"), currency)?);
+            }
+            action(Op::CreateRefund, body, order_page, "Refund sent to Stripe.")
         }
-        b
+        Ui::Cancel => {
+            let reason = field("reason");
+            let body = if reason.is_empty() {
+                json!({})
+            } else {
+                json!({ "reason": reason })
+            };
+            action(Op::CancelOrder, body, order_page, "Cancellation requested.")
+        }
+        Ui::Note => action(
+            Op::AddOrderNote,
+            json!({ "body": field("body") }),
+            order_page,
+            "Note added.",
+        ),
+        Ui::AcceptPayment => action(
+            Op::AcceptPayment,
+            json!({}),
+            order_page,
+            "Accepted: the order is paid and goes to fulfillment.",
+        ),
+        Ui::Retry => action(
+            Op::RetryFulfillmentOrder,
+            json!({}),
+            back,
+            "Queued for another attempt.",
+        ),
+        Ui::Tracking => {
+            let mut body =
+                json!({ "carrier": field("carrier"), "tracking_number": field("tracking_number") });
+            if !field("tracking_url").is_empty() {
+                body["tracking_url"] = json!(field("tracking_url"));
+            }
+            action(
+                Op::AddTracking,
+                body,
+                back,
+                "Tracking added; the customer is emailed.",
+            )
+        }
+        Ui::SettleCancel => {
+            let outcome = field("outcome");
+            let mut body = json!({ "outcome": outcome });
+            if !field("reason").is_empty() {
+                body["reason"] = json!(field("reason"));
+            }
+            let done = if outcome == "cancelled" {
+                "Cancelled; its lines are being refunded."
+            } else {
+                "Recorded: it could not be stopped."
+            };
+            action(Op::SettleCancellation, body, back, done)
+        }
+        Ui::CreatePromo => action(
+            Op::CreatePromoCode,
+            promo_input(form, currency)?,
+            "/admin/promo-codes",
+            "Promo code created at Stripe.",
+        ),
+        Ui::TogglePromo => action(
+            Op::UpdatePromoCode,
+            json!({ "active": field("active") == "true" }),
+            "/admin/promo-codes",
+            "Promo code updated.",
+        ),
+        Ui::DeletePromo => action(
+            Op::DeletePromoCode,
+            json!({}),
+            "/admin/promo-codes",
+            "Promo code deleted.",
+        ),
+        Ui::Block => action(
+            Op::BlockUser,
+            json!({ "reason": field("reason") }),
+            &format!("/admin/users/{id}"),
+            "Customer blocked.",
+        ),
+        Ui::Unblock => action(
+            Op::UnblockUser,
+            json!({}),
+            &format!("/admin/users/{id}"),
+            "Customer unblocked.",
+        ),
+        Ui::KeyRole => action(
+            Op::UpdateAdminKey,
+            json!({ "role": field("role") }),
+            "/admin/keys",
+            "Role changed; it counts from the key's next request.",
+        ),
+        Ui::RevokeKey => action(
+            Op::RevokeAdminKey,
+            json!({}),
+            "/admin/keys",
+            "Key revoked; its sessions have ended.",
+        ),
+        _ => return Err(Problem::route_not_found()),
+    })
+}
+
+/// A new promo code's input: a fixed amount is typed in the store's currency.
+fn promo_input(form: &Form<'_>, currency: &str) -> Result<Value, Problem> {
+    let field = |k: &str| form.field(k);
+    let kind = field("discount_type");
+    let value = if kind == "fixed_amount" {
+        minor_units("discount_value", field("discount_value"), currency)?
     } else {
-        body
+        field("discount_value").parse::<i64>().map_err(|_| {
+            Problem::from(AppError::validation(
+                "discount_value",
+                "a percentage is a whole number 1 to 100",
+            ))
+        })?
     };
-    let call = Call {
-        op: operation,
-        id,
-        input: body,
-    };
-    let key = idempotency_key(field("_idem"), &call);
-    Ok(
-        match perform_as(p, &op.caller(), call, key.as_deref(), &req.request_id).await {
-            Ok(_) => redirect(&with_flash(&to, "notice", &done)),
-            Err(pr) => redirect(&with_flash(&to, "error", &problem_text(&pr))),
-        },
-    )
+    let mut body = json!({ "code": field("code"), "discount_type": kind, "discount_value": value });
+    if kind == "fixed_amount" {
+        body["currency"] = json!(currency.to_lowercase());
+    }
+    for k in ["description", "expires_at"] {
+        if !field(k).is_empty() {
+            body[k] = json!(field(k));
+        }
+    }
+    if !field("max_redemptions").is_empty() {
+        body["max_redemptions"] = json!(field("max_redemptions").parse::<i64>().map_err(|_| {
+            Problem::from(AppError::validation(
+                "max_redemptions",
+                "must be a whole number",
+            ))
+        })?);
+    }
+    Ok(body)
 }
 
 /// The pages read answers as JSON (the same shape the API sends).

@@ -11,9 +11,9 @@ use crate::domain::{FinancialStatus, OrderStatus, ProviderCode, format_amount};
 use crate::ports::Platform;
 use crate::sql::orders::{self, OrderRow};
 use crate::stmt;
-use crate::time_fmt::{parse_instant_ms, rfc3339};
+use crate::time_fmt::{Instant, parse_instant_ms, rfc3339};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 /// What the list and the export may be narrowed by (all optional, combined with AND).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -404,23 +404,8 @@ pub fn csv_cell(v: &str) -> String {
 
 pub use crate::orders::order_of_store;
 
-fn objects(rows: &[crate::db::Row]) -> Vec<Json> {
-    rows.iter().map(|r| Json::Object(r.clone())).collect()
-}
-
-fn with_times(mut rows: Vec<Json>, fields: &[&str]) -> Vec<Json> {
-    for r in &mut rows {
-        for f in fields {
-            if let Some(ms) = r[*f].as_i64() {
-                r[*f] = Json::from(rfc3339(ms));
-            }
-        }
-    }
-    rows
-}
-
 /// Where an operator sees this order's payment in Stripe.
-pub fn stripe_links<P: Platform>(p: &P, o: &OrderRow) -> Json {
+pub fn stripe_links<P: Platform>(p: &P, o: &OrderRow) -> StripeLinks {
     let test = p
         .settings()
         .stripe
@@ -431,11 +416,20 @@ pub fn stripe_links<P: Platform>(p: &P, o: &OrderRow) -> Json {
     } else {
         "https://dashboard.stripe.com"
     };
-    json!({
-        "payment": o.stripe_payment_intent_id.as_ref().map(|pi| format!("{base}/payments/{pi}")),
-        "checkout_session": o.stripe_checkout_session_id.as_ref().map(|s| format!("{base}/checkout/sessions/{s}")),
-        "customer": o.stripe_customer_id.as_ref().map(|c| format!("{base}/customers/{c}")),
-    })
+    StripeLinks {
+        payment: o
+            .stripe_payment_intent_id
+            .as_ref()
+            .map(|pi| format!("{base}/payments/{pi}")),
+        checkout_session: o
+            .stripe_checkout_session_id
+            .as_ref()
+            .map(|s| format!("{base}/checkout/sessions/{s}")),
+        customer: o
+            .stripe_customer_id
+            .as_ref()
+            .map(|c| format!("{base}/customers/{c}")),
+    }
 }
 
 /// `GET /admin/api/v1/orders/{order_id}`: everything an operator needs on one page, read in
@@ -443,7 +437,11 @@ pub fn stripe_links<P: Platform>(p: &P, o: &OrderRow) -> Json {
 ///
 /// # Errors
 /// 404 when it is not this store's.
-pub async fn detail<P: Platform>(p: &P, store_id: &str, order_id: &str) -> Result<Json, AppError> {
+pub async fn detail<P: Platform>(
+    p: &P,
+    store_id: &str,
+    order_id: &str,
+) -> Result<OrderDetail, AppError> {
     let o = order_of_store(p, store_id, order_id).await?;
     let res = p
         .db()
@@ -501,81 +499,235 @@ pub async fn detail<P: Platform>(p: &P, store_id: &str, order_id: &str) -> Resul
             ),
         ])
         .await?;
-    let items: Vec<orders::OrderItemRow> = res[0]
-        .rows
-        .iter()
-        .filter_map(|r| serde_json::from_value(Json::Object(r.clone())).ok())
-        .collect();
-    let mut fos = with_times(objects(&res[1].rows), &["submitted_at", "updated_at"]);
-    for f in &mut fos {
-        if let Some(l) = f["lines"]
-            .as_str()
-            .and_then(|l| serde_json::from_str::<Json>(l).ok())
-        {
-            f["lines"] = l;
-        }
-        let manual = matches!(f["provider"].as_str(), Some("manual" | "warehouse"))
-            || (f["provider"].as_str() == Some("gelato") && f["external_id"].is_null());
-        f["manual_tracking"] = Json::Bool(manual);
+    let mut res = res.into_iter().map(|r| r.rows);
+    let mut next = || res.next().unwrap_or_default();
+    let items: Vec<orders::OrderItemRow> = decode_all(next())?;
+    let mut fulfillment_orders: Vec<FulfillmentOrderDetail> = decode_all(next())?;
+    for f in &mut fulfillment_orders {
+        f.manual_tracking = matches!(f.provider.as_str(), "manual" | "warehouse")
+            || (f.provider == "gelato" && f.external_id.is_none());
     }
-    let payments = with_times(objects(&res[3].rows), &["created_at"]);
-    let captured: i64 = payments
-        .iter()
-        .filter(|x| x["kind"] == "capture" && x["status"] == "succeeded")
-        .filter_map(|x| x["amount"].as_i64())
-        .sum();
-    let refunded: i64 = payments
-        .iter()
-        .filter(|x| x["kind"] == "refund" && x["status"] == "succeeded")
-        .filter_map(|x| x["amount"].as_i64())
-        .sum();
-    let reserved: i64 = payments
-        .iter()
-        .filter(|x| x["kind"] == "refund" && x["status"] == "pending")
-        .filter_map(|x| x["amount"].as_i64())
-        .sum();
-    let timeline: Vec<Json> = res[7]
-        .rows
-        .iter()
-        .map(|r| {
-            json!({
-                "type": r.get("type"),
-                "payload": r.get("payload").and_then(|v| v.as_str()).and_then(|v| serde_json::from_str::<Json>(v).ok()),
-                "at": r.get("created_at").and_then(Json::as_i64).map(rfc3339),
-            })
-        })
-        .collect();
+    let shipments = decode_all(next())?;
+    let payments: Vec<PaymentLine> = decode_all(next())?;
+    let sum = |kind: &str, status: &str| -> i64 {
+        payments
+            .iter()
+            .filter(|x| x.kind == kind && x.status == status)
+            .map(|x| x.amount)
+            .sum()
+    };
+    let (captured, refunded, refund_pending) = (
+        sum("capture", "succeeded"),
+        sum("refund", "succeeded"),
+        sum("refund", "pending"),
+    );
+    let downloads = decode_all(next())?;
+    let notes = decode_all(next())?;
+    let notifications = decode_all(next())?;
+    let timeline = decode_all(next())?;
     let now_s = p.now_ms() / 1000;
-    let files: Vec<Json> = with_times(objects(&res[8].rows), &["created_at"])
-        .into_iter()
-        .map(|mut f| {
-            if let Some(id) = f["id"].as_str() {
-                f["url"] =
-                    super::files::signed_url(p, store_id, id, now_s).map_or(Json::Null, Json::from);
-            }
-            f
-        })
-        .collect();
-    let view = crate::orders::view_of(&o, items);
-    Ok(json!({
-        "order": view,
-        "customer": with_times(objects(&res[9].rows), &["last_order_at"]).into_iter().next(),
-        "money": {
-            "captured": captured,
-            "refunded": refunded,
-            "refund_pending": reserved,
-            "refundable": res[10].rows.first().and_then(|r| r.get("refundable")).and_then(Json::as_i64).unwrap_or(0).max(0),
+    let mut customer_files: Vec<CustomerFile> = decode_all(next())?;
+    for f in &mut customer_files {
+        f.url = super::files::signed_url(p, store_id, &f.id, now_s);
+    }
+    let customer = decode_all(next())?.into_iter().next();
+    let refundable = next()
+        .first()
+        .and_then(|r| r.get("refundable"))
+        .and_then(Json::as_i64)
+        .unwrap_or(0)
+        .max(0);
+    Ok(OrderDetail {
+        stripe: stripe_links(p, &o),
+        order: crate::orders::view_of(&o, items),
+        customer,
+        money: Money {
+            captured,
+            refunded,
+            refund_pending,
+            refundable,
         },
-        "stripe": stripe_links(p, &o),
-        "fulfillment_orders": fos,
-        "shipments": with_times(objects(&res[2].rows), &["shipped_at", "delivered_at"]),
-        "payments": payments,
-        "downloads": with_times(objects(&res[4].rows), &["last_downloaded_at"]),
-        "customer_files": files,
-        "notes": with_times(objects(&res[5].rows), &["created_at"]),
-        "notifications": with_times(objects(&res[6].rows), &["sent_at", "created_at"]),
-        "timeline": timeline,
-    }))
+        fulfillment_orders,
+        shipments,
+        payments,
+        downloads,
+        customer_files,
+        notes,
+        notifications,
+        timeline,
+    })
+}
+
+fn decode_all<T: serde::de::DeserializeOwned>(
+    rows: Vec<crate::db::Row>,
+) -> Result<Vec<T>, crate::db::DbError> {
+    rows.into_iter().map(crate::db::decode).collect()
+}
+
+/// One order in full: everything an operator needs on one page.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct OrderDetail {
+    pub order: crate::orders::OrderView,
+    /// The signed-in customer who placed it (none for a guest).
+    pub customer: Option<CustomerSummary>,
+    pub money: Money,
+    pub stripe: StripeLinks,
+    pub fulfillment_orders: Vec<FulfillmentOrderDetail>,
+    pub shipments: Vec<ShipmentLine>,
+    /// Captures and refunds, oldest first.
+    pub payments: Vec<PaymentLine>,
+    pub downloads: Vec<DownloadLine>,
+    /// Files the customer uploaded for their items, with short-lived links.
+    pub customer_files: Vec<CustomerFile>,
+    pub notes: Vec<OrderNote>,
+    pub notifications: Vec<NotificationLine>,
+    /// What happened to the order, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Amounts in the order's currency's minor unit.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Money {
+    pub captured: i64,
+    pub refunded: i64,
+    pub refund_pending: i64,
+    /// Captured less refunds pending or made: what a refund may still take.
+    pub refundable: i64,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct CustomerSummary {
+    pub id: String,
+    pub email: Option<String>,
+    #[serde(deserialize_with = "crate::db::int_bool")]
+    pub blocked: bool,
+    pub blocked_reason: Option<String>,
+    pub lifetime_value: i64,
+    pub order_count: i64,
+    pub last_order_at: Option<Instant>,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct FulfillmentOrderDetail {
+    pub id: String,
+    pub provider: String,
+    pub status: String,
+    pub external_id: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub cost_estimated: Option<i64>,
+    pub cost_actual: Option<i64>,
+    pub currency: String,
+    pub submitted_at: Option<Instant>,
+    pub updated_at: Instant,
+    #[serde(deserialize_with = "crate::db::json_column")]
+    pub lines: Vec<FulfillmentLine>,
+    /// Tracking is entered by hand (manual, warehouse, or a Gelato order made outside).
+    #[serde(default)]
+    pub manual_tracking: bool,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct FulfillmentLine {
+    pub order_item_id: String,
+    pub quantity: i64,
+    /// Not yet shipped.
+    pub remaining_quantity: i64,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct ShipmentLine {
+    pub id: String,
+    pub fulfillment_order_id: String,
+    pub carrier: Option<String>,
+    pub service: Option<String>,
+    pub tracking_number: Option<String>,
+    pub tracking_url: Option<String>,
+    pub status: String,
+    pub shipped_at: Option<Instant>,
+    pub delivered_at: Option<Instant>,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct PaymentLine {
+    pub id: String,
+    /// `capture` or `refund`.
+    pub kind: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub stripe_id: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: Instant,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct DownloadLine {
+    pub id: String,
+    pub order_item_id: String,
+    pub filename: String,
+    pub status: String,
+    pub links_issued: i64,
+    pub last_downloaded_at: Option<Instant>,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct CustomerFile {
+    pub id: String,
+    pub order_item_id: String,
+    pub content_type: String,
+    pub size: i64,
+    pub created_at: Instant,
+    /// A short-lived signed link (none when files are not served publicly).
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct OrderNote {
+    pub id: String,
+    pub author: String,
+    pub body: String,
+    pub created_at: Instant,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct NotificationLine {
+    pub kind: String,
+    pub status: String,
+    pub recipient: Option<String>,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub sent_at: Option<Instant>,
+    pub created_at: Instant,
+}
+
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct TimelineEntry {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The event's details, as recorded (their fields depend on its type).
+    #[serde(deserialize_with = "json_object_column")]
+    pub payload: Option<serde_json::Map<String, Json>>,
+    #[serde(rename(deserialize = "created_at"))]
+    pub at: Instant,
+}
+
+/// A TEXT column holding a JSON object; anything else reads as none.
+fn json_object_column<'de, D>(d: D) -> Result<Option<serde_json::Map<String, Json>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text = Option::<String>::deserialize(d)?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+/// Where an operator sees this order in the Stripe dashboard.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct StripeLinks {
+    pub payment: Option<String>,
+    pub checkout_session: Option<String>,
+    pub customer: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

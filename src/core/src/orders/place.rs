@@ -8,7 +8,7 @@ use crate::carts;
 use crate::db::{Db as _, DbError};
 use crate::domain::{CartStatus, OrderNumber, OrderStatus, VariantKind};
 use crate::ports::{Platform, PlatformExt};
-use crate::sql::carts::{self as cart_sql, CartLine};
+use crate::sql::carts::{self as cart_sql, CartLine, CartRow};
 use crate::sql::orders::{self, OrderItemRow, OrderRow};
 use crate::sql::stores::{self, StoreRow};
 use crate::time_fmt::year;
@@ -118,11 +118,40 @@ pub async fn place_order<P: Platform>(
     input: &CheckoutInput,
     flow: Flow,
 ) -> Result<(OrderRow, bool), AppError> {
-    let store = &caller.store;
-    let mut customer_id = None;
-    let mut email = None;
+    let buyer = buyer(p, caller, input).await?;
+    let cart = match cart_to_check_out(p, caller, &buyer).await? {
+        Ok(cart) => cart,
+        Err(placed) => return Ok((placed, false)),
+    };
+    let lines = cart_sql::lines(p.db(), &cart.id).await?;
+    let priced = price(&caller.store, &lines)?;
+    if flow == Flow::PaymentIntent && priced.ships && input.shipping_address.is_none() {
+        return Err(AppError::validation(
+            "shipping_address",
+            "is required: something in the cart ships",
+        ));
+    }
+    let (order, items) = new_order(p, &caller.store, &cart, &lines, buyer, &priced, input, flow);
+    insert_with_a_free_number(p, &caller.store, &cart, order, &items).await
+}
+
+/// Who pays: a signed-in customer (not blocked), or a guest with the email they give.
+struct Buyer {
+    customer_id: Option<String>,
+    email: Option<String>,
+}
+
+async fn buyer<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    input: &CheckoutInput,
+) -> Result<Buyer, AppError> {
+    let mut buyer = Buyer {
+        customer_id: None,
+        email: None,
+    };
     if let Some(claims) = &caller.customer {
-        let c = stores::customer_by_subject(p.db(), &store.id, &claims.sub)
+        let c = stores::customer_by_subject(p.db(), &caller.store.id, &claims.sub)
             .await?
             .ok_or(AppError::NotFound("cart"))?;
         if c.blocked != 0 {
@@ -130,47 +159,59 @@ pub async fn place_order<P: Platform>(
                 "This account cannot place orders; contact the store.".into(),
             ));
         }
-        email = claims.email.clone().or(c.email);
-        customer_id = Some(c.id);
+        buyer.email = claims.email.clone().or(c.email);
+        buyer.customer_id = Some(c.id);
     }
     if let Some(e) = input.email.as_deref() {
-        email = Some(crate::input::email("email", e)?);
+        buyer.email = Some(crate::input::email("email", e)?);
     }
     if let Some(a) = &input.shipping_address {
         a.check()?;
     }
+    Ok(buyer)
+}
 
+/// The caller's active cart, or (`Err`) the pending order an earlier checkout of it made.
+async fn cart_to_check_out<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    buyer: &Buyer,
+) -> Result<Result<CartRow, OrderRow>, AppError> {
     let cart = match carts::current(p, caller, false).await {
         Ok(c) => c,
         // A customer's checked-out cart is no longer current: their unpaid order is.
-        Err(AppError::NotFound(_)) if customer_id.is_some() => {
+        Err(AppError::NotFound(_)) if buyer.customer_id.is_some() => {
             let pending = orders::pending_order_of_customer(
                 p.db(),
-                &store.id,
-                customer_id.as_deref().unwrap_or_default(),
+                &caller.store.id,
+                buyer.customer_id.as_deref().unwrap_or_default(),
             )
             .await?;
-            return pending
-                .map(|o| (o, false))
-                .ok_or(AppError::NotFound("cart"));
+            return pending.map(Err).ok_or(AppError::NotFound("cart"));
         }
         Err(e) => return Err(e),
     };
     if cart.status == CartStatus::CheckedOut {
         if let Some(o) = orders::pending_order_of_cart(p.db(), &cart.id).await? {
-            return Ok((o, false));
+            return Ok(Err(o));
         }
     }
     carts::require_active(&cart)?;
-    let lines = cart_sql::lines(p.db(), &cart.id).await?;
-    let priced = price(store, &lines)?;
-    if flow == Flow::PaymentIntent && priced.ships && input.shipping_address.is_none() {
-        return Err(AppError::validation(
-            "shipping_address",
-            "is required: something in the cart ships",
-        ));
-    }
+    Ok(Ok(cart))
+}
 
+/// The order and its item snapshots, priced from D1, not yet numbered.
+#[allow(clippy::too_many_arguments)]
+fn new_order<P: Platform>(
+    p: &P,
+    store: &StoreRow,
+    cart: &CartRow,
+    lines: &[CartLine],
+    buyer: Buyer,
+    priced: &Priced,
+    input: &CheckoutInput,
+    flow: Flow,
+) -> (OrderRow, Vec<OrderItemRow>) {
     let now = p.now_ms();
     let order_id = p.new_id("ord");
     let items: Vec<OrderItemRow> = lines
@@ -191,12 +232,12 @@ pub async fn place_order<P: Platform>(
             price_source: "pricebook_global".into(),
         })
         .collect();
-    let mut order = OrderRow {
-        id: order_id.clone(),
+    let order = OrderRow {
+        id: order_id,
         store_id: store.id.clone(),
         order_number: String::new(),
-        customer_id,
-        email,
+        customer_id: buyer.customer_id,
+        email: buyer.email,
         cart_id: Some(cart.id.clone()),
         status: OrderStatus::Pending,
         financial_status: crate::domain::FinancialStatus::Unpaid,
@@ -224,7 +265,20 @@ pub async fn place_order<P: Platform>(
         created_at: now,
         updated_at: now,
     };
-    // 40 random bits per number: a collision is rare, and retried with a new number.
+    (order, items)
+}
+
+/// Numbers the order and writes it with its items and the cart's checkout in one batch;
+/// the cart must be as it was priced. 40 random bits per number: a collision is rare, and
+/// retried with a new number.
+async fn insert_with_a_free_number<P: Platform>(
+    p: &P,
+    store: &StoreRow,
+    cart: &CartRow,
+    mut order: OrderRow,
+    items: &[OrderItemRow],
+) -> Result<(OrderRow, bool), AppError> {
+    let now = order.created_at;
     for _ in 0..4 {
         let mut r = [0u8; 5];
         p.fill_random(&mut r);

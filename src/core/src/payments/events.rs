@@ -84,17 +84,10 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
     // What applying it reads goes in the round trip that records it: a paying event costs
     // two round trips (this one and the batch that applies it).
     let reads = Found::reads(kind, object);
-    let (seen, read) = inbound::record_and_read(
-        p,
-        PROVIDER,
-        id,
-        kind,
-        &event.to_string(),
-        &hash,
-        reads,
-    )
-    .await
-    .map_err(AppError::from)?;
+    let (seen, read) =
+        inbound::record_and_read(p, PROVIDER, id, kind, &event.to_string(), &hash, reads)
+            .await
+            .map_err(AppError::from)?;
     match seen {
         Seen::Mismatch => return Err(IngestError::PayloadMismatch(id.to_owned())),
         Seen::Processed => return Ok(outcome(true, "already applied".into())),
@@ -673,40 +666,61 @@ fn settle<P: Platform>(
         _ => None,
     };
     if let Some(reason) = review {
-        return Effect::writes(
-            vec![
-                stmt!(
-                    "UPDATE orders SET review_reason = ?, updated_at = ? WHERE id = ? AND review_reason IS NULL AND status IN ('pending', 'cancelled')",
-                    &reason,
-                    now,
-                    &order.id
-                ),
-                capture,
-                domain_event(
-                    &format!("order.payment_review:{}:{}", order.id, paid.payment_intent),
-                    &order.store_id,
-                    &order.id,
-                    "order.payment_review",
-                    &json!({ "reason": reason, "payment_intent": paid.payment_intent, "amount": paid.total }),
-                    now,
-                    stmt!("1 = 1"),
-                ),
-            ],
-            format!("flagged for review: {reason}"),
-        );
+        return hold_for_review(order, paid, &reason, capture, now);
     }
-    let stats = stmt!(
+    let mut statements = payment_statements(order, paid, capture, now);
+    let mut follow_ups = Vec::new();
+    if let Some((items, store_default)) = routing {
+        let (after, outbox) = after_payment(p, order, paid, &items, store_default);
+        statements.extend(after);
+        follow_ups.push(FollowUp::Dispatch(outbox));
+    }
+    Effect {
+        otherwise: Some("order already paid".into()),
+        follow_ups,
+        ..Effect::writes(statements, "order paid")
+    }
+}
+
+/// The money enters the ledger but the order stays where it is, flagged for an operator.
+fn hold_for_review(order: &OrderRow, paid: &Paid, reason: &str, capture: Stmt, now: i64) -> Effect {
+    Effect::writes(
+        vec![
+            stmt!(
+                "UPDATE orders SET review_reason = ?, updated_at = ? WHERE id = ? AND review_reason IS NULL AND status IN ('pending', 'cancelled')",
+                reason,
+                now,
+                &order.id
+            ),
+            capture,
+            domain_event(
+                &format!("order.payment_review:{}:{}", order.id, paid.payment_intent),
+                &order.store_id,
+                &order.id,
+                "order.payment_review",
+                &json!({ "reason": reason, "payment_intent": paid.payment_intent, "amount": paid.total }),
+                now,
+                stmt!("1 = 1"),
+            ),
+        ],
+        format!("flagged for review: {reason}"),
+    )
+}
+
+/// The order moves from pending to paid (the deciding statement: this batch did the work,
+/// or a copy did), with the customer's totals, the session's details, the capture and the
+/// `order.paid` event.
+fn payment_statements(order: &OrderRow, paid: &Paid, capture: Stmt, now: i64) -> Batch {
+    let mut statements = Batch::default();
+    // Counted only by the batch that moves the order out of pending (the next statement).
+    statements.push(stmt!(
         "UPDATE customers SET lifetime_value = lifetime_value + ?, order_count = order_count + 1, last_order_at = ?, updated_at = ? \
          WHERE id = (SELECT customer_id FROM orders WHERE id = ? AND status = 'pending')",
         paid.total,
         now,
         now,
         &order.id
-    );
-    let mut statements = Batch::default();
-    // Counted only by the batch that moves the order out of pending (the next statement).
-    statements.push(stats);
-    // The payment moves the order out of pending: this batch did the work, or a copy did.
+    ));
     statements.push_deciding(stmt!(
             "UPDATE orders SET status = 'paid', financial_status = 'paid', stripe_payment_intent_id = ?, \
                 discount_amount = ?, tax_amount = ?, total_amount = ?, tax_collected = ?, promo_code = COALESCE(?, promo_code), \
@@ -757,54 +771,56 @@ fn settle<P: Platform>(
             ),
         ),
     ]);
-    // Routing: one fulfillment order per provider, each with its outbox message, written
-    // only by the batch in which this payment pays the order.
-    let mut follow_ups = Vec::new();
-    if let Some((items, store_default)) = routing {
-        let paid_by_this = stmt!(
-            "EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'paid' AND stripe_payment_intent_id = ?)",
-            &order.id,
-            &paid.payment_intent
-        );
-        let (routed, outbox) =
-            fulfillment::routing_statements(p, order, &items, store_default, &paid_by_this);
-        statements.extend(routed);
-        statements.push(crate::downloads::create_statements(
-            order,
-            &paid_by_this,
-            now,
-        ));
-        let mut outbox = outbox;
-        statements.extend(notifications::queue_statements(
-            &order.store_id,
-            &order.id,
-            notifications::Kind::OrderConfirmation,
-            &paid_by_this,
-            now,
-        ));
-        let files_ready = stmt!(
-            "EXISTS (SELECT 1 FROM downloads WHERE order_id = ? AND status = 'ready')",
-            &order.id
-        )
-        .and_when(&paid_by_this);
-        statements.extend(notifications::queue_statements(
-            &order.store_id,
-            &order.id,
-            notifications::Kind::FilesReady,
-            &files_ready,
-            now,
-        ));
-        outbox.extend([
-            notifications::outbox_id(&order.id, notifications::Kind::OrderConfirmation),
-            notifications::outbox_id(&order.id, notifications::Kind::FilesReady),
-        ]);
-        follow_ups.push(FollowUp::Dispatch(outbox));
-    }
-    Effect {
-        otherwise: Some("order already paid".into()),
-        follow_ups,
-        ..Effect::writes(statements, "order paid")
-    }
+    statements
+}
+
+/// What a paid order sets going, written only by the batch in which this payment pays it:
+/// one fulfillment order per provider, its downloads, the confirmation and files-ready
+/// emails. Returns the statements and the outbox rows to send.
+fn after_payment<P: Platform>(
+    p: &P,
+    order: &OrderRow,
+    paid: &Paid,
+    items: &[RoutableItem],
+    store_default: Option<ProviderCode>,
+) -> (Vec<Stmt>, Vec<String>) {
+    let now = p.now_ms();
+    let paid_by_this = stmt!(
+        "EXISTS (SELECT 1 FROM orders WHERE id = ? AND status = 'paid' AND stripe_payment_intent_id = ?)",
+        &order.id,
+        &paid.payment_intent
+    );
+    let (mut statements, mut outbox) =
+        fulfillment::routing_statements(p, order, items, store_default, &paid_by_this);
+    statements.push(crate::downloads::create_statements(
+        order,
+        &paid_by_this,
+        now,
+    ));
+    statements.extend(notifications::queue_statements(
+        &order.store_id,
+        &order.id,
+        notifications::Kind::OrderConfirmation,
+        &paid_by_this,
+        now,
+    ));
+    let files_ready = stmt!(
+        "EXISTS (SELECT 1 FROM downloads WHERE order_id = ? AND status = 'ready')",
+        &order.id
+    )
+    .and_when(&paid_by_this);
+    statements.extend(notifications::queue_statements(
+        &order.store_id,
+        &order.id,
+        notifications::Kind::FilesReady,
+        &files_ready,
+        now,
+    ));
+    outbox.extend([
+        notifications::outbox_id(&order.id, notifications::Kind::OrderConfirmation),
+        notifications::outbox_id(&order.id, notifications::Kind::FilesReady),
+    ]);
+    (statements, outbox)
 }
 
 /// A payment that ended without money: the order is cancelled and its cart given back;
@@ -818,10 +834,7 @@ fn ended<P: Platform>(
     failed_intent: Option<&Value>,
 ) -> Effect {
     if order.status != OrderStatus::Pending {
-        return Effect::none(format!(
-            "no change: the order is {}",
-            order.status.as_str()
-        ));
+        return Effect::none(format!("no change: the order is {}", order.status.as_str()));
     }
     let mut effect = Effect {
         otherwise: Some("no change: the order already left pending".into()),
