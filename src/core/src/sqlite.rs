@@ -103,6 +103,23 @@ pub fn full_scans(conn: &Connection, q: &Stmt, tables: &[&str]) -> rusqlite::Res
         .collect())
 }
 
+/// Runs a read: the virtual machine steps it took (about proportional to the rows it
+/// visited, as D1's `rows_read` is) and the rows it answered.
+///
+/// # Errors
+/// SQL SQLite refuses.
+pub fn steps_and_rows(conn: &Connection, q: &Stmt) -> rusqlite::Result<(i32, usize)> {
+    let params: Vec<Param<'_>> = q.params.iter().map(Param).collect();
+    let mut st = conn.prepare(&q.sql)?;
+    let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut answered = 0;
+    while rows.next()?.is_some() {
+        answered += 1;
+    }
+    drop(rows);
+    Ok((st.get_status(rusqlite::StatementStatus::VmStep), answered))
+}
+
 /// Runs one statement, collecting its rows and (for writes) the rows it changed.
 fn exec(conn: &Connection, stmt: &Stmt) -> Result<StmtResult, DbError> {
     let params: Vec<Param<'_>> = stmt.params.iter().map(Param).collect();

@@ -140,8 +140,29 @@ pub const SUMMARY_COLUMNS: &str = "o.id, o.order_number, o.status, o.financial_s
 
 /// The one query behind the list, the export and a customer's orders.
 pub fn list_query(store_id: &str, f: &OrderFilters, after: Option<&Cursor>, limit: u32) -> Stmt {
-    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM orders o WHERE o.store_id = ?");
+    // Every filter reads about a page of rows whatever the number of orders: the list is
+    // walked newest first through an index that starts with the filter, and stops at the
+    // page. With a provider it walks that provider's fulfillment orders (one per order),
+    // which carry their order's creation time for this.
+    let (mut sql, created, id) = match f.provider {
+        Some(_) => (
+            format!(
+                "SELECT {SUMMARY_COLUMNS} FROM fulfillment_orders f JOIN orders o ON o.id = f.order_id \
+                 WHERE f.store_id = ? AND f.provider = ? AND o.store_id = f.store_id"
+            ),
+            "f.order_created_at",
+            "f.order_id",
+        ),
+        None => (
+            format!("SELECT {SUMMARY_COLUMNS} FROM orders o WHERE o.store_id = ?"),
+            "o.created_at",
+            "o.id",
+        ),
+    };
     let mut params: Vec<Value> = vec![store_id.into()];
+    if let Some(p) = f.provider {
+        params.push(p.as_str().into());
+    }
     if let Some(s) = f.status {
         sql.push_str(" AND o.status = ?");
         params.push(s.as_str().into());
@@ -157,26 +178,19 @@ pub fn list_query(store_id: &str, f: &OrderFilters, after: Option<&Cursor>, limi
     if f.needs_review {
         sql.push_str(" AND o.review_reason IS NOT NULL");
     }
-    if let Some(p) = f.provider {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM fulfillment_orders f WHERE f.order_id = o.id AND f.provider = ?)",
-        );
-        params.push(p.as_str().into());
-    }
     if let Some(t) = f.created_from {
-        sql.push_str(" AND o.created_at >= ?");
+        sql.push_str(&format!(" AND {created} >= ?"));
         params.push(t.into());
     }
     if let Some(t) = f.created_to {
-        sql.push_str(" AND o.created_at < ?");
+        sql.push_str(&format!(" AND {created} < ?"));
         params.push(t.into());
     }
     if let Some(q) = &f.q {
         if q.contains('@') {
-            // Emails are matched whole, case-insensitively (stored as given, compared lower).
-            sql.push_str(" AND o.email IN (?, ?)");
-            params.push(q.as_str().into());
-            params.push(q.to_lowercase().into());
+            // Emails are matched whole, in any case (SQLite's lower() folds ASCII only).
+            sql.push_str(" AND lower(o.email) = ?");
+            params.push(q.to_ascii_lowercase().into());
         } else {
             // Order numbers are upper case; a beginning is enough ("LAD-2026-4F").
             let prefix = q.to_uppercase();
@@ -186,12 +200,12 @@ pub fn list_query(store_id: &str, f: &OrderFilters, after: Option<&Cursor>, limi
         }
     }
     if let Some(c) = after {
-        sql.push_str(" AND (o.created_at < ? OR (o.created_at = ? AND o.id < ?))");
-        params.push(c.created_at.into());
+        // A row value: the index seeks straight to the cursor.
+        sql.push_str(&format!(" AND ({created}, {id}) < (?, ?)"));
         params.push(c.created_at.into());
         params.push(c.id.as_str().into());
     }
-    sql.push_str(" ORDER BY o.created_at DESC, o.id DESC LIMIT ?");
+    sql.push_str(&format!(" ORDER BY {created} DESC, {id} DESC LIMIT ?"));
     params.push(i64::from(limit).into());
     Stmt { sql, params }
 }
