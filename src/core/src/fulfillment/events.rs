@@ -189,16 +189,23 @@ pub async fn apply<P: Platform>(
         &u.event_id,
         now,
     ));
-    p.db().batch(batch).await?;
-    if !u.shipments.is_empty() {
-        let _ = super::dispatch::dispatch(
-            p,
-            &[crate::notifications::outbox_id(
-                &fo.order_id,
-                crate::notifications::Kind::Shipped,
-            )],
-        )
-        .await;
+    // A parcel's email is claimed in the batch that queues it: one round trip less.
+    let outbox = if u.shipments.is_empty() {
+        Vec::new()
+    } else {
+        vec![crate::notifications::outbox_id(
+            &fo.order_id,
+            crate::notifications::Kind::Shipped,
+        )]
+    };
+    let claims_from = batch.len();
+    if !outbox.is_empty() {
+        batch.extend(super::dispatch::claim(&outbox, now));
+    }
+    let res = p.db().batch(batch).await?;
+    if !outbox.is_empty() {
+        // A failure leaves the row to the scheduler's sweep.
+        let _ = super::dispatch::send_claimed(p, &outbox, &res[claims_from..]).await;
     }
     Ok(Applied {
         event_id: u.event_id.clone(),
