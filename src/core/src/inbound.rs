@@ -67,7 +67,8 @@ pub async fn record_and_read<P: Platform>(
         ),
     ];
     batch.extend(reads);
-    let mut res = p.db().batch(batch).await?.into_iter().skip(1);
+    let mut res = p.db().batch(batch).await?.into_iter();
+    let _inserted = res.next();
     let seen = res
         .next()
         .and_then(|r| r.rows.into_iter().next())

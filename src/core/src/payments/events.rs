@@ -105,17 +105,13 @@ pub async fn ingest<P: Platform>(p: &P, event: &Value) -> Result<Outcome, Ingest
             batch.push(inbound::mark_processed(PROVIDER, id, p.now_ms()));
             // The outbox rows this batch writes are claimed in it too: only the batch that
             // wrote them finds them unclaimed, and sending them costs one more round trip.
-            let (dispatch, others): (Vec<_>, Vec<_>) = effect
-                .follow_ups
-                .into_iter()
-                .partition(|f| matches!(f, FollowUp::Dispatch(_)));
-            let outbox: Vec<String> = dispatch
-                .into_iter()
-                .flat_map(|f| match f {
-                    FollowUp::Dispatch(ids) => ids,
-                    _ => Vec::new(),
-                })
-                .collect();
+            let (mut outbox, mut others) = (Vec::new(), Vec::new());
+            for follow_up in effect.follow_ups {
+                match follow_up {
+                    FollowUp::Dispatch(ids) => outbox.extend(ids),
+                    other => others.push(other),
+                }
+            }
             let claims_from = batch.len();
             if !outbox.is_empty() {
                 batch.extend(fulfillment::dispatch::claim(&outbox, p.now_ms()));
