@@ -24,6 +24,11 @@ use lading_core::catalog::{
     update_product::UpdateProduct,
     update_variant::UpdateVariant,
 };
+use lading_core::companies::{
+    self, CompanyDetail, CompanyInput, CompanyPage, CompanyUpdate, CompanyView,
+    addresses::{AddressInput, AddressUpdate, AddressView},
+    contacts::{ContactInput, ContactUpdate, ContactView, RolesInput},
+};
 use lading_core::domain::{ProviderCode, Role};
 use lading_core::files::{self, FromArt, StoredFile};
 use lading_core::fulfillment::{
@@ -281,6 +286,71 @@ crate::route_table! {
         access: Access::Admin(Role::Admin),
         audit: change("fulfillment_order.cancellation", "fulfillment_order", "fulfillment_order_id"),
         summary: "Settle the cancellation of an order run by hand (manual, warehouse, Gelato in its portal): cancelled (its lines are refunded) or rejected",
+    },
+    ListCompanies = Get "/admin/api/v1/companies" => list_companies(NoBody) -> Answer<CompanyPage> {
+        access: Access::Admin(Role::Support),
+        summary: "Companies by name (q = the name's beginning or the exact external_ref; limit, starting_after)",
+    },
+    CreateCompany = Post "/admin/api/v1/companies" => create_company(Json<CompanyInput>) -> Answer<CompanyView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("company.create", true),
+        summary: "Create a company: name, external reference, currency (fixed once created), payment terms (prepaid or net_N)",
+        statuses: &[201],
+    },
+    GetCompany = Get "/admin/api/v1/companies/{company_id}" => get_company(NoBody) -> Answer<CompanyDetail> {
+        access: Access::Admin(Role::Support),
+        summary: "One company with its contacts (and their roles) and address book",
+    },
+    UpdateCompany = Patch "/admin/api/v1/companies/{company_id}" => update_company(Json<CompanyUpdate>) -> Answer<CompanyView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("company.update", "company", "company_id"),
+        summary: "Rename, change the external reference or payment terms, set default shipping and billing addresses (from the company's book)",
+    },
+    ListContacts = Get "/admin/api/v1/companies/{company_id}/contacts" => list_contacts(NoBody) -> Answer<List<ContactView>> {
+        access: Access::Admin(Role::Support),
+        summary: "The company's contacts with their roles, active and archived",
+    },
+    CreateContact = Post "/admin/api/v1/companies/{company_id}/contacts" => create_contact(Json<ContactInput>) -> Answer<ContactView> {
+        access: Access::Admin(Role::Support),
+        audit: creation("contact.create", true),
+        summary: "Add a contact (email unique within the company) with roles, primary roles, a spending limit and a storefront identity",
+        statuses: &[201],
+    },
+    UpdateContact = Patch "/admin/api/v1/contacts/{contact_id}" => update_contact(Json<ContactUpdate>) -> Answer<ContactView> {
+        access: Access::Admin(Role::Support),
+        audit: change("contact.update", "contact", "contact_id"),
+        summary: "Edit a contact (null clears phone, notes, storefront identity, spending limit)",
+    },
+    ArchiveContact = Post "/admin/api/v1/contacts/{contact_id}/archive" => archive_contact(NoBody) -> Answer<ContactView> {
+        access: Access::Admin(Role::Support),
+        audit: change("contact.archive", "contact", "contact_id"),
+        summary: "Archive a contact: inactive, no longer a primary contact; history kept",
+    },
+    SetContactRoles = Post "/admin/api/v1/contacts/{contact_id}/roles" => set_contact_roles(Json<RolesInput>) -> Answer<ContactView> {
+        access: Access::Admin(Role::Support),
+        audit: change("contact.roles", "contact", "contact_id"),
+        summary: "Set the contact's roles (billing, shipping, operations, technical, executive) and the roles they are primary for",
+    },
+    ListAddresses = Get "/admin/api/v1/companies/{company_id}/addresses" => list_addresses(NoBody) -> Answer<List<AddressView>> {
+        access: Access::Admin(Role::Support),
+        summary: "The company's address book, with which addresses are its defaults",
+    },
+    CreateAddress = Post "/admin/api/v1/companies/{company_id}/addresses" => create_address(Json<AddressInput>) -> Answer<AddressView> {
+        access: Access::Admin(Role::Support),
+        audit: creation("address.create", true),
+        summary: "Save an address to the book (409 with the existing address's id when the book has the same place)",
+        statuses: &[201],
+    },
+    UpdateAddress = Patch "/admin/api/v1/addresses/{address_id}" => update_address(Json<AddressUpdate>) -> Answer<AddressView> {
+        access: Access::Admin(Role::Support),
+        audit: change("address.update", "address", "address_id"),
+        summary: "Edit an address or make it a default (409 when it becomes the same place as another)",
+    },
+    DeleteAddress = Delete "/admin/api/v1/addresses/{address_id}" => delete_address(NoBody) -> NoContent {
+        access: Access::Admin(Role::Support),
+        audit: change("address.delete", "address", "address_id"),
+        summary: "Take an address out of the book (kept for what names it; no longer a default)",
+        statuses: &[204],
     },
 }
 
@@ -994,4 +1064,113 @@ async fn accept_payment<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<Accepte
     Ok(Answer::ok(
         lading_core::payments::events::accept_review(cx.p, cx.store_id, order_id).await?,
     ))
+}
+
+async fn list_companies<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<CompanyPage> {
+    let page = companies::list(
+        cx.p,
+        cx.store_id,
+        cx.query("q"),
+        cx.query("starting_after"),
+        cx.query("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn create_company<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<CompanyInput>,
+) -> Reply<CompanyView> {
+    let store = cx.store().await?;
+    Ok(Answer::created(
+        companies::create(cx.p, cx.store_id, &store.currency, input).await?,
+    ))
+}
+
+async fn get_company<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<CompanyDetail> {
+    let id = cx.param("company_id");
+    Ok(Answer::ok(companies::detail(cx.p, cx.store_id, id).await?))
+}
+
+async fn update_company<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<CompanyUpdate>,
+) -> Reply<CompanyView> {
+    let id = cx.param("company_id");
+    Ok(Answer::ok(
+        companies::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn list_contacts<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<ContactView>> {
+    let data = companies::contacts::list(cx.p, cx.store_id, cx.param("company_id")).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_contact<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<ContactInput>,
+) -> Reply<ContactView> {
+    let company_id = cx.param("company_id");
+    Ok(Answer::created(
+        companies::contacts::create(cx.p, cx.store_id, company_id, input).await?,
+    ))
+}
+
+async fn update_contact<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<ContactUpdate>,
+) -> Reply<ContactView> {
+    let id = cx.param("contact_id");
+    Ok(Answer::ok(
+        companies::contacts::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn archive_contact<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<ContactView> {
+    let id = cx.param("contact_id");
+    Ok(Answer::ok(
+        companies::contacts::archive(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn set_contact_roles<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<RolesInput>,
+) -> Reply<ContactView> {
+    let id = cx.param("contact_id");
+    Ok(Answer::ok(
+        companies::contacts::set_roles(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn list_addresses<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<AddressView>> {
+    let data = companies::addresses::list(cx.p, cx.store_id, cx.param("company_id")).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_address<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AddressInput>,
+) -> Reply<AddressView> {
+    let company_id = cx.param("company_id");
+    Ok(Answer::created(
+        companies::addresses::create(cx.p, cx.store_id, company_id, input).await?,
+    ))
+}
+
+async fn update_address<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AddressUpdate>,
+) -> Reply<AddressView> {
+    let id = cx.param("address_id");
+    Ok(Answer::ok(
+        companies::addresses::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn delete_address<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<NoContent, Problem> {
+    companies::addresses::delete(cx.p, cx.store_id, cx.param("address_id")).await?;
+    Ok(NoContent)
 }

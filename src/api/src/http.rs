@@ -404,6 +404,9 @@ pub struct Problem {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The records a 409 conflicts with (an existing address, refused order lines).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<lading_core::error::Conflicting>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     /// Seconds, for 429/503.
@@ -431,6 +434,7 @@ impl Problem {
             status,
             detail: None,
             errors: Vec::new(),
+            conflicts: Vec::new(),
             instance: None,
             retry_after: None,
             allow: None,
@@ -508,6 +512,15 @@ impl From<AppError> for Problem {
             AppError::NotFound(what) => Problem::not_found(what),
             AppError::Conflict { code, message } => {
                 Problem::new(409, code, "Conflict").detail(message)
+            }
+            AppError::ConflictWith {
+                code,
+                message,
+                conflicts,
+            } => {
+                let mut p = Problem::new(409, code, "Conflict").detail(message);
+                p.conflicts = conflicts;
+                p
             }
             AppError::Unauthenticated { code, message } => {
                 Problem::new(401, code, "Unauthenticated").detail(message)

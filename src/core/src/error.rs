@@ -14,6 +14,14 @@ pub enum AppError {
     /// The request is valid but conflicts with the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The request conflicts with records it names (the address already in the book, the
+    /// lines without a price synced to Stripe); the 409 lists them.
+    #[error("{message}")]
+    ConflictWith {
+        code: &'static str,
+        message: String,
+        conflicts: Vec<Conflicting>,
+    },
     /// Missing or invalid credentials.
     #[error("{message}")]
     Unauthenticated { code: &'static str, message: String },
@@ -71,6 +79,13 @@ impl AppError {
             message: message.into(),
         }
     }
+}
+
+/// One record a request conflicts with, and why.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Conflicting {
+    pub id: String,
+    pub reason: String,
 }
 
 pub type AppResult<T> = Result<T, AppError>;

@@ -57,3 +57,16 @@ pub fn email(field: &str, v: &str) -> Result<String, AppError> {
         .map(|e| e.as_str().to_owned())
         .map_err(|m| AppError::validation(field, m))
 }
+
+/// For PATCH fields that can be cleared: absent stays `None` (unchanged, with
+/// `#[serde(default)]`), `null` is `Some(None)` (clear), a value is `Some(Some(v))`.
+///
+/// # Errors
+/// The value's own.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

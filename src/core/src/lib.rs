@@ -31,7 +31,7 @@
 //!   [`downloads`] (digital delivery), [`files`] (art and customer uploads),
 //!   [`notifications`] (emails once per order and kind, rendered with maud), [`admin`]
 //!   (the operators' order search and export, notes, tracking, users, promo codes, audit
-//!   log).
+//!   log), [`companies`] (companies as customers: contacts with roles, address books).
 //! - [`inbound`]: every provider's event recorded once.
 //! - [`queue`]: the queue's message kinds and what processing each one gives.
 //! - [`jobs`]: scheduled work by cron expression.
@@ -45,6 +45,7 @@ pub mod admin;
 pub mod auth;
 pub mod carts;
 pub mod catalog;
+pub mod companies;
 pub mod crypto;
 pub mod db;
 pub mod domain;

@@ -3,6 +3,7 @@
 
 mod cart;
 mod catalog;
+mod company;
 mod ids;
 mod money;
 mod order;
@@ -12,6 +13,7 @@ mod values;
 
 pub use cart::CartStatus;
 pub use catalog::{ProductStatus, ProviderCode, VariantKind, VariantStatus};
+pub use company::{ContactRole, PaymentTerms, SpendingPeriod, address_dedupe_key};
 pub use ids::crockford;
 pub use money::{
     Currency, Money, currency_schema, exponent_of, format_amount, optional_currency_schema,
@@ -20,4 +22,4 @@ pub use money::{
 pub use order::{FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, ShipmentStatus};
 pub use roles::Role;
 pub use state_machine::{Named, StateMachine};
-pub use values::{CartOptions, Email, Quantity, Sku, Slug, Text};
+pub use values::{CartOptions, Country, Email, Quantity, Sku, Slug, Text};
