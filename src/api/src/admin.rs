@@ -40,6 +40,13 @@ use lading_core::orders::shopper::CancelInput;
 use lading_core::payments::events::AcceptedPayment;
 use lading_core::payments::refunds::{self, RefundInput, RefundView};
 use lading_core::ports::Platform;
+use lading_core::pricing::{
+    self,
+    agreements::{AgreementDetail, AgreementInput, AgreementUpdate, AgreementView},
+    books::{BookDetail, BookInput, BookUpdate, BookView},
+    entries::{EntryInput, EntryUpdate, EntryView},
+    quote::{Quote, QuoteInput},
+};
 use lading_core::sql::stores;
 use lading_core::stores::{
     StoreView,
@@ -351,6 +358,76 @@ crate::route_table! {
         audit: change("address.delete", "address", "address_id"),
         summary: "Take an address out of the book (kept for what names it; no longer a default)",
         statuses: &[204],
+    },
+    ListPriceBooks = Get "/admin/api/v1/price-books" => list_price_books(NoBody) -> Answer<List<BookView>> {
+        access: Access::Admin(Role::Support),
+        summary: "Price books (global and regional) with entry counts and how many are not yet synced to Stripe",
+    },
+    CreatePriceBook = Post "/admin/api/v1/price-books" => create_price_book(Json<BookInput>) -> Answer<BookView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("price_book.create", true),
+        summary: "Create a price book: global or regional (countries), currency, validity window, active or not (409 pricing_ambiguous when an active book would overlap another for the same place and currency)",
+        statuses: &[201],
+    },
+    GetPriceBook = Get "/admin/api/v1/price-books/{price_book_id}" => get_price_book(NoBody) -> Answer<BookDetail> {
+        access: Access::Admin(Role::Support),
+        summary: "One price book with its entries and each entry's Stripe sync state",
+    },
+    UpdatePriceBook = Patch "/admin/api/v1/price-books/{price_book_id}" => update_price_book(Json<BookUpdate>) -> Answer<BookView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_book.update", "price_book", "price_book_id"),
+        summary: "Rename, change countries or validity, switch on or off (409 pricing_ambiguous naming the book it would collide with)",
+    },
+    AddPriceBookEntry = Post "/admin/api/v1/price-books/{price_book_id}/entries" => add_price_book_entry(Json<EntryInput>) -> Answer<EntryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_book.entry_add", "price_book", "price_book_id"),
+        summary: "Price a variant from a minimum quantity (a tier); mirrored to a Stripe Price through the queue (409 price_tier_exists for a minimum the variant has)",
+        statuses: &[201],
+    },
+    ListPriceAgreements = Get "/admin/api/v1/price-agreements" => list_price_agreements(NoBody) -> Answer<List<AgreementView>> {
+        access: Access::Admin(Role::Support),
+        summary: "Price agreements, newest first (company_id filter)",
+    },
+    CreatePriceAgreement = Post "/admin/api/v1/price-agreements" => create_price_agreement(Json<AgreementInput>) -> Answer<AgreementView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("price_agreement.create", true),
+        summary: "Create a company's price agreement in its currency, draft or active, with a validity window",
+        statuses: &[201],
+    },
+    GetPriceAgreement = Get "/admin/api/v1/price-agreements/{price_agreement_id}" => get_price_agreement(NoBody) -> Answer<AgreementDetail> {
+        access: Access::Admin(Role::Support),
+        summary: "One agreement with its entries and their Stripe sync state",
+    },
+    UpdatePriceAgreement = Patch "/admin/api/v1/price-agreements/{price_agreement_id}" => update_price_agreement(Json<AgreementUpdate>) -> Answer<AgreementView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_agreement.update", "price_agreement", "price_agreement_id"),
+        summary: "Rename, change the window, or move draft -> active -> expired (409 pricing_ambiguous when another active agreement overlaps)",
+    },
+    AddPriceAgreementEntry = Post "/admin/api/v1/price-agreements/{price_agreement_id}/entries" => add_price_agreement_entry(Json<EntryInput>) -> Answer<EntryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_agreement.entry_add", "price_agreement", "price_agreement_id"),
+        summary: "Override a variant's price for the company from a minimum quantity; mirrored to a Stripe Price",
+        statuses: &[201],
+    },
+    UpdatePriceEntry = Patch "/admin/api/v1/price-entries/{price_entry_id}" => update_price_entry(Json<EntryUpdate>) -> Answer<EntryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_entry.update", "price_entry", "price_entry_id"),
+        summary: "Change an entry's amount (pending until a new Stripe Price exists; the old one is archived) or tier minimum",
+    },
+    DeletePriceEntry = Delete "/admin/api/v1/price-entries/{price_entry_id}" => delete_price_entry(NoBody) -> NoContent {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_entry.delete", "price_entry", "price_entry_id"),
+        summary: "Remove an entry (kept for the orders priced with it; its Stripe Price is archived)",
+        statuses: &[204],
+    },
+    SyncPriceEntry = Post "/admin/api/v1/price-entries/{price_entry_id}/sync" => sync_price_entry(NoBody) -> Answer<EntryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_entry.sync", "price_entry", "price_entry_id"),
+        summary: "Queue the entry's Stripe sync again (after a failure)",
+    },
+    AdminQuote = Post "/admin/api/v1/pricing/quote" => admin_quote(Json<QuoteInput>) -> Answer<Quote> {
+        access: Access::Admin(Role::Support),
+        summary: "Price many lines for any company (or none): each line's resolution and label, totals, and whether strict checkout takes every line",
     },
 }
 
@@ -1173,4 +1250,121 @@ async fn update_address<P: Platform>(
 async fn delete_address<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<NoContent, Problem> {
     companies::addresses::delete(cx.p, cx.store_id, cx.param("address_id")).await?;
     Ok(NoContent)
+}
+
+async fn list_price_books<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<BookView>> {
+    let data = pricing::books::list(cx.p, cx.store_id).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_price_book<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<BookInput>,
+) -> Reply<BookView> {
+    let store = cx.store().await?;
+    Ok(Answer::created(
+        pricing::books::create(cx.p, cx.store_id, &store.currency, input).await?,
+    ))
+}
+
+async fn get_price_book<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<BookDetail> {
+    let id = cx.param("price_book_id");
+    Ok(Answer::ok(
+        pricing::books::detail(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn update_price_book<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<BookUpdate>,
+) -> Reply<BookView> {
+    let id = cx.param("price_book_id");
+    Ok(Answer::ok(
+        pricing::books::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn add_price_book_entry<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<EntryInput>,
+) -> Reply<EntryView> {
+    let id = cx.param("price_book_id");
+    Ok(Answer::created(
+        pricing::books::add_entry(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn list_price_agreements<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Reply<List<AgreementView>> {
+    let company = cx.query("company_id").filter(|c| !c.is_empty());
+    let data = pricing::agreements::list(cx.p, cx.store_id, company).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_price_agreement<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AgreementInput>,
+) -> Reply<AgreementView> {
+    Ok(Answer::created(
+        pricing::agreements::create(cx.p, cx.store_id, input).await?,
+    ))
+}
+
+async fn get_price_agreement<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<AgreementDetail> {
+    let id = cx.param("price_agreement_id");
+    Ok(Answer::ok(
+        pricing::agreements::detail(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn update_price_agreement<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AgreementUpdate>,
+) -> Reply<AgreementView> {
+    let id = cx.param("price_agreement_id");
+    Ok(Answer::ok(
+        pricing::agreements::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn add_price_agreement_entry<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<EntryInput>,
+) -> Reply<EntryView> {
+    let id = cx.param("price_agreement_id");
+    Ok(Answer::created(
+        pricing::agreements::add_entry(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn update_price_entry<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<EntryUpdate>,
+) -> Reply<EntryView> {
+    let id = cx.param("price_entry_id");
+    Ok(Answer::ok(
+        pricing::entries::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn delete_price_entry<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<NoContent, Problem> {
+    pricing::entries::delete(cx.p, cx.store_id, cx.param("price_entry_id")).await?;
+    Ok(NoContent)
+}
+
+async fn sync_price_entry<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<EntryView> {
+    let id = cx.param("price_entry_id");
+    Ok(Answer::ok(
+        pricing::sync::resync(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn admin_quote<P: Platform>(cx: &Cx<'_, P>, Json(input): Json<QuoteInput>) -> Reply<Quote> {
+    let store = cx.store().await?;
+    let company = input.company_id.clone();
+    Ok(Answer::ok(
+        pricing::quote::quote(cx.p, &store, company.as_deref(), &input).await?,
+    ))
 }

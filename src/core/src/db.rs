@@ -204,6 +204,7 @@ impl DbError {
             DbError::Unique(msg.to_owned())
         } else if msg.contains("CHECK constraint failed")
             || msg.contains(crate::sql::transitions::REFUSED)
+            || msg.contains(crate::sql::transitions::AMBIGUOUS)
             || msg.contains("FOREIGN KEY constraint failed")
             || msg.contains("NOT NULL constraint failed")
         {

@@ -31,7 +31,8 @@
 //!   [`downloads`] (digital delivery), [`files`] (art and customer uploads),
 //!   [`notifications`] (emails once per order and kind, rendered with maud), [`admin`]
 //!   (the operators' order search and export, notes, tracking, users, promo codes, audit
-//!   log), [`companies`] (companies as customers: contacts with roles, address books).
+//!   log), [`companies`] (companies as customers: contacts with roles, address books),
+//!   [`pricing`] (price books, agreements, the resolver, quotes, Stripe price sync).
 //! - [`inbound`]: every provider's event recorded once.
 //! - [`queue`]: the queue's message kinds and what processing each one gives.
 //! - [`jobs`]: scheduled work by cron expression.
@@ -60,6 +61,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod ports;
+pub mod pricing;
 pub mod queue;
 pub mod sql;
 #[cfg(feature = "sqlite")]

@@ -24,6 +24,11 @@ pub enum Message {
         notification_id: String,
         store_id: String,
     },
+    /// Mirror one price entry to Stripe (its Product, its Price of the current amount).
+    SyncPrice {
+        price_entry_id: String,
+        store_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
@@ -63,6 +68,9 @@ pub async fn process<P: Platform>(p: &P, body: &serde_json::Value) -> Outcome {
         Ok(Message::Email {
             notification_id, ..
         }) => crate::notifications::process(p, &notification_id).await,
+        Ok(Message::SyncPrice { price_entry_id, .. }) => {
+            crate::pricing::sync::process(p, &price_entry_id).await
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod company;
 mod ids;
 mod money;
 mod order;
+mod pricing;
 mod roles;
 mod state_machine;
 mod values;
@@ -20,6 +21,7 @@ pub use money::{
     parse_amount,
 };
 pub use order::{FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, ShipmentStatus};
+pub use pricing::{AgreementStatus, BookScope, PriceSource, SyncStatus, Tiered, pick};
 pub use roles::Role;
 pub use state_machine::{Named, StateMachine};
 pub use values::{CartOptions, Country, Email, Quantity, Sku, Slug, Text};

@@ -7,7 +7,8 @@
 //! tests, and a statement that moves a state along an unlisted edge fails when it runs.
 
 use crate::domain::{
-    CartStatus, FinancialStatus, FulfillmentStatus, OrderStatus, ShipmentStatus, StateMachine,
+    AgreementStatus, CartStatus, FinancialStatus, FulfillmentStatus, OrderStatus, ShipmentStatus,
+    StateMachine,
 };
 
 /// A state machine kept in one column of one table.
@@ -44,10 +45,19 @@ pub const MACHINES: &[StoredMachine] = &[
         column: "status",
         edges: ShipmentStatus::edges,
     },
+    StoredMachine {
+        table: "price_agreements",
+        column: "status",
+        edges: AgreementStatus::edges,
+    },
 ];
 
 /// What the database answers when a statement tries an unlisted change.
 pub const REFUSED: &str = "state transition refused";
+
+/// What the database answers when a write would make a price ambiguous (two active books
+/// or agreements for one place, currency and instant: `migrations/0011_pricing.sql`).
+pub const AMBIGUOUS: &str = "ambiguous pricing";
 
 impl StoredMachine {
     pub fn trigger_name(&self) -> String {
