@@ -57,6 +57,9 @@ CREATE TABLE price_entries (
     -- Counts amount changes: the Stripe Price of each version is created once (its
     -- Idempotency-Key names the version), even when an amount comes back.
     price_version    INTEGER NOT NULL DEFAULT 1,
+    -- Stripe keeps a 5xx answer under its Idempotency-Key: each try after one looks the
+    -- Price up by its lookup key, then creates it under a key naming the try.
+    sync_tries       INTEGER NOT NULL DEFAULT 0,
     currency         TEXT NOT NULL,              -- the parent's
     sync_status      TEXT NOT NULL DEFAULT 'pending' CHECK (sync_status IN ('pending', 'synced', 'failed')),
     stripe_price_id  TEXT,

@@ -727,6 +727,15 @@ fn entries_sync_to_stripe_prices_and_a_new_amount_makes_a_new_price() {
         200,
         &json!({ "id": "price_1", "object": "price" }),
     );
+    let nothing_found = json!({ "object": "list", "data": [] });
+    let lookup = |entry: &str| stripe(&format!("/v1/prices?lookup_keys[]=lading_{entry}&limit=1"));
+    let posts = |p: &TestPlatform| {
+        p.sent_to(&stripe("/v1/prices"))
+            .iter()
+            .filter(|r| r.method == "POST" && r.url.ends_with("/v1/prices"))
+            .map(key)
+            .collect::<Vec<_>>()
+    };
     let entry = ok(
         post(
             &p,
@@ -738,6 +747,7 @@ fn entries_sync_to_stripe_prices_and_a_new_amount_makes_a_new_price() {
     );
     let entry_id = id(&entry);
     assert_eq!(entry["sync_status"], "pending");
+    p.serve(&lookup(&entry_id), 200, &nothing_found);
     assert_eq!(drain(&p), vec![Outcome::Done]);
     let e = ok(
         admin(
@@ -758,11 +768,15 @@ fn entries_sync_to_stripe_prices_and_a_new_amount_makes_a_new_price() {
         ),
         (Some("synced"), Some("price_1"), Some(1000))
     );
-    let sent = p.sent_to(&stripe("/v1/prices"));
+    let sent: Vec<_> = p
+        .sent_to(&stripe("/v1/prices"))
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
     assert_eq!(sent.len(), 1);
     let body = form(&sent[0]);
     for part in [
-        "product=prod_1",
+        "product=lading_",
         "unit_amount=1000",
         "currency=usd",
         &format!("lookup_key=lading_{entry_id}"),
@@ -770,11 +784,10 @@ fn entries_sync_to_stripe_prices_and_a_new_amount_makes_a_new_price() {
     ] {
         assert!(body.contains(part), "{part} in {body}");
     }
-    assert_eq!(key(&sent[0]), format!("price:{entry_id}:v1:1000"));
-    assert_eq!(
-        key(&p.sent_to(&stripe("/v1/products"))[0]),
-        format!("product:{}", v[0])
-    );
+    assert_eq!(key(&sent[0]), format!("price:{entry_id}:v1:1000:t0"));
+    let product_call = &p.sent_to(&stripe("/v1/products"))[0];
+    assert_eq!(key(product_call), format!("product:{}:t0", v[0]));
+    assert!(form(product_call).contains(&format!("id=lading_{}", v[0])));
 
     // The same message again: nothing more at Stripe.
     ok(
@@ -787,10 +800,12 @@ fn entries_sync_to_stripe_prices_and_a_new_amount_makes_a_new_price() {
         200,
     );
     assert!(matches!(drain(&p)[..], [Outcome::Dropped { .. }]));
-    assert_eq!(p.sent_to(&stripe("/v1/prices")).len(), 1);
+    assert_eq!(posts(&p).len(), 1);
 
     // A new amount: pending (strict checkout would refuse it) until a new Price exists;
-    // then the old one is archived. A Stripe 5xx leaves it pending for the retry.
+    // then the old one is archived. A Stripe 5xx leaves it pending for the retry, which
+    // first looks up what the failed try may have made (Stripe keeps the 5xx under its
+    // key) — here it had made it.
     p.serve(
         &stripe("/v1/prices"),
         500,
@@ -819,9 +834,11 @@ fn entries_sync_to_stripe_prices_and_a_new_amount_makes_a_new_price() {
         "pending"
     );
     p.serve(
-        &stripe("/v1/prices"),
+        &lookup(&entry_id),
         200,
-        &json!({ "id": "price_2", "object": "price" }),
+        &json!({ "object": "list", "data": [
+            { "id": "price_2", "object": "price", "unit_amount": 1200, "active": true, "metadata": { "price_version": "2" } }
+        ] }),
     );
     p.serve(
         &stripe("/v1/prices/price_1"),
@@ -835,23 +852,17 @@ fn entries_sync_to_stripe_prices_and_a_new_amount_makes_a_new_price() {
     let archive = p.sent_to(&stripe("/v1/prices/price_1"));
     assert_eq!(archive.len(), 1);
     assert_eq!(form(&archive[0]), "active=false");
-    // Every try of one version carries one key: Stripe makes one Price of it.
-    let keys: Vec<String> = p
-        .sent_to(&stripe("/v1/prices"))
-        .iter()
-        .filter(|r| r.url.ends_with("/v1/prices"))
-        .map(key)
-        .collect();
+    // The Price the failed try made was found, not made again.
     assert_eq!(
-        keys,
+        posts(&p),
         [
-            format!("price:{entry_id}:v1:1000"),
-            format!("price:{entry_id}:v2:1200"),
-            format!("price:{entry_id}:v2:1200")
+            format!("price:{entry_id}:v1:1000:t0"),
+            format!("price:{entry_id}:v2:1200:t0")
         ]
     );
 
     // Stripe refuses: failed with its words, until an operator re-syncs.
+    p.serve(&lookup(&entry_id), 200, &nothing_found);
     p.serve(&stripe("/v1/prices"), 400, &json!({ "error": { "type": "invalid_request_error", "message": "Amount must be at least 50 cents" } }));
     ok(
         patch(
@@ -902,6 +913,14 @@ fn entries_sync_to_stripe_prices_and_a_new_amount_makes_a_new_price() {
     assert_eq!(e["sync_status"], "pending");
     assert_eq!(drain(&p), vec![Outcome::Done]);
     assert_eq!(p.text(&format!("SELECT sync_status || ' ' || stripe_price_id FROM price_entries WHERE id = '{entry_id}'")), "synced price_3");
+    // Stripe keeps its refusal under the key: the operator's re-sync asks under a new one.
+    assert_eq!(
+        posts(&p)[2..],
+        [
+            format!("price:{entry_id}:v3:10:t1"),
+            format!("price:{entry_id}:v3:10:t2")
+        ]
+    );
 
     // Deleting archives its Price.
     p.serve(

@@ -2,7 +2,9 @@
 //! Stripe Price ids). The batch that changes an entry queues a message through the outbox;
 //! the queue consumer makes the variant's Product (once) and the entry's Price of its
 //! current amount, with Idempotency-Keys derived from our ids — so a message delivered
-//! twice, or retried after a Stripe 5xx, makes one Price per (entry, amount). A new Price
+//! twice makes one Price per (entry, amount). Stripe keeps a 5xx under its key, so a try
+//! after one first looks the Price up by the entry's lookup key, then creates it under a
+//! key naming the try. A new Price
 //! takes the entry's lookup key from the old one (`transfer_lookup_key`), and the old one
 //! is archived (`active=false`: Stripe never deletes or re-prices a Price).
 
@@ -67,6 +69,7 @@ struct SyncRow {
     stripe_product_id: Option<String>,
     unit_amount: i64,
     price_version: i64,
+    sync_tries: i64,
     currency: String,
     sync_status: String,
     stripe_price_id: Option<String>,
@@ -97,7 +100,7 @@ async fn sync<P: Platform>(p: &P, entry_id: &str) -> Result<Outcome, AppError> {
         .db()
         .first::<SyncRow>(stmt!(
             "SELECT e.id, e.store_id, e.variant_id, v.title AS variant_title, pr.title AS product_title, v.stripe_product_id, \
-             e.unit_amount, e.price_version, lower(e.currency) AS currency, e.sync_status, e.stripe_price_id, e.synced_amount, e.deleted_at IS NOT NULL AS deleted \
+             e.unit_amount, e.price_version, e.sync_tries, lower(e.currency) AS currency, e.sync_status, e.stripe_price_id, e.synced_amount, e.deleted_at IS NOT NULL AS deleted \
              FROM price_entries e JOIN variants v ON v.id = e.variant_id JOIN products pr ON pr.id = v.product_id WHERE e.id = ?",
             entry_id
         ))
@@ -143,51 +146,54 @@ async fn sync<P: Platform>(p: &P, entry_id: &str) -> Result<Outcome, AppError> {
     }
     let product = match &e.stripe_product_id {
         Some(id) => id.clone(),
-        None => {
-            let name = if e.variant_title.is_empty() || e.variant_title == e.product_title {
-                e.product_title.clone()
-            } else {
-                format!("{} — {}", e.product_title, e.variant_title)
-            };
-            let made = stripe_client::post(
-                p,
-                &cfg,
-                "/v1/products",
-                &json!({ "name": name, "metadata": { "variant_id": e.variant_id, "store_id": e.store_id } }),
-                &format!("product:{}", e.variant_id),
-            )
-            .await;
-            let made = match made {
-                Ok(v) => v,
-                Err(err @ StripeError::RetryLater(_)) => return Ok(retry(&err)),
-                Err(err) => return failed(p, &e, &err).await,
-            };
-            let id = made["id"].as_str().unwrap_or_default().to_owned();
-            p.db()
-                .run(stmt!(
-                    "UPDATE variants SET stripe_product_id = ? WHERE id = ? AND stripe_product_id IS NULL",
-                    &id,
-                    &e.variant_id
-                ))
-                .await?;
-            id
-        }
+        None => match product(p, &cfg, &e).await {
+            Ok(id) => id,
+            Err(err @ StripeError::RetryLater(_)) => return tried(p, &e, &err).await,
+            Err(err) => return failed(p, &e, &err).await,
+        },
     };
-    let price = stripe_client::post(
+    // A Price made by an earlier try whose answer was lost (or a 5xx that Stripe keeps
+    // under its key) is found by its lookup key before another is made.
+    let found = stripe_client::get(
         p,
         &cfg,
-        "/v1/prices",
-        &json!({
-            "product": product, "currency": e.currency, "unit_amount": e.unit_amount,
-            "lookup_key": lookup_key(&e.id), "transfer_lookup_key": true,
-            "metadata": { "price_entry_id": e.id, "store_id": e.store_id },
-        }),
-        &format!("price:{}:v{}:{}", e.id, e.price_version, e.unit_amount),
+        &format!("/v1/prices?lookup_keys[]={}&limit=1", lookup_key(&e.id)),
     )
     .await;
+    let existing = match &found {
+        Ok(list) => list["data"]
+            .as_array()
+            .and_then(|d| d.first())
+            .filter(|pr| {
+                pr["unit_amount"].as_i64() == Some(e.unit_amount)
+                    && pr["active"] == json!(true)
+                    && pr["metadata"]["price_version"].as_str()
+                        == Some(&e.price_version.to_string())
+            })
+            .cloned(),
+        Err(err @ StripeError::RetryLater(_)) => return tried(p, &e, err).await,
+        Err(_) => None,
+    };
+    let price = match existing {
+        Some(pr) => Ok(pr),
+        None => {
+            stripe_client::post(
+                p,
+                &cfg,
+                "/v1/prices",
+                &json!({
+                    "product": product, "currency": e.currency, "unit_amount": e.unit_amount,
+                    "lookup_key": lookup_key(&e.id), "transfer_lookup_key": true,
+                    "metadata": { "price_entry_id": e.id, "store_id": e.store_id, "price_version": e.price_version.to_string() },
+                }),
+                &format!("price:{}:v{}:{}:t{}", e.id, e.price_version, e.unit_amount, e.sync_tries),
+            )
+            .await
+        }
+    };
     let price = match price {
         Ok(v) => v,
-        Err(err @ StripeError::RetryLater(_)) => return Ok(retry(&err)),
+        Err(err @ StripeError::RetryLater(_)) => return tried(p, &e, &err).await,
         Err(err) => return failed(p, &e, &err).await,
     };
     let price_id = price["id"].as_str().unwrap_or_default().to_owned();
@@ -226,6 +232,56 @@ async fn sync<P: Platform>(p: &P, entry_id: &str) -> Result<Outcome, AppError> {
     Ok(Outcome::Done)
 }
 
+/// The variant's Stripe Product, made once: its id is ours (`lading_<variant id>`), so a
+/// try after a lost answer finds it taken and uses it.
+async fn product<P: Platform>(
+    p: &P,
+    cfg: &stripe_client::StripeConfig,
+    e: &SyncRow,
+) -> Result<String, StripeError> {
+    let id = format!("lading_{}", e.variant_id);
+    let name = if e.variant_title.is_empty() || e.variant_title == e.product_title {
+        e.product_title.clone()
+    } else {
+        format!("{} — {}", e.product_title, e.variant_title)
+    };
+    let made = stripe_client::post(
+        p,
+        cfg,
+        "/v1/products",
+        &json!({ "id": id, "name": name, "metadata": { "variant_id": e.variant_id, "store_id": e.store_id } }),
+        &format!("product:{}:t{}", e.variant_id, e.sync_tries),
+    )
+    .await;
+    match made {
+        Ok(_) => {}
+        Err(StripeError::Rejected { code, .. }) if code == "resource_already_exists" => {}
+        Err(err) => return Err(err),
+    }
+    let _recorded_or_already = p
+        .db()
+        .run(stmt!(
+            "UPDATE variants SET stripe_product_id = ? WHERE id = ? AND stripe_product_id IS NULL",
+            &id,
+            &e.variant_id
+        ))
+        .await;
+    Ok(id)
+}
+
+/// Stripe did not answer, or answered 5xx (which it keeps under the key): the next try
+/// uses a new key, after looking up what this one may have made.
+async fn tried<P: Platform>(p: &P, e: &SyncRow, err: &StripeError) -> Result<Outcome, AppError> {
+    p.db()
+        .run(stmt!(
+            "UPDATE price_entries SET sync_tries = sync_tries + 1 WHERE id = ? AND sync_tries = ?",
+            &e.id,
+            e.sync_tries
+        ))
+        .await?;
+    Ok(retry(err))
+}
+
 /// Stripe refused: the entry shows `failed` with Stripe's words until an operator re-syncs.
 async fn failed<P: Platform>(p: &P, e: &SyncRow, err: &StripeError) -> Result<Outcome, AppError> {
     let words = match err {
@@ -256,7 +312,7 @@ pub async fn resync<P: Platform>(p: &P, store_id: &str, id: &str) -> Result<Entr
     p.db()
         .batch(vec![
             stmt!(
-                "UPDATE price_entries SET sync_status = 'pending', sync_error = NULL, updated_at = ? \
+                "UPDATE price_entries SET sync_status = 'pending', sync_error = NULL, sync_tries = sync_tries + 1, updated_at = ? \
                  WHERE id = ? AND store_id = ? AND sync_status = 'failed'",
                 now,
                 id,
