@@ -12,6 +12,14 @@
 //! - `POST /__control/stripe/delivery` `{drop_next?, duplicate?, delay_ms?, fail_next_with?}`
 //! - `GET /__control/stripe/deliveries`: every delivery attempt and its answer
 //! - `GET /__control/stripe/promotion_codes`: every promotion code, with its coupon
+//! - `GET /__control/stripe/prices`: every Price, oldest first, and every Product
+//! - `POST /__control/stripe/faults` `{prices_5xx}`: answer the next Price creations with 500
+//!
+//! Products and Prices follow Stripe's rules: a Price's amount never changes (update takes
+//! only `active`, `lookup_key`, `transfer_lookup_key`, `metadata`, `nickname`), lookup keys
+//! are unique (`transfer_lookup_key=true` moves one), a Product id given by the caller is
+//! refused when taken (`resource_already_exists`), and Checkout Session lines may name an
+//! active `price` instead of `price_data`.
 //!
 //! The hosted page `GET /checkout/{id}` has Pay and Decline buttons.
 
@@ -42,6 +50,11 @@ struct Inner {
     refunds: HashMap<String, Value>,
     coupons: HashMap<String, Value>,
     promotion_codes: HashMap<String, Value>,
+    products: HashMap<String, Value>,
+    prices: HashMap<String, Value>,
+    /// Price creations still to answer with a 500 (`/__control/stripe/faults`), kept under
+    /// their Idempotency-Key as Stripe does.
+    fail_prices: u32,
     /// Oldest first.
     events: Vec<Value>,
     idempotency: HashMap<(String, String), Saved>,
@@ -198,6 +211,9 @@ impl Stripe {
             refunds: HashMap::new(),
             coupons: HashMap::new(),
             promotion_codes: HashMap::new(),
+            products: HashMap::new(),
+            prices: HashMap::new(),
+            fail_prices: 0,
             events: Vec::new(),
             idempotency: HashMap::new(),
             webhook,
@@ -261,6 +277,12 @@ pub fn router(stripe: Stripe) -> Router {
             "/__control/stripe/promotion_codes",
             get(list_promotion_codes),
         )
+        .route("/v1/products", post(create_product))
+        .route("/v1/products/{id}", get(get_product))
+        .route("/v1/prices", post(create_price).get(list_prices))
+        .route("/v1/prices/{id}", post(update_price).get(get_price))
+        .route("/__control/stripe/prices", get(all_prices))
+        .route("/__control/stripe/faults", post(set_faults))
         .route("/checkout/{id}", get(hosted_page))
         .route("/checkout/{id}/pay", post(hosted_pay))
         .route("/checkout/{id}/decline", post(hosted_decline))
@@ -417,18 +439,42 @@ async fn create_session(AxState(s): AxState<Stripe>, headers: HeaderMap, body: B
         let mut currency = None;
         let mut lines = Vec::new();
         for (i, li) in items.iter().enumerate() {
-            let (Some(q), Some(unit)) =
-                (int(&li["quantity"]), int(&li["price_data"]["unit_amount"]))
-            else {
+            // A line names an active Price, or gives its price inline.
+            let named = match li["price"].as_str() {
+                Some(pid) => match inner.prices.get(pid) {
+                    Some(pr) if pr["active"] == json!(true) => Some(pr.clone()),
+                    Some(_) => {
+                        return (
+                            invalid(
+                                &format!(
+                                    "The price specified ({pid}) is inactive. This field only accepts active prices."
+                                ),
+                                &format!("line_items[{i}][price]"),
+                            ),
+                            vec![],
+                        );
+                    }
+                    None => return (not_found("price", pid), vec![]),
+                },
+                None => None,
+            };
+            let unit = match &named {
+                Some(pr) => pr["unit_amount"].as_i64(),
+                None => int(&li["price_data"]["unit_amount"]),
+            };
+            let (Some(q), Some(unit)) = (int(&li["quantity"]), unit) else {
                 return (
                     missing(&format!("line_items[{i}][price_data][unit_amount]")),
                     vec![],
                 );
             };
-            let cur = li["price_data"]["currency"]
-                .as_str()
-                .unwrap_or("")
-                .to_lowercase();
+            let cur = match &named {
+                Some(pr) => pr["currency"].as_str().unwrap_or("").to_owned(),
+                None => li["price_data"]["currency"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_lowercase(),
+            };
             if currency.get_or_insert(cur.clone()) != &cur || cur.len() != 3 {
                 return (
                     invalid(
@@ -437,6 +483,18 @@ async fn create_session(AxState(s): AxState<Stripe>, headers: HeaderMap, body: B
                     ),
                     vec![],
                 );
+            }
+            if let Some(pr) = named {
+                subtotal += q * unit;
+                let name = inner
+                    .products
+                    .get(pr["product"].as_str().unwrap_or(""))
+                    .map(|p| p["name"].clone());
+                lines.push(json!({
+                    "id": format!("li_{i}"), "object": "item", "quantity": q, "amount_subtotal": q * unit, "amount_total": q * unit,
+                    "currency": cur, "description": name, "price": public_price(&pr),
+                }));
+                continue;
             }
             subtotal += q * unit;
             lines.push(json!({
@@ -1210,4 +1268,275 @@ mod tests {
             json!(["US", "GB"])
         );
     }
+}
+
+async fn create_product(AxState(s): AxState<Stripe>, headers: HeaderMap, body: Bytes) -> Response {
+    idempotent(&s, &headers, &body, |inner, f| {
+        let Some(name) = f["name"].as_str().filter(|n| !n.is_empty()) else {
+            return (missing("name"), vec![]);
+        };
+        let id = match f["id"].as_str() {
+            Some(id) if inner.products.contains_key(id) => {
+                return (
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        "resource_already_exists",
+                        "Product already exists.",
+                        Some("id"),
+                    ),
+                    vec![],
+                );
+            }
+            Some(id) => id.to_owned(),
+            None => inner.id("prod"),
+        };
+        let p = json!({
+            "id": id, "object": "product", "name": name, "active": true,
+            "metadata": f.get("metadata").cloned().unwrap_or(json!({})), "created": now_s(), "livemode": false,
+        });
+        inner.products.insert(id, p.clone());
+        ((StatusCode::OK, p), vec![])
+    })
+}
+
+async fn get_product(
+    AxState(s): AxState<Stripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(e) = authorized(&headers) {
+        return reply(e);
+    }
+    let inner = s.0.lock().expect("lock");
+    match inner.products.get(&id) {
+        Some(p) => reply((StatusCode::OK, p.clone())),
+        None => reply(not_found("product", &id)),
+    }
+}
+
+/// Gives `key` to `price_id`, taking it from the Price that has it when `transfer`.
+fn take_lookup_key(
+    inner: &mut Inner,
+    price_id: &str,
+    key: &str,
+    transfer: bool,
+) -> Result<(), (StatusCode, Value)> {
+    let holder = inner
+        .prices
+        .values()
+        .find(|p| p["lookup_key"].as_str() == Some(key) && p["id"].as_str() != Some(price_id))
+        .and_then(|p| p["id"].as_str())
+        .map(str::to_owned);
+    if let Some(holder) = holder {
+        if !transfer {
+            return Err(invalid(
+                &format!("A price (`{holder}`) already uses that lookup key."),
+                "lookup_key",
+            ));
+        }
+        if let Some(old) = inner.prices.get_mut(&holder) {
+            old["lookup_key"] = Value::Null;
+        }
+    }
+    Ok(())
+}
+
+async fn create_price(AxState(s): AxState<Stripe>, headers: HeaderMap, body: Bytes) -> Response {
+    idempotent(&s, &headers, &body, |inner, f| {
+        if inner.fail_prices > 0 {
+            inner.fail_prices -= 1;
+            return (
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "api_error",
+                    "",
+                    "An unknown error occurred (simulated).",
+                    None,
+                ),
+                vec![],
+            );
+        }
+        let Some(product) = f["product"].as_str() else {
+            return (missing("product"), vec![]);
+        };
+        if !inner.products.contains_key(product) {
+            return (not_found("product", product), vec![]);
+        }
+        let currency = f["currency"].as_str().unwrap_or("").to_lowercase();
+        if currency.len() != 3 {
+            return (missing("currency"), vec![]);
+        }
+        let Some(amount) = int(&f["unit_amount"]).filter(|a| *a >= 0) else {
+            return (missing("unit_amount"), vec![]);
+        };
+        let id = inner.id("price");
+        let key = f["lookup_key"].as_str().map(str::to_owned);
+        if let Some(k) = &key
+            && let Err(e) = take_lookup_key(
+                inner,
+                &id,
+                k,
+                boolean(&f["transfer_lookup_key"]).unwrap_or(false),
+            )
+        {
+            return (e, vec![]);
+        }
+        let p = json!({
+            "id": id, "object": "price", "active": true, "currency": currency, "unit_amount": amount,
+            "product": product, "lookup_key": key, "type": "one_time", "billing_scheme": "per_unit",
+            "metadata": f.get("metadata").cloned().unwrap_or(json!({})), "created": now_s(), "livemode": false,
+            "seq": inner.seq,
+        });
+        inner.prices.insert(id, p.clone());
+        ((StatusCode::OK, public_price(&p)), vec![])
+    })
+}
+
+fn public_price(p: &Value) -> Value {
+    let mut v = p.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("seq");
+    }
+    v
+}
+
+async fn update_price(
+    AxState(s): AxState<Stripe>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    idempotent(&s, &headers, &body, |inner, f| {
+        const UPDATABLE: [&str; 7] = [
+            "active",
+            "lookup_key",
+            "transfer_lookup_key",
+            "metadata",
+            "nickname",
+            "tax_behavior",
+            "currency_options",
+        ];
+        if let Some(k) = f
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !UPDATABLE.contains(&k.as_str())))
+        {
+            return (
+                invalid(&format!("Received unknown parameter: {k}"), k),
+                vec![],
+            );
+        }
+        if !inner.prices.contains_key(&id) {
+            return (not_found("price", &id), vec![]);
+        }
+        if let Some(k) = f["lookup_key"].as_str() {
+            if let Err(e) = take_lookup_key(
+                inner,
+                &id,
+                k,
+                boolean(&f["transfer_lookup_key"]).unwrap_or(false),
+            ) {
+                return (e, vec![]);
+            }
+        }
+        let p = inner.prices.get_mut(&id).expect("checked above");
+        if let Some(a) = boolean(&f["active"]) {
+            p["active"] = json!(a);
+        }
+        if let Some(k) = f["lookup_key"].as_str() {
+            p["lookup_key"] = json!(k);
+        }
+        if let Some(m) = f.get("metadata").and_then(Value::as_object) {
+            for (k, v) in m {
+                p["metadata"][k] = v.clone();
+            }
+        }
+        if let Some(n) = f["nickname"].as_str() {
+            p["nickname"] = json!(n);
+        }
+        ((StatusCode::OK, public_price(p)), vec![])
+    })
+}
+
+async fn get_price(
+    AxState(s): AxState<Stripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(e) = authorized(&headers) {
+        return reply(e);
+    }
+    let inner = s.0.lock().expect("lock");
+    match inner.prices.get(&id) {
+        Some(p) => reply((StatusCode::OK, public_price(p))),
+        None => reply(not_found("price", &id)),
+    }
+}
+
+/// `GET /v1/prices?lookup_keys[]=…&active=&product=&limit=`, newest first.
+async fn list_prices(
+    AxState(s): AxState<Stripe>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    if let Err(e) = authorized(&headers) {
+        return reply(e);
+    }
+    let mut keys = Vec::new();
+    let (mut active, mut product, mut limit) = (None, None, 10usize);
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "lookup_keys[]" => keys.push(v.into_owned()),
+            k if k.starts_with("lookup_keys[") => keys.push(v.into_owned()),
+            "active" => active = Some(v == "true"),
+            "product" => product = Some(v.into_owned()),
+            "limit" => limit = v.parse().unwrap_or(10).clamp(1, 100),
+            _ => {}
+        }
+    }
+    let inner = s.0.lock().expect("lock");
+    let mut data: Vec<&Value> = inner
+        .prices
+        .values()
+        .filter(|p| {
+            (keys.is_empty()
+                || p["lookup_key"]
+                    .as_str()
+                    .is_some_and(|k| keys.iter().any(|x| x == k)))
+                && active.is_none_or(|a| p["active"] == json!(a))
+                && product
+                    .as_ref()
+                    .is_none_or(|pr| p["product"].as_str() == Some(pr))
+        })
+        .collect();
+    data.sort_by_key(|p| std::cmp::Reverse(p["seq"].as_u64()));
+    let has_more = data.len() > limit;
+    let data: Vec<Value> = data.into_iter().take(limit).map(public_price).collect();
+    reply((
+        StatusCode::OK,
+        json!({ "object": "list", "data": data, "has_more": has_more, "url": "/v1/prices" }),
+    ))
+}
+
+async fn all_prices(AxState(s): AxState<Stripe>) -> Response {
+    let inner = s.0.lock().expect("lock");
+    let mut prices: Vec<&Value> = inner.prices.values().collect();
+    prices.sort_by_key(|p| p["seq"].as_u64());
+    let prices: Vec<Value> = prices.into_iter().map(public_price).collect();
+    let products: Vec<&Value> = inner.products.values().collect();
+    reply((
+        StatusCode::OK,
+        json!({ "prices": prices, "products": products }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Faults {
+    #[serde(default)]
+    prices_5xx: u32,
+}
+
+async fn set_faults(AxState(s): AxState<Stripe>, Json(f): Json<Faults>) -> Response {
+    s.0.lock().expect("lock").fail_prices = f.prices_5xx;
+    reply((StatusCode::OK, json!({ "prices_5xx": f.prices_5xx })))
 }
