@@ -36,12 +36,16 @@ use lading_core::fulfillment::{
     admin::{Dashboard, FulfillmentOrderView, Page as FulfillmentPage},
     cancel::{CancellationResult, OperatorOutcome},
 };
+use lading_core::orders::drafts::{
+    self, DraftInput, DraftSummary, DraftUpdate, DraftView, PriceRights,
+};
+use lading_core::orders::send_checkout::{self, SentCheckout};
 use lading_core::orders::shopper::CancelInput;
 use lading_core::payments::events::AcceptedPayment;
 use lading_core::payments::refunds::{self, RefundInput, RefundView};
 use lading_core::ports::Platform;
 use lading_core::pricing::{
-    self,
+    self, ItemResolution,
     agreements::{AgreementDetail, AgreementInput, AgreementUpdate, AgreementView},
     books::{BookDetail, BookInput, BookUpdate, BookView},
     entries::{EntryInput, EntryUpdate, EntryView},
@@ -428,6 +432,40 @@ crate::route_table! {
     AdminQuote = Post "/admin/api/v1/pricing/quote" => admin_quote(Json<QuoteInput>) -> Answer<Quote> {
         access: Access::Admin(Role::Support),
         summary: "Price many lines for any company (or none): each line's resolution and label, totals, and whether strict checkout takes every line",
+    },
+    CreateOrder = Post "/admin/api/v1/orders" => create_draft_order(Json<DraftInput>) -> Answer<DraftView> {
+        access: Access::Admin(Role::Support),
+        audit: creation("order.draft", true),
+        summary: "Draft an order for a company: billing contact and address (or a new address, saved to the book), lines (bespoke prices with a note need the admin role); priced as checkout would price it",
+        statuses: &[201],
+    },
+    ListDraftOrders = Get "/admin/api/v1/draft-orders" => list_draft_orders(NoBody) -> Answer<List<DraftSummary>> {
+        access: Access::Admin(Role::Support),
+        summary: "Draft orders, newest first (company_id filter)",
+    },
+    GetDraftOrder = Get "/admin/api/v1/draft-orders/{order_id}" => get_draft_order(NoBody) -> Answer<DraftView> {
+        access: Access::Admin(Role::Support),
+        summary: "One draft, each line re-priced now with its resolution, label and what strict checkout lacks",
+    },
+    UpdateDraftOrder = Patch "/admin/api/v1/draft-orders/{order_id}" => update_draft_order(Json<DraftUpdate>) -> Answer<DraftView> {
+        access: Access::Admin(Role::Support),
+        audit: change("order.draft_update", "order", "order_id"),
+        summary: "Edit a draft: billing contact or address, notes, or its lines (replaced whole)",
+    },
+    DeleteDraftOrder = Delete "/admin/api/v1/draft-orders/{order_id}" => delete_draft_order(NoBody) -> NoContent {
+        access: Access::Admin(Role::Support),
+        audit: change("order.draft_delete", "order", "order_id"),
+        summary: "Delete a draft (a sent order is not a draft)",
+        statuses: &[204],
+    },
+    SendCheckout = Post "/admin/api/v1/orders/{order_id}/send-checkout" => send_checkout(NoBody) -> Answer<SentCheckout> {
+        access: Access::Admin(Role::Support),
+        audit: change("order.send_checkout", "order", "order_id"),
+        summary: "Send a draft to Stripe Checkout in strict mode (409 checkout_refused naming lines without a synced Price; 409 spending_limit_exceeded): the order becomes pending and the billing contact gets the link",
+    },
+    GetItemResolution = Get "/admin/api/v1/pricing/resolutions/{order_item_id}" => get_item_resolution(NoBody) -> Answer<ItemResolution> {
+        access: Access::Admin(Role::Support),
+        summary: "The resolution an order item was priced with (source, amount, book or agreement, Stripe Price, label)",
     },
 }
 
@@ -1366,5 +1404,67 @@ async fn admin_quote<P: Platform>(cx: &Cx<'_, P>, Json(input): Json<QuoteInput>)
     let company = input.company_id.clone();
     Ok(Answer::ok(
         pricing::quote::quote(cx.p, &store, company.as_deref(), &input).await?,
+    ))
+}
+
+/// Whether the caller may price a line by hand (admins and above).
+fn price_rights(caller: &AdminCaller) -> PriceRights {
+    match caller {
+        AdminCaller::Key { role, .. } if !role.allows(Role::Admin) => PriceRights::Resolved,
+        _ => PriceRights::Bespoke,
+    }
+}
+
+async fn create_draft_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<DraftInput>,
+) -> Reply<DraftView> {
+    let store = cx.store().await?;
+    let author = author(cx.caller);
+    Ok(Answer::created(
+        drafts::create(cx.p, &store, &author, price_rights(cx.caller), input).await?,
+    ))
+}
+
+async fn list_draft_orders<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<DraftSummary>> {
+    let company = cx.query("company_id").filter(|c| !c.is_empty());
+    let data = drafts::list(cx.p, cx.store_id, company).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn get_draft_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<DraftView> {
+    let store = cx.store().await?;
+    Ok(Answer::ok(
+        drafts::get(cx.p, &store, cx.param("order_id")).await?,
+    ))
+}
+
+async fn update_draft_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<DraftUpdate>,
+) -> Reply<DraftView> {
+    let store = cx.store().await?;
+    let id = cx.param("order_id");
+    Ok(Answer::ok(
+        drafts::update(cx.p, &store, id, price_rights(cx.caller), input).await?,
+    ))
+}
+
+async fn delete_draft_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<NoContent, Problem> {
+    drafts::delete(cx.p, cx.store_id, cx.param("order_id")).await?;
+    Ok(NoContent)
+}
+
+async fn send_checkout<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<SentCheckout> {
+    let store = cx.store().await?;
+    Ok(Answer::ok(
+        send_checkout::send_checkout(cx.p, &store, cx.param("order_id")).await?,
+    ))
+}
+
+async fn get_item_resolution<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<ItemResolution> {
+    let id = cx.param("order_item_id");
+    Ok(Answer::ok(
+        pricing::resolution_of_item(cx.p, cx.store_id, id).await?,
     ))
 }

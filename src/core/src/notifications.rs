@@ -25,14 +25,17 @@ pub enum Kind {
     FilesReady,
     Shipped,
     RefundIssued,
+    /// A company's order sent to checkout: the link, to its billing contact.
+    CheckoutLink,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::OrderConfirmation,
         Kind::FilesReady,
         Kind::Shipped,
         Kind::RefundIssued,
+        Kind::CheckoutLink,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::FilesReady => "files_ready",
             Kind::Shipped => "shipped",
             Kind::RefundIssued => "refund_issued",
+            Kind::CheckoutLink => "checkout_link",
         }
     }
 }
@@ -428,6 +432,27 @@ async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppEr
                 html! {},
             )
         }
+        Kind::CheckoutLink => {
+            let url = order.checkout_url.clone().unwrap_or_default();
+            (
+                format!("Order {number} is ready to pay"),
+                format!(
+                    "We prepared your order of {}. Pay it securely through the link below; it works for 24 hours.",
+                    money(order.total_amount, &order.currency)
+                ),
+                html! {
+                    table {
+                        @for i in &items {
+                            tr { td { (i.title) " — " (i.variant_title) } td { "× " (i.quantity) } td { (money(i.unit_price * i.quantity, &i.currency)) } }
+                        }
+                        tr { td { "Total" } td {} td { (money(order.total_amount, &order.currency)) } }
+                    }
+                    @if url.starts_with("https://") || url.starts_with("http://") {
+                        p { a href=(url) { "Pay order " (number) } }
+                    }
+                },
+            )
+        }
     };
     let page = html! {
         (maud::DOCTYPE)
@@ -438,7 +463,10 @@ async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppEr
             (extra)
         } }
     };
-    let text = format!("{store_name}\n\n{intro}\n\nOrder {number}\n");
+    let mut text = format!("{store_name}\n\n{intro}\n\nOrder {number}\n");
+    if let (Kind::CheckoutLink, Some(url)) = (n.kind, &order.checkout_url) {
+        text.push_str(&format!("\nPay here: {url}\n"));
+    }
     Ok(Email {
         store_name,
         subject,
@@ -454,7 +482,7 @@ mod tests {
     #[test]
     fn kinds_match_the_schema_and_ids_are_deterministic() {
         let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        let schema = include_str!("../../../migrations/0006_admin.sql");
+        let schema = include_str!("../../../migrations/0012_company_orders.sql");
         for n in &names {
             assert!(
                 schema.contains(&format!("'{n}'")),

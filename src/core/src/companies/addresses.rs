@@ -158,7 +158,7 @@ pub struct AddressInput {
     #[schemars(length(max = 20))]
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2 (either case).
-    #[schemars(length(min = 2, max = 2), extend("examples" = ["US"]))]
+    #[schemars(regex(pattern = r"^[A-Za-z]{2}$"), extend("examples" = ["US"]))]
     pub country: String,
     #[serde(default)]
     #[schemars(length(max = 40))]
@@ -172,22 +172,32 @@ pub struct AddressInput {
 #[serde(deny_unknown_fields)]
 pub struct AddressUpdate {
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 100))]
     pub label: Option<Option<String>>,
     #[serde(default)]
+    #[schemars(length(min = 1, max = 200))]
     pub name: Option<String>,
     #[serde(default)]
+    #[schemars(length(min = 1, max = 200))]
     pub line1: Option<String>,
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 200))]
     pub line2: Option<Option<String>>,
     #[serde(default)]
+    #[schemars(length(min = 1, max = 100))]
     pub city: Option<String>,
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 100))]
     pub region: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 20))]
     pub postal_code: Option<Option<String>>,
+    /// ISO 3166-1 alpha-2.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z]{2}$"), extend("examples" = ["US"]))]
     pub country: Option<String>,
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 40))]
     pub phone: Option<Option<String>>,
     /// Make it the company's default for these (other defaults stay as they are).
     #[serde(default)]

@@ -164,7 +164,7 @@ pub struct ContactInput {
     #[schemars(length(min = 1, max = 100))]
     pub last_name: String,
     /// Unique within the company (in any case).
-    #[schemars(length(max = 254))]
+    #[schemars(email, length(max = 254))]
     pub email: String,
     #[serde(default)]
     #[schemars(length(max = 40))]
@@ -196,16 +196,19 @@ pub struct ContactUpdate {
     #[schemars(length(min = 1, max = 100))]
     pub last_name: Option<String>,
     #[serde(default)]
-    #[schemars(length(max = 254))]
+    #[schemars(email, length(max = 254))]
     pub email: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 40))]
     pub phone: Option<Option<String>>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 2000))]
     pub notes: Option<Option<String>>,
     /// `null` unlinks the person.
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 255))]
     pub customer_subject: Option<Option<String>>,
     /// `null` removes the limit.
     #[serde(default, deserialize_with = "crate::input::nullable")]

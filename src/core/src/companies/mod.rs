@@ -134,9 +134,9 @@ pub struct CompanyInput {
     #[serde(default)]
     #[schemars(schema_with = "crate::domain::optional_currency_schema")]
     pub currency: Option<String>,
-    /// `prepaid` (default) or `net_N`.
+    /// `prepaid` (default) or `net_N` (N days, 1 to 365).
     #[serde(default)]
-    #[schemars(extend("examples" = ["prepaid", "net_30"]))]
+    #[schemars(regex(pattern = r"^(prepaid|net_[1-9][0-9]{0,2})$"), extend("examples" = ["net_30"]))]
     pub payment_terms: Option<String>,
 }
 
@@ -148,8 +148,11 @@ pub struct CompanyUpdate {
     pub name: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 100))]
     pub external_ref: Option<Option<String>>,
+    /// `prepaid` or `net_N` (N days, 1 to 365).
     #[serde(default)]
+    #[schemars(regex(pattern = r"^(prepaid|net_[1-9][0-9]{0,2})$"), extend("examples" = ["net_30"]))]
     pub payment_terms: Option<String>,
     /// An address of this company's book; `null` clears it.
     #[serde(default, deserialize_with = "crate::input::nullable")]
@@ -215,8 +218,8 @@ pub async fn create<P: Platform>(
 /// when it runs.
 ///
 /// # Errors
-/// 404; 422 bad fields or a default that is not in the company's book; 409 a taken
-/// external reference.
+/// 404, also for a default that is not in the company's book; 422 bad fields; 409 a
+/// taken external reference.
 pub async fn update<P: Platform>(
     p: &P,
     store_id: &str,
@@ -260,14 +263,12 @@ pub async fn update<P: Platform>(
         }
     }
     if p.db().run(update).await.map_err(taken_ref)? == 0 {
-        for (column, address) in defaults {
+        for (_, address) in defaults {
             if let Some(a) = address
                 && addresses::in_book(p, id, a).await?.is_none()
             {
-                return Err(AppError::validation(
-                    column,
-                    "is not an address in this company's book",
-                ));
+                // An id of nothing this company has: not found, as for any id.
+                return Err(AppError::NotFound("address in this company's book"));
             }
         }
         return Err(AppError::conflict(

@@ -4,8 +4,10 @@
 pub mod access;
 pub mod cancel_unpaid;
 pub mod checkout;
+pub mod drafts;
 pub mod payment_intent;
 pub mod place;
+pub mod send_checkout;
 pub mod shopper;
 
 use crate::AppError;

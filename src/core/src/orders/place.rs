@@ -264,6 +264,8 @@ fn new_order<P: Platform>(
         cancelled_at: None,
         created_at: now,
         updated_at: now,
+        company_id: None,
+        billing_contact_id: None,
     };
     (order, items)
 }

@@ -118,19 +118,28 @@ pub async fn detail<P: Platform>(
     Ok(AgreementDetail { agreement, entries })
 }
 
+crate::string_enum!(
+    /// How an agreement starts.
+    NewAgreementStatus { Draft = "draft", Active = "active" }
+);
+
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreementInput {
     pub company_id: String,
     #[schemars(length(min = 1, max = 200), extend("examples" = ["ACME 2027 agreement"]))]
     pub name: String,
+    /// Inclusive; a date or RFC 3339 (default: always).
     #[serde(default)]
+    #[schemars(extend("examples" = ["2027-01-01"]))]
     pub valid_from: Option<String>,
+    /// Exclusive; a date or RFC 3339 (default: open-ended).
     #[serde(default)]
+    #[schemars(extend("examples" = ["2028-01-01"]))]
     pub valid_to: Option<String>,
-    /// `draft` (default) or `active`.
+    /// Default `draft`.
     #[serde(default)]
-    pub status: Option<AgreementStatus>,
+    pub status: Option<NewAgreementStatus>,
 }
 
 #[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
@@ -140,8 +149,10 @@ pub struct AgreementUpdate {
     #[schemars(length(min = 1, max = 200))]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(extend("examples" = ["2027-01-01"]))]
     pub valid_from: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(extend("examples" = ["2028-01-01"]))]
     pub valid_to: Option<Option<String>>,
     /// `draft → active → expired`.
     #[serde(default)]
@@ -189,24 +200,19 @@ async fn ambiguous<P: Platform>(
 /// `POST /admin/api/v1/price-agreements`: in the company's currency.
 ///
 /// # Errors
-/// 422 bad fields or an unknown company; 409 `pricing_ambiguous`.
+/// 404 an unknown company; 422 bad fields; 409 `pricing_ambiguous`.
 pub async fn create<P: Platform>(
     p: &P,
     store_id: &str,
     input: AgreementInput,
 ) -> Result<AgreementView, AppError> {
-    let company = crate::companies::company(p, store_id, &input.company_id)
-        .await
-        .map_err(|_| AppError::validation("company_id", "is not a company of this store"))?;
+    let company = crate::companies::company(p, store_id, &input.company_id).await?;
     let name = crate::input::line("name", &input.name, 1, 200)?;
     let window = super::window(input.valid_from.as_deref(), input.valid_to.as_deref())?;
-    let status = input.status.unwrap_or(AgreementStatus::Draft);
-    if status == AgreementStatus::Expired {
-        return Err(AppError::validation(
-            "status",
-            "a new agreement is draft or active",
-        ));
-    }
+    let status = match input.status {
+        Some(NewAgreementStatus::Active) => AgreementStatus::Active,
+        _ => AgreementStatus::Draft,
+    };
     let id = p.new_id("pa");
     let now = p.now_ms();
     let insert = stmt!(

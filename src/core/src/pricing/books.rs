@@ -114,8 +114,10 @@ pub struct BookInput {
     #[schemars(length(min = 1, max = 200))]
     pub name: String,
     pub scope: BookScope,
-    /// A regional book's countries (at least one); none for a global book.
+    /// A regional book's countries (at least one; ISO 3166-1 alpha-2); none for a global
+    /// book.
     #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^[A-Z]{2}$")))]
     pub countries: Vec<String>,
     /// Default: the store's. Fixed once created.
     #[serde(default)]
@@ -123,9 +125,11 @@ pub struct BookInput {
     pub currency: Option<String>,
     /// Inclusive; a date or RFC 3339 (default: always).
     #[serde(default)]
+    #[schemars(extend("examples" = ["2027-01-01"]))]
     pub valid_from: Option<String>,
     /// Exclusive; a date or RFC 3339 (default: open-ended).
     #[serde(default)]
+    #[schemars(extend("examples" = ["2028-01-01"]))]
     pub valid_to: Option<String>,
     /// Default false: fill a book, then switch it on.
     #[serde(default)]
@@ -140,12 +144,15 @@ pub struct BookUpdate {
     pub name: Option<String>,
     /// A regional book's countries, replacing the old set.
     #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^[A-Z]{2}$")))]
     pub countries: Option<Vec<String>>,
     /// `null`: always.
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(extend("examples" = ["2027-01-01"]))]
     pub valid_from: Option<Option<String>>,
     /// `null`: open-ended.
     #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(extend("examples" = ["2028-01-01"]))]
     pub valid_to: Option<Option<String>>,
     #[serde(default)]
     pub active: Option<bool>,

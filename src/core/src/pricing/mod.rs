@@ -197,3 +197,72 @@ pub fn window(from: Option<&str>, to: Option<&str>) -> Result<(i64, Option<i64>)
     }
     Ok((from, to))
 }
+
+/// The resolution an order item was priced with.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ItemResolution {
+    pub order_item_id: String,
+    pub order_id: String,
+    pub order_number: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub resolution: Resolution,
+}
+
+/// `GET /admin/api/v1/pricing/resolutions/{order_item_id}`: what an item was priced with,
+/// as it was when the order was placed (a shopper's item: the catalog price).
+///
+/// # Errors
+/// 404 when the item is not of this store's orders.
+pub async fn resolution_of_item<P: Platform>(
+    p: &P,
+    store_id: &str,
+    item_id: &str,
+) -> Result<ItemResolution, AppError> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        order_id: String,
+        order_number: String,
+        sku: String,
+        quantity: i64,
+        unit_price: i64,
+        currency: String,
+        price_source: PriceSource,
+        price_source_ids: String,
+    }
+    let r: Row = p
+        .db()
+        .first(stmt!(
+            "SELECT i.id, i.order_id, o.order_number, i.sku, i.quantity, i.unit_price, i.currency, i.price_source, i.price_source_ids \
+             FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.id = ? AND o.store_id = ?",
+            item_id,
+            store_id
+        ))
+        .await?
+        .ok_or(AppError::NotFound("order item"))?;
+    let resolution =
+        serde_json::from_str::<Resolution>(&r.price_source_ids).unwrap_or_else(|_| Resolution {
+            source: r.price_source,
+            unit_amount: r.unit_price,
+            currency: r.currency.to_lowercase(),
+            price_entry_id: None,
+            price_book_id: None,
+            price_agreement_id: None,
+            min_quantity: 1,
+            stripe_price_id: None,
+            synced_amount: None,
+            sync_status: SyncStatus::Pending,
+            strict_ready: false,
+            label: "Catalog price (the variant's own)".into(),
+            bespoke_note: None,
+        });
+    Ok(ItemResolution {
+        order_item_id: r.id,
+        order_id: r.order_id,
+        order_number: r.order_number,
+        sku: r.sku,
+        quantity: r.quantity,
+        resolution,
+    })
+}

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 /// At most this many lines per quote (and per order).
 pub const MAX_LINES: usize = 250;
 
+/// The most a quote or order may come to, in minor units.
+pub const MAX_TOTAL: i64 = 1_000_000_000_000;
+
 #[derive(Debug, Deserialize, Clone, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineInput {
@@ -35,8 +38,10 @@ pub struct QuoteInput {
     #[serde(default)]
     #[schemars(schema_with = "crate::domain::optional_currency_schema")]
     pub currency: Option<String>,
-    /// Where it ships (regional books); default: the company's default shipping address.
+    /// Where it ships (regional books; ISO 3166-1 alpha-2); default: the company's default
+    /// shipping address.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z]{2}$"), extend("examples" = ["US"]))]
     pub ship_to_country: Option<String>,
     #[schemars(length(min = 1, max = 250))]
     pub lines: Vec<LineInput>,
@@ -69,6 +74,8 @@ pub struct Quote {
     pub total_amount: i64,
     /// Every line has a price.
     pub complete: bool,
+    /// Some line is physical (shipping applies).
+    pub ships: bool,
     /// Every line could be sent to Stripe Checkout now (a synced Price at its amount).
     pub strict_ready: bool,
 }
@@ -107,7 +114,7 @@ impl Buyer {
     /// unless the input names others.
     ///
     /// # Errors
-    /// 422 an unknown company, currency or country.
+    /// 404 an unknown company; 422 an unknown currency or country.
     pub async fn of<P: Platform>(
         p: &P,
         store: &StoreRow,
@@ -115,13 +122,10 @@ impl Buyer {
         currency: Option<&str>,
         ship_to_country: Option<&str>,
     ) -> Result<Buyer, AppError> {
-        let company =
-            match company_id {
-                Some(id) => Some(crate::companies::company(p, &store.id, id).await.map_err(
-                    |_| AppError::validation("company_id", "is not a company of this store"),
-                )?),
-                None => None,
-            };
+        let company = match company_id {
+            Some(id) => Some(crate::companies::company(p, &store.id, id).await?),
+            None => None,
+        };
         let currency = Currency::parse(
             currency
                 .or(company.as_ref().map(|c| c.currency.as_str()))
@@ -174,7 +178,7 @@ pub fn checked_lines(lines: &[LineInput]) -> Result<Vec<(String, u32)>, AppError
 /// every candidate entry).
 ///
 /// # Errors
-/// 422 a variant not in the store (naming the line).
+/// 404 a variant not in the store; 422 a total beyond [`MAX_TOTAL`].
 pub async fn price<P: Platform>(
     p: &P,
     store: &StoreRow,
@@ -195,12 +199,9 @@ pub async fn price<P: Platform>(
     let resolutions = resolve(p, &cx, &asked).await?;
     let mut out = Vec::with_capacity(lines.len());
     let (mut subtotal, mut ships) = (0i64, false);
-    for (i, ((variant_id, quantity), resolution)) in lines.iter().zip(resolutions).enumerate() {
+    for ((variant_id, quantity), resolution) in lines.iter().zip(resolutions) {
         let Some(v) = variants.iter().find(|v| v.id == *variant_id) else {
-            return Err(AppError::validation(
-                format!("lines[{i}].variant_id"),
-                "is not a variant of this store",
-            ));
+            return Err(AppError::NotFound("variant"));
         };
         ships |= v.kind == "physical";
         let on_sale = v.status == "active" && v.product_status == "active";
@@ -240,6 +241,13 @@ pub async fn price<P: Platform>(
             problem,
         });
     }
+    // Money stays far inside what D1 (JavaScript numbers) holds exactly.
+    if subtotal > MAX_TOTAL {
+        return Err(AppError::validation(
+            "total_amount",
+            format!("the lines come to more than {MAX_TOTAL} minor units; split the order"),
+        ));
+    }
     let complete = out.iter().all(|l| l.resolution.is_some());
     let shipping = if buyer.currency.eq_ignore_ascii_case(&store.currency) {
         crate::orders::place::shipping_for(store, subtotal, ships)
@@ -257,6 +265,7 @@ pub async fn price<P: Platform>(
         shipping_amount: shipping,
         total_amount: subtotal + shipping,
         complete,
+        ships,
     })
 }
 

@@ -1,0 +1,562 @@
+//! A company's orders on real SQLite: drafts priced as checkout would price them, bespoke
+//! prices (admin role), strict send-checkout (409 naming unsynced lines, nothing written;
+//! then a Checkout Session of Stripe Price ids, the link emailed to the billing contact),
+//! provenance kept after the books change, and the billing contact's spending limit.
+
+mod support;
+
+use lading_api::http::{Method, Response};
+use lading_core::queue::{Outcome, process};
+use serde_json::{Value, json};
+use support::*;
+
+fn text(r: &Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+fn ok(r: Response, status: u16) -> Value {
+    assert_eq!(r.status, status, "{}", text(&r));
+    if r.body.is_empty() {
+        Value::Null
+    } else {
+        r.body_json()
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn post(p: &TestPlatform, s: &Store, path: &str, body: Value) -> Response {
+    admin(p, s, Method::Post, path, Some(body))
+}
+
+fn stripe(path: &str) -> String {
+    format!("{STRIPE_BASE}{path}")
+}
+
+/// ACME with a primary billing contact (Ada), default shipping and billing addresses, an
+/// active agreement pricing `v[0]` at 800 and the global book pricing `v[1]` at 1000.
+struct Shop {
+    p: TestPlatform,
+    s: Store,
+    v: Vec<String>,
+    acme: String,
+    ada: String,
+    agreement_entry: String,
+    book_entry: String,
+}
+
+fn shop_with_prices() -> Shop {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "CB");
+    let (_, v) = product(&p, &s, "sensor", 1500);
+    let acme = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/companies",
+            json!({ "name": "ACME", "payment_terms": "net_30" }),
+        ),
+        201,
+    ));
+    let ada = id(&ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/companies/{acme}/contacts"),
+            json!({
+            "first_name": "Ada", "last_name": "Lovelace", "email": "ada@acme.test",
+            "roles": ["billing"], "primary_roles": ["billing"] }),
+        ),
+        201,
+    ));
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/companies/{acme}/addresses"),
+            json!({
+            "name": "ACME Receiving", "line1": "1 Dock Rd", "city": "Austin", "region": "TX", "postal_code": "73301",
+            "country": "US", "default_for": ["shipping", "billing"] }),
+        ),
+        201,
+    );
+    let book = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/price-books",
+            json!({ "name": "List", "scope": "global", "active": true }),
+        ),
+        201,
+    ));
+    let book_entry = id(&ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/price-books/{book}/entries"),
+            json!({ "variant_id": v[1], "unit_amount": 1000 }),
+        ),
+        201,
+    ));
+    let agreement = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/price-agreements",
+            json!({ "company_id": acme, "name": "ACME 2027 agreement", "status": "active" }),
+        ),
+        201,
+    ));
+    let agreement_entry = id(&ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/price-agreements/{agreement}/entries"),
+            json!({ "variant_id": v[0], "unit_amount": 800 }),
+        ),
+        201,
+    ));
+    Shop {
+        p,
+        s,
+        v,
+        acme,
+        ada,
+        agreement_entry,
+        book_entry,
+    }
+}
+
+/// Runs the queued price syncs one by one, Stripe answering each with its own Price id.
+fn sync_prices(p: &TestPlatform, price_ids: &[&str]) {
+    let msgs: Vec<Value> = p.queued.borrow_mut().drain(..).collect();
+    let syncs: Vec<&Value> = msgs.iter().filter(|m| m["kind"] == "sync_price").collect();
+    assert_eq!(syncs.len(), price_ids.len());
+    p.serve(
+        &stripe("/v1/products"),
+        200,
+        &json!({ "id": "prod_x", "object": "product" }),
+    );
+    for (m, price) in syncs.into_iter().zip(price_ids) {
+        let entry = m["price_entry_id"].as_str().unwrap();
+        p.serve(
+            &stripe(&format!("/v1/prices?lookup_keys[]=lading_{entry}&limit=1")),
+            200,
+            &json!({ "object": "list", "data": [] }),
+        );
+        p.serve(
+            &stripe("/v1/prices"),
+            200,
+            &json!({ "id": price, "object": "price" }),
+        );
+        assert_eq!(run(process(p, m)), Outcome::Done);
+    }
+}
+
+fn draft(sh: &Shop, lines: Value) -> Value {
+    ok(
+        post(
+            &sh.p,
+            &sh.s,
+            "/admin/api/v1/orders",
+            json!({ "company_id": sh.acme, "lines": lines }),
+        ),
+        201,
+    )
+}
+
+#[test]
+fn a_draft_goes_to_checkout_only_with_synced_prices_and_keeps_its_provenance() {
+    let sh = shop_with_prices();
+    let (p, s) = (&sh.p, &sh.s);
+    let d = draft(
+        &sh,
+        json!([{ "variant_id": sh.v[0], "quantity": 3 }, { "variant_id": sh.v[1], "quantity": 2 }]),
+    );
+    let order_id = id(&d);
+    assert_eq!(d["status"], "draft");
+    assert_eq!(
+        d["billing_contact"]["id"], sh.ada,
+        "the primary billing contact by default"
+    );
+    assert_eq!(d["lines"][0]["resolution"]["source"], "price_agreement");
+    assert_eq!(d["lines"][0]["resolution"]["label"], "ACME 2027 agreement");
+    assert_eq!(d["lines"][1]["resolution"]["source"], "pricebook_global");
+    assert_eq!(d["subtotal_amount"], 3 * 800 + 2 * 1000);
+    assert_eq!(d["strict_ready"], false);
+
+    // Nothing synced yet: refused, naming both lines; nothing written.
+    let before = p.row_counts();
+    let r = post(
+        p,
+        s,
+        &format!("/admin/api/v1/orders/{order_id}/send-checkout"),
+        json!({}),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    let b = r.body_json();
+    assert!(b["type"].as_str().unwrap().ends_with("checkout_refused"));
+    let named: Vec<&str> = b["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        named,
+        [
+            d["lines"][0]["id"].as_str().unwrap(),
+            d["lines"][1]["id"].as_str().unwrap()
+        ]
+    );
+    assert!(
+        b["conflicts"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not synced")
+    );
+    assert_eq!(p.row_counts(), before);
+    assert!(p.sent_to(&stripe("/v1/checkout/sessions")).is_empty());
+
+    // Synced: the session's lines are the Stripe Price ids, never price_data.
+    sync_prices(p, &["price_books_1000", "price_agreement_800"]);
+    p.serve(
+        &stripe("/v1/checkout/sessions"),
+        200,
+        &json!({ "id": "cs_b2b", "url": "https://checkout.test/cs_b2b" }),
+    );
+    let sent = ok(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/orders/{order_id}/send-checkout"),
+            json!({}),
+        ),
+        200,
+    );
+    assert_eq!(sent["order_id"], order_id, "the draft's id is the order's");
+    assert_eq!(sent["status"], "pending");
+    assert_eq!(sent["checkout_url"], "https://checkout.test/cs_b2b");
+    assert_eq!(sent["billing_contact_email"], "ada@acme.test");
+    let call = &p.sent_to(&stripe("/v1/checkout/sessions"))[0];
+    let form = String::from_utf8_lossy(call.body.as_deref().unwrap()).into_owned();
+    assert!(
+        form.contains("line_items%5B0%5D%5Bprice%5D=price_agreement_800"),
+        "{form}"
+    );
+    assert!(
+        form.contains("line_items%5B1%5D%5Bprice%5D=price_books_1000"),
+        "{form}"
+    );
+    assert!(!form.contains("price_data"), "{form}");
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM draft_orders WHERE id = '{order_id}'"
+        )),
+        0
+    );
+    assert_eq!(
+        p.text(&format!("SELECT company_id || ' ' || billing_contact_id || ' ' || status FROM orders WHERE id = '{order_id}'")),
+        format!("{} {} pending", sh.acme, sh.ada)
+    );
+    // The link goes to the billing contact by email.
+    assert_eq!(
+        p.text(&format!("SELECT recipient FROM notifications WHERE order_id = '{order_id}' AND kind = 'checkout_link'")),
+        "ada@acme.test"
+    );
+    // Sending again answers the same session, without asking Stripe again.
+    let again = ok(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/orders/{order_id}/send-checkout"),
+            json!({}),
+        ),
+        200,
+    );
+    assert_eq!(again["session_id"], "cs_b2b");
+    assert_eq!(p.sent_to(&stripe("/v1/checkout/sessions")).len(), 1);
+
+    // Paid through the same path as every order; then the agreement's price changes and the
+    // item keeps what it was priced with.
+    let o = json!({ "id": order_id, "subtotal": 4400, "shipping": sent["total_amount"].as_i64().unwrap() - 4400 });
+    complete_checkout(p, s, &o, "ada@acme.test", "b2b", "usd", None);
+    assert_eq!(
+        p.text(&format!("SELECT status || ' ' || coalesce(review_reason, 'no review') FROM orders WHERE id = '{order_id}'")),
+        "paid no review",
+        "Stripe's amounts are the order's"
+    );
+    ok(
+        admin(
+            p,
+            s,
+            Method::Patch,
+            &format!("/admin/api/v1/price-entries/{}", sh.agreement_entry),
+            Some(json!({ "unit_amount": 700 })),
+        ),
+        200,
+    );
+    let item = p.text(&format!(
+        "SELECT id FROM order_items WHERE order_id = '{order_id}' AND variant_id = '{}'",
+        sh.v[0]
+    ));
+    let r = ok(
+        admin(
+            p,
+            s,
+            Method::Get,
+            &format!("/admin/api/v1/pricing/resolutions/{item}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(r["resolution"]["source"], "price_agreement");
+    assert_eq!(r["resolution"]["unit_amount"], 800);
+    assert_eq!(r["resolution"]["price_entry_id"], sh.agreement_entry);
+    assert_eq!(r["resolution"]["stripe_price_id"], "price_agreement_800");
+    assert_eq!(r["resolution"]["label"], "ACME 2027 agreement");
+    assert_eq!(
+        p.text(&format!(
+            "SELECT price_source FROM order_items WHERE id = '{item}'"
+        )),
+        "price_agreement"
+    );
+    let _ = sh.book_entry;
+}
+
+#[test]
+fn bespoke_prices_need_the_admin_role_and_strict_checkout_refuses_them() {
+    let sh = shop_with_prices();
+    let (p, s) = (&sh.p, &sh.s);
+    let r = admin(
+        p,
+        s,
+        Method::Post,
+        "/admin/api/v1/admin-keys",
+        Some(json!({ "role": "support", "label": "desk" })),
+    );
+    let support = Store {
+        id: s.id.clone(),
+        pk: s.pk.clone(),
+        admin: ok(r, 201)["key"].as_str().unwrap().into(),
+    };
+    let lines = json!([{ "variant_id": sh.v[0], "quantity": 1, "unit_amount": 500, "bespoke_note": "trade show deal" }]);
+    let before = p.row_counts();
+    let r = post(
+        p,
+        &support,
+        "/admin/api/v1/orders",
+        json!({ "company_id": sh.acme, "lines": lines }),
+    );
+    assert_eq!(r.status, 403, "{}", text(&r));
+    for bad in [
+        json!([{ "variant_id": sh.v[0], "quantity": 1, "unit_amount": 500 }]),
+        json!([{ "variant_id": sh.v[0], "quantity": 0 }]),
+    ] {
+        let r = post(
+            p,
+            s,
+            "/admin/api/v1/orders",
+            json!({ "company_id": sh.acme, "lines": bad }),
+        );
+        assert_eq!(r.status, 422, "{bad}: {}", text(&r));
+    }
+    let r = post(
+        p,
+        s,
+        "/admin/api/v1/orders",
+        json!({ "company_id": sh.acme, "lines": [{ "variant_id": "var_elsewhere", "quantity": 1 }] }),
+    );
+    assert_eq!(r.status, 404, "{}", text(&r));
+    assert_eq!(p.row_counts(), before);
+
+    let d = draft(&sh, lines);
+    assert_eq!(d["lines"][0]["resolution"]["source"], "bespoke");
+    assert_eq!(
+        d["lines"][0]["resolution"]["bespoke_note"],
+        "trade show deal"
+    );
+    assert_eq!(d["lines"][0]["line_total"], 500);
+    // A support operator may edit the draft while keeping the admin's price as it is.
+    let order_id = id(&d);
+    let keep = json!({ "lines": [
+        { "variant_id": sh.v[0], "quantity": 1, "unit_amount": 500, "bespoke_note": "trade show deal" },
+        { "variant_id": sh.v[1], "quantity": 4 }
+    ] });
+    let d = ok(
+        admin(
+            p,
+            &support,
+            Method::Patch,
+            &format!("/admin/api/v1/draft-orders/{order_id}"),
+            Some(keep),
+        ),
+        200,
+    );
+    assert_eq!(d["lines"].as_array().unwrap().len(), 2);
+    let r = admin(
+        p,
+        &support,
+        Method::Patch,
+        &format!("/admin/api/v1/draft-orders/{order_id}"),
+        Some(
+            json!({ "lines": [{ "variant_id": sh.v[0], "quantity": 1, "unit_amount": 1, "bespoke_note": "friend" }] }),
+        ),
+    );
+    assert_eq!(r.status, 403);
+    // Strict checkout cannot send a hand-set price.
+    sync_prices(p, &["price_b", "price_a"]);
+    let r = post(
+        p,
+        s,
+        &format!("/admin/api/v1/orders/{order_id}/send-checkout"),
+        json!({}),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    let b = r.body_json();
+    assert_eq!(b["conflicts"].as_array().unwrap().len(), 1);
+    assert!(
+        b["conflicts"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("bespoke")
+    );
+    // Deleted while a draft.
+    ok(
+        admin(
+            p,
+            s,
+            Method::Delete,
+            &format!("/admin/api/v1/draft-orders/{order_id}"),
+            None,
+        ),
+        204,
+    );
+    assert_eq!(
+        admin(
+            p,
+            s,
+            Method::Get,
+            &format!("/admin/api/v1/draft-orders/{order_id}"),
+            None
+        )
+        .status,
+        404
+    );
+}
+
+#[test]
+fn a_billing_contacts_spending_limit_counts_what_they_placed_this_period() {
+    let sh = shop_with_prices();
+    let (p, s) = (&sh.p, &sh.s);
+    sync_prices(p, &["price_b", "price_a"]);
+    // 3 × 800 + shipping each; the limit allows three such orders.
+    let one = draft(&sh, json!([{ "variant_id": sh.v[0], "quantity": 3 }]));
+    let total = one["total_amount"].as_i64().unwrap();
+    ok(
+        admin(
+            p,
+            s,
+            Method::Patch,
+            &format!("/admin/api/v1/contacts/{}", sh.ada),
+            Some(
+                json!({ "spending_limit": { "amount": total * 3 + total / 2, "period": "monthly" } }),
+            ),
+        ),
+        200,
+    );
+    let mut ids = vec![id(&one)];
+    for _ in 0..3 {
+        ids.push(id(&draft(
+            &sh,
+            json!([{ "variant_id": sh.v[0], "quantity": 3 }]),
+        )));
+    }
+    let mut statuses = Vec::new();
+    for (i, order_id) in ids.iter().enumerate() {
+        p.serve(
+            &stripe("/v1/checkout/sessions"),
+            200,
+            &json!({ "id": format!("cs_{i}"), "url": format!("https://checkout.test/cs_{i}") }),
+        );
+        let r = post(
+            p,
+            s,
+            &format!("/admin/api/v1/orders/{order_id}/send-checkout"),
+            json!({}),
+        );
+        statuses.push(r.status);
+        if r.status == 409 {
+            let b = r.body_json();
+            assert!(
+                b["type"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("spending_limit_exceeded"),
+                "{b}"
+            );
+            assert!(
+                b["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("monthly spending limit"),
+                "{b}"
+            );
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 409]);
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM draft_orders WHERE id = '{}'",
+            ids[3]
+        )),
+        1,
+        "the refused draft stays a draft"
+    );
+    // A cancelled order no longer counts; next month starts again.
+    p.exec(&format!(
+        "UPDATE orders SET status = 'cancelled' WHERE id = '{}'",
+        ids[0]
+    ));
+    ok(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/orders/{}/send-checkout", ids[3]),
+            json!({}),
+        ),
+        200,
+    );
+    let fifth = id(&draft(
+        &sh,
+        json!([{ "variant_id": sh.v[0], "quantity": 3 }]),
+    ));
+    assert_eq!(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/orders/{fifth}/send-checkout"),
+            json!({})
+        )
+        .status,
+        409
+    );
+    p.advance_ms(32 * 86_400_000);
+    sync_prices(p, &[]);
+    p.serve(
+        &stripe("/v1/checkout/sessions"),
+        200,
+        &json!({ "id": "cs_next", "url": "https://checkout.test/cs_next" }),
+    );
+    ok(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/orders/{fifth}/send-checkout"),
+            json!({}),
+        ),
+        200,
+    );
+}
