@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole local stack: builds the Workers, applies migrations to a fresh local D1,
-# starts the provider simulator and the five Workers under one wrangler dev, seeds a demo
+# starts the provider simulator and the six Workers under one wrangler dev, seeds a demo
 # store and prints the URLs and keys. Ctrl-C stops everything.
 # Ports: LADING_PORT (default 8787) and LADING_SIMULATOR_PORT (default 8790).
 set -euo pipefail

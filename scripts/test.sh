@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the native tests (core on real SQLite, simulator, repository checks),
-# then the end-to-end suite against the five Workers under wrangler dev with the provider
+# then the end-to-end suite against the six Workers under wrangler dev with the provider
 # simulator. Installs and builds what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."

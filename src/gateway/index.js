@@ -1,7 +1,7 @@
 // Local-stack gateway (development and tests only; never deployed).
 //
 // `wrangler dev` with several configs exposes only the first Worker on a port; this one
-// forwards to the five Lading Workers through service bindings, so each Worker gets a base
+// forwards to the six Lading Workers through service bindings, so each Worker gets a base
 // URL on one port:
 //
 //   /_/<worker>/<path>           -> <worker> sees /<path>   (storefront, admin, webhooks,
@@ -14,6 +14,7 @@
 const WORKERS = {
   storefront: "STOREFRONT",
   admin: "ADMIN",
+  sales: "SALES",
   webhooks: "WEBHOOKS",
   fulfillment: "FULFILLMENT",
   scheduler: "SCHEDULER",

@@ -1,4 +1,4 @@
-//! End-to-end tests: the five Workers under `wrangler dev` with real local D1, the
+//! End-to-end tests: the six Workers under `wrangler dev` with real local D1, the
 //! provider simulator, driven over HTTP on loopback. One stack serves every test but the
 //! crash test (which kills its runtime, on a stack of its own); each test creates its own
 //! store (tenant), so tests do not see each other's data.
@@ -8,6 +8,7 @@
 //! only matching tests: `cargo test -p lading-e2e --test e2e -- cart`.
 
 mod admin;
+mod b2b;
 mod crash;
 mod fulfillment;
 mod payments;
@@ -31,6 +32,7 @@ fn main() {
         .chain(payments::ALL)
         .chain(fulfillment::ALL)
         .chain(admin::ALL)
+        .chain(b2b::ALL)
         .filter(wanted)
         .collect();
     // The crash test kills and restarts the runtime, and times the recovery: it gets a

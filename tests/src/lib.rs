@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const WORKERS: [&str; 5] = [
+pub const WORKERS: [&str; 6] = [
     "storefront",
     "admin",
+    "sales",
     "webhooks",
     "fulfillment",
     "scheduler",

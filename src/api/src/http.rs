@@ -970,6 +970,15 @@ pub fn route<R: Copy>(
     }
 }
 
+/// The methods routes of `routes` answer at `path` (for a 405's `Allow` across tables).
+pub fn allowed_methods<R: Copy>(routes: &'static [Route<R>], path: &str) -> Vec<Method> {
+    routes
+        .iter()
+        .filter(|r| match_pattern(r.pattern, path).is_some())
+        .map(|r| r.method)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,6 +217,47 @@ fn refs(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The admin document with the sales operations in it (one API to operators; two
+/// Workers behind it): paths by method, and component schemas, which must agree where
+/// both name one.
+fn merged(mut admin: Value, sales: &Value) -> Value {
+    for (path, ops) in sales["paths"].as_object().into_iter().flatten() {
+        if path == "/healthz" {
+            continue;
+        }
+        let entry = admin["paths"][path].as_object_mut().map(std::mem::take);
+        let mut entry = entry.unwrap_or_default();
+        for (method, op) in ops.as_object().into_iter().flatten() {
+            entry.insert(method.clone(), op.clone());
+        }
+        admin["paths"][path] = Value::Object(entry);
+    }
+    let mine = admin["components"]["schemas"]
+        .as_object_mut()
+        .expect("components");
+    for (name, schema) in sales["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(existing) = mine.get(name) {
+            assert_eq!(
+                existing, schema,
+                "the admin and sales APIs disagree on {name}"
+            );
+        } else {
+            mine.insert(name.clone(), schema.clone());
+        }
+    }
+    let mut paths: Vec<(String, Value)> = admin["paths"]
+        .as_object()
+        .map(|m| m.clone().into_iter().collect())
+        .unwrap_or_default();
+    paths.sort_by(|a, b| a.0.cmp(&b.0));
+    admin["paths"] = Value::Object(paths.into_iter().collect());
+    admin
+}
+
 /// The three documents as the files under `openapi/` hold them.
 pub fn documents() -> [(&'static str, String); 3] {
     let text = |v: Value| serde_json::to_string_pretty(&v).expect("a document serializes") + "\n";
@@ -231,10 +272,9 @@ pub fn documents() -> [(&'static str, String); 3] {
         ),
         (
             "admin",
-            text(document(
-                "admin",
-                crate::admin::ROUTES,
-                crate::admin::schemas,
+            text(merged(
+                document("admin", crate::admin::ROUTES, crate::admin::schemas),
+                &document("admin", crate::sales::ROUTES, crate::sales::schemas),
             )),
         ),
         (
@@ -272,16 +312,21 @@ mod tests {
 
     #[test]
     fn every_admin_write_is_audited_and_no_read_is() {
-        for r in crate::admin::ROUTES {
+        let admin = crate::admin::ROUTES
+            .iter()
+            .map(|r| (r.method, r.pattern, r.audit));
+        let sales = crate::sales::ROUTES
+            .iter()
+            .map(|r| (r.method, r.pattern, r.audit));
+        for (method, pattern, audit) in admin.chain(sales) {
             // A quote is a read sent as a POST (a hundred lines do not fit a query).
-            let reads = matches!(r.method, Method::Get | Method::Head)
-                || r.pattern.ends_with("/pricing/quote");
+            let reads =
+                matches!(method, Method::Get | Method::Head) || pattern.ends_with("/pricing/quote");
             assert_eq!(
                 reads,
-                r.audit == crate::http::Audit::Read,
-                "{} {}",
-                r.method.as_str(),
-                r.pattern
+                audit == crate::http::Audit::Read,
+                "{} {pattern}",
+                method.as_str()
             );
         }
     }

@@ -20,6 +20,10 @@ pub fn call(p: &TestPlatform, api: &str, req: Request) -> Response {
     let sent = req.clone();
     let resp = run(async {
         match api {
+            // The admin Worker forwards the sales operations to the sales Worker.
+            "admin" if lading_api::sales::serves(req.method, &req.path) => {
+                lading_api::sales::handle(p, req).await
+            }
             "admin" => lading_api::admin::handle(p, req).await,
             "webhooks" => lading_api::webhooks::handle(p, req).await,
             _ => lading_api::storefront::handle(p, req).await,

@@ -1,0 +1,524 @@
+//! The admin API's sales operations under `/admin/api/v1` (seed 001): companies, their
+//! contacts and address books, price books and agreements with their Stripe prices,
+//! quotes, and companies' draft orders sent to checkout.
+//!
+//! They run in a Worker of their own (`sales`): the admin Worker forwards the requests
+//! this table matches ([`serves`]) through a service binding, so each Worker stays within
+//! its size budget and operators still see one admin API (one OpenAPI document, one key,
+//! the same roles, audit log and idempotency: [`crate::admin::authorized`]).
+
+use crate::admin::{Cx, Operations, Reply, author, before_auth};
+use crate::http::{
+    Access, Answer, Json, List, Method, NoBody, NoContent, Problem, Request, Response, change,
+    creation, route,
+};
+use crate::{Health, finish, healthz};
+use lading_core::admin::audit::Audited;
+use lading_core::auth::AdminCaller;
+use lading_core::companies::{
+    self, CompanyDetail, CompanyInput, CompanyPage, CompanyUpdate, CompanyView,
+    addresses::{AddressInput, AddressUpdate, AddressView},
+    contacts::{ContactInput, ContactUpdate, ContactView, RolesInput},
+};
+use lading_core::domain::Role;
+use lading_core::orders::drafts::{
+    self, DraftInput, DraftSummary, DraftUpdate, DraftView, PriceRights,
+};
+use lading_core::orders::send_checkout::{self, SentCheckout};
+use lading_core::ports::Platform;
+use lading_core::pricing::{
+    self, ItemResolution,
+    agreements::{AgreementDetail, AgreementInput, AgreementUpdate, AgreementView},
+    books::{BookDetail, BookInput, BookUpdate, BookView},
+    entries::{EntryInput, EntryUpdate, EntryView},
+    quote::{Quote, QuoteInput},
+};
+
+crate::route_table! {
+    /// Every sales operation, one per route.
+    pub enum Op;
+    pub const ROUTES;
+    async fn run(Cx);
+    Healthz = Get "/healthz" => before_auth(NoBody) -> Answer<Health> {
+        summary: "Liveness and D1 check",
+    },
+    ListCompanies = Get "/admin/api/v1/companies" => list_companies(NoBody) -> Answer<CompanyPage> {
+        access: Access::Admin(Role::Support),
+        summary: "Companies by name (q = the name's beginning or the exact external_ref; limit, starting_after)",
+    },
+    CreateCompany = Post "/admin/api/v1/companies" => create_company(Json<CompanyInput>) -> Answer<CompanyView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("company.create", true),
+        summary: "Create a company: name, external reference, currency (fixed once created), payment terms (prepaid or net_N)",
+        statuses: &[201],
+    },
+    GetCompany = Get "/admin/api/v1/companies/{company_id}" => get_company(NoBody) -> Answer<CompanyDetail> {
+        access: Access::Admin(Role::Support),
+        summary: "One company with its contacts (and their roles) and address book",
+    },
+    UpdateCompany = Patch "/admin/api/v1/companies/{company_id}" => update_company(Json<CompanyUpdate>) -> Answer<CompanyView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("company.update", "company", "company_id"),
+        summary: "Rename, change the external reference or payment terms, set default shipping and billing addresses (from the company's book)",
+    },
+    ListContacts = Get "/admin/api/v1/companies/{company_id}/contacts" => list_contacts(NoBody) -> Answer<List<ContactView>> {
+        access: Access::Admin(Role::Support),
+        summary: "The company's contacts with their roles, active and archived",
+    },
+    CreateContact = Post "/admin/api/v1/companies/{company_id}/contacts" => create_contact(Json<ContactInput>) -> Answer<ContactView> {
+        access: Access::Admin(Role::Support),
+        audit: creation("contact.create", true),
+        summary: "Add a contact (email unique within the company) with roles, primary roles, a spending limit and a storefront identity",
+        statuses: &[201],
+    },
+    UpdateContact = Patch "/admin/api/v1/contacts/{contact_id}" => update_contact(Json<ContactUpdate>) -> Answer<ContactView> {
+        access: Access::Admin(Role::Support),
+        audit: change("contact.update", "contact", "contact_id"),
+        summary: "Edit a contact (null clears phone, notes, storefront identity, spending limit)",
+    },
+    ArchiveContact = Post "/admin/api/v1/contacts/{contact_id}/archive" => archive_contact(NoBody) -> Answer<ContactView> {
+        access: Access::Admin(Role::Support),
+        audit: change("contact.archive", "contact", "contact_id"),
+        summary: "Archive a contact: inactive, no longer a primary contact; history kept",
+    },
+    SetContactRoles = Post "/admin/api/v1/contacts/{contact_id}/roles" => set_contact_roles(Json<RolesInput>) -> Answer<ContactView> {
+        access: Access::Admin(Role::Support),
+        audit: change("contact.roles", "contact", "contact_id"),
+        summary: "Set the contact's roles (billing, shipping, operations, technical, executive) and the roles they are primary for",
+    },
+    ListAddresses = Get "/admin/api/v1/companies/{company_id}/addresses" => list_addresses(NoBody) -> Answer<List<AddressView>> {
+        access: Access::Admin(Role::Support),
+        summary: "The company's address book, with which addresses are its defaults",
+    },
+    CreateAddress = Post "/admin/api/v1/companies/{company_id}/addresses" => create_address(Json<AddressInput>) -> Answer<AddressView> {
+        access: Access::Admin(Role::Support),
+        audit: creation("address.create", true),
+        summary: "Save an address to the book (409 with the existing address's id when the book has the same place)",
+        statuses: &[201],
+    },
+    UpdateAddress = Patch "/admin/api/v1/addresses/{address_id}" => update_address(Json<AddressUpdate>) -> Answer<AddressView> {
+        access: Access::Admin(Role::Support),
+        audit: change("address.update", "address", "address_id"),
+        summary: "Edit an address or make it a default (409 when it becomes the same place as another)",
+    },
+    DeleteAddress = Delete "/admin/api/v1/addresses/{address_id}" => delete_address(NoBody) -> NoContent {
+        access: Access::Admin(Role::Support),
+        audit: change("address.delete", "address", "address_id"),
+        summary: "Take an address out of the book (kept for what names it; no longer a default)",
+        statuses: &[204],
+    },
+    ListPriceBooks = Get "/admin/api/v1/price-books" => list_price_books(NoBody) -> Answer<List<BookView>> {
+        access: Access::Admin(Role::Support),
+        summary: "Price books (global and regional) with entry counts and how many are not yet synced to Stripe",
+    },
+    CreatePriceBook = Post "/admin/api/v1/price-books" => create_price_book(Json<BookInput>) -> Answer<BookView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("price_book.create", true),
+        summary: "Create a price book: global or regional (countries), currency, validity window, active or not (409 pricing_ambiguous when an active book would overlap another for the same place and currency)",
+        statuses: &[201],
+    },
+    GetPriceBook = Get "/admin/api/v1/price-books/{price_book_id}" => get_price_book(NoBody) -> Answer<BookDetail> {
+        access: Access::Admin(Role::Support),
+        summary: "One price book with its entries and each entry's Stripe sync state",
+    },
+    UpdatePriceBook = Patch "/admin/api/v1/price-books/{price_book_id}" => update_price_book(Json<BookUpdate>) -> Answer<BookView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_book.update", "price_book", "price_book_id"),
+        summary: "Rename, change countries or validity, switch on or off (409 pricing_ambiguous naming the book it would collide with)",
+    },
+    AddPriceBookEntry = Post "/admin/api/v1/price-books/{price_book_id}/entries" => add_price_book_entry(Json<EntryInput>) -> Answer<EntryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_book.entry_add", "price_book", "price_book_id"),
+        summary: "Price a variant from a minimum quantity (a tier); mirrored to a Stripe Price through the queue (409 price_tier_exists for a minimum the variant has)",
+        statuses: &[201],
+    },
+    ListPriceAgreements = Get "/admin/api/v1/price-agreements" => list_price_agreements(NoBody) -> Answer<List<AgreementView>> {
+        access: Access::Admin(Role::Support),
+        summary: "Price agreements, newest first (company_id filter)",
+    },
+    CreatePriceAgreement = Post "/admin/api/v1/price-agreements" => create_price_agreement(Json<AgreementInput>) -> Answer<AgreementView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("price_agreement.create", true),
+        summary: "Create a company's price agreement in its currency, draft or active, with a validity window",
+        statuses: &[201],
+    },
+    GetPriceAgreement = Get "/admin/api/v1/price-agreements/{price_agreement_id}" => get_price_agreement(NoBody) -> Answer<AgreementDetail> {
+        access: Access::Admin(Role::Support),
+        summary: "One agreement with its entries and their Stripe sync state",
+    },
+    UpdatePriceAgreement = Patch "/admin/api/v1/price-agreements/{price_agreement_id}" => update_price_agreement(Json<AgreementUpdate>) -> Answer<AgreementView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_agreement.update", "price_agreement", "price_agreement_id"),
+        summary: "Rename, change the window, or move draft -> active -> expired (409 pricing_ambiguous when another active agreement overlaps)",
+    },
+    AddPriceAgreementEntry = Post "/admin/api/v1/price-agreements/{price_agreement_id}/entries" => add_price_agreement_entry(Json<EntryInput>) -> Answer<EntryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_agreement.entry_add", "price_agreement", "price_agreement_id"),
+        summary: "Override a variant's price for the company from a minimum quantity; mirrored to a Stripe Price",
+        statuses: &[201],
+    },
+    UpdatePriceEntry = Patch "/admin/api/v1/price-entries/{price_entry_id}" => update_price_entry(Json<EntryUpdate>) -> Answer<EntryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_entry.update", "price_entry", "price_entry_id"),
+        summary: "Change an entry's amount (pending until a new Stripe Price exists; the old one is archived) or tier minimum",
+    },
+    DeletePriceEntry = Delete "/admin/api/v1/price-entries/{price_entry_id}" => delete_price_entry(NoBody) -> NoContent {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_entry.delete", "price_entry", "price_entry_id"),
+        summary: "Remove an entry (kept for the orders priced with it; its Stripe Price is archived)",
+        statuses: &[204],
+    },
+    SyncPriceEntry = Post "/admin/api/v1/price-entries/{price_entry_id}/sync" => sync_price_entry(NoBody) -> Answer<EntryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("price_entry.sync", "price_entry", "price_entry_id"),
+        summary: "Queue the entry's Stripe sync again (after a failure)",
+    },
+    AdminQuote = Post "/admin/api/v1/pricing/quote" => admin_quote(Json<QuoteInput>) -> Answer<Quote> {
+        access: Access::Admin(Role::Support),
+        summary: "Price many lines for any company (or none): each line's resolution and label, totals, and whether strict checkout takes every line",
+    },
+    CreateOrder = Post "/admin/api/v1/orders" => create_draft_order(Json<DraftInput>) -> Answer<DraftView> {
+        access: Access::Admin(Role::Support),
+        audit: creation("order.draft", true),
+        summary: "Draft an order for a company: billing contact and address (or a new address, saved to the book), lines (bespoke prices with a note need the admin role); priced as checkout would price it",
+        statuses: &[201],
+    },
+    ListDraftOrders = Get "/admin/api/v1/draft-orders" => list_draft_orders(NoBody) -> Answer<List<DraftSummary>> {
+        access: Access::Admin(Role::Support),
+        summary: "Draft orders, newest first (company_id filter)",
+    },
+    GetDraftOrder = Get "/admin/api/v1/draft-orders/{order_id}" => get_draft_order(NoBody) -> Answer<DraftView> {
+        access: Access::Admin(Role::Support),
+        summary: "One draft, each line re-priced now with its resolution, label and what strict checkout lacks",
+    },
+    UpdateDraftOrder = Patch "/admin/api/v1/draft-orders/{order_id}" => update_draft_order(Json<DraftUpdate>) -> Answer<DraftView> {
+        access: Access::Admin(Role::Support),
+        audit: change("order.draft_update", "order", "order_id"),
+        summary: "Edit a draft: billing contact or address, notes, or its lines (replaced whole)",
+    },
+    DeleteDraftOrder = Delete "/admin/api/v1/draft-orders/{order_id}" => delete_draft_order(NoBody) -> NoContent {
+        access: Access::Admin(Role::Support),
+        audit: change("order.draft_delete", "order", "order_id"),
+        summary: "Delete a draft (a sent order is not a draft)",
+        statuses: &[204],
+    },
+    SendCheckout = Post "/admin/api/v1/orders/{order_id}/send-checkout" => send_checkout(NoBody) -> Answer<SentCheckout> {
+        access: Access::Admin(Role::Support),
+        audit: change("order.send_checkout", "order", "order_id"),
+        summary: "Send a draft to Stripe Checkout in strict mode (409 checkout_refused naming lines without a synced Price; 409 spending_limit_exceeded): the order becomes pending and the billing contact gets the link",
+    },
+    GetItemResolution = Get "/admin/api/v1/pricing/resolutions/{order_item_id}" => get_item_resolution(NoBody) -> Answer<ItemResolution> {
+        access: Access::Admin(Role::Support),
+        summary: "The resolution an order item was priced with (source, amount, book or agreement, Stripe Price, label)",
+    },
+}
+
+impl Operations for Op {
+    async fn run<P: Platform>(self, cx: &Cx<'_, P>) -> Result<Response, Problem> {
+        run(cx, self).await
+    }
+}
+
+/// Whether this table answers the request (the admin Worker forwards it here; every
+/// other request, a 405 on a sales path included, the admin Worker answers itself).
+pub fn serves(method: Method, path: &str) -> bool {
+    route(ROUTES, method, path).is_ok_and(|(r, _)| r.id != Op::Healthz)
+}
+
+pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
+    let p = &Audited::new(p);
+    let result = match route(ROUTES, req.method, &req.path) {
+        Err(e) => Err(e),
+        Ok((r, _)) if r.id == Op::Healthz => Ok(healthz(p, "sales").await),
+        Ok((r, params)) => crate::admin::authorized(p, &req, r, &params).await,
+    };
+    finish(&req, result).with_header("cache-control", "no-store")
+}
+
+async fn list_companies<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<CompanyPage> {
+    let page = companies::list(
+        cx.p,
+        cx.store_id,
+        cx.query("q"),
+        cx.query("starting_after"),
+        cx.query("limit"),
+    )
+    .await?;
+    Ok(Answer::ok(page))
+}
+
+async fn create_company<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<CompanyInput>,
+) -> Reply<CompanyView> {
+    let store = cx.store().await?;
+    Ok(Answer::created(
+        companies::create(cx.p, cx.store_id, &store.currency, input).await?,
+    ))
+}
+
+async fn get_company<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<CompanyDetail> {
+    let id = cx.param("company_id");
+    Ok(Answer::ok(companies::detail(cx.p, cx.store_id, id).await?))
+}
+
+async fn update_company<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<CompanyUpdate>,
+) -> Reply<CompanyView> {
+    let id = cx.param("company_id");
+    Ok(Answer::ok(
+        companies::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn list_contacts<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<ContactView>> {
+    let data = companies::contacts::list(cx.p, cx.store_id, cx.param("company_id")).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_contact<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<ContactInput>,
+) -> Reply<ContactView> {
+    let company_id = cx.param("company_id");
+    Ok(Answer::created(
+        companies::contacts::create(cx.p, cx.store_id, company_id, input).await?,
+    ))
+}
+
+async fn update_contact<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<ContactUpdate>,
+) -> Reply<ContactView> {
+    let id = cx.param("contact_id");
+    Ok(Answer::ok(
+        companies::contacts::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn archive_contact<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<ContactView> {
+    let id = cx.param("contact_id");
+    Ok(Answer::ok(
+        companies::contacts::archive(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn set_contact_roles<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<RolesInput>,
+) -> Reply<ContactView> {
+    let id = cx.param("contact_id");
+    Ok(Answer::ok(
+        companies::contacts::set_roles(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn list_addresses<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<AddressView>> {
+    let data = companies::addresses::list(cx.p, cx.store_id, cx.param("company_id")).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_address<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AddressInput>,
+) -> Reply<AddressView> {
+    let company_id = cx.param("company_id");
+    Ok(Answer::created(
+        companies::addresses::create(cx.p, cx.store_id, company_id, input).await?,
+    ))
+}
+
+async fn update_address<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AddressUpdate>,
+) -> Reply<AddressView> {
+    let id = cx.param("address_id");
+    Ok(Answer::ok(
+        companies::addresses::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn delete_address<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<NoContent, Problem> {
+    companies::addresses::delete(cx.p, cx.store_id, cx.param("address_id")).await?;
+    Ok(NoContent)
+}
+
+async fn list_price_books<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<BookView>> {
+    let data = pricing::books::list(cx.p, cx.store_id).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_price_book<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<BookInput>,
+) -> Reply<BookView> {
+    let store = cx.store().await?;
+    Ok(Answer::created(
+        pricing::books::create(cx.p, cx.store_id, &store.currency, input).await?,
+    ))
+}
+
+async fn get_price_book<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<BookDetail> {
+    let id = cx.param("price_book_id");
+    Ok(Answer::ok(
+        pricing::books::detail(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn update_price_book<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<BookUpdate>,
+) -> Reply<BookView> {
+    let id = cx.param("price_book_id");
+    Ok(Answer::ok(
+        pricing::books::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn add_price_book_entry<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<EntryInput>,
+) -> Reply<EntryView> {
+    let id = cx.param("price_book_id");
+    Ok(Answer::created(
+        pricing::books::add_entry(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn list_price_agreements<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Reply<List<AgreementView>> {
+    let company = cx.query("company_id").filter(|c| !c.is_empty());
+    let data = pricing::agreements::list(cx.p, cx.store_id, company).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn create_price_agreement<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AgreementInput>,
+) -> Reply<AgreementView> {
+    Ok(Answer::created(
+        pricing::agreements::create(cx.p, cx.store_id, input).await?,
+    ))
+}
+
+async fn get_price_agreement<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<AgreementDetail> {
+    let id = cx.param("price_agreement_id");
+    Ok(Answer::ok(
+        pricing::agreements::detail(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn update_price_agreement<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AgreementUpdate>,
+) -> Reply<AgreementView> {
+    let id = cx.param("price_agreement_id");
+    Ok(Answer::ok(
+        pricing::agreements::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn add_price_agreement_entry<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<EntryInput>,
+) -> Reply<EntryView> {
+    let id = cx.param("price_agreement_id");
+    Ok(Answer::created(
+        pricing::agreements::add_entry(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn update_price_entry<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<EntryUpdate>,
+) -> Reply<EntryView> {
+    let id = cx.param("price_entry_id");
+    Ok(Answer::ok(
+        pricing::entries::update(cx.p, cx.store_id, id, input).await?,
+    ))
+}
+
+async fn delete_price_entry<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<NoContent, Problem> {
+    pricing::entries::delete(cx.p, cx.store_id, cx.param("price_entry_id")).await?;
+    Ok(NoContent)
+}
+
+async fn sync_price_entry<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<EntryView> {
+    let id = cx.param("price_entry_id");
+    Ok(Answer::ok(
+        pricing::sync::resync(cx.p, cx.store_id, id).await?,
+    ))
+}
+
+async fn admin_quote<P: Platform>(cx: &Cx<'_, P>, Json(input): Json<QuoteInput>) -> Reply<Quote> {
+    let store = cx.store().await?;
+    let company = input.company_id.clone();
+    Ok(Answer::ok(
+        pricing::quote::quote(cx.p, &store, company.as_deref(), &input).await?,
+    ))
+}
+
+/// Whether the caller may price a line by hand (admins and above).
+fn price_rights(caller: &AdminCaller) -> PriceRights {
+    match caller {
+        AdminCaller::Key { role, .. } if !role.allows(Role::Admin) => PriceRights::Resolved,
+        _ => PriceRights::Bespoke,
+    }
+}
+
+async fn create_draft_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<DraftInput>,
+) -> Reply<DraftView> {
+    let store = cx.store().await?;
+    let author = author(cx.caller);
+    Ok(Answer::created(
+        drafts::create(cx.p, &store, &author, price_rights(cx.caller), input).await?,
+    ))
+}
+
+async fn list_draft_orders<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<DraftSummary>> {
+    let company = cx.query("company_id").filter(|c| !c.is_empty());
+    let data = drafts::list(cx.p, cx.store_id, company).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+async fn get_draft_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<DraftView> {
+    let store = cx.store().await?;
+    Ok(Answer::ok(
+        drafts::get(cx.p, &store, cx.param("order_id")).await?,
+    ))
+}
+
+async fn update_draft_order<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<DraftUpdate>,
+) -> Reply<DraftView> {
+    let store = cx.store().await?;
+    let id = cx.param("order_id");
+    Ok(Answer::ok(
+        drafts::update(cx.p, &store, id, price_rights(cx.caller), input).await?,
+    ))
+}
+
+async fn delete_draft_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<NoContent, Problem> {
+    drafts::delete(cx.p, cx.store_id, cx.param("order_id")).await?;
+    Ok(NoContent)
+}
+
+async fn send_checkout<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<SentCheckout> {
+    let store = cx.store().await?;
+    Ok(Answer::ok(
+        send_checkout::send_checkout(cx.p, &store, cx.param("order_id")).await?,
+    ))
+}
+
+async fn get_item_resolution<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<ItemResolution> {
+    let id = cx.param("order_item_id");
+    Ok(Answer::ok(
+        pricing::resolution_of_item(cx.p, cx.store_id, id).await?,
+    ))
+}
