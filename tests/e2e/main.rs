@@ -51,7 +51,7 @@ fn main() {
         if tests.is_empty() {
             continue;
         }
-        eprintln!("starting a local stack (simulator + 5 Workers under wrangler dev)...");
+        eprintln!("starting a local stack (simulator + 6 Workers under wrangler dev)...");
         let started = Instant::now();
         let stack = lading_e2e::Stack::start(lading_e2e::Options::ephemeral(name));
         eprintln!(
