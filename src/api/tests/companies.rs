@@ -5,22 +5,9 @@
 
 mod support;
 
-use lading_api::http::{Method, Response};
+use lading_api::http::Method;
 use serde_json::{Value, json};
 use support::*;
-
-fn text(r: &Response) -> String {
-    String::from_utf8_lossy(&r.body).into_owned()
-}
-
-fn ok(r: Response, status: u16) -> Value {
-    assert_eq!(r.status, status, "{}", text(&r));
-    if r.body.is_empty() {
-        Value::Null
-    } else {
-        r.body_json()
-    }
-}
 
 fn company(p: &TestPlatform, s: &Store, name: &str, external_ref: Option<&str>) -> String {
     let b = ok(

@@ -10,23 +10,6 @@ use lading_core::queue::{Outcome, process};
 use serde_json::{Value, json};
 use support::*;
 
-fn text(r: &Response) -> String {
-    String::from_utf8_lossy(&r.body).into_owned()
-}
-
-fn ok(r: Response, status: u16) -> Value {
-    assert_eq!(r.status, status, "{}", text(&r));
-    if r.body.is_empty() {
-        Value::Null
-    } else {
-        r.body_json()
-    }
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_owned()
-}
-
 fn post(p: &TestPlatform, s: &Store, path: &str, body: Value) -> Response {
     admin(p, s, Method::Post, path, Some(body))
 }

@@ -306,3 +306,24 @@ pub fn complete_checkout(
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     p.advance_ms(1000);
 }
+
+/// A response body as text (for assertion messages).
+pub fn text(r: &Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// The body of a response that must have this status (`null` when empty).
+#[track_caller]
+pub fn ok(r: Response, status: u16) -> Value {
+    assert_eq!(r.status, status, "{}", text(&r));
+    if r.body.is_empty() {
+        Value::Null
+    } else {
+        r.body_json()
+    }
+}
+
+/// The `id` of an answer.
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}

@@ -254,24 +254,11 @@ pub async fn update<P: Platform>(
         Some(n) => crate::input::line("name", n, 1, 200)?,
         None => cur.name.clone(),
     };
-    let from = match &input.valid_from {
-        Some(v) => v
-            .as_deref()
-            .map(|f| super::instant("valid_from", f))
-            .transpose()?
-            .unwrap_or(0),
-        None => cur.from_ms,
-    };
-    let to = match &input.valid_to {
-        Some(v) => v
-            .as_deref()
-            .map(|t| super::instant("valid_to", t))
-            .transpose()?,
-        None => cur.to_ms,
-    };
-    if to.is_some_and(|t| t <= from) {
-        return Err(AppError::validation("valid_to", "must be after valid_from"));
-    }
+    let (from, to) = super::window_update(
+        (cur.from_ms, cur.to_ms),
+        input.valid_from.as_ref().map(Option::as_deref),
+        input.valid_to.as_ref().map(Option::as_deref),
+    )?;
     let status = input.status.unwrap_or(cur.status);
     if status != cur.status && !cur.status.can_go(status) {
         return Err(AppError::conflict(

@@ -320,24 +320,11 @@ pub async fn update<P: Platform>(
             .filter_map(|c| Country::parse(c).ok())
             .collect(),
     };
-    let from = match &input.valid_from {
-        Some(v) => v
-            .as_deref()
-            .map(|f| super::instant("valid_from", f))
-            .transpose()?
-            .unwrap_or(0),
-        None => cur.from_ms,
-    };
-    let to = match &input.valid_to {
-        Some(v) => v
-            .as_deref()
-            .map(|t| super::instant("valid_to", t))
-            .transpose()?,
-        None => cur.to_ms,
-    };
-    if to.is_some_and(|t| t <= from) {
-        return Err(AppError::validation("valid_to", "must be after valid_from"));
-    }
+    let (from, to) = super::window_update(
+        (cur.from_ms, cur.to_ms),
+        input.valid_from.as_ref().map(Option::as_deref),
+        input.valid_to.as_ref().map(Option::as_deref),
+    )?;
     let active = input.active.unwrap_or(cur.active);
     let now = p.now_ms();
     // Countries first, with the book switched off; the update that ends the batch switches

@@ -266,3 +266,30 @@ pub async fn resolution_of_item<P: Platform>(
         resolution,
     })
 }
+
+/// A validity window changed by a PATCH: each end given (`null`: always, or open-ended) or
+/// kept as it was.
+///
+/// # Errors
+/// 422 for a bad instant or an end not after the start.
+pub fn window_update(
+    (from, to): (i64, Option<i64>),
+    new_from: Option<Option<&str>>,
+    new_to: Option<Option<&str>>,
+) -> Result<(i64, Option<i64>), AppError> {
+    let from = match new_from {
+        Some(v) => v
+            .map(|f| instant("valid_from", f))
+            .transpose()?
+            .unwrap_or(0),
+        None => from,
+    };
+    let to = match new_to {
+        Some(v) => v.map(|t| instant("valid_to", t)).transpose()?,
+        None => to,
+    };
+    if to.is_some_and(|t| t <= from) {
+        return Err(AppError::validation("valid_to", "must be after valid_from"));
+    }
+    Ok((from, to))
+}
