@@ -21,6 +21,7 @@ use lading_core::orders::{
     shopper::{CancelInput, LookupInput, LookupResult, OrderPage},
 };
 use lading_core::ports::Platform;
+use lading_core::pricing::quote::{Quote, QuoteInput};
 
 /// This API's OpenAPI document (generated; see `crate::openapi`).
 pub const DOCUMENT: &str = crate::served_document!("storefront");
@@ -85,7 +86,7 @@ crate::route_table! {
     },
     ListOrders = Get "/v1/orders" => list_orders(NoBody) -> Answer<OrderPage> {
         access: Access::Customer,
-        summary: "The signed-in customer's orders, newest first (limit, starting_after)",
+        summary: "The signed-in customer's orders, newest first (limit, starting_after); a company's contact also sees the company's orders (billing, operations, executive: all; others: their own)",
     },
     GetOrder = Get "/v1/orders/{order_number}" => get_order(NoBody) -> Answer<OrderView> {
         access: Access::OrderReader,
@@ -109,6 +110,10 @@ crate::route_table! {
         summary: "Upload a file rendered for an item of a paid order (raw body: image/png, image/jpeg or application/pdf, at most 20 MB)",
         statuses: &[201],
         uploads: &["image/png", "image/jpeg", "application/pdf"],
+    },
+    PricingQuote = Post "/v1/pricing/quote" => pricing_quote(Json<QuoteInput>) -> Answer<Quote> {
+        access: Access::Customer,
+        summary: "A company's contact: many lines priced at the company's prices (agreement, regional or global book), each with where its price came from; changes nothing",
     },
     Download = Get "/v1/downloads/{token}" => before_auth(NoBody) -> Response {
         summary: "The file, streamed (Range supported); the token in the link is the credential",
@@ -367,4 +372,13 @@ async fn upload_item_file<P: Platform>(
     )
     .await?;
     Ok(Answer::created(stored))
+}
+
+async fn pricing_quote<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<QuoteInput>,
+) -> Result<Answer<Quote>, Problem> {
+    Ok(Answer::ok(
+        lading_core::companies::people::quote(cx.p, cx.caller, &input).await?,
+    ))
 }

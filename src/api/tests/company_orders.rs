@@ -543,3 +543,180 @@ fn a_billing_contacts_spending_limit_counts_what_they_placed_this_period() {
         200,
     );
 }
+
+/// A contact linked to the caller's identity: (contact id, bearer JWT).
+fn person(sh: &Shop, company: &str, email: &str, roles: Value, subject: &str) -> (String, String) {
+    let contact = id(&ok(
+        post(
+            &sh.p,
+            &sh.s,
+            &format!("/admin/api/v1/companies/{company}/contacts"),
+            json!({ "first_name": "A", "last_name": "Person", "email": email, "roles": roles,
+                    "customer_subject": subject }),
+        ),
+        201,
+    ));
+    (contact, hs256(&sh.p, subject, AUDIENCE, 3600))
+}
+
+fn order_numbers(page: &Value) -> Vec<&str> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_number"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn company_people_quote_and_read_their_companys_orders_and_never_anothers() {
+    let sh = shop_with_prices();
+    let (p, s) = (&sh.p, &sh.s);
+    ok(
+        admin(
+            p,
+            s,
+            Method::Patch,
+            &format!("/admin/api/v1/contacts/{}", sh.ada),
+            Some(json!({ "customer_subject": "idp|ada" })),
+        ),
+        200,
+    );
+    let ada = hs256(p, "idp|ada", AUDIENCE, 3600);
+    let (bob_id, bob) = person(
+        &sh,
+        &sh.acme,
+        "bob@acme.test",
+        json!(["technical"]),
+        "idp|bob",
+    );
+    let globex = id(&ok(
+        post(p, s, "/admin/api/v1/companies", json!({ "name": "Globex" })),
+        201,
+    ));
+    let (_, gia) = person(
+        &sh,
+        &globex,
+        "gia@globex.test",
+        json!(["billing", "executive"]),
+        "idp|gia",
+    );
+    let zed = hs256(p, "idp|zed", AUDIENCE, 3600);
+
+    // Two ACME orders: Ada's (the default billing contact) and Bob's.
+    sync_prices(p, &["price_books_1000", "price_agreement_800"]);
+    let mut numbers = vec![];
+    for (i, billing) in [None, Some(bob_id.as_str())].into_iter().enumerate() {
+        let mut body =
+            json!({ "company_id": sh.acme, "lines": [{ "variant_id": sh.v[0], "quantity": 2 }] });
+        if let Some(b) = billing {
+            body["billing_contact_id"] = json!(b);
+        }
+        let order_id = id(&ok(post(p, s, "/admin/api/v1/orders", body), 201));
+        p.serve(
+            &stripe("/v1/checkout/sessions"),
+            200,
+            &json!({ "id": format!("cs_{i}"), "url": format!("https://checkout.test/cs_{i}") }),
+        );
+        ok(
+            post(
+                p,
+                s,
+                &format!("/admin/api/v1/orders/{order_id}/send-checkout"),
+                json!({}),
+            ),
+            200,
+        );
+        numbers.push(p.text(&format!(
+            "SELECT order_number FROM orders WHERE id = '{order_id}'"
+        )));
+    }
+    let (adas, bobs) = (numbers[0].as_str(), numbers[1].as_str());
+    let list = |jwt: &str| {
+        ok(
+            shop_as(p, s, jwt, Method::Get, "/v1/orders", None, None),
+            200,
+        )
+    };
+
+    // Billing sees every ACME order; a technical contact their own; Globex none of them.
+    let all = list(&ada);
+    assert_eq!(order_numbers(&all), [bobs, adas], "newest first");
+    assert_eq!(all["data"][0]["company_id"], sh.acme.as_str());
+    assert_eq!(order_numbers(&list(&bob)), [bobs]);
+    assert!(order_numbers(&list(&gia)).is_empty());
+    assert!(order_numbers(&list(&zed)).is_empty());
+    let read = |jwt: &str, number: &str| {
+        shop_as(
+            p,
+            s,
+            jwt,
+            Method::Get,
+            &format!("/v1/orders/{number}"),
+            None,
+            None,
+        )
+        .status
+    };
+    assert_eq!(read(&ada, bobs), 200);
+    assert_eq!(read(&bob, bobs), 200);
+    assert_eq!(
+        read(&bob, adas),
+        404,
+        "not theirs, and their role sees only their own"
+    );
+    assert_eq!(read(&gia, adas), 404, "another company's order");
+    assert_eq!(read(&zed, adas), 404);
+
+    // Quotes at the caller's company's prices; naming another company is 404.
+    let quote = |jwt: &str, body: Value| {
+        shop_as(
+            p,
+            s,
+            jwt,
+            Method::Post,
+            "/v1/pricing/quote",
+            None,
+            Some(body),
+        )
+    };
+    let lines =
+        json!([{ "variant_id": sh.v[0], "quantity": 3 }, { "variant_id": sh.v[1], "quantity": 1 }]);
+    let q = ok(quote(&bob, json!({ "lines": lines })), 200);
+    assert_eq!(q["company_id"], sh.acme.as_str());
+    assert_eq!(q["lines"][0]["resolution"]["source"], "price_agreement");
+    assert_eq!(q["subtotal_amount"], 3 * 800 + 1000);
+    let g = ok(quote(&gia, json!({ "lines": lines })), 200);
+    assert_eq!(g["company_id"], globex.as_str());
+    assert!(
+        g["lines"][0]["resolution"].is_null(),
+        "ACME's agreement is not Globex's"
+    );
+    assert_eq!(g["lines"][1]["resolution"]["source"], "pricebook_global");
+    let r = quote(&gia, json!({ "company_id": sh.acme, "lines": lines }));
+    assert_eq!(r.status, 404, "{}", text(&r));
+    let r = quote(&zed, json!({ "lines": lines }));
+    assert_eq!(r.status, 403, "{}", text(&r));
+    let r = shop(
+        p,
+        s,
+        Method::Post,
+        "/v1/pricing/quote",
+        None,
+        Some(json!({ "lines": lines })),
+    );
+    assert_eq!(r.status, 401, "{}", text(&r));
+
+    // An archived contact acts for nobody.
+    ok(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/contacts/{bob_id}/archive"),
+            json!({}),
+        ),
+        200,
+    );
+    assert!(order_numbers(&list(&bob)).is_empty());
+    assert_eq!(read(&bob, bobs), 404);
+}

@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod contacts;
+pub mod people;
 
 use crate::AppError;
 use crate::admin::orders::parse_limit;

@@ -1,4 +1,5 @@
-//! Who may see an order: the customer who placed it, the guest holding the
+//! Who may see an order: the customer who placed it (a company's order: the company's
+//! people, by role — see `companies::people`), the guest holding the
 //! cart token it was placed with, or a guest holding an order-access token from
 //! `POST /v1/orders/lookup` (order number + email). Tokens are HMAC-signed and short-lived.
 
@@ -89,6 +90,12 @@ pub async fn may_see<P: Platform>(
         return Ok(false);
     }
     if let Some(claims) = &caller.customer {
+        if order.company_id.is_some() {
+            // A company's order: its people, by their role.
+            return Ok(crate::companies::people::member(p, caller)
+                .await?
+                .is_some_and(|m| m.may_see(order)));
+        }
         let Some(customer_id) = &order.customer_id else {
             return Ok(false);
         };

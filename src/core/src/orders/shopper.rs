@@ -20,6 +20,8 @@ pub struct OrderSummary {
     pub financial_status: crate::domain::FinancialStatus,
     pub currency: String,
     pub total: i64,
+    /// A company's order (the caller acts for that company).
+    pub company_id: Option<String>,
     pub created_at: String,
 }
 
@@ -31,7 +33,8 @@ pub struct OrderPage {
     pub next_starting_after: Option<String>,
 }
 
-/// The signed-in customer's orders, newest first.
+/// The signed-in customer's orders, newest first; for a company's contact, also the
+/// company's orders their role lets them see.
 ///
 /// # Errors
 /// 401 for guests; 422 for a bad limit.
@@ -55,22 +58,33 @@ pub async fn list_orders<P: Platform>(
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| AppError::validation("limit", "must be 1 to 100"))?,
     };
-    let Some(customer) = stores::customer_by_subject(p.db(), &caller.store.id, &claims.sub).await?
-    else {
-        return Ok(OrderPage {
-            data: vec![],
-            has_more: false,
-            next_starting_after: None,
-        });
+    let customer = stores::customer_by_subject(p.db(), &caller.store.id, &claims.sub).await?;
+    let member = crate::companies::people::member(p, caller).await?;
+    let mut rows = match (&member, &customer) {
+        (Some(m), customer) => {
+            orders::member_orders(
+                p.db(),
+                &caller.store.id,
+                customer.as_ref().map(|c| c.id.as_str()),
+                m.company_id(),
+                (!m.sees_company_orders).then_some(m.contact.id.as_str()),
+                starting_after,
+                limit + 1,
+            )
+            .await?
+        }
+        (None, Some(customer)) => {
+            orders::customer_orders(
+                p.db(),
+                &caller.store.id,
+                &customer.id,
+                starting_after,
+                limit + 1,
+            )
+            .await?
+        }
+        (None, None) => vec![],
     };
-    let mut rows = orders::customer_orders(
-        p.db(),
-        &caller.store.id,
-        &customer.id,
-        starting_after,
-        limit + 1,
-    )
-    .await?;
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     Ok(OrderPage {
@@ -87,6 +101,7 @@ pub async fn list_orders<P: Platform>(
                 financial_status: o.financial_status,
                 currency: o.currency,
                 total: o.total_amount,
+                company_id: o.company_id,
                 created_at: rfc3339(o.created_at),
             })
             .collect(),

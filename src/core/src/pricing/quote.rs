@@ -30,8 +30,8 @@ pub struct LineInput {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteInput {
-    /// Operators: the company to quote for (none: book prices only). Ignored in the
-    /// storefront, where it is the caller's company.
+    /// Operators: the company to quote for (none: book prices only). In the storefront it
+    /// is the caller's company; naming another answers 404.
     #[serde(default)]
     pub company_id: Option<String>,
     /// Default: the company's currency (or the store's).

@@ -249,6 +249,37 @@ pub async fn customer_orders(
     .await
 }
 
+/// A company contact's orders in the storefront: their own as a customer and their
+/// company's (all of them, or those they are the billing contact of), newest first.
+pub async fn member_orders(
+    db: &impl Db,
+    store_id: &str,
+    customer_id: Option<&str>,
+    company_id: &str,
+    only_billing_contact: Option<&str>,
+    before_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<OrderRow>, DbError> {
+    db.query(stmt!(
+        format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ( \
+               SELECT id FROM orders WHERE store_id = ? AND customer_id = ? \
+               UNION ALL \
+               SELECT id FROM orders WHERE company_id = ? AND store_id = ? AND (? IS NULL OR billing_contact_id = ?) \
+             ) AND id < ? ORDER BY id DESC LIMIT ?"
+        ),
+        store_id,
+        customer_id.unwrap_or(""),
+        company_id,
+        store_id,
+        only_billing_contact,
+        only_billing_contact,
+        before_id.unwrap_or("~"),
+        limit
+    ))
+    .await
+}
+
 pub fn items_stmt(order_id: &str) -> Stmt {
     stmt!(
         "SELECT id, order_id, variant_id, product_id, title, variant_title, sku, kind, options, unit_price, quantity, currency, price_source \
