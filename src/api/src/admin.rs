@@ -194,7 +194,7 @@ crate::route_table! {
     },
     ListOrders = Get "/admin/api/v1/orders" => list_orders(NoBody) -> Answer<OrderPage> {
         access: Access::Admin(Role::Support),
-        summary: "Orders, newest first: filters status, financial_status, provider, customer_id, needs_review, created_from, created_to (dates or RFC 3339); q = email or order number (or its beginning); limit, starting_after",
+        summary: "Orders, newest first: filters status, financial_status, provider, customer_id, company_id, needs_review, created_from, created_to (dates or RFC 3339); q = email or order number (or its beginning); limit, starting_after",
     },
     ExportOrders = Get "/admin/api/v1/orders/export.csv" => export_orders(NoBody) -> Response {
         access: Access::Admin(Role::Support),

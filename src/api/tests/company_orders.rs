@@ -306,7 +306,90 @@ fn a_draft_goes_to_checkout_only_with_synced_prices_and_keeps_its_provenance() {
         )),
         "price_agreement"
     );
-    let _ = sh.book_entry;
+
+    // The operator's order page, list and export say whose order it is and where each
+    // price came from.
+    let detail = ok(
+        admin(
+            p,
+            s,
+            Method::Get,
+            &format!("/admin/api/v1/orders/{order_id}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(detail["company"]["name"], "ACME");
+    assert_eq!(detail["company"]["billing_contact_email"], "ada@acme.test");
+    assert_eq!(
+        detail["company"]["billing_address"],
+        "ACME Receiving, 1 Dock Rd, Austin 73301, US"
+    );
+    let sources: Vec<(&str, &str)> = detail["item_prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["resolution"]["source"].as_str().unwrap(),
+                i["resolution"]["price_entry_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("price_agreement", sh.agreement_entry.as_str()),
+            ("pricebook_global", sh.book_entry.as_str())
+        ]
+    );
+    let listed = ok(
+        admin(
+            p,
+            s,
+            Method::Get,
+            &format!("/admin/api/v1/orders?company_id={}", sh.acme),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["data"][0]["company_name"], "ACME");
+    let none = ok(
+        admin(
+            p,
+            s,
+            Method::Get,
+            "/admin/api/v1/orders?company_id=co_nobody",
+            None,
+        ),
+        200,
+    );
+    assert!(none["data"].as_array().unwrap().is_empty());
+    let r = admin(
+        p,
+        s,
+        Method::Get,
+        &format!("/admin/api/v1/orders/export.csv?company_id={}", sh.acme),
+        None,
+    );
+    let csv = text(&run(r.drain_export(&p.db)).unwrap());
+    let row: Vec<&str> = csv
+        .trim_end()
+        .split("\r\n")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(
+        row[13..],
+        [
+            order_id.as_str(),
+            sh.acme.as_str(),
+            "ACME",
+            "price_agreement;pricebook_global"
+        ]
+    );
 }
 
 #[test]

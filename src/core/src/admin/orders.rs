@@ -7,8 +7,9 @@
 
 use crate::AppError;
 use crate::db::{Db, DbExt as _, Stmt, Value};
-use crate::domain::{FinancialStatus, OrderStatus, ProviderCode, format_amount};
+use crate::domain::{FinancialStatus, OrderStatus, PriceSource, ProviderCode, format_amount};
 use crate::ports::Platform;
+use crate::pricing::Resolution;
 use crate::sql::orders::{self, OrderRow};
 use crate::stmt;
 use crate::time_fmt::{Instant, parse_instant_ms, rfc3339};
@@ -22,6 +23,8 @@ pub struct OrderFilters {
     pub financial_status: Option<FinancialStatus>,
     pub provider: Option<ProviderCode>,
     pub customer_id: Option<String>,
+    /// A company's orders.
+    pub company_id: Option<String>,
     /// Only orders flagged for review (`review_reason` set).
     pub needs_review: bool,
     /// Inclusive lower / exclusive upper bound on `created_at` (ms).
@@ -91,6 +94,7 @@ impl OrderFilters {
                 })
                 .transpose()?,
             customer_id: nonempty("customer_id"),
+            company_id: nonempty("company_id"),
             needs_review: match nonempty("needs_review").as_deref() {
                 None | Some("false" | "0") => false,
                 Some("true" | "1") => true,
@@ -136,7 +140,9 @@ impl Cursor {
 
 pub const SUMMARY_COLUMNS: &str = "o.id, o.order_number, o.status, o.financial_status, o.email, o.customer_id, o.currency, \
     o.subtotal_amount, o.discount_amount, o.shipping_amount, o.tax_amount, o.total_amount, o.promo_code, o.review_reason, \
-    o.created_at, o.paid_at";
+    o.created_at, o.paid_at, o.company_id, \
+    (SELECT c.name FROM companies c WHERE c.id = o.company_id) AS company_name, \
+    (SELECT group_concat(DISTINCT i.price_source) FROM order_items i WHERE i.order_id = o.id) AS price_sources";
 
 /// The one query behind the list, the export and a customer's orders.
 pub fn list_query(store_id: &str, f: &OrderFilters, after: Option<&Cursor>, limit: u32) -> Stmt {
@@ -173,6 +179,10 @@ pub fn list_query(store_id: &str, f: &OrderFilters, after: Option<&Cursor>, limi
     }
     if let Some(c) = &f.customer_id {
         sql.push_str(" AND o.customer_id = ?");
+        params.push(c.as_str().into());
+    }
+    if let Some(c) = &f.company_id {
+        sql.push_str(" AND o.company_id = ?");
         params.push(c.as_str().into());
     }
     if f.needs_review {
@@ -232,6 +242,13 @@ pub struct OrderSummary {
     pub total: i64,
     pub promo_code: Option<String>,
     pub review_reason: Option<String>,
+    /// A company's order.
+    pub company_id: Option<String>,
+    pub company_name: Option<String>,
+    /// Where its items' prices came from (`pricebook_global`, `price_agreement`, …),
+    /// comma-separated (the export's column).
+    #[serde(skip_serializing, default)]
+    pub price_sources: Option<String>,
     #[serde(skip_deserializing)]
     pub created_at: String,
     #[serde(skip_deserializing)]
@@ -325,7 +342,7 @@ pub struct CsvExport {
     done: bool,
 }
 
-pub const CSV_HEADER: &str = "order_number,created_at,paid_at,status,financial_status,email,currency,subtotal,discount,shipping,tax,total,promo_code,order_id\r\n";
+pub const CSV_HEADER: &str = "order_number,created_at,paid_at,status,financial_status,email,currency,subtotal,discount,shipping,tax,total,promo_code,order_id,company_id,company_name,price_sources\r\n";
 const EXPORT_PAGE: u32 = 500;
 
 impl CsvExport {
@@ -376,6 +393,12 @@ impl CsvExport {
                 format_amount(o.total, &o.currency),
                 o.promo_code.clone().unwrap_or_default(),
                 o.id.clone(),
+                o.company_id.clone().unwrap_or_default(),
+                o.company_name.clone().unwrap_or_default(),
+                o.price_sources
+                    .clone()
+                    .unwrap_or_default()
+                    .replace(',', ";"),
             ];
             let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
             out.push_str(&line.join(","));
@@ -511,6 +534,22 @@ pub async fn detail<P: Platform>(
                 format!("SELECT {} AS refundable", crate::payments::refunds::REFUNDABLE_SQL),
                 order_id
             ),
+            stmt!(
+                "SELECT id AS order_item_id, price_source, price_source_ids, unit_price, currency FROM order_items WHERE order_id = ? ORDER BY rowid",
+                order_id
+            ),
+            stmt!(
+                "SELECT c.id, c.name, c.external_ref, c.payment_terms, \
+                    k.id AS billing_contact_id, k.first_name || ' ' || k.last_name AS billing_contact_name, k.email AS billing_contact_email, \
+                    a.id AS billing_address_id, \
+                    trim(a.name || ', ' || a.line1 || ', ' || a.city || ' ' || coalesce(a.postal_code, '') || ', ' || a.country) AS billing_address \
+                 FROM companies c LEFT JOIN contacts k ON k.id = ? LEFT JOIN addresses a ON a.id = ? \
+                 WHERE c.id = ? AND c.store_id = ?",
+                &o.billing_contact_id,
+                &o.billing_address_id,
+                &o.company_id,
+                store_id
+            ),
         ])
         .await?;
     let mut res = res.into_iter().map(|r| r.rows);
@@ -551,7 +590,22 @@ pub async fn detail<P: Platform>(
         .and_then(Json::as_i64)
         .unwrap_or(0)
         .max(0);
+    let item_prices = decode_all::<RecordedPrice>(next())?
+        .into_iter()
+        .map(|r| ItemPrice {
+            resolution: Resolution::recorded(
+                r.price_source,
+                &r.price_source_ids,
+                r.unit_price,
+                &r.currency,
+            ),
+            order_item_id: r.order_item_id,
+        })
+        .collect();
+    let company = decode_all(next())?.into_iter().next();
     Ok(OrderDetail {
+        company,
+        item_prices,
         stripe: stripe_links(p, &o),
         order: crate::orders::view_of(&o, items),
         customer,
@@ -584,6 +638,10 @@ pub struct OrderDetail {
     pub order: crate::orders::OrderView,
     /// The signed-in customer who placed it (none for a guest).
     pub customer: Option<CustomerSummary>,
+    /// The company it was sold to (none for a shopper's order).
+    pub company: Option<OrderCompany>,
+    /// Where each item's price came from, as it was priced (the items' order).
+    pub item_prices: Vec<ItemPrice>,
     pub money: Money,
     pub stripe: StripeLinks,
     pub fulfillment_orders: Vec<FulfillmentOrderDetail>,
@@ -597,6 +655,36 @@ pub struct OrderDetail {
     pub notifications: Vec<NotificationLine>,
     /// What happened to the order, oldest first.
     pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordedPrice {
+    order_item_id: String,
+    price_source: PriceSource,
+    price_source_ids: String,
+    unit_price: i64,
+    currency: String,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ItemPrice {
+    pub order_item_id: String,
+    pub resolution: Resolution,
+}
+
+/// A company's order: who it was sold to and billed to.
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct OrderCompany {
+    pub id: String,
+    pub name: String,
+    pub external_ref: Option<String>,
+    pub payment_terms: String,
+    pub billing_contact_id: Option<String>,
+    pub billing_contact_name: Option<String>,
+    pub billing_contact_email: Option<String>,
+    pub billing_address_id: Option<String>,
+    /// On one line, for people.
+    pub billing_address: Option<String>,
 }
 
 /// Amounts in the order's currency's minor unit.

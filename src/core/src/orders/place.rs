@@ -266,6 +266,7 @@ fn new_order<P: Platform>(
         updated_at: now,
         company_id: None,
         billing_contact_id: None,
+        billing_address_id: None,
     };
     (order, items)
 }

@@ -198,6 +198,28 @@ pub fn window(from: Option<&str>, to: Option<&str>) -> Result<(i64, Option<i64>)
     Ok((from, to))
 }
 
+impl Resolution {
+    /// What an order item keeps: the resolution it was priced with, or (an item a shopper
+    /// bought from the catalog, which records none) the catalog price.
+    pub fn recorded(source: PriceSource, ids: &str, unit_price: i64, currency: &str) -> Resolution {
+        serde_json::from_str::<Resolution>(ids).unwrap_or_else(|_| Resolution {
+            source,
+            unit_amount: unit_price,
+            currency: currency.to_lowercase(),
+            price_entry_id: None,
+            price_book_id: None,
+            price_agreement_id: None,
+            min_quantity: 1,
+            stripe_price_id: None,
+            synced_amount: None,
+            sync_status: SyncStatus::Pending,
+            strict_ready: false,
+            label: "Catalog price (the variant's own)".into(),
+            bespoke_note: None,
+        })
+    }
+}
+
 /// The resolution an order item was priced with.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ItemResolution {
@@ -241,22 +263,12 @@ pub async fn resolution_of_item<P: Platform>(
         ))
         .await?
         .ok_or(AppError::NotFound("order item"))?;
-    let resolution =
-        serde_json::from_str::<Resolution>(&r.price_source_ids).unwrap_or_else(|_| Resolution {
-            source: r.price_source,
-            unit_amount: r.unit_price,
-            currency: r.currency.to_lowercase(),
-            price_entry_id: None,
-            price_book_id: None,
-            price_agreement_id: None,
-            min_quantity: 1,
-            stripe_price_id: None,
-            synced_amount: None,
-            sync_status: SyncStatus::Pending,
-            strict_ready: false,
-            label: "Catalog price (the variant's own)".into(),
-            bespoke_note: None,
-        });
+    let resolution = Resolution::recorded(
+        r.price_source,
+        &r.price_source_ids,
+        r.unit_price,
+        &r.currency,
+    );
     Ok(ItemResolution {
         order_item_id: r.id,
         order_id: r.order_id,

@@ -43,6 +43,8 @@ pub struct OrderRow {
     pub company_id: Option<String>,
     #[serde(default)]
     pub billing_contact_id: Option<String>,
+    #[serde(default)]
+    pub billing_address_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -134,7 +136,7 @@ pub fn check_out_cart(cart_id: &str, order_id: &str, now: i64) -> Stmt {
 const ORDER_COLUMNS: &str = "id, store_id, order_number, customer_id, email, cart_id, status, financial_status, currency, subtotal_amount, \
     discount_amount, shipping_amount, tax_amount, total_amount, stripe_checkout_session_id, stripe_payment_intent_id, stripe_customer_id, \
     promo_code, shipping_address, review_reason, cancel_reason, checkout_url, payment_flow, paid_at, cancelled_at, created_at, updated_at, \
-    company_id, billing_contact_id";
+    company_id, billing_contact_id, billing_address_id";
 
 pub async fn order_by_id(db: &impl Db, id: &str) -> Result<Option<OrderRow>, DbError> {
     db.first(stmt!(
