@@ -362,10 +362,13 @@ pub async fn authorized<P: Platform, O: Operations>(
 
 /// A route table's operations, run with an admin's context.
 pub trait Operations: Copy + PartialEq + 'static {
+    /// The table they are declared in.
+    const ROUTES: &'static [Route<Self>];
     async fn run<P: Platform>(self, cx: &Cx<'_, P>) -> Result<Response, Problem>;
 }
 
 impl Operations for Op {
+    const ROUTES: &'static [Route<Op>] = ROUTES;
     async fn run<P: Platform>(self, cx: &Cx<'_, P>) -> Result<Response, Problem> {
         run(cx, self).await
     }
@@ -374,15 +377,15 @@ impl Operations for Op {
 /// An operation the web UI performs for an operator: which one, the id its path names
 /// (if any) and its JSON input. The UI names operations, never API paths.
 #[derive(Debug, Clone)]
-pub struct Call<'a> {
-    pub op: Op,
+pub struct Call<'a, O = Op> {
+    pub op: O,
     pub id: &'a str,
     pub input: serde_json::Value,
 }
 
-impl Call<'_> {
-    pub fn route(&self) -> &'static Route<Op> {
-        ROUTES
+impl<O: Operations> Call<'_, O> {
+    pub fn route(&self) -> &'static Route<O> {
+        O::ROUTES
             .iter()
             .find(|r| r.id == self.op)
             .expect("every operation has its route")
@@ -404,10 +407,10 @@ impl Call<'_> {
 ///
 /// # Errors
 /// 403 without the role; the operation's problem.
-pub async fn perform_as<P: Platform>(
+pub async fn perform_as<P: Platform, O: Operations>(
     p: &Audited<'_, P>,
     caller: &AdminCaller,
-    call: Call<'_>,
+    call: Call<'_, O>,
     idempotency_key: Option<&str>,
     request_id: &str,
 ) -> Result<Response, Problem> {

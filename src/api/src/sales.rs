@@ -9,8 +9,8 @@
 
 use crate::admin::{Cx, Operations, Reply, author, before_auth};
 use crate::http::{
-    Access, Answer, Json, List, Method, NoBody, NoContent, Problem, Request, Response, change,
-    creation, route,
+    Access, Answer, Json, List, Method, NoBody, NoContent, Problem, Request, Response, Route,
+    change, creation, route,
 };
 use crate::{Health, finish, healthz};
 use lading_core::admin::audit::Audited;
@@ -214,6 +214,7 @@ crate::route_table! {
 }
 
 impl Operations for Op {
+    const ROUTES: &'static [Route<Op>] = ROUTES;
     async fn run<P: Platform>(self, cx: &Cx<'_, P>) -> Result<Response, Problem> {
         run(cx, self).await
     }
@@ -223,10 +224,15 @@ impl Operations for Op {
 /// other request, a 405 on a sales path included, the admin Worker answers itself).
 pub fn serves(method: Method, path: &str) -> bool {
     route(ROUTES, method, path).is_ok_and(|(r, _)| r.id != Op::Healthz)
+        || crate::ui::sales::serves(method, path)
 }
 
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     let p = &Audited::new(p);
+    if crate::ui::is_ui_path(&req.path) {
+        let r = crate::ui::sales::handle(p, &req).await;
+        return finish(&req, Ok(r));
+    }
     let result = match route(ROUTES, req.method, &req.path) {
         Err(e) => Err(e),
         Ok((r, _)) if r.id == Op::Healthz => Ok(healthz(p, "sales").await),

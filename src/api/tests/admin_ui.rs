@@ -445,3 +445,223 @@ fn superadmins_create_re_role_and_revoke_keys_in_the_ui() {
         "one audit row each, none for the replay or the refusal"
     );
 }
+
+/// The flash a redirect carries (`notice` or `error`), decoded.
+fn flash(r: &Response, kind: &str) -> Option<String> {
+    let location = header(r, "location")?;
+    let (_, q) = location.split_once('?')?;
+    parse_query(q)
+        .into_iter()
+        .find(|(k, _)| k == kind)
+        .map(|(_, v)| v)
+}
+
+/// The id a redirect's location ends with (`/admin/companies/co_…` → `co_…`).
+fn redirected_id(r: &Response) -> String {
+    let location = header(r, "location").expect("a redirect");
+    let path = location.split('?').next().unwrap();
+    path.rsplit('/').next().unwrap().to_owned()
+}
+
+#[test]
+fn companies_prices_and_drafts_are_run_from_the_pages() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "SU");
+    let (_, v) = product(&p, &s, "sensor", 1500);
+    let cookie = sign_in(&p, &s.admin);
+    let form = |path: &str, fields: &[(&str, &str)]| {
+        let token = csrf_of(&html(&page(&p, Some(&cookie), "/admin/companies")));
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        let r = post_form(&p, Some(&cookie), path, &all);
+        assert_eq!(r.status, 303, "{path}: {}", html(&r));
+        r
+    };
+    // A company whose name would be markup, its billing contact and address.
+    let evil = "ACME <script>alert(1)</script>";
+    let r = form(
+        "/admin/companies",
+        &[("name", evil), ("payment_terms", "net_30")],
+    );
+    assert_eq!(flash(&r, "notice").as_deref(), Some("Company created."));
+    let acme = redirected_id(&r);
+    let r = form(
+        &format!("/admin/companies/{acme}/contacts"),
+        &[
+            ("first_name", "Ada"),
+            ("last_name", "Lovelace"),
+            ("email", "ada@acme.test"),
+            ("roles", "billing"),
+            ("roles", "executive"),
+            ("primary", "true"),
+            ("spending_limit", "5000"),
+            ("spending_period", "monthly"),
+        ],
+    );
+    assert_eq!(flash(&r, "error"), None);
+    let r = form(
+        &format!("/admin/companies/{acme}/addresses"),
+        &[
+            ("name", "ACME Receiving"),
+            ("line1", "1 Dock Rd"),
+            ("city", "Austin"),
+            ("postal_code", "73301"),
+            ("country", "us"),
+            ("default_for", "shipping"),
+            ("default_for", "billing"),
+        ],
+    );
+    assert_eq!(flash(&r, "error"), None);
+    // The same place again is refused, naming the address it already is.
+    let r = form(
+        &format!("/admin/companies/{acme}/addresses"),
+        &[
+            ("name", "ACME Receiving"),
+            ("line1", "1 Dock Rd"),
+            ("city", "Austin"),
+            ("postal_code", "73301"),
+            ("country", "US"),
+        ],
+    );
+    assert!(
+        flash(&r, "error").is_some_and(|e| e.contains("already")),
+        "{:?}",
+        flash(&r, "error")
+    );
+    let company = html(&page(
+        &p,
+        Some(&cookie),
+        &format!("/admin/companies/{acme}"),
+    ));
+    assert!(!company.contains("<script>alert"), "escaped");
+    assert!(company.contains("ACME &lt;script&gt;"));
+    assert!(
+        company.contains("billing (primary)") && company.contains("5000.00 USD monthly"),
+        "{company}"
+    );
+    assert!(
+        company.contains("ACME Receiving, 1 Dock Rd, Austin 73301, US"),
+        "{company}"
+    );
+    // An agreement with a price for the sensor: pending until Stripe has it.
+    let r = form(
+        &format!("/admin/companies/{acme}/agreements"),
+        &[("name", "ACME 2027 agreement"), ("status", "active")],
+    );
+    let agreement = redirected_id(&r);
+    assert!(
+        header(&r, "location")
+            .unwrap()
+            .starts_with("/admin/agreements/")
+    );
+    let r = form(
+        &format!("/admin/agreements/{agreement}/entries"),
+        &[
+            ("variant_id", &v[0]),
+            ("unit_amount", "8"),
+            ("min_quantity", ""),
+        ],
+    );
+    assert_eq!(flash(&r, "error"), None);
+    let page_html = html(&page(
+        &p,
+        Some(&cookie),
+        &format!("/admin/agreements/{agreement}"),
+    ));
+    assert!(
+        page_html.contains("8.00 USD") && page_html.contains("pending"),
+        "{page_html}"
+    );
+    assert!(page_html.contains("Re-sync"));
+    // Typed amounts are checked before anything is asked of the API.
+    let r = form(
+        &format!("/admin/agreements/{agreement}/entries"),
+        &[("variant_id", &v[0]), ("unit_amount", "eight")],
+    );
+    assert!(flash(&r, "error").is_some_and(|e| e.contains("unit_amount")));
+
+    // A draft shows where each line's price comes from; checkout refuses the unsynced line
+    // and says which one, and nothing is written.
+    let r = form(
+        &format!("/admin/companies/{acme}/draft-orders"),
+        &[("variant_id", &v[0]), ("quantity", "3")],
+    );
+    assert!(
+        header(&r, "location")
+            .unwrap()
+            .starts_with("/admin/draft-orders/")
+    );
+    let draft = redirected_id(&r);
+    let d = html(&page(
+        &p,
+        Some(&cookie),
+        &format!("/admin/draft-orders/{draft}"),
+    ));
+    assert!(
+        d.contains("ACME 2027 agreement") && d.contains("price agreement"),
+        "{d}"
+    );
+    assert!(d.contains("24.00 USD"), "3 × 8.00: {d}");
+    let before = p.row_counts();
+    let r = form(&format!("/admin/draft-orders/{draft}/send-checkout"), &[]);
+    let refused = flash(&r, "error").expect("refused");
+    assert!(
+        refused.contains("sensor") && refused.contains("not synced"),
+        "{refused}"
+    );
+    assert_eq!(p.row_counts(), before);
+    // A second line, then removed.
+    form(
+        &format!("/admin/draft-orders/{draft}/lines"),
+        &[("variant_id", &v[0]), ("quantity", "10")],
+    );
+    let d = html(&page(
+        &p,
+        Some(&cookie),
+        &format!("/admin/draft-orders/{draft}"),
+    ));
+    let line = d
+        .split("name=\"line_id\" value=\"")
+        .nth(2)
+        .expect("two lines")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    form(
+        &format!("/admin/draft-orders/{draft}/lines/remove"),
+        &[("line_id", &line)],
+    );
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM draft_order_lines WHERE draft_id = '{draft}'"
+        )),
+        1
+    );
+    // The list pages and the company's draft.
+    let list = html(&page(&p, Some(&cookie), "/admin/companies?q=ACME"));
+    assert!(list.contains(&format!("/admin/companies/{acme}")));
+    let books = html(&page(&p, Some(&cookie), "/admin/price-books"));
+    assert!(books.contains("ACME 2027 agreement"));
+    assert!(
+        html(&page(
+            &p,
+            Some(&cookie),
+            &format!("/admin/companies/{acme}")
+        ))
+        .contains(&draft)
+    );
+    // Forms need the session's CSRF token, like every other form.
+    let r = post_form(&p, Some(&cookie), "/admin/companies", &[("name", "Nope")]);
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM companies WHERE name = 'Nope'"),
+        0
+    );
+    // Signed out: the pages send you to sign in.
+    let r = page(&p, None, "/admin/companies");
+    assert_eq!(
+        (r.status, header(&r, "location")),
+        (303, Some("/admin/login"))
+    );
+}

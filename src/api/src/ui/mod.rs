@@ -5,6 +5,8 @@
 //! ([`crate::admin::perform_as`]): the same roles, idempotency and audit log.
 
 pub mod pages;
+pub mod sales;
+mod sales_pages;
 pub mod session;
 
 use crate::admin::{Call, Op, perform_as};
@@ -177,21 +179,84 @@ fn problem_text(pr: &Problem) -> String {
 
 /// Serves one UI request.
 pub async fn handle<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Response {
-    match serve(p, req).await {
-        Ok(r) => r,
-        Err(pr) => {
-            let text = problem_text(&pr);
-            let status = pr.status;
-            let page = if status == 401 {
-                pages::login(Some(&text))
-            } else {
-                pages::problem(status, &text)
-            };
-            let mut r = html(status, page);
-            r.log_cause = pr.cause;
-            r
+    serve(p, req).await.unwrap_or_else(problem_page)
+}
+
+/// A problem as a page (the login page when the operator must sign in).
+fn problem_page(pr: Problem) -> Response {
+    let text = problem_text(&pr);
+    let status = pr.status;
+    let page = if status == 401 {
+        pages::login(Some(&text))
+    } else {
+        pages::problem(status, &text)
+    };
+    let mut r = html(status, page);
+    r.log_cause = pr.cause;
+    r
+}
+
+/// A signed-in operator's request: who, the keys this page's forms carry, and the posted
+/// form (already checked against the session's CSRF token).
+struct Visit {
+    op: Operator,
+    csrf: String,
+    nonce: String,
+    form: Vec<(String, String)>,
+}
+
+impl Visit {
+    fn keys(&self) -> pages::FormKeys<'_> {
+        pages::FormKeys {
+            csrf: &self.csrf,
+            nonce: &self.nonce,
         }
     }
+
+    /// The page frame: the operator, the form keys and the flash from the query.
+    fn page<'a>(&'a self, req: &'a Request, title: &'a str, nav: &'a str) -> Page<'a> {
+        Page {
+            title,
+            operator: Some(&self.op),
+            csrf: self.keys(),
+            notice: req.query_param("notice"),
+            error: req.query_param("error"),
+            nav,
+        }
+    }
+}
+
+/// The operator behind the request, or the answer for a browser that is not signed in
+/// (the login page; a GET is sent there).
+///
+/// # Errors
+/// 403 for a form without this session's CSRF token; 503 when sessions are not configured.
+async fn visit<P: Platform>(p: &P, req: &Request) -> Result<Result<Visit, Response>, Problem> {
+    let secret = session::secret(p)?.to_owned();
+    let Some(op) = session::operator(p, req).await? else {
+        return Ok(Err(match req.method {
+            Method::Get | Method::Head => redirect("/admin/login"),
+            _ => html(
+                401,
+                pages::login(Some("Your session ended; sign in again.")),
+            ),
+        }));
+    };
+    let mut form = vec![];
+    if req.method == Method::Post {
+        form = parse_query(&String::from_utf8_lossy(&req.body));
+        if !session::check_form(&secret, &op, req, &form) {
+            return Err(Problem::new(403, "csrf_failed", "Forbidden").detail(
+                "The form is stale or came from another site; reload the page and try again.",
+            ));
+        }
+    }
+    Ok(Ok(Visit {
+        csrf: session::csrf_token(&secret, &op.session),
+        nonce: p.new_token("f", 12),
+        op,
+        form,
+    }))
 }
 
 async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Response, Problem> {
@@ -215,46 +280,17 @@ async fn serve<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Respons
         Ui::Login => return login(p, req).await,
         _ => {}
     }
-    let secret = session::secret(p)?.to_owned();
-    let Some(op) = session::operator(p, req).await? else {
-        return Ok(match req.method {
-            Method::Get | Method::Head => redirect("/admin/login"),
-            _ => html(
-                401,
-                pages::login(Some("Your session ended; sign in again.")),
-            ),
-        });
+    let v = match visit(p, req).await? {
+        Ok(v) => v,
+        Err(sign_in) => return Ok(sign_in),
     };
-    let csrf = session::csrf_token(&secret, &op.session);
-    let nonce = p.new_token("f", 12);
     if req.method == Method::Post {
-        let form = parse_query(&String::from_utf8_lossy(&req.body));
-        if !session::check_form(&secret, &op, req, &form) {
-            return Err(Problem::new(403, "csrf_failed", "Forbidden").detail(
-                "The form is stale or came from another site; reload the page and try again.",
-            ));
-        }
         if ui == Ui::CreateKey {
-            let keys = pages::FormKeys {
-                csrf: &csrf,
-                nonce: &nonce,
-            };
-            return create_key(p, req, &op, &form, keys).await;
+            return create_key(p, req, &v.op, &v.form, v.keys()).await;
         }
-        return act(p, req, ui, &params, &op, &form).await;
+        return act(p, req, ui, &params, &v.op, &v.form).await;
     }
-    let base = Page {
-        title: "",
-        operator: Some(&op),
-        csrf: pages::FormKeys {
-            csrf: &csrf,
-            nonce: &nonce,
-        },
-        notice: req.query_param("notice"),
-        error: req.query_param("error"),
-        nav: "",
-    };
-    page(p, req, ui, &params, &op, &base).await
+    page(p, req, ui, &params, &v.op, &v.page(req, "", "")).await
 }
 
 /// The page a GET shows, around `base` (the operator, the form keys and the flash).
@@ -491,7 +527,7 @@ async fn create_key<P: Platform>(
 }
 
 /// One Idempotency-Key per form on a rendered page: sent twice, answered once.
-fn idempotency_key(nonce: &str, call: &Call<'_>) -> Option<String> {
+fn idempotency_key<O: crate::admin::Operations>(nonce: &str, call: &Call<'_, O>) -> Option<String> {
     (!nonce.is_empty()
         && nonce.len() <= 64
         && nonce

@@ -44,7 +44,8 @@ pub fn layout(pg: &Page<'_>, body: Markup) -> Markup {
                         nav {
                             @for (id, href, label) in [("orders", "/admin/orders", "Orders"), ("fulfillment", "/admin/fulfillment", "Fulfillment"),
                                                         ("products", "/admin/products", "Products"), ("promo", "/admin/promo-codes", "Promo codes"),
-                                                        ("users", "/admin/users", "Users")] {
+                                                        ("users", "/admin/users", "Users"),
+                                                        ("companies", "/admin/companies", "Companies"), ("prices", "/admin/price-books", "Price books")] {
                                 a href=(href) class=@if pg.nav == id { "current" } { (label) }
                             }
                             @if op.can(Role::Admin) {
@@ -122,21 +123,21 @@ pub fn problem(status: u16, message: &str) -> Markup {
     )
 }
 
-fn money(minor: Option<i64>, currency: &str) -> String {
+pub(super) fn money(minor: Option<i64>, currency: &str) -> String {
     minor.map_or_else(String::new, |m| {
         format!("{} {}", format_amount(m, currency), currency.to_uppercase())
     })
 }
 
-fn badge(s: &str) -> Markup {
+pub(super) fn badge(s: &str) -> Markup {
     html! { span class={ "badge " (s) } { (s.replace('_', " ")) } }
 }
 
-fn csrf(k: FormKeys<'_>) -> Markup {
+pub(super) fn csrf(k: FormKeys<'_>) -> Markup {
     html! { input type="hidden" name="_csrf" value=(k.csrf); input type="hidden" name="_idem" value=(k.nonce); }
 }
 
-fn opt<'a>(v: &'a Value, k: &str) -> &'a str {
+pub(super) fn opt<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
 }
 
