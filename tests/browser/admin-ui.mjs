@@ -1,16 +1,27 @@
 // The admin web UI in a real browser: Debian's headless Chromium driven by playwright-core.
 // Run by the end-to-end suite (tests/e2e/admin.rs), which prepares the store and checks in
-// D1 what the clicks did. Env: ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, ARTIFACTS;
-// CHROMIUM (default /usr/bin/chromium).
+// D1 what the clicks did. Env: ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT (a
+// physical variant sold to a company), ARTIFACTS; CHROMIUM (default /usr/bin/chromium).
 import { chromium } from "playwright-core";
 import { join } from "node:path";
 
-const { ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, ARTIFACTS } = process.env;
-for (const [k, v] of Object.entries({ ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, ARTIFACTS })) {
+const { ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT, ARTIFACTS } = process.env;
+for (const [k, v] of Object.entries({ ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT, ARTIFACTS })) {
   if (!v) throw new Error(`${k} is not set`);
 }
 const step = (m) => console.log(`browser: ${m}`);
 const fail = (m) => { throw new Error(m); };
+
+// Reloads the page until `locator` shows (something the Workers do in the background: a
+// price synced through the queue, a payment's webhook), or fails after `ms`.
+async function reloadUntil(page, locator, what, ms = 45000) {
+  const deadline = Date.now() + ms;
+  while (!(await locator.count())) {
+    if (Date.now() > deadline) fail(`${what}: not seen within ${ms / 1000} s`);
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -75,6 +86,69 @@ try {
   await page.screenshot({ path: join(ARTIFACTS, "admin-fulfillment.png"), fullPage: true });
   await Promise.all([page.waitForURL(/notice=/), retry.first().click()]);
   await page.locator("p.notice", { hasText: "Queued for another attempt" }).waitFor();
+
+  step("sell to a company: company, billing contact, address");
+  await page.click("nav a[href='/admin/companies']");
+  await page.waitForURL("**/admin/companies");
+  await page.fill("#co-name", "Initech");
+  await page.selectOption("#co-terms", "net_30");
+  await Promise.all([page.waitForURL(/\/admin\/companies\/co_/), page.click("form.card[action='/admin/companies'] button[type=submit]")]);
+  await page.fill("#ct-first", "Bill");
+  await page.fill("#ct-last", "Lumbergh");
+  await page.fill("#ct-email", "bill@initech.test");
+  await page.check("input[name=roles][value=billing]");
+  await page.check("input[name=primary]");
+  await Promise.all([page.waitForURL(/notice=/), page.click("form[action$='/contacts'] button[type=submit]")]);
+  await page.locator("p.notice", { hasText: "Contact added" }).waitFor();
+  await page.fill("#ad-name", "Initech Receiving");
+  await page.fill("#ad-line1", "4120 Freidrich Ln");
+  await page.fill("#ad-city", "Austin");
+  await page.fill("#ad-postal", "78744");
+  await page.fill("#ad-country", "US");
+  await page.check("input[name=default_for][value=shipping]");
+  await page.check("input[name=default_for][value=billing]");
+  await Promise.all([page.waitForURL(/notice=Address/), page.click("form[action$='/addresses'] button[type=submit]")]);
+  await page.locator("td", { hasText: "4120 Freidrich Ln" }).waitFor();
+
+  step("an agreement pricing the variant at 25.00, synced to Stripe through the queue");
+  await page.fill("#ag-name", "Initech 2027 agreement");
+  await page.selectOption("#ag-status", "active");
+  await Promise.all([page.waitForURL(/\/admin\/agreements\/pa_/), page.click("form[action$='/agreements'] button[type=submit]")]);
+  await page.selectOption("#en-variant", B2B_VARIANT);
+  await page.fill("#en-amount", "25");
+  await Promise.all([page.waitForURL(/notice=Price/), page.click("form[action$='/entries'] button[type=submit]")]);
+  await reloadUntil(page, page.locator("span.badge.synced"), "the agreement price synced");
+  await page.screenshot({ path: join(ARTIFACTS, "admin-agreement.png"), fullPage: true });
+
+  step("draft an order of 4 and send checkout to the billing contact");
+  await page.click("dd a[href^='/admin/companies/']");
+  await page.waitForURL(/\/admin\/companies\/co_/);
+  await page.selectOption("#dr-variant", B2B_VARIANT);
+  await page.fill("#dr-qty", "4");
+  await Promise.all([page.waitForURL(/\/admin\/draft-orders\//), page.click("form[action$='/draft-orders'] button[type=submit]")]);
+  await page.locator("td", { hasText: "Initech 2027 agreement" }).waitFor();
+  await page.locator("td.num", { hasText: "100.00 USD" }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "admin-draft.png"), fullPage: true });
+  await Promise.all([page.waitForURL(/\/admin\/orders\/.*notice=/), page.click("form[action$='/send-checkout'] button[type=submit]")]);
+  const sent = await page.locator("p.notice").innerText();
+  const checkoutUrl = (sent.match(/https?:\/\/\S+\/checkout\/\S+/) || fail(`no checkout link in: ${sent}`))[0];
+  const b2bOrder = new URL(page.url()).pathname;
+
+  step("pay on the simulator's hosted checkout page");
+  // In a tab of its own: after paying, the page goes on to the store's success URL, which
+  // no server answers here.
+  const hosted = await context.newPage();
+  await hosted.goto(checkoutUrl);
+  await Promise.all([
+    hosted.waitForResponse((r) => r.url().endsWith("/pay") && r.request().method() === "POST"),
+    hosted.click("button:has-text('Pay')", { noWaitAfter: true }),
+  ]);
+  await hosted.close();
+  await page.goto(`${ADMIN_BASE}${b2bOrder}`);
+  await reloadUntil(page, page.locator("section.summary span.badge.paid"), "the company's order paid");
+  await page.locator("td", { hasText: "Initech 2027 agreement" }).locator("span.badge.price_agreement").waitFor();
+  await page.locator("dd", { hasText: "Bill Lumbergh <bill@initech.test>" }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "admin-company-order.png"), fullPage: true });
 
   step("the order page on a phone");
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });

@@ -446,6 +446,7 @@ async fn an_operator_works_an_order_in_the_admin_ui_in_headless_chromium(c: &Ctx
         .env("ADMIN_KEY", &admin_key)
         .env("ORDER_EMAIL", "guest@example.com")
         .env("ORDER_ID", &order)
+        .env("B2B_VARIANT", &v[0])
         .env("ARTIFACTS", &artifacts)
         .kill_on_drop(true)
         .output()
@@ -486,10 +487,46 @@ async fn an_operator_works_an_order_in_the_admin_ui_in_headless_chromium(c: &Ctx
         );
     }
     assert!(total > 1234);
+    // The company's order the pages drafted and sent: paid at the agreement's price, its
+    // item keeping where the price came from and the Stripe Price it was sold at.
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM orders o JOIN companies co ON co.id = o.company_id \
+             JOIN order_items i ON i.order_id = o.id \
+             WHERE co.store_id = ?1 AND co.name = 'Initech' AND o.status = 'paid' AND o.financial_status = 'paid' \
+               AND i.quantity = 4 AND i.unit_price = 2500 AND i.price_source = 'price_agreement' \
+               AND json_extract(i.price_source_ids, '$.stripe_price_id') LIKE 'price_%'",
+            &s.id
+        ),
+        1
+    );
+    for action in [
+        "company.create",
+        "contact.create",
+        "address.create",
+        "price_agreement.create",
+        "price_agreement.entry_add",
+        "order.draft",
+        "order.send_checkout",
+    ] {
+        assert_eq!(
+            c.count(
+                &format!(
+                    "SELECT COUNT(*) FROM audit_log WHERE store_id = ?1 AND action = '{action}'"
+                ),
+                &s.id
+            ),
+            1,
+            "{action} audited"
+        );
+    }
     for shot in [
         "admin-orders.png",
         "admin-order.png",
         "admin-fulfillment.png",
+        "admin-agreement.png",
+        "admin-draft.png",
+        "admin-company-order.png",
         "admin-order-phone.png",
     ] {
         let meta =

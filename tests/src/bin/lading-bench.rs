@@ -71,6 +71,10 @@ fn main() {
             }
         }
         let shop = Shop { pk, variants, secret: stack.stripe_webhook_secret.clone() };
+        if arg("--quote-only", 0) == 1 {
+            quote_at_volume(&stack, &c, &key).await;
+            return;
+        }
         eprintln!("==> D1 cost per operation");
         let costs = d1_costs(&stack, &c, &shop).await;
         eprintln!("==> load through the dev gateway");
@@ -97,6 +101,7 @@ fn main() {
         if !ok_gateway {
             println!("(through the gateway every route is capped near the trivial endpoint's rate: the gateway's hop dominates)");
         }
+        quote_at_volume(&stack, &c, &key).await;
         let provider_cost = fulfillment_latency(&stack, &c, arg("--orders", 100)).await;
         print_costs("D1 cost of a provider webhook", &provider_cost);
         download_streaming(&stack, &c, arg("--file-mb", 50)).await;
@@ -1045,4 +1050,226 @@ async fn admin_at_volume(stack: &Stack, c: &Client, n: u32) {
 /// A day as `YYYY-MM-DD` (UTC).
 fn time_of(ms: i64) -> String {
     lading_core::time_fmt::rfc3339(ms)[..10].to_owned()
+}
+
+/// A company's 100-line quote with 10 000 price entries in local D1 (1 000 variants, each in
+/// a global book with two tiers, four regional books and four companies' agreements),
+/// beside the trivial endpoint in the same run; then the resolver's queries' plans on the
+/// same database.
+async fn quote_at_volume(stack: &Stack, c: &Client, key: &str) {
+    let admin = stack.worker("admin");
+    let post = |path: &str, body: serde_json::Value| {
+        c.post(&format!("{admin}/admin/api/v1{path}"))
+            .bearer(key)
+            .json(&body)
+            .send()
+    };
+    let mut variants = Vec::new();
+    for i in 0..250 {
+        let r = post("/products", json!({
+            "title": format!("Bench part {i}"), "status": "active",
+            "variants": (0..4).map(|k| json!({ "sku": format!("Q-{i}-{k}"), "kind": "physical", "price_amount": 500 + k })).collect::<Vec<_>>()
+        })).await;
+        for v in r.body["variants"].as_array().expect("variants") {
+            variants.push(v["id"].as_str().expect("id").to_owned());
+        }
+    }
+    let mut parents: Vec<(&str, String)> = Vec::new();
+    let r = post(
+        "/price-books",
+        json!({ "name": "List", "scope": "global", "active": true }),
+    )
+    .await;
+    parents.push(("book_id", r.body["id"].as_str().expect("book").to_owned()));
+    for country in ["DE", "FR", "US", "GB"] {
+        let r = post("/price-books", json!({ "name": format!("{country} list"), "scope": "regional", "countries": [country], "active": true })).await;
+        parents.push(("book_id", r.body["id"].as_str().expect("book").to_owned()));
+    }
+    let mut companies = Vec::new();
+    for n in 0..4 {
+        let r = post(
+            "/companies",
+            json!({ "name": format!("Bench company {n}") }),
+        )
+        .await;
+        let company = r.body["id"].as_str().expect("company").to_owned();
+        let r = post("/price-agreements", json!({ "company_id": company, "name": format!("Bench agreement {n}"), "status": "active" })).await;
+        parents.push((
+            "agreement_id",
+            r.body["id"].as_str().expect("agreement").to_owned(),
+        ));
+        companies.push(company);
+    }
+    let seeded = Instant::now();
+    {
+        let mut d1 = stack.d1();
+        let store: String = d1
+            .query_row(
+                "SELECT store_id FROM companies WHERE id = ?1",
+                [&companies[0]],
+                |r| r.get(0),
+            )
+            .expect("store");
+        let tx = d1.transaction().expect("tx");
+        let mut n = 0;
+        for (p, (column, parent)) in parents.iter().enumerate() {
+            let tiers: &[i64] = if p == 0 { &[1, 10] } else { &[1] };
+            for (k, v) in variants.iter().enumerate() {
+                for min in tiers {
+                    n += 1;
+                    let amount = 400 + (k as i64 % 50) - min - p as i64;
+                    tx.execute(
+                        &format!("INSERT INTO price_entries (id, store_id, {column}, variant_id, min_quantity, unit_amount, currency, \
+                                   sync_status, stripe_price_id, synced_amount, synced_at, created_at, updated_at) \
+                                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'USD', 'synced', ?7, ?6, 1, 1, 1)"),
+                        rusqlite::params![format!("pe_bench_{n:05}"), store, parent, v, min, amount, format!("price_bench_{n:05}")],
+                    )
+                    .expect("entry");
+                }
+            }
+        }
+        tx.commit().expect("commit");
+        println!(
+            "\nquote: {n} price entries for {} variants seeded in local D1 in {:.1} s",
+            variants.len(),
+            seeded.elapsed().as_secs_f64()
+        );
+    }
+    let sales_quote = format!("{admin}/admin/api/v1/pricing/quote");
+    let http = c.http().clone();
+    let rounds = 40;
+    let mark = stack.log_len();
+    let (mut quote_ms, mut trivial_ms) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        let lines: Vec<serde_json::Value> = (0..100)
+            .map(|k| json!({ "variant_id": variants[(i * 97 + k * 7) % variants.len()], "quantity": 1 + (k % 20) }))
+            .collect();
+        let body =
+            json!({ "company_id": companies[i % 4], "ship_to_country": "US", "lines": lines });
+        let t = Instant::now();
+        let r = http
+            .post(&sales_quote)
+            .bearer_auth(key)
+            .header("x-request-id", format!("bench-quote-{i}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("quote");
+        let status = r.status();
+        let answer: serde_json::Value = r.json().await.expect("json");
+        quote_ms.push(t.elapsed());
+        assert!(status.is_success(), "quote: {status} {answer}");
+        assert_eq!(answer["complete"], true, "every line priced");
+        assert_eq!(
+            answer["lines"][0]["resolution"]["source"],
+            "price_agreement"
+        );
+        let t = Instant::now();
+        let r = http
+            .get(format!("{admin}/healthz"))
+            .send()
+            .await
+            .expect("healthz");
+        assert!(r.status().is_success());
+        trivial_ms.push(t.elapsed());
+    }
+    let pct = |v: &mut Vec<Duration>, q: f64| {
+        v.sort_unstable();
+        v[((v.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3
+    };
+    let (q50, q99) = (pct(&mut quote_ms, 0.5), pct(&mut quote_ms, 0.99));
+    let (t50, t99) = (pct(&mut trivial_ms, 0.5), pct(&mut trivial_ms, 0.99));
+    let costs: Vec<Cost> = logged(stack, mark, rounds, |l| {
+        l["request_id"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("bench-quote-"))
+    })
+    .await
+    .iter()
+    .map(Cost::of)
+    .collect();
+    let cost = Cost::median(&costs);
+    println!(
+        "{:<44} {:>9} {:>9} {:>8}",
+        format!("one at a time, {rounds} rounds"),
+        "p50 ms",
+        "p99 ms",
+        "ratio"
+    );
+    println!(
+        "{:<44} {t50:>9.2} {t99:>9.2} {:>8}",
+        "GET /healthz (trivial D1)", "1.00x"
+    );
+    println!(
+        "{:<44} {q50:>9.2} {q99:>9.2} {:>7.2}x",
+        "POST pricing/quote (100 lines, 10k entries)",
+        q50 / t50
+    );
+    println!(
+        "quote D1 cost (median): {} round trips, {} rows read, {} rows written",
+        cost.round_trips, cost.rows_read, cost.rows_written
+    );
+    let d1 = stack.d1();
+    let us = lading_core::domain::Country::parse("US").expect("US");
+    let store: String = d1
+        .query_row(
+            "SELECT store_id FROM companies WHERE id = ?1",
+            [&companies[0]],
+            |r| r.get(0),
+        )
+        .expect("store");
+    let ids: Vec<&str> = variants.iter().take(100).map(String::as_str).collect();
+    let cx = lading_core::pricing::PricingContext {
+        store_id: &store,
+        company_id: Some(&companies[0]),
+        ship_to: Some(&us),
+        currency: "USD",
+        at_ms: 2,
+    };
+    let queries = [
+        (
+            "resolver (company, country)",
+            lading_core::pricing::candidates_query(&cx, &ids),
+        ),
+        (
+            "resolver (no company, no country)",
+            lading_core::pricing::candidates_query(
+                &lading_core::pricing::PricingContext {
+                    company_id: None,
+                    ship_to: None,
+                    ..cx.clone()
+                },
+                &ids,
+            ),
+        ),
+        (
+            "the quote's variants",
+            lading_core::pricing::quote::variants_query(&store, &ids),
+        ),
+    ];
+    let tables = &[
+        "price_entries",
+        "price_books",
+        "price_agreements",
+        "price_book_countries",
+        "variants",
+        "products",
+        "e",
+        "b",
+        "a",
+        "c",
+        "v",
+        "pr",
+    ];
+    for (name, q) in &queries {
+        let scans = lading_core::sqlite::full_scans(&d1, q, tables).expect("plan");
+        println!(
+            "query plan on local D1, {name}: {}",
+            if scans.is_empty() {
+                "indexed (no full scan)".to_owned()
+            } else {
+                format!("FULL SCAN {scans:?}")
+            }
+        );
+    }
 }

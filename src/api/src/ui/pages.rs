@@ -255,14 +255,20 @@ pub fn order(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
                     @if let Some(c) = d["customer"].as_object() {
                         dt { "Customer" } dd { a href={ "/admin/users/" (c.get("id").and_then(Value::as_str).unwrap_or("")) } { (c.get("email").and_then(Value::as_str).unwrap_or("customer")) } }
                     }
+                    @if let Some(c) = d["company"].as_object().map(|_| &d["company"]) {
+                        dt { "Company" } dd { a href={ "/admin/companies/" (opt(c, "id")) } { (opt(c, "name")) } " · " (opt(c, "payment_terms")) }
+                        dt { "Billed to" } dd { (opt(c, "billing_contact_name")) " <" (opt(c, "billing_contact_email")) ">" br; (opt(c, "billing_address")) }
+                    }
                     @if let Some(u) = d["stripe"]["payment"].as_str() { dt { "Stripe" } dd { a href=(u) rel="noreferrer" target="_blank" { "Payment in the Stripe dashboard" } } }
                 }
             }
             h2 { "Items" }
             div.scroll { table {
-                thead { tr { th { "Item" } th { "SKU" } th { "Kind" } th.num { "Qty" } th.num { "Line total" } } }
-                tbody { @for i in d["order"]["items"].as_array().into_iter().flatten() {
-                    tr { td { (opt(i, "title")) " — " (opt(i, "variant_title")) } td { (opt(i, "sku")) } td { (opt(i, "kind")) } td.num { (i["quantity"]) } td.num { (money(i["line_total"].as_i64(), cur)) } }
+                thead { tr { th { "Item" } th { "SKU" } th { "Kind" } th.num { "Qty" } th.num { "Line total" } th { "Price from" } } }
+                tbody { @for (n, i) in d["order"]["items"].as_array().into_iter().flatten().enumerate() {
+                    @let priced = &d["item_prices"][n]["resolution"];
+                    tr { td { (opt(i, "title")) " — " (opt(i, "variant_title")) } td { (opt(i, "sku")) } td { (opt(i, "kind")) } td.num { (i["quantity"]) } td.num { (money(i["line_total"].as_i64(), cur)) }
+                         td { (badge(opt(priced, "source"))) " " span.hint { (opt(priced, "label")) } @if let Some(note) = priced["bespoke_note"].as_str() { br; span.hint { "Note: " (note) } } } }
                 } }
             } }
             h2 { "Fulfillment" }
