@@ -934,21 +934,7 @@ fn pricing_queries_use_an_index() {
     use lading_core::sqlite::full_scans;
     let p = TestPlatform::new();
     let conn = p.db.conn();
-    let tables = &[
-        "price_entries",
-        "price_books",
-        "price_agreements",
-        "price_book_countries",
-        "variants",
-        "products",
-        "e",
-        "b",
-        "a",
-        "c",
-        "v",
-        "pr",
-        "co",
-    ];
+    let tables = lading_core::pricing::PLANNED_TABLES;
     let us = Country::parse("US").unwrap();
     let cx = PricingContext {
         store_id: "st_1",

@@ -1247,20 +1247,7 @@ async fn quote_at_volume(stack: &Stack, c: &Client, key: &str) {
             lading_core::pricing::quote::variants_query(&store, &ids),
         ),
     ];
-    let tables = &[
-        "price_entries",
-        "price_books",
-        "price_agreements",
-        "price_book_countries",
-        "variants",
-        "products",
-        "e",
-        "b",
-        "a",
-        "c",
-        "v",
-        "pr",
-    ];
+    let tables = lading_core::pricing::PLANNED_TABLES;
     for (name, q) in &queries {
         let scans = lading_core::sqlite::full_scans(&d1, q, tables).expect("plan");
         println!(

@@ -8,7 +8,7 @@ use crate::AppError;
 use crate::companies::addresses::{self, AddressInput, AddressView, Checked as CheckedAddress};
 use crate::companies::{self, contacts};
 use crate::db::{Db as _, DbError, DbExt as _, Stmt};
-use crate::domain::{Currency, PriceSource, SyncStatus};
+use crate::domain::{Currency, PriceSource};
 use crate::ports::{Platform, PlatformExt as _};
 use crate::pricing::Resolution;
 use crate::pricing::quote::{self, Buyer, LineInput, Quote, QuoteLine};
@@ -170,20 +170,13 @@ pub(crate) async fn draft_row<P: Platform>(
 /// The resolution of a line priced by hand.
 pub fn bespoke(unit_amount: i64, currency: &str, note: &str) -> Resolution {
     Resolution {
-        source: PriceSource::Bespoke,
-        unit_amount,
-        currency: currency.to_lowercase(),
-        price_entry_id: None,
-        price_book_id: None,
-        price_agreement_id: None,
-        min_quantity: 1,
-        stripe_price_id: None,
-        synced_amount: None,
-        sync_status: SyncStatus::Pending,
-        // A hand-set price has no Stripe Price: strict checkout refuses it.
-        strict_ready: false,
-        label: format!("Bespoke: {note}"),
         bespoke_note: Some(note.to_owned()),
+        ..Resolution::unlisted(
+            PriceSource::Bespoke,
+            unit_amount,
+            currency,
+            format!("Bespoke: {note}"),
+        )
     }
 }
 

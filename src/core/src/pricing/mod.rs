@@ -199,12 +199,17 @@ pub fn window(from: Option<&str>, to: Option<&str>) -> Result<(i64, Option<i64>)
 }
 
 impl Resolution {
-    /// What an order item keeps: the resolution it was priced with, or (an item a shopper
-    /// bought from the catalog, which records none) the catalog price.
-    pub fn recorded(source: PriceSource, ids: &str, unit_price: i64, currency: &str) -> Resolution {
-        serde_json::from_str::<Resolution>(ids).unwrap_or_else(|_| Resolution {
+    /// A price that comes from no book or agreement (and so has no Stripe Price: strict
+    /// checkout refuses it).
+    pub fn unlisted(
+        source: PriceSource,
+        unit_amount: i64,
+        currency: &str,
+        label: String,
+    ) -> Resolution {
+        Resolution {
             source,
-            unit_amount: unit_price,
+            unit_amount,
             currency: currency.to_lowercase(),
             price_entry_id: None,
             price_book_id: None,
@@ -214,11 +219,41 @@ impl Resolution {
             synced_amount: None,
             sync_status: SyncStatus::Pending,
             strict_ready: false,
-            label: "Catalog price (the variant's own)".into(),
+            label,
             bespoke_note: None,
+        }
+    }
+
+    /// What an order item keeps: the resolution it was priced with, or (an item a shopper
+    /// bought from the catalog, which records none) the catalog price.
+    pub fn recorded(source: PriceSource, ids: &str, unit_price: i64, currency: &str) -> Resolution {
+        serde_json::from_str::<Resolution>(ids).unwrap_or_else(|_| {
+            Resolution::unlisted(
+                source,
+                unit_price,
+                currency,
+                "Catalog price (the variant's own)".into(),
+            )
         })
     }
 }
+
+/// The tables (and their aliases) the pricing queries read, for query-plan checks.
+pub const PLANNED_TABLES: &[&str] = &[
+    "price_entries",
+    "price_books",
+    "price_agreements",
+    "price_book_countries",
+    "variants",
+    "products",
+    "e",
+    "b",
+    "a",
+    "c",
+    "v",
+    "pr",
+    "co",
+];
 
 /// The resolution an order item was priced with.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
