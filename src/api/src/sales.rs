@@ -1,11 +1,13 @@
 //! The admin API's sales operations under `/admin/api/v1` (seed 001): companies, their
 //! contacts and address books, price books and agreements with their Stripe prices,
-//! quotes, and companies' draft orders sent to checkout.
+//! quotes, companies' draft orders sent to checkout, and invoices.
 //!
 //! They run in a Worker of their own (`sales`): the admin Worker forwards the requests
 //! this table matches ([`serves`]) through a service binding, so each Worker stays within
 //! its size budget and operators still see one admin API (one OpenAPI document, one key,
 //! the same roles, audit log and idempotency: [`crate::admin::authorized`]).
+
+mod invoices;
 
 use crate::admin::{Cx, Operations, Reply, author, before_auth};
 use crate::http::{
@@ -13,8 +15,15 @@ use crate::http::{
     change, creation, route,
 };
 use crate::{Health, finish, healthz};
+use invoices::{
+    add_invoice_line, create_invoice, delete_invoice, get_invoice, issue_invoice, list_invoices,
+    void_invoice,
+};
 use lading_core::admin::audit::Audited;
 use lading_core::auth::AdminCaller;
+use lading_core::billing::{
+    AdjustmentInput, InvoiceDetail, InvoiceInput, InvoicePage, issue::VoidInput,
+};
 use lading_core::companies::{
     self, CompanyDetail, CompanyInput, CompanyPage, CompanyUpdate, CompanyView,
     addresses::{AddressInput, AddressUpdate, AddressView},
@@ -206,6 +215,42 @@ crate::route_table! {
         access: Access::Admin(Role::Support),
         audit: change("order.send_checkout", "order", "order_id"),
         summary: "Send a draft to Stripe Checkout in strict mode (409 checkout_refused naming lines without a synced Price; 409 spending_limit_exceeded): the order becomes pending and the billing contact gets the link",
+    },
+    ListInvoices = Get "/admin/api/v1/invoices" => list_invoices(NoBody) -> Answer<InvoicePage> {
+        access: Access::Admin(Role::Support),
+        summary: "Invoices, newest first: filters status, company_id, overdue (true: issued or partially paid and past due); limit, starting_after",
+    },
+    CreateInvoice = Post "/admin/api/v1/invoices" => create_invoice(Json<InvoiceInput>) -> Answer<InvoiceDetail> {
+        access: Access::Admin(Role::Support),
+        audit: creation("invoice.create", true),
+        summary: "Draft an invoice for a company by hand (lines typed in; billed to its primary billing contact unless another is named); no number until issued",
+        statuses: &[201],
+    },
+    GetInvoice = Get "/admin/api/v1/invoices/{invoice_id}" => get_invoice(NoBody) -> Answer<InvoiceDetail> {
+        access: Access::Admin(Role::Support),
+        summary: "One invoice with its lines, totals, balance and dates",
+    },
+    AddInvoiceLine = Post "/admin/api/v1/invoices/{invoice_id}/lines" => add_invoice_line(Json<AdjustmentInput>) -> Answer<InvoiceDetail> {
+        access: Access::Admin(Role::Support),
+        audit: change("invoice.adjust", "invoice", "invoice_id"),
+        summary: "Add an adjustment (either sign) or a discount to a draft; the total may not go below zero",
+        statuses: &[201],
+    },
+    IssueInvoice = Post "/admin/api/v1/invoices/{invoice_id}/issue" => issue_invoice(NoBody) -> Answer<InvoiceDetail> {
+        access: Access::Admin(Role::Support),
+        audit: change("invoice.issue", "invoice", "invoice_id"),
+        summary: "Issue a draft: the next number of the store's gapless sequence (INV-000123), issued now, due by its payment terms (409 invoice_not_draft once issued)",
+    },
+    VoidInvoice = Post "/admin/api/v1/invoices/{invoice_id}/void" => void_invoice(Json<VoidInput>) -> Answer<InvoiceDetail> {
+        access: Access::Admin(Role::Admin),
+        audit: change("invoice.void", "invoice", "invoice_id"),
+        summary: "Void an issued invoice nothing has paid, with a reason; it keeps its number (409 invoice_not_voidable otherwise)",
+    },
+    DeleteInvoice = Delete "/admin/api/v1/invoices/{invoice_id}" => delete_invoice(NoBody) -> NoContent {
+        access: Access::Admin(Role::Support),
+        audit: change("invoice.delete", "invoice", "invoice_id"),
+        summary: "Delete a draft invoice (an issued one is voided instead: 409 invoice_not_draft)",
+        statuses: &[204],
     },
     GetItemResolution = Get "/admin/api/v1/pricing/resolutions/{order_item_id}" => get_item_resolution(NoBody) -> Answer<ItemResolution> {
         access: Access::Admin(Role::Support),

@@ -44,6 +44,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod carts;
 pub mod catalog;
 pub mod companies;

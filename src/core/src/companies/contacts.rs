@@ -492,3 +492,46 @@ pub async fn set_roles<P: Platform>(
         .await?;
     contact(p, store_id, id).await
 }
+
+/// The contact who pays for a company's order or invoice: the one named (active, of this
+/// company) or the company's primary billing contact.
+///
+/// # Errors
+/// 404 a contact of another company; 409 an archived one; 422 when none is named and the
+/// company has no primary billing contact.
+pub async fn billing_contact<P: Platform>(
+    p: &P,
+    store_id: &str,
+    company_id: &str,
+    id: Option<&str>,
+) -> Result<String, AppError> {
+    let id = match id {
+        Some(id) => id.to_owned(),
+        None => {
+            let people = list(p, store_id, company_id).await?;
+            people
+                .into_iter()
+                .find(|c| {
+                    c.active
+                        && c.roles
+                            .iter()
+                            .any(|r| r.role == crate::domain::ContactRole::Billing && r.primary)
+                })
+                .map(|c| c.id)
+                .ok_or_else(|| {
+                    AppError::validation(
+                        "billing_contact_id",
+                        "the company has no primary billing contact: name the contact who pays",
+                    )
+                })?
+        }
+    };
+    match contact(p, store_id, &id).await {
+        Ok(c) if c.company_id == company_id && c.active => Ok(c.id),
+        Ok(c) if c.company_id == company_id => Err(AppError::conflict(
+            "billing_contact_archived",
+            "That contact is archived; choose an active one.",
+        )),
+        _ => Err(AppError::NotFound("contact of this company")),
+    }
+}

@@ -1,6 +1,7 @@
 //! Values with rules and the state machines. Every value that has a rule is a newtype
 //! with a private field and a `parse` that returns a typed error.
 
+mod billing;
 mod cart;
 mod catalog;
 mod company;
@@ -12,6 +13,7 @@ mod roles;
 mod state_machine;
 mod values;
 
+pub use billing::InvoiceStatus;
 pub use cart::CartStatus;
 pub use catalog::{ProductStatus, ProviderCode, VariantKind, VariantStatus};
 pub use company::{ContactRole, PaymentTerms, SpendingPeriod, address_dedupe_key};

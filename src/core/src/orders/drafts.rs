@@ -442,43 +442,6 @@ async fn billing_address<P: Platform>(
         .ok_or(AppError::NotFound("address in this company's book"))
 }
 
-async fn billing_contact<P: Platform>(
-    p: &P,
-    store_id: &str,
-    company_id: &str,
-    id: Option<&str>,
-) -> Result<String, AppError> {
-    let id = match id {
-        Some(id) => id.to_owned(),
-        None => {
-            let people = contacts::list(p, store_id, company_id).await?;
-            people
-                .into_iter()
-                .find(|c| {
-                    c.active
-                        && c.roles
-                            .iter()
-                            .any(|r| r.role == crate::domain::ContactRole::Billing && r.primary)
-                })
-                .map(|c| c.id)
-                .ok_or_else(|| {
-                    AppError::validation(
-                        "billing_contact_id",
-                        "the company has no primary billing contact: name the contact who pays",
-                    )
-                })?
-        }
-    };
-    match contacts::contact(p, store_id, &id).await {
-        Ok(c) if c.company_id == company_id && c.active => Ok(c.id),
-        Ok(c) if c.company_id == company_id => Err(AppError::conflict(
-            "billing_contact_archived",
-            "That contact is archived; choose an active one.",
-        )),
-        _ => Err(AppError::NotFound("contact of this company")),
-    }
-}
-
 fn unknown_variant(e: DbError) -> AppError {
     match e {
         DbError::Constraint(m) if m.contains("FOREIGN KEY") => {
@@ -506,7 +469,7 @@ pub async fn create<P: Platform>(
     let asked: Vec<(String, u32)> = lines.iter().map(|(v, q, _)| (v.clone(), *q)).collect();
     quote::price(p, store, &buyer, &asked, p.now_ms()).await?;
     let notes = crate::input::optional_paragraph("notes", input.notes.as_deref(), 2000)?;
-    let contact = billing_contact(
+    let contact = contacts::billing_contact(
         p,
         &store.id,
         &company.id,
@@ -561,7 +524,7 @@ pub async fn update<P: Platform>(
     let company = companies::company(p, &store.id, &d.company_id).await?;
     let mut batch = Vec::new();
     let contact = match &input.billing_contact_id {
-        Some(c) => billing_contact(p, &store.id, &company.id, Some(c)).await?,
+        Some(c) => contacts::billing_contact(p, &store.id, &company.id, Some(c)).await?,
         None => d.billing_contact_id.clone(),
     };
     let address = if input.billing_address_id.is_some() || input.billing_address.is_some() {

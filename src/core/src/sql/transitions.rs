@@ -7,8 +7,8 @@
 //! tests, and a statement that moves a state along an unlisted edge fails when it runs.
 
 use crate::domain::{
-    AgreementStatus, CartStatus, FinancialStatus, FulfillmentStatus, OrderStatus, ShipmentStatus,
-    StateMachine,
+    AgreementStatus, CartStatus, FinancialStatus, FulfillmentStatus, InvoiceStatus, OrderStatus,
+    ShipmentStatus, StateMachine,
 };
 
 /// A state machine kept in one column of one table.
@@ -49,6 +49,11 @@ pub const MACHINES: &[StoredMachine] = &[
         table: "price_agreements",
         column: "status",
         edges: AgreementStatus::edges,
+    },
+    StoredMachine {
+        table: "invoices",
+        column: "status",
+        edges: InvoiceStatus::edges,
     },
 ];
 

@@ -1,0 +1,433 @@
+//! Invoices on real SQLite: drafted by hand with adjustments and discounts, issued with the
+//! next number of the store's gapless sequence and due by the payment terms, voided with the
+//! number kept, deleted only while draft — and the database refusing what the code would
+//! not do (a changed number, an issued invoice deleted or its lines changed).
+
+mod support;
+
+use lading_api::http::{Method, Response};
+use serde_json::{Value, json};
+use support::*;
+
+fn post(p: &TestPlatform, s: &Store, path: &str, body: Value) -> Response {
+    admin(p, s, Method::Post, path, Some(body))
+}
+
+/// ACME on net 30 with a primary billing contact.
+fn acme(p: &TestPlatform, s: &Store) -> (String, String) {
+    let company = id(&ok(
+        post(
+            p,
+            s,
+            "/admin/api/v1/companies",
+            json!({ "name": "ACME", "payment_terms": "net_30" }),
+        ),
+        201,
+    ));
+    let contact = id(&ok(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/companies/{company}/contacts"),
+            json!({ "first_name": "Ada", "last_name": "L", "email": "ada@acme.test",
+                    "roles": ["billing"], "primary_roles": ["billing"] }),
+        ),
+        201,
+    ));
+    (company, contact)
+}
+
+fn draft(p: &TestPlatform, s: &Store, company: &str, amount: i64) -> Value {
+    ok(
+        post(
+            p,
+            s,
+            "/admin/api/v1/invoices",
+            json!({ "company_id": company, "lines": [
+                { "description": "Consulting, November", "quantity": 2, "unit_amount": amount },
+            ] }),
+        ),
+        201,
+    )
+}
+
+fn invoice_id(v: &Value) -> String {
+    v["invoice"]["id"].as_str().unwrap().to_owned()
+}
+
+fn issue(p: &TestPlatform, s: &Store, id: &str) -> Response {
+    post(
+        p,
+        s,
+        &format!("/admin/api/v1/invoices/{id}/issue"),
+        json!({}),
+    )
+}
+
+#[test]
+fn invoices_are_drafted_adjusted_and_issued_with_gapless_numbers() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "IV");
+    let (company, ada) = acme(&p, &s);
+    let d = draft(&p, &s, &company, 5000);
+    let inv = &d["invoice"];
+    assert_eq!(inv["status"], "draft");
+    assert!(inv["number"].is_null(), "a draft has no number");
+    assert_eq!(inv["total_amount"], 10_000);
+    assert_eq!(
+        inv["billing_contact_id"],
+        ada.as_str(),
+        "the primary billing contact"
+    );
+    assert_eq!(inv["payment_terms"], "net_30");
+    let first = invoice_id(&d);
+
+    // Adjustments and discounts while draft; the total never goes below zero.
+    let lines = format!("/admin/api/v1/invoices/{first}/lines");
+    let a = ok(
+        post(
+            &p,
+            &s,
+            &lines,
+            json!({ "kind": "adjustment", "description": "Travel", "amount": 1500 }),
+        ),
+        201,
+    );
+    assert_eq!(a["invoice"]["total_amount"], 11_500);
+    let a = ok(
+        post(
+            &p,
+            &s,
+            &lines,
+            json!({ "kind": "discount", "description": "Loyalty", "amount": 1000 }),
+        ),
+        201,
+    );
+    assert_eq!(a["invoice"]["total_amount"], 10_500);
+    assert_eq!(a["lines"][2]["amount"], -1000);
+    let before = p.row_counts();
+    for bad in [
+        json!({ "kind": "discount", "description": "Too much", "amount": 20_000 }),
+        json!({ "kind": "discount", "description": "Backwards", "amount": -5 }),
+        json!({ "kind": "adjustment", "description": "Nothing", "amount": 0 }),
+        json!({ "kind": "refund", "description": "?", "amount": 5 }),
+    ] {
+        let r = post(&p, &s, &lines, bad.clone());
+        assert_eq!(r.status, 422, "{bad}: {}", text(&r));
+    }
+    assert_eq!(p.row_counts(), before, "refused lines write nothing");
+
+    // Issued: the first number, due in 30 days.
+    let i = ok(issue(&p, &s, &first), 200)["invoice"].clone();
+    assert_eq!(i["number"], "INV-000001");
+    assert_eq!(i["status"], "issued");
+    let issued = lading_core::time_fmt::parse_instant_ms(i["issued_at"].as_str().unwrap()).unwrap();
+    let due = lading_core::time_fmt::parse_instant_ms(i["due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(due - issued, 30 * 86_400_000);
+    assert_eq!(i["balance"], 10_500);
+    // Issued again, or changed: refused, and no number is used up.
+    let r = issue(&p, &s, &first);
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert!(text(&r).contains("invoice_not_draft"));
+    let r = post(
+        &p,
+        &s,
+        &lines,
+        json!({ "kind": "adjustment", "description": "Late", "amount": 1 }),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    // A deleted draft takes no number either.
+    let gone = invoice_id(&draft(&p, &s, &company, 100));
+    let r = admin(
+        &p,
+        &s,
+        Method::Delete,
+        &format!("/admin/api/v1/invoices/{gone}"),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", text(&r));
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM invoice_lines WHERE invoice_id = '{gone}'"
+        )),
+        0
+    );
+    let second = invoice_id(&draft(&p, &s, &company, 700));
+    assert_eq!(
+        ok(issue(&p, &s, &second), 200)["invoice"]["number"],
+        "INV-000002"
+    );
+
+    // Another store counts from one.
+    let other = create_store(&p, "OT");
+    let (theirs, _) = acme(&p, &other);
+    let t = invoice_id(&draft(&p, &other, &theirs, 100));
+    assert_eq!(
+        ok(issue(&p, &other, &t), 200)["invoice"]["number"],
+        "INV-000001"
+    );
+    // And sees none of ours.
+    for (method, path) in [
+        (Method::Get, format!("/admin/api/v1/invoices/{first}")),
+        (
+            Method::Post,
+            format!("/admin/api/v1/invoices/{first}/issue"),
+        ),
+        (Method::Delete, format!("/admin/api/v1/invoices/{second}")),
+    ] {
+        let r = admin(
+            &p,
+            &other,
+            method,
+            &path,
+            (method == Method::Post).then(|| json!({})),
+        );
+        assert_eq!(r.status, 404, "{path}: {}", text(&r));
+    }
+    let listed = ok(
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            "/admin/api/v1/invoices?status=issued",
+            None,
+        ),
+        200,
+    );
+    let numbers: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["INV-000002", "INV-000001"], "newest first");
+}
+
+#[test]
+fn an_issued_invoice_is_voided_with_its_number_never_deleted_and_the_database_agrees() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "VD");
+    let (company, _) = acme(&p, &s);
+    let id = invoice_id(&draft(&p, &s, &company, 2500));
+    // A draft is deleted, not voided.
+    let r = post(
+        &p,
+        &s,
+        &format!("/admin/api/v1/invoices/{id}/void"),
+        json!({ "reason": "wrong" }),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    ok(issue(&p, &s, &id), 200);
+    let r = admin(
+        &p,
+        &s,
+        Method::Delete,
+        &format!("/admin/api/v1/invoices/{id}"),
+        None,
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert!(text(&r).contains("invoice_not_draft"));
+    // Voiding needs the admin role and a reason.
+    let support = {
+        let r = post(
+            &p,
+            &s,
+            "/admin/api/v1/admin-keys",
+            json!({ "role": "support", "label": "s" }),
+        );
+        Store {
+            id: s.id.clone(),
+            pk: s.pk.clone(),
+            admin: ok(r, 201)["key"].as_str().unwrap().to_owned(),
+        }
+    };
+    let void = format!("/admin/api/v1/invoices/{id}/void");
+    assert_eq!(
+        post(&p, &support, &void, json!({ "reason": "dup" })).status,
+        403
+    );
+    assert_eq!(post(&p, &s, &void, json!({})).status, 422);
+    assert_eq!(post(&p, &s, &void, json!({ "reason": "  " })).status, 422);
+    let v = ok(
+        post(&p, &s, &void, json!({ "reason": "Billed twice" })),
+        200,
+    )["invoice"]
+        .clone();
+    assert_eq!(v["status"], "void");
+    assert_eq!(v["number"], "INV-000001", "void keeps the number");
+    assert_eq!(v["void_reason"], "Billed twice");
+    assert_eq!(v["balance"], 5000);
+    assert_eq!(
+        post(&p, &s, &void, json!({ "reason": "again" })).status,
+        409
+    );
+    assert_eq!(
+        p.count(&format!("SELECT COUNT(*) FROM domain_events WHERE aggregate_id = '{id}' AND type IN ('invoice.issued', 'invoice.voided')")),
+        2
+    );
+    // What the code never does, the database refuses too.
+    let conn = p.db.conn();
+    for (sql, words) in [
+        (
+            format!("UPDATE invoices SET number = 'INV-999999' WHERE id = '{id}'"),
+            "invoice numbers never change",
+        ),
+        (
+            format!("DELETE FROM invoices WHERE id = '{id}'"),
+            "only draft invoices are deleted",
+        ),
+        (
+            format!(
+                "INSERT INTO invoice_lines (id, invoice_id, kind, description, quantity, unit_amount, amount, position) VALUES ('l_x', '{id}', 'adjustment', 'x', 1, 5, 5, 9)"
+            ),
+            "lines never change",
+        ),
+        (
+            format!("UPDATE invoices SET status = 'draft' WHERE id = '{id}'"),
+            "state transition refused",
+        ),
+    ] {
+        let err = conn.execute_batch(&sql).expect_err(&sql);
+        assert!(err.to_string().contains(words), "{sql}: {err}");
+    }
+    drop(conn);
+    // Two issued invoices cannot share a number.
+    let other = invoice_id(&draft(&p, &s, &company, 100));
+    let dup = p.db.conn().execute_batch(&format!(
+        "UPDATE invoices SET status = 'issued', number = 'INV-000001', sequence_number = 1 WHERE id = '{other}'"
+    ));
+    assert!(dup.unwrap_err().to_string().contains("UNIQUE"));
+}
+
+#[test]
+fn overdue_invoices_are_those_open_past_their_due_date() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "OD");
+    let (company, _) = acme(&p, &s);
+    let late = invoice_id(&draft(&p, &s, &company, 100));
+    ok(issue(&p, &s, &late), 200);
+    let voided = invoice_id(&draft(&p, &s, &company, 100));
+    ok(issue(&p, &s, &voided), 200);
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/invoices/{voided}/void"),
+            json!({ "reason": "x" }),
+        ),
+        200,
+    );
+    let _still_draft = draft(&p, &s, &company, 100);
+    let overdue = |p: &TestPlatform| {
+        ok(
+            admin(
+                p,
+                &s,
+                Method::Get,
+                "/admin/api/v1/invoices?overdue=true",
+                None,
+            ),
+            200,
+        )["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(overdue(&p).is_empty(), "due in 30 days");
+    p.advance_ms(30 * 86_400_000 + 1);
+    assert_eq!(overdue(&p), [late.clone()]);
+    let one = ok(
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices/{late}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(one["invoice"]["overdue"], true);
+    let r = admin(
+        &p,
+        &s,
+        Method::Get,
+        "/admin/api/v1/invoices?overdue=maybe",
+        None,
+    );
+    assert_eq!(r.status, 422);
+    let r = admin(
+        &p,
+        &s,
+        Method::Get,
+        "/admin/api/v1/invoices?status=late",
+        None,
+    );
+    assert_eq!(r.status, 422);
+    let listed = ok(
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices?company_id={company}&limit=2"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["has_more"], true);
+    let next = listed["next_starting_after"].as_str().unwrap();
+    let rest = ok(
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices?company_id={company}&limit=2&starting_after={next}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+}
+
+/// Every invoice list query reads through an index.
+#[test]
+fn invoice_queries_use_an_index() {
+    use lading_core::billing::{InvoiceFilters, list_query};
+    use lading_core::domain::InvoiceStatus;
+    let p = TestPlatform::new();
+    let conn = p.db.conn();
+    let cursor = lading_core::admin::orders::Cursor {
+        created_at: 5,
+        id: "inv_5".into(),
+    };
+    for f in [
+        InvoiceFilters::default(),
+        InvoiceFilters {
+            status: Some(InvoiceStatus::Issued),
+            ..Default::default()
+        },
+        InvoiceFilters {
+            company_id: Some("co_1".into()),
+            ..Default::default()
+        },
+        InvoiceFilters {
+            overdue: true,
+            ..Default::default()
+        },
+        InvoiceFilters {
+            overdue: true,
+            company_id: Some("co_1".into()),
+            ..Default::default()
+        },
+    ] {
+        for after in [None, Some(&cursor)] {
+            let q = list_query("st_1", &f, after, 10, 51);
+            let scans =
+                lading_core::sqlite::full_scans(&conn, &q, &["invoices", "i", "companies", "co"])
+                    .unwrap();
+            assert!(scans.is_empty(), "full scan in `{}`: {scans:?}", q.sql);
+        }
+    }
+}
