@@ -9,6 +9,7 @@
 
 mod admin;
 mod b2b;
+mod billing;
 mod crash;
 mod fulfillment;
 mod payments;
@@ -33,6 +34,7 @@ fn main() {
         .chain(fulfillment::ALL)
         .chain(admin::ALL)
         .chain(b2b::ALL)
+        .chain(billing::ALL)
         .filter(wanted)
         .collect();
     // The crash test kills and restarts the runtime, and times the recovery: it gets a

@@ -665,3 +665,126 @@ fn companies_prices_and_drafts_are_run_from_the_pages() {
         (303, Some("/admin/login"))
     );
 }
+
+#[test]
+fn invoices_are_drafted_issued_and_voided_from_the_pages() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "IU");
+    let cookie = sign_in(&p, &s.admin);
+    let form = |path: &str, fields: &[(&str, &str)]| {
+        let token = csrf_of(&html(&page(&p, Some(&cookie), "/admin/invoices")));
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        let r = post_form(&p, Some(&cookie), path, &all);
+        assert_eq!(r.status, 303, "{path}: {}", html(&r));
+        r
+    };
+    let r = form(
+        "/admin/companies",
+        &[("name", "Umbrella"), ("payment_terms", "net_30")],
+    );
+    let company = redirected_id(&r);
+    form(
+        &format!("/admin/companies/{company}/contacts"),
+        &[
+            ("first_name", "Al"),
+            ("last_name", "W"),
+            ("email", "al@umbrella.test"),
+            ("roles", "billing"),
+            ("primary", "true"),
+        ],
+    );
+    let r = form(
+        "/admin/invoices",
+        &[
+            ("company_id", &company),
+            ("description", "Audit, Q4"),
+            ("quantity", "2"),
+            ("unit_amount", "1250.50"),
+        ],
+    );
+    assert!(
+        header(&r, "location")
+            .unwrap()
+            .starts_with("/admin/invoices/inv_")
+    );
+    let invoice = redirected_id(&r);
+    let here = format!("/admin/invoices/{invoice}");
+    let r = form(
+        &format!("{here}/lines"),
+        &[
+            ("kind", "discount"),
+            ("description", "Early payment"),
+            ("amount", "1"),
+        ],
+    );
+    assert_eq!(flash(&r, "error"), None);
+    let r = form(
+        &format!("{here}/lines"),
+        &[
+            ("kind", "credit"),
+            ("description", "Too much"),
+            ("amount", "99999"),
+        ],
+    );
+    assert!(flash(&r, "error").is_some_and(|e| e.contains("negative")));
+    let body = html(&page(&p, Some(&cookie), &here));
+    assert!(
+        body.contains("2500.00 USD") && body.contains("Early payment"),
+        "{body}"
+    );
+    let r = form(&format!("{here}/issue"), &[]);
+    assert_eq!(
+        flash(&r, "notice").as_deref(),
+        Some("Issued as INV-000001.")
+    );
+    let body = html(&page(&p, Some(&cookie), &here));
+    assert!(
+        body.contains("<h1>INV-000001</h1>") && !body.contains("/issue\""),
+        "{body}"
+    );
+    let r = form(
+        &format!("{here}/void"),
+        &[("reason", "Sent to the wrong company")],
+    );
+    assert_eq!(flash(&r, "error"), None);
+    assert_eq!(
+        p.text(&format!(
+            "SELECT status || ' ' || number FROM invoices WHERE id = '{invoice}'"
+        )),
+        "void INV-000001"
+    );
+    // The list, the company's page and the overdue view.
+    assert!(html(&page(&p, Some(&cookie), "/admin/invoices")).contains(&here));
+    assert!(
+        html(&page(
+            &p,
+            Some(&cookie),
+            &format!("/admin/companies/{company}")
+        ))
+        .contains(&here)
+    );
+    assert!(!html(&page(&p, Some(&cookie), "/admin/invoices?overdue=true")).contains(&here));
+    // A draft is deleted from its page.
+    let r = form(
+        "/admin/invoices",
+        &[
+            ("company_id", &company),
+            ("description", "Oops"),
+            ("quantity", "1"),
+            ("unit_amount", "1"),
+        ],
+    );
+    let draft = redirected_id(&r);
+    let r = form(&format!("/admin/invoices/{draft}/delete"), &[]);
+    assert_eq!(
+        header(&r, "location").map(|l| l.starts_with("/admin/invoices?notice")),
+        Some(true)
+    );
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM invoices WHERE id = '{draft}'"
+        )),
+        0
+    );
+}

@@ -45,7 +45,8 @@ pub fn layout(pg: &Page<'_>, body: Markup) -> Markup {
                             @for (id, href, label) in [("orders", "/admin/orders", "Orders"), ("fulfillment", "/admin/fulfillment", "Fulfillment"),
                                                         ("products", "/admin/products", "Products"), ("promo", "/admin/promo-codes", "Promo codes"),
                                                         ("users", "/admin/users", "Users"),
-                                                        ("companies", "/admin/companies", "Companies"), ("prices", "/admin/price-books", "Price books")] {
+                                                        ("companies", "/admin/companies", "Companies"), ("prices", "/admin/price-books", "Price books"),
+                                                        ("invoices", "/admin/invoices", "Invoices")] {
                                 a href=(href) class=@if pg.nav == id { "current" } { (label) }
                             }
                             @if op.can(Role::Admin) {

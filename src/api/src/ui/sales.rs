@@ -38,6 +38,13 @@ enum Ui {
     AddDraftLine,
     RemoveDraftLine,
     SendCheckout,
+    Invoices,
+    CreateInvoice,
+    Invoice,
+    AddInvoiceLine,
+    IssueInvoice,
+    VoidInvoice,
+    DeleteInvoice,
 }
 
 const fn r(method: Method, pattern: &'static str, id: Ui) -> Route<Ui> {
@@ -107,6 +114,21 @@ const ROUTES: &[Route<Ui>] = &[
         Method::Post,
         "/admin/draft-orders/{id}/send-checkout",
         Ui::SendCheckout,
+    ),
+    r(Method::Get, "/admin/invoices", Ui::Invoices),
+    r(Method::Post, "/admin/invoices", Ui::CreateInvoice),
+    r(Method::Get, "/admin/invoices/{id}", Ui::Invoice),
+    r(
+        Method::Post,
+        "/admin/invoices/{id}/lines",
+        Ui::AddInvoiceLine,
+    ),
+    r(Method::Post, "/admin/invoices/{id}/issue", Ui::IssueInvoice),
+    r(Method::Post, "/admin/invoices/{id}/void", Ui::VoidInvoice),
+    r(
+        Method::Post,
+        "/admin/invoices/{id}/delete",
+        Ui::DeleteInvoice,
     ),
 ];
 
@@ -196,12 +218,24 @@ async fn page<P: Platform>(
             let orders =
                 lading_core::admin::orders::list(p, store, &filters, None, Some("50")).await?;
             let variants = variants(p, store).await?;
+            let invoices = lading_core::billing::list(
+                p,
+                store,
+                &lading_core::billing::InvoiceFilters {
+                    company_id: Some(id.to_owned()),
+                    ..Default::default()
+                },
+                None,
+                Some("50"),
+            )
+            .await?;
             let title = detail.company.name.clone();
             let company = pages::CompanyScreen {
                 detail: &detail,
                 agreements: &agreements,
                 drafts: &drafts,
                 orders: &orders,
+                invoices: &invoices,
                 variants: &variants,
             };
             html(
@@ -249,6 +283,40 @@ async fn page<P: Platform>(
             html(
                 200,
                 pages::draft(&v.page(req, &title, "companies"), &d, &variants, &v.op),
+            )
+        }
+        Ui::Invoices => {
+            let f = lading_core::billing::InvoiceFilters::from_query(|k| {
+                req.query_param(k).map(str::to_owned)
+            })?;
+            let list = lading_core::billing::list(
+                p,
+                store,
+                &f,
+                req.query_param("starting_after"),
+                Some("50"),
+            )
+            .await?;
+            let filters = pages::InvoiceQuery {
+                status: req.query_param("status").unwrap_or(""),
+                overdue: f.overdue,
+                company_id: req.query_param("company_id").unwrap_or(""),
+            };
+            html(
+                200,
+                pages::invoices(&v.page(req, "Invoices", "invoices"), &list, &filters),
+            )
+        }
+        Ui::Invoice => {
+            let d = lading_core::billing::detail(p, store, id).await?;
+            let title = d
+                .invoice
+                .number
+                .clone()
+                .unwrap_or_else(|| "Draft invoice".to_owned());
+            html(
+                200,
+                pages::invoice(&v.page(req, &title, "invoices"), &d, &v.op),
             )
         }
         _ => return Err(Problem::route_not_found()),
@@ -307,6 +375,20 @@ fn after(ui: Ui, then: &str, done: &str, body: &Value) -> (String, String) {
         Ui::CreatePriceBook => (format!("/admin/price-books/{new_id}"), done.into()),
         Ui::CreateAgreement => (format!("/admin/agreements/{new_id}"), done.into()),
         Ui::CreateDraft => (format!("/admin/draft-orders/{new_id}"), done.into()),
+        Ui::CreateInvoice => (
+            format!(
+                "/admin/invoices/{}",
+                body["invoice"]["id"].as_str().unwrap_or("")
+            ),
+            done.into(),
+        ),
+        Ui::IssueInvoice => (
+            then.into(),
+            format!(
+                "Issued as {}.",
+                body["invoice"]["number"].as_str().unwrap_or("")
+            ),
+        ),
         Ui::SendCheckout => (
             format!("/admin/orders/{}", body["order_id"].as_str().unwrap_or("")),
             format!(
@@ -360,6 +442,10 @@ fn back_of(ui: Ui, id: &str, form: &Form<'_>) -> String {
         Ui::AddAgreementEntry | Ui::AgreementStatus => format!("/admin/agreements/{id}"),
         Ui::AddDraftLine | Ui::RemoveDraftLine | Ui::SendCheckout => {
             format!("/admin/draft-orders/{id}")
+        }
+        Ui::CreateInvoice => local(form.field("back"), "/admin/invoices"),
+        Ui::AddInvoiceLine | Ui::IssueInvoice | Ui::VoidInvoice | Ui::DeleteInvoice => {
+            format!("/admin/invoices/{id}")
         }
         _ => local(form.field("back"), "/admin/price-books"),
     }
@@ -561,6 +647,53 @@ async fn form_action<P: Platform>(
             )
         }
         Ui::SendCheckout => action(Op::SendCheckout, json!({}), String::new(), "Checkout sent."),
+        Ui::CreateInvoice => {
+            let company = lading_core::companies::company(p, store, field("company_id")).await?;
+            action(
+                Op::CreateInvoice,
+                json!({ "company_id": company.id, "notes": optional(form, "notes"), "lines": [{
+                    "description": field("description"),
+                    "quantity": quantity(form, "quantity")?,
+                    "unit_amount": minor_units("unit_amount", field("unit_amount"), &company.currency)?,
+                }] }),
+                String::new(),
+                "Draft invoice created: add lines or issue it.",
+            )
+        }
+        Ui::AddInvoiceLine => {
+            let currency = lading_core::billing::invoice(p, store, id).await?.currency;
+            let amount = minor_units("amount", field("amount"), &currency)?;
+            // People type a positive amount and say which way it goes.
+            let (kind, amount) = match field("kind") {
+                "credit" => ("adjustment", -amount),
+                "discount" => ("discount", amount),
+                _ => ("adjustment", amount),
+            };
+            action(
+                Op::AddInvoiceLine,
+                json!({ "kind": kind, "description": field("description"), "amount": amount }),
+                format!("/admin/invoices/{id}"),
+                "Line added.",
+            )
+        }
+        Ui::IssueInvoice => action(
+            Op::IssueInvoice,
+            json!({}),
+            format!("/admin/invoices/{id}"),
+            "Issued.",
+        ),
+        Ui::VoidInvoice => action(
+            Op::VoidInvoice,
+            json!({ "reason": field("reason") }),
+            format!("/admin/invoices/{id}"),
+            "Voided: the number is kept.",
+        ),
+        Ui::DeleteInvoice => action(
+            Op::DeleteInvoice,
+            json!({}),
+            "/admin/invoices".into(),
+            "Draft deleted.",
+        ),
         _ => return Err(Problem::route_not_found()),
     })
 }

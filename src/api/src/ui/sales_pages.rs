@@ -3,6 +3,7 @@
 use super::pages::{Page, badge, csrf, layout, money};
 use super::session::Operator;
 use lading_core::admin::orders::OrderPage;
+use lading_core::billing::{InvoiceDetail, InvoicePage, InvoiceView};
 use lading_core::companies::{CompanyDetail, CompanyPage, addresses::AddressView};
 use lading_core::domain::{ContactRole, Role, format_amount};
 use lading_core::orders::drafts::{DraftSummary, DraftView};
@@ -121,6 +122,7 @@ pub struct CompanyScreen<'a> {
     pub agreements: &'a [AgreementView],
     pub drafts: &'a [DraftSummary],
     pub orders: &'a OrderPage,
+    pub invoices: &'a InvoicePage,
     pub variants: &'a [VariantChoice],
 }
 
@@ -216,7 +218,21 @@ pub fn company(pg: &Page<'_>, s: &CompanyScreen<'_>) -> Markup {
                     @if s.orders.data.is_empty() { tr { td colspan="5" { "No orders yet." } } }
                 }
             } }
+            h2 { "Invoices" }
+            (invoice_table(&s.invoices.data, false))
             div.actions {
+                form.card method="post" action="/admin/invoices" {
+                    (csrf(keys))
+                    input type="hidden" name="company_id" value=(c.id);
+                    input type="hidden" name="back" value=(base);
+                    h3 { "Invoice by hand" }
+                    label for="in-desc" { "Description" } input #in-desc type="text" name="description" required;
+                    label for="in-qty" { "Quantity" } input #in-qty type="number" name="quantity" min="1" value="1" required;
+                    label for="in-amount" { "Unit price (" (c.currency.to_uppercase()) ")" }
+                    input #in-amount type="text" inputmode="decimal" name="unit_amount" required;
+                    label for="in-notes" { "Notes (optional)" } input #in-notes type="text" name="notes";
+                    button type="submit" { "Create draft invoice" }
+                }
                 form.card method="post" action={ (base) "/draft-orders" } {
                     (csrf(keys))
                     h3 { "Draft an order" }
@@ -517,6 +533,126 @@ pub fn draft(pg: &Page<'_>, d: &DraftView, variants: &[VariantChoice], op: &Oper
                     input #dl-note type="text" name="bespoke_note";
                 }
                 button type="submit" { "Add line" }
+            }
+        },
+    )
+}
+
+fn invoice_table(list: &[InvoiceView], with_company: bool) -> Markup {
+    html! {
+        div.scroll { table {
+            thead { tr {
+                th { "Invoice" } @if with_company { th { "Company" } } th { "Status" } th { "Issued" } th { "Due" }
+                th.num { "Total" } th.num { "Balance" }
+            } }
+            tbody {
+                @for i in list {
+                    tr {
+                        td { a href={ "/admin/invoices/" (i.id) } { (i.number.as_deref().unwrap_or("Draft")) } }
+                        @if with_company { td { @if let Some(c) = &i.company_id { a href={ "/admin/companies/" (c) } { (i.company_name.as_deref().unwrap_or(c)) } } } }
+                        td { (badge(i.status.as_str())) @if i.overdue { " " (badge("overdue")) } }
+                        td { (i.issued_at.as_deref().map_or("—", day)) }
+                        td { (i.due_at.as_deref().map_or("—", day)) }
+                        td.num { (money(Some(i.total_amount), &i.currency)) }
+                        td.num { (money(Some(i.balance), &i.currency)) }
+                    }
+                }
+                @if list.is_empty() { tr { td colspan="7" { "No invoices." } } }
+            }
+        } }
+    }
+}
+
+/// The invoice list's filters as the page shows them.
+pub struct InvoiceQuery<'a> {
+    pub status: &'a str,
+    pub overdue: bool,
+    pub company_id: &'a str,
+}
+
+pub fn invoices(pg: &Page<'_>, list: &InvoicePage, f: &InvoiceQuery<'_>) -> Markup {
+    layout(
+        pg,
+        html! {
+            form.filters method="get" action="/admin/invoices" {
+                select name="status" aria-label="Status" {
+                    option value="" { "Any status" }
+                    @for s in lading_core::domain::InvoiceStatus::VALUES { option value=(s) selected[*s == f.status] { (s.replace('_', " ")) } }
+                }
+                label.check { input type="checkbox" name="overdue" value="true" checked[f.overdue]; " Overdue only" }
+                @if !f.company_id.is_empty() { input type="hidden" name="company_id" value=(f.company_id); }
+                button type="submit" { "Show" }
+            }
+            (invoice_table(&list.data, true))
+            @if let Some(next) = &list.next_starting_after {
+                p { a.button.secondary href={ "/admin/invoices?status=" (f.status) "&overdue=" (f.overdue) "&company_id=" (f.company_id) "&starting_after=" (next) } { "Older invoices →" } }
+            }
+            p.hint { "A company's page drafts an invoice by hand." }
+        },
+    )
+}
+
+pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, op: &Operator) -> Markup {
+    let i = &d.invoice;
+    let cur = i.currency.as_str();
+    let here = format!("/admin/invoices/{}", i.id);
+    let draft = i.status.as_str() == "draft";
+    layout(
+        pg,
+        html! {
+            section.summary {
+                p { (badge(i.status.as_str())) @if i.overdue { " " (badge("overdue")) } }
+                dl {
+                    @if let Some(c) = &i.company_id { dt { "Company" } dd { a href={ "/admin/companies/" (c) } { (i.company_name.as_deref().unwrap_or(c)) } " · " (i.payment_terms) } }
+                    @if let Some(o) = &i.order_id { dt { "Order" } dd { a href={ "/admin/orders/" (o) } { (o) } } }
+                    dt { "Issued" } dd { (i.issued_at.as_deref().unwrap_or("not yet")) }
+                    dt { "Due" } dd { (i.due_at.as_deref().unwrap_or("when issued, by its terms")) }
+                    dt { "Total" } dd { (money(Some(i.total_amount), cur)) }
+                    dt { "Paid" } dd { (money(Some(i.amount_paid), cur)) }
+                    dt { "Balance" } dd { (money(Some(i.balance), cur)) }
+                    @if let Some(r) = &i.void_reason { dt { "Void" } dd { (r) " (" (i.voided_at.as_deref().unwrap_or("")) ")" } }
+                    @if let Some(n) = &i.notes { dt { "Notes" } dd { (n) } }
+                }
+            }
+            h2 { "Lines" }
+            div.scroll { table {
+                thead { tr { th { "Description" } th { "Kind" } th.num { "Qty" } th.num { "Unit" } th.num { "Amount" } } }
+                tbody { @for l in &d.lines {
+                    tr { td { (l.description) } td { (l.kind) } td.num { (l.quantity) } td.num { (money(Some(l.unit_amount), cur)) } td.num { (money(Some(l.amount), cur)) } }
+                } }
+            } }
+            div.actions {
+                @if draft {
+                    form.card method="post" action={ (here) "/lines" } {
+                        (csrf(pg.csrf))
+                        h3 { "Add an adjustment or discount" }
+                        label for="il-kind" { "Kind" }
+                        select #il-kind name="kind" {
+                            option value="charge" { "Charge (adds)" } option value="credit" { "Credit (takes off)" } option value="discount" { "Discount" }
+                        }
+                        label for="il-desc" { "Description" } input #il-desc type="text" name="description" required;
+                        label for="il-amount" { "Amount (" (cur.to_uppercase()) ")" } input #il-amount type="text" inputmode="decimal" name="amount" required;
+                        button type="submit" { "Add" }
+                    }
+                    form.card method="post" action={ (here) "/issue" } data-confirm="Issue this invoice? It takes the next number for good." {
+                        (csrf(pg.csrf))
+                        h3 { "Issue" }
+                        p.hint { "It takes the store's next invoice number; its lines can no longer change." }
+                        button type="submit" { "Issue invoice" }
+                    }
+                    form.card method="post" action={ (here) "/delete" } data-confirm="Delete this draft?" {
+                        (csrf(pg.csrf))
+                        button.danger type="submit" { "Delete draft" }
+                    }
+                }
+                @if i.status.as_str() == "issued" && op.can(Role::Admin) {
+                    form.card method="post" action={ (here) "/void" } data-confirm="Void this invoice? It keeps its number." {
+                        (csrf(pg.csrf))
+                        h3 { "Void" }
+                        label for="iv-reason" { "Reason" } input #iv-reason type="text" name="reason" required;
+                        button.danger type="submit" { "Void invoice" }
+                    }
+                }
             }
         },
     )
