@@ -1,6 +1,6 @@
 //! Billing on the local stack: invoice numbers taken by fifty concurrent issues on local
 //! D1 are gapless and distinct; a void keeps its number and an issued invoice is never
-//! deleted.
+//! deleted; twenty concurrent allocations of one payment never allocate more than it holds.
 
 use crate::support::*;
 use crate::tests::{Test, tests};
@@ -8,41 +8,127 @@ use futures::FutureExt;
 use futures::future::join_all;
 use serde_json::json;
 
-tests!(fifty_concurrent_issues_take_numbers_one_to_fifty_with_no_gap_and_no_duplicate,);
+tests!(
+    fifty_concurrent_issues_take_numbers_one_to_fifty_with_no_gap_and_no_duplicate,
+    twenty_concurrent_allocations_of_one_payment_allocate_exactly_what_it_holds,
+);
 
-async fn fifty_concurrent_issues_take_numbers_one_to_fifty_with_no_gap_and_no_duplicate(
-    c: &Ctx<'_>,
-) {
-    let s = c.store().await;
+/// A company on net 30 with a primary billing contact.
+async fn company(c: &Ctx<'_>, s: &Store, name: &str) -> String {
     let r = c
-        .admin(&s, "POST", "/admin/api/v1/companies")
-        .json(&json!({ "name": "Initrode", "payment_terms": "net_30" }))
+        .admin(s, "POST", "/admin/api/v1/companies")
+        .json(&json!({ "name": name, "payment_terms": "net_30" }))
         .send()
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let company = r.body["id"].as_str().unwrap().to_owned();
     let r = c
-        .admin(
-            &s,
-            "POST",
-            &format!("/admin/api/v1/companies/{company}/contacts"),
-        )
-        .json(
-            &json!({ "first_name": "Sam", "last_name": "B", "email": "sam@initrode.test",
-                       "roles": ["billing"], "primary_roles": ["billing"] }),
-        )
+        .admin(s, "POST", &format!("/admin/api/v1/companies/{company}/contacts"))
+        .json(&json!({ "first_name": "Sam", "last_name": "B", "email": format!("sam@{}.test", name.to_lowercase()),
+                       "roles": ["billing"], "primary_roles": ["billing"] }))
         .send()
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let mut drafts = Vec::new();
-    for n in 1..=50 {
+    company
+}
+
+/// A draft invoice of one line.
+async fn draft(c: &Ctx<'_>, s: &Store, company: &str, description: &str, amount: i64) -> String {
+    let r = c
+        .admin(s, "POST", "/admin/api/v1/invoices")
+        .json(&json!({ "company_id": company, "lines": [{ "description": description, "unit_amount": amount }] }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["invoice"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn twenty_concurrent_allocations_of_one_payment_allocate_exactly_what_it_holds(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let company = company(c, &s, "Vandelay").await;
+    // Three invoices owing 3,000.00 together; one 1,000.00 transfer.
+    let mut invoices = Vec::new();
+    for amount in [150_000, 100_000, 50_000] {
+        let id = draft(c, &s, &company, "Imports", amount).await;
         let r = c
-            .admin(&s, "POST", "/admin/api/v1/invoices")
-            .json(&json!({ "company_id": company, "lines": [{ "description": format!("Service {n}"), "unit_amount": 1000 * n }] }))
+            .admin(&s, "POST", &format!("/admin/api/v1/invoices/{id}/issue"))
+            .json(&json!({}))
             .send()
             .await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        drafts.push(r.body["invoice"]["id"].as_str().unwrap().to_owned());
+        assert_eq!(r.status, 200, "{}", r.text);
+        invoices.push(id);
+    }
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/payments")
+        .json(&json!({ "company_id": company, "method": "bank_transfer", "amount": 100_000, "reference": "VDL-77" }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let payment = r.body["id"].as_str().unwrap().to_owned();
+    let before = c.rows();
+    let path = format!("/admin/api/v1/payments/{payment}/allocations");
+    let answers = join_all((0..20).map(|n| {
+        c.admin(&s, "POST", &path)
+            .json(&json!({ "invoice_id": invoices[n % 3], "amount": 10_000 }))
+            .send()
+    }))
+    .await;
+    let accepted = answers.iter().filter(|r| r.status == 201).count();
+    for r in answers.iter().filter(|r| r.status != 201) {
+        assert_problem(r, 409, "allocation_exceeds_payment");
+    }
+    assert_eq!(
+        accepted,
+        10,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        c.count(
+            "SELECT COALESCE(SUM(amount), 0) FROM invoice_allocations WHERE payment_id = ?1",
+            &payment
+        ),
+        100_000
+    );
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM invoice_allocations WHERE payment_id = ?1",
+            &payment
+        ),
+        10
+    );
+    // No invoice below a zero balance, and each one's status follows what it was paid.
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM invoices i WHERE i.company_id = ?1 AND \
+               (i.total_amount < (SELECT COALESCE(SUM(amount), 0) FROM invoice_allocations WHERE invoice_id = i.id) \
+                OR i.status <> CASE WHEN (SELECT COUNT(*) FROM invoice_allocations WHERE invoice_id = i.id) > 0 THEN 'partially_paid' ELSE 'issued' END)",
+            &company
+        ),
+        0
+    );
+    // Ten allocation rows; no payment or invoice row made or lost.
+    let after = c.rows();
+    let count = |rows: &[(String, i64)], table: &str| {
+        rows.iter().find(|(t, _)| t == table).map_or(0, |(_, n)| *n)
+    };
+    assert_eq!(
+        count(&after, "invoice_allocations") - count(&before, "invoice_allocations"),
+        10
+    );
+    for table in ["billing_payments", "invoices", "invoice_lines"] {
+        assert_eq!(count(&after, table), count(&before, table), "{table}");
+    }
+}
+
+async fn fifty_concurrent_issues_take_numbers_one_to_fifty_with_no_gap_and_no_duplicate(
+    c: &Ctx<'_>,
+) {
+    let s = c.store().await;
+    let company = company(c, &s, "Initrode").await;
+    let mut drafts = Vec::new();
+    for n in 1..=50 {
+        drafts.push(draft(c, &s, &company, &format!("Service {n}"), 1000 * n).await);
     }
     let paths: Vec<String> = drafts
         .iter()

@@ -7,7 +7,7 @@
 //! its size budget and operators still see one admin API (one OpenAPI document, one key,
 //! the same roles, audit log and idempotency: [`crate::admin::authorized`]).
 
-mod invoices;
+mod billing;
 
 use crate::admin::{Cx, Operations, Reply, author, before_auth};
 use crate::http::{
@@ -15,14 +15,17 @@ use crate::http::{
     change, creation, route,
 };
 use crate::{Health, finish, healthz};
-use invoices::{
-    add_invoice_line, create_invoice, delete_invoice, get_invoice, issue_invoice, list_invoices,
-    void_invoice,
+use billing::{
+    add_invoice_line, allocate_payment, company_balance, create_invoice, delete_allocation,
+    delete_invoice, get_invoice, get_payment, issue_invoice, list_invoices, list_payments,
+    record_payment, void_invoice,
 };
 use lading_core::admin::audit::Audited;
 use lading_core::auth::AdminCaller;
 use lading_core::billing::{
-    AdjustmentInput, InvoiceDetail, InvoiceInput, InvoicePage, issue::VoidInput,
+    AdjustmentInput, InvoiceDetail, InvoiceInput, InvoicePage,
+    issue::VoidInput,
+    payments::{AllocationInput, CompanyBalance, PaymentInput, PaymentView},
 };
 use lading_core::companies::{
     self, CompanyDetail, CompanyInput, CompanyPage, CompanyUpdate, CompanyView,
@@ -251,6 +254,36 @@ crate::route_table! {
         audit: change("invoice.delete", "invoice", "invoice_id"),
         summary: "Delete a draft invoice (an issued one is voided instead: 409 invoice_not_draft)",
         statuses: &[204],
+    },
+    ListPayments = Get "/admin/api/v1/payments" => list_payments(NoBody) -> Answer<List<PaymentView>> {
+        access: Access::Admin(Role::Support),
+        summary: "Payments received, newest 200 (company_id filter): amount, refunded, allocated and what is left to allocate",
+    },
+    RecordPayment = Post "/admin/api/v1/payments" => record_payment(Json<PaymentInput>) -> Answer<PaymentView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("payment.record", true),
+        summary: "Record money a company sent by bank transfer, cheque or cash (its reference and when it arrived); allocate it to invoices next",
+        statuses: &[201],
+    },
+    GetPayment = Get "/admin/api/v1/payments/{payment_id}" => get_payment(NoBody) -> Answer<PaymentView> {
+        access: Access::Admin(Role::Support),
+        summary: "One payment with its allocations",
+    },
+    AllocatePayment = Post "/admin/api/v1/payments/{payment_id}/allocations" => allocate_payment(Json<AllocationInput>) -> Answer<PaymentView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("payment.allocate", "payment", "payment_id"),
+        summary: "Allocate part of a payment to an open invoice of the same company and currency: never more than the payment holds (409 allocation_exceeds_payment) or the invoice owes (409 allocation_exceeds_balance); the invoice becomes partially paid or paid",
+        statuses: &[201],
+    },
+    DeleteAllocation = Delete "/admin/api/v1/allocations/{allocation_id}" => delete_allocation(NoBody) -> NoContent {
+        access: Access::Admin(Role::Admin),
+        audit: change("allocation.delete", "allocation", "allocation_id"),
+        summary: "Undo an allocation: the money goes back to the payment (the company's credit) and the invoice's balance reopens",
+        statuses: &[204],
+    },
+    GetCompanyBalance = Get "/admin/api/v1/companies/{company_id}/balance" => company_balance(NoBody) -> Answer<CompanyBalance> {
+        access: Access::Admin(Role::Support),
+        summary: "What a company owes (open invoices, overdue) and its credit (paid, not allocated)",
     },
     GetItemResolution = Get "/admin/api/v1/pricing/resolutions/{order_item_id}" => get_item_resolution(NoBody) -> Answer<ItemResolution> {
         access: Access::Admin(Role::Support),

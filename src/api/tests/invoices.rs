@@ -430,4 +430,227 @@ fn invoice_queries_use_an_index() {
             assert!(scans.is_empty(), "full scan in `{}`: {scans:?}", q.sql);
         }
     }
+    let tables = &[
+        "billing_payments",
+        "bp",
+        "invoice_allocations",
+        "invoices",
+        "i",
+        "a",
+    ];
+    for q in [
+        lading_core::billing::payments::list_query("st_1", None),
+        lading_core::billing::payments::list_query("st_1", Some("co_1")),
+    ] {
+        let scans = lading_core::sqlite::full_scans(&conn, &q, tables).unwrap();
+        assert!(scans.is_empty(), "full scan in `{}`: {scans:?}", q.sql);
+    }
+}
+
+#[test]
+fn payments_are_allocated_never_beyond_what_they_hold_or_invoices_owe() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "PA");
+    let (company, _) = acme(&p, &s);
+    let issued = |amount: i64| {
+        let id = invoice_id(&draft(&p, &s, &company, amount / 2));
+        ok(issue(&p, &s, &id), 200);
+        id
+    };
+    let (first, second) = (issued(100_000), issued(100_000));
+    let transfer = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/payments",
+            json!({
+            "company_id": company, "method": "bank_transfer", "amount": 100_000,
+            "reference": "ACME remittance 4411", "received_at": "2024-05-01" }),
+        ),
+        201,
+    ));
+    let allocate = |invoice: &str, amount: i64| {
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/payments/{transfer}/allocations"),
+            json!({ "invoice_id": invoice, "amount": amount }),
+        )
+    };
+    let status = |invoice: &str| {
+        ok(
+            admin(
+                &p,
+                &s,
+                Method::Get,
+                &format!("/admin/api/v1/invoices/{invoice}"),
+                None,
+            ),
+            200,
+        )["invoice"]
+            .clone()
+    };
+    let paid = ok(allocate(&first, 60_000), 201);
+    assert_eq!(paid["unallocated_amount"], 40_000);
+    let inv = status(&first);
+    assert_eq!(
+        (inv["status"].as_str(), inv["balance"].as_i64()),
+        (Some("partially_paid"), Some(40_000))
+    );
+    // More than the invoice owes, then more than the payment holds: refused, nothing written.
+    let r = allocate(&first, 50_000);
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert!(text(&r).contains("allocation_exceeds_balance"));
+    ok(allocate(&first, 40_000), 201);
+    assert_eq!(status(&first)["status"], "paid");
+    let r = allocate(&second, 1);
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert!(text(&r).contains("allocation_exceeds_payment"));
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM invoice_allocations"),
+        2,
+        "the refusals wrote nothing"
+    );
+    // A paid invoice is not voided; undoing an allocation reopens it and frees the money.
+    let r = post(
+        &p,
+        &s,
+        &format!("/admin/api/v1/invoices/{first}/void"),
+        json!({ "reason": "x" }),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    let pay = ok(
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            &format!("/admin/api/v1/payments/{transfer}"),
+            None,
+        ),
+        200,
+    );
+    let last = pay["allocations"][1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(pay["allocations"][1]["invoice_number"], "INV-000001");
+    let r = admin(
+        &p,
+        &s,
+        Method::Delete,
+        &format!("/admin/api/v1/allocations/{last}"),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", text(&r));
+    assert_eq!(status(&first)["status"], "partially_paid");
+    let balance = ok(
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            &format!("/admin/api/v1/companies/{company}/balance"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(balance["credit"], 40_000, "what no invoice took");
+    assert_eq!(balance["owed"], 40_000 + 100_000);
+    assert_eq!(balance["open_invoices"], 2);
+    ok(allocate(&second, 40_000), 201);
+    assert_eq!(status(&second)["amount_paid"], 40_000);
+
+    // Not open, another company's, another currency, or by a support key: refused.
+    let draft_id = invoice_id(&draft(&p, &s, &company, 10));
+    let globex = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/companies",
+            json!({ "name": "Globex" }),
+        ),
+        201,
+    ));
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/companies/{globex}/contacts"),
+            json!({ "first_name": "G", "last_name": "X", "email": "g@globex.test",
+                    "roles": ["billing"], "primary_roles": ["billing"] }),
+        ),
+        201,
+    );
+    let theirs = invoice_id(&draft(&p, &s, &globex, 10));
+    ok(issue(&p, &s, &theirs), 200);
+    let euros = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/payments",
+            json!({ "company_id": company, "method": "cheque", "amount": 500, "currency": "eur" }),
+        ),
+        201,
+    ));
+    for (payment, invoice, status, code) in [
+        (
+            transfer.as_str(),
+            draft_id.as_str(),
+            409,
+            "invoice_not_open",
+        ),
+        (transfer.as_str(), theirs.as_str(), 422, "invoice_id"),
+        (euros.as_str(), second.as_str(), 422, "invoice_id"),
+        (transfer.as_str(), "inv_nope", 404, "not_found"),
+    ] {
+        let r = post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/payments/{payment}/allocations"),
+            json!({ "invoice_id": invoice, "amount": 1 }),
+        );
+        assert_eq!(r.status, status, "{invoice}: {}", text(&r));
+        assert!(text(&r).contains(code), "{}", text(&r));
+    }
+    let support = {
+        let r = post(
+            &p,
+            &s,
+            "/admin/api/v1/admin-keys",
+            json!({ "role": "support", "label": "s" }),
+        );
+        Store {
+            id: s.id.clone(),
+            pk: s.pk.clone(),
+            admin: ok(r, 201)["key"].as_str().unwrap().to_owned(),
+        }
+    };
+    let r = post(
+        &p,
+        &support,
+        "/admin/api/v1/payments",
+        json!({ "company_id": company, "method": "cash", "amount": 5 }),
+    );
+    assert_eq!(r.status, 403);
+    let r = post(
+        &p,
+        &s,
+        "/admin/api/v1/payments",
+        json!({ "company_id": company, "method": "cash", "amount": 5, "received_at": "2099-01-01" }),
+    );
+    assert_eq!(r.status, 422, "{}", text(&r));
+    // The database refuses an allocation beyond either bound whatever SQL tries it.
+    let conn = p.db.conn();
+    for (invoice, amount, words) in [
+        (second.as_str(), 70_000, "more than the invoice owes"),
+        (second.as_str(), 1, "more than the payment holds"),
+    ] {
+        let payment = if words.contains("invoice") {
+            euros.as_str()
+        } else {
+            transfer.as_str()
+        };
+        let sql = format!(
+            "INSERT INTO invoice_allocations (id, store_id, payment_id, invoice_id, amount, created_by, created_at) VALUES ('al_x', '{}', '{payment}', '{invoice}', {amount}, 't', 0)",
+            s.id
+        );
+        let err = conn.execute_batch(&sql).expect_err(&sql);
+        assert!(err.to_string().contains(words), "{err}");
+    }
 }

@@ -3,6 +3,7 @@
 //! ([`issue`]), voided with a reason (the number stays), deleted only while draft.
 
 pub mod issue;
+pub mod payments;
 
 use crate::AppError;
 use crate::admin::orders::{Cursor, parse_limit};
@@ -64,8 +65,9 @@ pub struct InvoiceView {
 }
 
 const COLUMNS: &str = "i.id, i.number, i.status, i.company_id, co.name AS company_name, i.customer_id, i.order_id, \
-    lower(i.currency) AS currency, i.subtotal_amount, i.tax_amount, i.total_amount, 0 AS amount_paid, \
-    i.total_amount AS balance, i.payment_terms, i.billing_contact_id, i.notes, i.issued_at, i.due_at, i.void_reason, \
+    lower(i.currency) AS currency, i.subtotal_amount, i.tax_amount, i.total_amount, \
+    (SELECT coalesce(sum(amount), 0) FROM invoice_allocations WHERE invoice_id = i.id) AS amount_paid, \
+    i.total_amount - (SELECT coalesce(sum(amount), 0) FROM invoice_allocations WHERE invoice_id = i.id) AS balance, i.payment_terms, i.billing_contact_id, i.notes, i.issued_at, i.due_at, i.void_reason, \
     i.voided_at, i.created_by, i.created_at \
     FROM invoices i LEFT JOIN companies co ON co.id = i.company_id";
 
@@ -94,6 +96,8 @@ pub struct InvoiceLineView {
 pub struct InvoiceDetail {
     pub invoice: InvoiceView,
     pub lines: Vec<InvoiceLineView>,
+    /// The payments that paid it, oldest first.
+    pub allocations: Vec<payments::AllocationView>,
 }
 
 /// One invoice of the store, or 404.
@@ -134,7 +138,12 @@ pub async fn detail<P: Platform>(
             id
         ))
         .await?;
-    Ok(InvoiceDetail { invoice, lines })
+    let allocations = payments::of_invoice(p, id).await?;
+    Ok(InvoiceDetail {
+        invoice,
+        lines,
+        allocations,
+    })
 }
 
 /// What the invoice list is narrowed by.

@@ -1,11 +1,14 @@
-//! The invoice operations of the sales table (seed 001 §2.3): list, read, draft by hand,
-//! adjust, issue, void, delete.
+//! The billing operations of the sales table (seed 001 §2.3): invoices (list, read, draft
+//! by hand, adjust, issue, void, delete), payments received and their allocations to
+//! invoices, and a company's balance.
 
 use crate::admin::{Cx, Reply, author};
+use crate::http::List;
 use crate::http::{Answer, Json, NoBody, NoContent, Problem};
 use lading_core::billing::{
     self, AdjustmentInput, InvoiceDetail, InvoiceFilters, InvoiceInput, InvoicePage,
     issue::VoidInput,
+    payments::{self, AllocationInput, CompanyBalance, PaymentInput, PaymentView},
 };
 use lading_core::ports::Platform;
 
@@ -68,4 +71,60 @@ pub(super) async fn delete_invoice<P: Platform>(
 ) -> Result<NoContent, Problem> {
     billing::delete(cx.p, cx.store_id, cx.param("invoice_id")).await?;
     Ok(NoContent)
+}
+
+pub(super) async fn list_payments<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Reply<List<PaymentView>> {
+    let data = payments::list(cx.p, cx.store_id, cx.query("company_id")).await?;
+    Ok(Answer::ok(List { data }))
+}
+
+pub(super) async fn record_payment<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<PaymentInput>,
+) -> Reply<PaymentView> {
+    Ok(Answer::created(
+        payments::record(cx.p, cx.store_id, &author(cx.caller), input).await?,
+    ))
+}
+
+pub(super) async fn get_payment<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<PaymentView> {
+    Ok(Answer::ok(
+        payments::payment(cx.p, cx.store_id, cx.param("payment_id")).await?,
+    ))
+}
+
+pub(super) async fn allocate_payment<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<AllocationInput>,
+) -> Reply<PaymentView> {
+    Ok(Answer::created(
+        payments::allocate(
+            cx.p,
+            cx.store_id,
+            &author(cx.caller),
+            cx.param("payment_id"),
+            input,
+        )
+        .await?,
+    ))
+}
+
+pub(super) async fn delete_allocation<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<NoContent, Problem> {
+    payments::unallocate(cx.p, cx.store_id, cx.param("allocation_id")).await?;
+    Ok(NoContent)
+}
+
+pub(super) async fn company_balance<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Reply<CompanyBalance> {
+    Ok(Answer::ok(
+        payments::company_balance(cx.p, cx.store_id, cx.param("company_id")).await?,
+    ))
 }
