@@ -8,6 +8,7 @@ use crate::http::{
 use crate::idempotency::Scope;
 use crate::{Health, finish, healthz, with_idempotency};
 use lading_core::auth::{self, StorefrontCaller, sha256_hex};
+use lading_core::billing::{InvoiceDetail, InvoicePage};
 use lading_core::carts::{self, CartView, add_item::AddItem, update_item::UpdateItem};
 use lading_core::catalog::{self, Audience, Page, ProductView};
 use lading_core::downloads::{self, Download, LinkInput, Links};
@@ -114,6 +115,14 @@ crate::route_table! {
     PricingQuote = Post "/v1/pricing/quote" => pricing_quote(Json<QuoteInput>) -> Answer<Quote> {
         access: Access::Customer,
         summary: "A company's contact: many lines priced at the company's prices (agreement, regional or global book), each with where its price came from; changes nothing",
+    },
+    ListInvoices = Get "/v1/invoices" => list_invoices(NoBody) -> Answer<InvoicePage> {
+        access: Access::Customer,
+        summary: "A company's billing contact: the company's issued invoices, newest first (limit, starting_after), with what is paid and owed",
+    },
+    GetInvoice = Get "/v1/invoices/{number}" => get_invoice(NoBody) -> Answer<InvoiceDetail> {
+        access: Access::Customer,
+        summary: "One of the company's invoices by number, with its lines and the payments that paid it",
     },
     Download = Get "/v1/downloads/{token}" => before_auth(NoBody) -> Response {
         summary: "The file, streamed (Range supported); the token in the link is the credential",
@@ -380,5 +389,29 @@ async fn pricing_quote<P: Platform>(
 ) -> Result<Answer<Quote>, Problem> {
     Ok(Answer::ok(
         lading_core::companies::people::quote(cx.p, cx.caller, &input).await?,
+    ))
+}
+
+async fn list_invoices<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Answer<InvoicePage>, Problem> {
+    Ok(Answer::ok(
+        lading_core::billing::people::list_for(
+            cx.p,
+            cx.caller,
+            cx.req.query_param("starting_after"),
+            cx.req.query_param("limit"),
+        )
+        .await?,
+    ))
+}
+
+async fn get_invoice<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Answer<InvoiceDetail>, Problem> {
+    Ok(Answer::ok(
+        lading_core::billing::people::get_for(cx.p, cx.caller, cx.params.get("number")).await?,
     ))
 }

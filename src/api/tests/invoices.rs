@@ -654,3 +654,137 @@ fn payments_are_allocated_never_beyond_what_they_hold_or_invoices_owe() {
         assert!(err.to_string().contains(words), "{err}");
     }
 }
+
+#[test]
+fn billing_contacts_read_their_companys_issued_invoices_and_never_anothers() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "SI");
+    let (acme, ada) = acme(&p, &s);
+    let link = |contact: &str, subject: &str| {
+        ok(
+            admin(
+                &p,
+                &s,
+                Method::Patch,
+                &format!("/admin/api/v1/contacts/{contact}"),
+                Some(json!({ "customer_subject": subject })),
+            ),
+            200,
+        );
+        hs256(&p, subject, AUDIENCE, 3600)
+    };
+    let ada_jwt = link(&ada, "idp|ada");
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/companies/{acme}/contacts"),
+            json!({
+            "first_name": "Bob", "last_name": "T", "email": "bob@acme.test", "roles": ["technical"], "customer_subject": "idp|bob" }),
+        ),
+        201,
+    );
+    let bob_jwt = hs256(&p, "idp|bob", AUDIENCE, 3600);
+    let globex = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/companies",
+            json!({ "name": "Globex" }),
+        ),
+        201,
+    ));
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/companies/{globex}/contacts"),
+            json!({
+            "first_name": "Gia", "last_name": "G", "email": "gia@globex.test", "roles": ["billing"], "primary_roles": ["billing"],
+            "customer_subject": "idp|gia" }),
+        ),
+        201,
+    );
+    let gia_jwt = hs256(&p, "idp|gia", AUDIENCE, 3600);
+    let ours = invoice_id(&draft(&p, &s, &acme, 1000));
+    ok(issue(&p, &s, &ours), 200);
+    let _still_draft = draft(&p, &s, &acme, 5);
+    let theirs = invoice_id(&draft(&p, &s, &globex, 300));
+    let theirs_number = ok(issue(&p, &s, &theirs), 200)["invoice"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transfer = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/payments",
+            json!({ "company_id": acme, "method": "bank_transfer", "amount": 500, "reference": "R-1" }),
+        ),
+        201,
+    ));
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/payments/{transfer}/allocations"),
+            json!({ "invoice_id": ours, "amount": 500 }),
+        ),
+        201,
+    );
+
+    let list = |jwt: &str| shop_as(&p, &s, jwt, Method::Get, "/v1/invoices", None, None);
+    let mine = ok(list(&ada_jwt), 200);
+    let numbers: Vec<&str> = mine["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["INV-000001"], "issued ones only, ACME's only");
+    assert_eq!(mine["data"][0]["balance"], 1500);
+    let one = ok(
+        shop_as(
+            &p,
+            &s,
+            &ada_jwt,
+            Method::Get,
+            "/v1/invoices/INV-000001",
+            None,
+            None,
+        ),
+        200,
+    );
+    assert_eq!(one["allocations"][0]["reference"], "R-1");
+    assert_eq!(one["lines"][0]["description"], "Consulting, November");
+    // Another company's number is not found; a contact who is not billing is refused;
+    // a guest must sign in.
+    let r = shop_as(
+        &p,
+        &s,
+        &ada_jwt,
+        Method::Get,
+        &format!("/v1/invoices/{theirs_number}"),
+        None,
+        None,
+    );
+    assert_eq!(r.status, 404, "{}", text(&r));
+    let r = shop_as(
+        &p,
+        &s,
+        &gia_jwt,
+        Method::Get,
+        "/v1/invoices/INV-000001",
+        None,
+        None,
+    );
+    assert_eq!(r.status, 404, "{}", text(&r));
+    let theirs_list = ok(list(&gia_jwt), 200);
+    assert_eq!(theirs_list["data"].as_array().unwrap().len(), 1);
+    assert_eq!(theirs_list["data"][0]["number"], theirs_number.as_str());
+    assert_eq!(list(&bob_jwt).status, 403);
+    assert_eq!(
+        shop(&p, &s, Method::Get, "/v1/invoices", None, None).status,
+        401
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod issue;
 pub mod payments;
+pub mod people;
 
 use crate::AppError;
 use crate::admin::orders::{Cursor, parse_limit};
@@ -100,6 +101,26 @@ pub struct InvoiceDetail {
     pub allocations: Vec<payments::AllocationView>,
 }
 
+/// The invoice with this number, or 404.
+///
+/// # Errors
+/// 404.
+pub async fn by_number<P: Platform>(
+    p: &P,
+    store_id: &str,
+    number: &str,
+) -> Result<InvoiceView, AppError> {
+    p.db()
+        .first::<InvoiceView>(stmt!(
+            format!("SELECT {COLUMNS} WHERE i.store_id = ? AND i.number = ?"),
+            store_id,
+            number
+        ))
+        .await?
+        .map(|v| finish(v, p.now_ms()))
+        .ok_or(AppError::NotFound("invoice"))
+}
+
 /// One invoice of the store, or 404.
 ///
 /// # Errors
@@ -130,6 +151,11 @@ pub async fn detail<P: Platform>(
     id: &str,
 ) -> Result<InvoiceDetail, AppError> {
     let invoice = invoice(p, store_id, id).await?;
+    with_lines(p, invoice).await
+}
+
+async fn with_lines<P: Platform>(p: &P, invoice: InvoiceView) -> Result<InvoiceDetail, AppError> {
+    let id = invoice.id.as_str();
     let lines = p
         .db()
         .query(stmt!(
@@ -153,6 +179,8 @@ pub struct InvoiceFilters {
     pub company_id: Option<String>,
     /// Only invoices past their due date with money owed.
     pub overdue: bool,
+    /// Leave drafts out (what a company's people see).
+    pub issued_only: bool,
 }
 
 impl InvoiceFilters {
@@ -181,6 +209,7 @@ impl InvoiceFilters {
                 Some("true" | "1") => true,
                 Some(_) => return Err(AppError::validation("overdue", "must be true or false")),
             },
+            issued_only: false,
         })
     }
 }
@@ -214,6 +243,9 @@ pub fn list_query(
     }
     if let Some(st) = f.status {
         s = s.and_when(&stmt!("i.status = ?", st.as_str()));
+    }
+    if f.issued_only {
+        s.sql.push_str(" AND i.status <> 'draft'");
     }
     if let Some(c) = after {
         s = s.and_when(&stmt!(

@@ -1,0 +1,67 @@
+//! A company's invoices for its billing contacts in the storefront: the issued ones (never
+//! drafts), each with its lines and the payments that paid it. Another company's invoice
+//! answers 404, as if it did not exist.
+
+use super::{InvoiceDetail, InvoiceFilters, InvoicePage, by_number, list, with_lines};
+use crate::AppError;
+use crate::auth::StorefrontCaller;
+use crate::companies::people::{Member, member};
+use crate::domain::ContactRole;
+use crate::ports::Platform;
+
+/// The billing contact the caller acts as.
+async fn billing_member<P: Platform>(p: &P, caller: &StorefrontCaller) -> Result<Member, AppError> {
+    if caller.customer.is_none() {
+        return Err(AppError::unauthenticated(
+            "customer_token_required",
+            "Sign in as your company's billing contact to see its invoices.",
+        ));
+    }
+    member(p, caller)
+        .await?
+        .filter(|m| {
+            m.contact
+                .roles
+                .iter()
+                .any(|r| r.role == ContactRole::Billing)
+        })
+        .ok_or_else(|| {
+            AppError::Forbidden("A company's invoices are for its billing contacts.".into())
+        })
+}
+
+/// `GET /v1/invoices`: the company's issued invoices, newest first.
+///
+/// # Errors
+/// 401 guests; 403 anyone but a billing contact; 422 a bad cursor or limit.
+pub async fn list_for<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    starting_after: Option<&str>,
+    limit: Option<&str>,
+) -> Result<InvoicePage, AppError> {
+    let m = billing_member(p, caller).await?;
+    let f = InvoiceFilters {
+        company_id: Some(m.company_id().to_owned()),
+        issued_only: true,
+        ..InvoiceFilters::default()
+    };
+    list(p, &caller.store.id, &f, starting_after, limit).await
+}
+
+/// `GET /v1/invoices/{number}`.
+///
+/// # Errors
+/// 401; 403; 404 an invoice of another company (or none).
+pub async fn get_for<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    number: &str,
+) -> Result<InvoiceDetail, AppError> {
+    let m = billing_member(p, caller).await?;
+    let invoice = by_number(p, &caller.store.id, number).await?;
+    if invoice.company_id.as_deref() != Some(m.company_id()) {
+        return Err(AppError::NotFound("invoice"));
+    }
+    with_lines(p, invoice).await
+}
