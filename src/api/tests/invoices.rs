@@ -788,3 +788,86 @@ fn billing_contacts_read_their_companys_issued_invoices_and_never_anothers() {
         401
     );
 }
+
+#[test]
+fn the_daily_job_reminds_each_overdue_invoice_once() {
+    use lading_core::queue::{Outcome, process};
+    let p = TestPlatform::new();
+    let s = create_store(&p, "RM");
+    let (company, _) = acme(&p, &s);
+    let late = invoice_id(&draft(&p, &s, &company, 4000));
+    ok(issue(&p, &s, &late), 200);
+    let paid = invoice_id(&draft(&p, &s, &company, 100));
+    ok(issue(&p, &s, &paid), 200);
+    let transfer = id(&ok(
+        post(
+            &p,
+            &s,
+            "/admin/api/v1/payments",
+            json!({ "company_id": company, "method": "bank_transfer", "amount": 200 }),
+        ),
+        201,
+    ));
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/payments/{transfer}/allocations"),
+            json!({ "invoice_id": paid, "amount": 200 }),
+        ),
+        201,
+    );
+    let daily = |p: &TestPlatform| run(lading_core::jobs::run_cron(p, lading_core::jobs::DAILY));
+    // Not yet due: nothing.
+    let r = daily(&p);
+    assert_eq!((r[0].job, r[0].changed), ("remind_overdue_invoices", 0));
+    p.advance_ms(31 * 86_400_000);
+    p.queued.borrow_mut().clear();
+    let r = daily(&p);
+    assert_eq!(r[0].changed, 1, "{r:?}");
+    // Run again the same day (and the next): no second reminder.
+    assert_eq!(daily(&p)[0].changed, 0);
+    p.advance_ms(86_400_000);
+    assert_eq!(daily(&p)[0].changed, 0);
+    assert_eq!(
+        p.text(&format!("SELECT recipient FROM notifications WHERE invoice_id = '{late}' AND kind = 'invoice_overdue'")),
+        "ada@acme.test"
+    );
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM notifications WHERE kind = 'invoice_overdue'"),
+        1,
+        "the paid one is not reminded"
+    );
+    assert_eq!(
+        p.count(&format!("SELECT COUNT(*) FROM domain_events WHERE aggregate_id = '{late}' AND type = 'invoice.overdue'")),
+        1
+    );
+    // The queued email, delivered twice, is sent once, saying what is owed.
+    let messages: Vec<Value> = p
+        .queued
+        .borrow()
+        .iter()
+        .filter(|m| m["kind"] == "email")
+        .cloned()
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    p.serve(
+        "http://email.test/v3/smtp/email",
+        201,
+        &json!({ "messageId": "<r1@relay>" }),
+    );
+    assert_eq!(run(process(&p, &messages[0])), Outcome::Done);
+    assert!(matches!(
+        run(process(&p, &messages[0])),
+        Outcome::Dropped { .. }
+    ));
+    let sent = p.sent_to("http://email.test/v3/smtp/email");
+    assert_eq!(sent.len(), 1);
+    let body: Value = serde_json::from_slice(sent[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(body["to"][0]["email"], "ada@acme.test");
+    assert_eq!(body["subject"], "Invoice INV-000001 is overdue");
+    assert!(
+        body["textContent"].as_str().unwrap().contains("80.00 USD"),
+        "{body}"
+    );
+}

@@ -14,9 +14,11 @@ pub const HOURLY: &str = "0 * * * *";
 /// Every five minutes: Stripe events missed by webhooks, stuck fulfillment and unsent
 /// outbox rows, Gooten polling.
 pub const FIVE_MINUTES: &str = "*/5 * * * *";
+/// Daily at 07:00 UTC: reminders of overdue invoices.
+pub const DAILY: &str = "0 7 * * *";
 /// Every schedule the core knows; the scheduler's `crons` must list exactly these (a
 /// repository check compares them).
-pub const SCHEDULES: &[&str] = &[HOURLY, FIVE_MINUTES];
+pub const SCHEDULES: &[&str] = &[HOURLY, FIVE_MINUTES, DAILY];
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct JobReport {
@@ -65,6 +67,12 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
                 "cron",
                 format!("no jobs for {cron:?}; known: {}", SCHEDULES.join(", ")),
             )),
+        ));
+    }
+    if cron == DAILY {
+        out.push(report(
+            "remind_overdue_invoices",
+            crate::billing::overdue::remind_overdue(p).await,
         ));
     }
     if cron == FIVE_MINUTES {

@@ -1,5 +1,6 @@
 //! Notification emails: order confirmation, files ready, shipped with tracking, refund
-//! issued. At most one of each kind per order, however often the change behind it repeats:
+//! issued, a company's checkout link, an overdue invoice's reminder. At most one of each
+//! kind per order (or invoice), however often the change behind it repeats:
 //! the batch that makes the change inserts `notifications(order_id, kind)` (UNIQUE) and an
 //! outbox row; the queue consumer claims the row with a compare-and-set before calling the
 //! email API, so a message delivered twice sends once.
@@ -27,15 +28,18 @@ pub enum Kind {
     RefundIssued,
     /// A company's order sent to checkout: the link, to its billing contact.
     CheckoutLink,
+    /// An invoice past its due date with money owed: a reminder to its billing contact.
+    InvoiceOverdue,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::OrderConfirmation,
         Kind::FilesReady,
         Kind::Shipped,
         Kind::RefundIssued,
         Kind::CheckoutLink,
+        Kind::InvoiceOverdue,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +48,7 @@ impl Kind {
             Kind::Shipped => "shipped",
             Kind::RefundIssued => "refund_issued",
             Kind::CheckoutLink => "checkout_link",
+            Kind::InvoiceOverdue => "invoice_overdue",
         }
     }
 }
@@ -137,7 +142,8 @@ const MAX_ATTEMPTS: i64 = 8;
 struct NotificationRow {
     id: String,
     store_id: String,
-    order_id: String,
+    order_id: Option<String>,
+    invoice_id: Option<String>,
     kind: Kind,
     recipient: Option<String>,
     attempts: i64,
@@ -209,7 +215,7 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
                 now
             ),
             stmt!(
-                "SELECT id, store_id, order_id, kind, recipient, attempts FROM notifications WHERE id = ?",
+                "SELECT id, store_id, order_id, invoice_id, kind, recipient, attempts FROM notifications WHERE id = ?",
                 id
             ),
         ])
@@ -247,7 +253,7 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
     };
     let (Some(cfg), Some(to)) = (p.settings().email.clone(), n.recipient.clone()) else {
         let why = if n.recipient.is_none() {
-            "the order has no email address"
+            "no email address to send it to"
         } else {
             "email is not configured (EMAIL_API_KEY)"
         };
@@ -355,13 +361,18 @@ fn money(minor: i64, currency: &str) -> String {
 
 /// Builds the email from D1 as it is now (the tracking number, the refund's amount).
 async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppError> {
-    let order = orders::order_by_id(p.db(), &n.order_id)
-        .await?
-        .ok_or(AppError::NotFound("order"))?;
-    let items = orders::items(p.db(), &n.order_id).await?;
     let store_name = crate::sql::stores::store_by_id(p.db(), &n.store_id)
         .await?
         .map_or_else(|| "Lading".to_owned(), |s| s.name);
+    let order_id = match (&n.order_id, &n.invoice_id) {
+        (Some(o), _) => o.as_str(),
+        (None, Some(invoice)) => return compose_invoice(p, n, invoice, store_name).await,
+        (None, None) => return Err(AppError::NotFound("order")),
+    };
+    let order = orders::order_by_id(p.db(), order_id)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    let items = orders::items(p.db(), order_id).await?;
     let number = &order.order_number;
     let (subject, intro, extra): (String, String, Markup) = match n.kind {
         Kind::OrderConfirmation => {
@@ -404,7 +415,7 @@ async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppEr
                 .query(stmt!(
                     "SELECT s.carrier, s.tracking_number, s.tracking_url FROM shipments s JOIN fulfillment_orders f ON f.id = s.fulfillment_order_id \
                      WHERE f.order_id = ? AND s.status <> 'cancelled' ORDER BY s.created_at, s.id",
-                    &n.order_id
+                    order_id
                 ))
                 .await?;
             (
@@ -425,13 +436,14 @@ async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppEr
             )
         }
         Kind::RefundIssued => {
-            let t = orders::ledger_totals(p.db(), &n.order_id).await?;
+            let t = orders::ledger_totals(p.db(), order_id).await?;
             (
                 format!("Refund for order {number}"),
                 format!("We refunded {} to your original payment method. It can take 5–10 days to appear.", money(t.refunded, &order.currency)),
                 html! {},
             )
         }
+        Kind::InvoiceOverdue => return Err(AppError::NotFound("invoice")),
         Kind::CheckoutLink => {
             let url = order.checkout_url.clone().unwrap_or_default();
             (
@@ -475,6 +487,84 @@ async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppEr
     })
 }
 
+/// An invoice's email: the reminder of an overdue one, with what is owed and how to pay.
+async fn compose_invoice<P: Platform>(
+    p: &P,
+    n: &NotificationRow,
+    invoice_id: &str,
+    store_name: String,
+) -> Result<Email, AppError> {
+    let i = crate::billing::invoice(p, &n.store_id, invoice_id).await?;
+    let number = i.number.clone().unwrap_or_else(|| i.id.clone());
+    let due = i
+        .due_at
+        .as_deref()
+        .map_or("", |d| d.get(..10).unwrap_or(d))
+        .to_owned();
+    let owed = money(i.balance, &i.currency);
+    let subject = format!("Invoice {number} is overdue");
+    let intro = format!(
+        "Invoice {number} of {} was due on {due}; {owed} is still owed. Please pay it, quoting the invoice number, or tell us if you already have.",
+        money(i.total_amount, &i.currency)
+    );
+    let page = html! {
+        (maud::DOCTYPE)
+        html { body style="font-family: sans-serif" {
+            h1 { (store_name) }
+            p { (intro) }
+            table {
+                tr { td { "Invoice" } td { strong { (number) } } }
+                tr { td { "Due" } td { (due) } }
+                tr { td { "Total" } td { (money(i.total_amount, &i.currency)) } }
+                tr { td { "Paid" } td { (money(i.amount_paid, &i.currency)) } }
+                tr { td { "Owed" } td { strong { (owed) } } }
+            }
+        } }
+    };
+    Ok(Email {
+        text: format!("{store_name}\n\n{intro}\n\nInvoice {number}\nOwed: {owed}\n"),
+        store_name,
+        subject,
+        html: page.into_string(),
+    })
+}
+
+/// Queues the reminder of every open invoice past its due date that has none yet (once per
+/// invoice, ever), to its billing contact, with its `invoice.overdue` event.
+pub fn overdue_reminders(now: i64) -> Vec<Stmt> {
+    const OVERDUE: &str =
+        "FROM invoices i WHERE i.status IN ('issued', 'partially_paid') AND i.due_at < ?";
+    vec![
+        stmt!(
+            format!(
+                "INSERT INTO domain_events (id, store_id, aggregate_type, aggregate_id, type, payload, created_at) \
+                 SELECT 'evt_' || i.id || '_overdue', i.store_id, 'invoice', i.id, 'invoice.overdue', \
+                   json_object('number', i.number, 'due_at', i.due_at), ? {OVERDUE} ON CONFLICT DO NOTHING"
+            ),
+            now,
+            now
+        ),
+        stmt!(
+            format!(
+                "INSERT INTO notifications (id, store_id, invoice_id, kind, recipient, created_at) \
+                 SELECT 'ntf_' || i.id || '_invoice_overdue', i.store_id, i.id, 'invoice_overdue', \
+                   (SELECT email FROM contacts WHERE id = i.billing_contact_id), ? {OVERDUE} ON CONFLICT DO NOTHING"
+            ),
+            now,
+            now
+        ),
+        // The queue message of each reminder made now (the outbox sends it; a lost send is
+        // swept).
+        stmt!(
+            "INSERT INTO outbox (id, store_id, kind, payload, created_at) \
+             SELECT 'email:' || n.id, n.store_id, 'email', json_object('kind', 'email', 'notification_id', n.id, 'store_id', n.store_id), ? \
+             FROM notifications n WHERE n.kind = 'invoice_overdue' AND n.created_at = ? AND n.status = 'pending' ON CONFLICT DO NOTHING",
+            now,
+            now
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,7 +572,7 @@ mod tests {
     #[test]
     fn kinds_match_the_schema_and_ids_are_deterministic() {
         let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        let schema = include_str!("../../../migrations/0012_company_orders.sql");
+        let schema = include_str!("../../../migrations/0015_invoice_reminders.sql");
         for n in &names {
             assert!(
                 schema.contains(&format!("'{n}'")),

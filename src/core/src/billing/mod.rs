@@ -3,6 +3,7 @@
 //! ([`issue`]), voided with a reason (the number stays), deleted only while draft.
 
 pub mod issue;
+pub mod overdue;
 pub mod payments;
 pub mod people;
 
