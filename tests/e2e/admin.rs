@@ -251,17 +251,6 @@ async fn ten_thousand_orders_are_searched_and_exported_as_a_streamed_csv_matchin
     );
 }
 
-/// Emails the simulator captured for this address, by kind (tag).
-async fn emails(c: &Ctx<'_>, to: &str) -> Vec<Value> {
-    let r = c
-        .client
-        .get(&c.sim(&format!("/__control/emails?to={to}")))
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.body["data"].as_array().unwrap().clone()
-}
-
 fn kinds(list: &[Value]) -> Vec<String> {
     let mut k: Vec<String> = list
         .iter()
@@ -300,10 +289,10 @@ async fn each_email_kind_is_sent_once_even_when_its_message_is_delivered_twice(c
     .await;
     c.order_paid(&order).await;
     assert!(
-        eventually(async || kinds(&emails(c, &to).await) == ["files_ready", "order_confirmation"])
+        eventually(async || kinds(&c.emails(&to).await) == ["files_ready", "order_confirmation"])
             .await,
         "confirmation and files ready: {:?}",
-        kinds(&emails(c, &to).await)
+        kinds(&c.emails(&to).await)
     );
     // Tracking typed in for the manual parcel, and a partial refund.
     let f = fos_become(c, &order, &["submitted"]).await;
@@ -320,12 +309,12 @@ async fn each_email_kind_is_sent_once_even_when_its_message_is_delivered_twice(c
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(
-        eventually(async || emails(c, &to).await.len() == 4).await,
+        eventually(async || c.emails(&to).await.len() == 4).await,
         "four kinds: {:?}",
-        kinds(&emails(c, &to).await)
+        kinds(&c.emails(&to).await)
     );
     assert_eq!(
-        kinds(&emails(c, &to).await),
+        kinds(&c.emails(&to).await),
         [
             "files_ready",
             "order_confirmation",
@@ -355,7 +344,7 @@ async fn each_email_kind_is_sent_once_even_when_its_message_is_delivered_twice(c
     // copies): nothing more can be sent for this order after that.
     c.queue_drained(&format!("ntf_{order}_")).await;
     assert_eq!(c.queue_story(&format!("ntf_{order}_")).0, 8);
-    let mails = emails(c, &to).await;
+    let mails = c.emails(&to).await;
     assert_eq!(
         kinds(&mails),
         [

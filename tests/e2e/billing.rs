@@ -1,6 +1,7 @@
 //! Billing on the local stack: invoice numbers taken by fifty concurrent issues on local
 //! D1 are gapless and distinct; a void keeps its number and an issued invoice is never
-//! deleted; twenty concurrent allocations of one payment never allocate more than it holds.
+//! deleted; twenty concurrent allocations of one payment never allocate more than it holds;
+//! the daily cron run twice sends one reminder per overdue invoice.
 
 use crate::support::*;
 use crate::tests::{Test, tests};
@@ -11,6 +12,7 @@ use serde_json::json;
 tests!(
     fifty_concurrent_issues_take_numbers_one_to_fifty_with_no_gap_and_no_duplicate,
     twenty_concurrent_allocations_of_one_payment_allocate_exactly_what_it_holds,
+    the_daily_cron_run_twice_sends_one_reminder_per_overdue_invoice,
 );
 
 /// A company on net 30 with a primary billing contact.
@@ -202,5 +204,51 @@ async fn fifty_concurrent_issues_take_numbers_one_to_fifty_with_no_gap_and_no_du
             &s.id
         ),
         51
+    );
+}
+
+async fn the_daily_cron_run_twice_sends_one_reminder_per_overdue_invoice(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let company = company(c, &s, "Kramerica").await;
+    let invoice = draft(c, &s, &company, "Oil tanker bladders", 12_345).await;
+    let r = c
+        .admin(
+            &s,
+            "POST",
+            &format!("/admin/api/v1/invoices/{invoice}/issue"),
+        )
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let number = r.body["invoice"]["number"].as_str().unwrap().to_owned();
+    // Thirty days pass (the due date is moved back in D1; nothing else is touched).
+    c.stack
+        .d1()
+        .execute(
+            "UPDATE invoices SET due_at = due_at - 31 * 86400000, issued_at = issued_at - 31 * 86400000 WHERE id = ?1",
+            [&invoice],
+        )
+        .unwrap();
+    c.cron("0 7 * * *").await;
+    c.cron("0 7 * * *").await;
+    let to = "sam@kramerica.test";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut sent = c.emails(to).await;
+    while sent.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        sent = c.emails(to).await;
+    }
+    c.rows_at_rest().await;
+    let sent = c.emails(to).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["subject"], format!("Invoice {number} is overdue"));
+    assert_eq!(
+        c.count("SELECT COUNT(*) FROM notifications WHERE invoice_id = ?1 AND kind = 'invoice_overdue' AND status = 'sent'", &invoice),
+        1
+    );
+    assert_eq!(
+        c.count("SELECT COUNT(*) FROM domain_events WHERE aggregate_id = ?1 AND type = 'invoice.overdue'", &invoice),
+        1
     );
 }

@@ -38,18 +38,6 @@ async fn checkout_as(c: &Ctx<'_>, s: &Store, variants: &[&str], email: &str) -> 
     }
 }
 
-async fn run_cron(c: &Ctx<'_>, cron: &str) {
-    let r = lading_e2e::client::Client::with_timeout(Duration::from_secs(120))
-        .get(&format!(
-            "{}/__cron?cron={}",
-            c.stack.worker("scheduler"),
-            cron.replace(' ', "%20")
-        ))
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-}
-
 /// What each scheduled job changed, from the scheduler's `cron` log lines after `mark`.
 fn jobs_since(c: &Ctx<'_>, mark: usize) -> BTreeMap<String, u64> {
     let mut changed = BTreeMap::new();
@@ -278,7 +266,7 @@ async fn a_crash_in_a_storm_loses_nothing(c: &Ctx<'_>) {
     let mut broken = Vec::new();
     while recovering.elapsed() < Duration::from_secs(120) {
         runs += 1;
-        run_cron(c, "*/5 * * * *").await;
+        c.cron("*/5 * * * *").await;
         broken = broken_promises(c, &s, &paid_sessions).await;
         if broken.is_empty() {
             break;

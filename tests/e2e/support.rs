@@ -172,6 +172,30 @@ impl<'a> Ctx<'a> {
         format!("{}{path}", self.stack.simulator)
     }
 
+    /// Runs the scheduler's jobs of one cron expression, as Cloudflare's trigger would.
+    pub async fn cron(&self, cron: &str) {
+        let r = Client::with_timeout(std::time::Duration::from_secs(120))
+            .get(&format!(
+                "{}/__cron?cron={}",
+                self.stack.worker("scheduler"),
+                cron.replace(' ', "%20")
+            ))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
+    /// Emails the simulator captured for this address.
+    pub async fn emails(&self, to: &str) -> Vec<Value> {
+        let r = self
+            .client
+            .get(&self.sim(&format!("/__control/emails?to={to}")))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["data"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Adds one line to a guest cart.
     pub async fn add(&self, s: &Store, cart: &str, variant: &str, quantity: i64) {
         let r = self
