@@ -57,6 +57,17 @@ else
     || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium; }
 fi
 
+# The billing tests read invoice PDFs back as text with poppler's pdftotext.
+if command -v pdftotext >/dev/null; then
+  step "pdftotext: $(pdftotext -v 2>&1 | head -1)"
+else
+  step "installing poppler-utils (pdftotext) for the invoice PDF test"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends poppler-utils; }
+fi
+
 node_version=$(node --version)
 case "$node_version" in
   v22.*|v23.*|v24.*) step "node for wrangler: $node_version" ;;

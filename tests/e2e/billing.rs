@@ -13,6 +13,7 @@ tests!(
     fifty_concurrent_issues_take_numbers_one_to_fifty_with_no_gap_and_no_duplicate,
     twenty_concurrent_allocations_of_one_payment_allocate_exactly_what_it_holds,
     the_daily_cron_run_twice_sends_one_reminder_per_overdue_invoice,
+    an_issued_invoice_is_a_pdf_whose_text_reads_back,
 );
 
 /// A company on net 30 with a primary billing contact.
@@ -251,4 +252,71 @@ async fn the_daily_cron_run_twice_sends_one_reminder_per_overdue_invoice(c: &Ctx
         c.count("SELECT COUNT(*) FROM domain_events WHERE aggregate_id = ?1 AND type = 'invoice.overdue'", &invoice),
         1
     );
+}
+
+async fn an_issued_invoice_is_a_pdf_whose_text_reads_back(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let company = company(c, &s, "Pendant").await;
+    let r = c
+        .admin(&s, "POST", &format!("/admin/api/v1/companies/{company}/addresses"))
+        .json(&json!({ "name": "Pendant Publishing", "line1": "129 W 81st St", "city": "New York", "region": "NY",
+                       "postal_code": "10024", "country": "US", "default_for": ["billing"] }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let invoice = draft(c, &s, &company, "Latex sales — Q4 (Vandelay)", 98_765).await;
+    let r = c
+        .admin(
+            &s,
+            "POST",
+            &format!("/admin/api/v1/invoices/{invoice}/issue"),
+        )
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let number = r.body["invoice"]["number"].as_str().unwrap().to_owned();
+    // Through the admin Worker (forwarded to the sales Worker, streamed from local R2).
+    let r = c
+        .client
+        .http()
+        .get(format!(
+            "{}/admin/api/v1/invoices/{invoice}/pdf",
+            c.stack.worker("admin")
+        ))
+        .bearer_auth(&s.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    let file = std::env::temp_dir().join(format!("{invoice}.pdf"));
+    std::fs::write(&file, &bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils, installed by scripts/setup.sh) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        number.as_str(),
+        "Pendant",
+        "129 W 81st St",
+        "Latex sales — Q4 (Vandelay)",
+        "987.65 USD",
+        "net 30",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} not in the PDF's text:\n{text}"
+        );
+    }
+    let _ = std::fs::remove_file(&file);
 }

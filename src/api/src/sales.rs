@@ -17,8 +17,8 @@ use crate::http::{
 use crate::{Health, finish, healthz};
 use billing::{
     add_invoice_line, allocate_payment, company_balance, create_invoice, delete_allocation,
-    delete_invoice, get_invoice, get_payment, issue_invoice, list_invoices, list_payments,
-    record_payment, void_invoice,
+    delete_invoice, get_invoice, get_payment, invoice_document, issue_invoice, list_invoices,
+    list_payments, record_payment, void_invoice,
 };
 use lading_core::admin::audit::Audited;
 use lading_core::auth::AdminCaller;
@@ -232,6 +232,11 @@ crate::route_table! {
     GetInvoice = Get "/admin/api/v1/invoices/{invoice_id}" => get_invoice(NoBody) -> Answer<InvoiceDetail> {
         access: Access::Admin(Role::Support),
         summary: "One invoice with its lines, totals, balance and dates",
+    },
+    GetInvoiceDocument = Get "/admin/api/v1/invoices/{invoice_id}/pdf" => invoice_document(NoBody) -> Response {
+        access: Access::Admin(Role::Support),
+        summary: "The issued invoice as a PDF, as it was written when issued (409 invoice_not_issued for a draft)",
+        content_type: "application/pdf",
     },
     AddInvoiceLine = Post "/admin/api/v1/invoices/{invoice_id}/lines" => add_invoice_line(Json<AdjustmentInput>) -> Answer<InvoiceDetail> {
         access: Access::Admin(Role::Support),

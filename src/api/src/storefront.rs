@@ -124,6 +124,11 @@ crate::route_table! {
         access: Access::Customer,
         summary: "One of the company's invoices by number, with its lines and the payments that paid it",
     },
+    GetInvoiceDocument = Get "/v1/invoices/{number}/pdf" => invoice_document(NoBody) -> Response {
+        access: Access::Customer,
+        summary: "One of the company's invoices as the PDF it was issued as",
+        content_type: "application/pdf",
+    },
     Download = Get "/v1/downloads/{token}" => before_auth(NoBody) -> Response {
         summary: "The file, streamed (Range supported); the token in the link is the credential",
         content_type: "application/octet-stream",
@@ -414,4 +419,10 @@ async fn get_invoice<P: Platform>(
     Ok(Answer::ok(
         lading_core::billing::people::get_for(cx.p, cx.caller, cx.params.get("number")).await?,
     ))
+}
+
+async fn invoice_document<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Response, Problem> {
+    let file = lading_core::billing::people::document_for(cx.p, cx.caller, cx.params.get("number"))
+        .await?;
+    Ok(Response::file(file, cx.req.get_header("range")))
 }

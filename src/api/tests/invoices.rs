@@ -871,3 +871,101 @@ fn the_daily_job_reminds_each_overdue_invoice_once() {
         "{body}"
     );
 }
+
+#[test]
+fn an_issued_invoice_is_written_once_as_a_pdf_for_operators_and_its_billing_contact() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "PD");
+    let (company, ada) = acme(&p, &s);
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/companies/{company}/addresses"),
+            json!({
+            "name": "ACME Accounts", "line1": "1 Ledger Way", "city": "Austin", "region": "TX", "postal_code": "73301",
+            "country": "US", "default_for": ["billing"] }),
+        ),
+        201,
+    );
+    ok(
+        admin(
+            &p,
+            &s,
+            Method::Patch,
+            &format!("/admin/api/v1/contacts/{ada}"),
+            Some(json!({ "customer_subject": "idp|ada" })),
+        ),
+        200,
+    );
+    let d = draft(&p, &s, &company, 52_500);
+    let id = invoice_id(&d);
+    let pdf_path = format!("/admin/api/v1/invoices/{id}/pdf");
+    let r = admin(&p, &s, Method::Get, &pdf_path, None);
+    assert_eq!(r.status, 409, "a draft has no document: {}", text(&r));
+    ok(issue(&p, &s, &id), 200);
+    let key = format!("invoices/{}/{id}/INV-000001.pdf", s.id);
+    let (content_type, bytes) = p
+        .files
+        .borrow()
+        .get(&key)
+        .cloned()
+        .expect("written on issue");
+    assert_eq!(content_type, "application/pdf");
+    assert!(bytes.starts_with(b"%PDF-") && bytes.trim_ascii_end().ends_with(b"%%EOF"));
+    let body = String::from_utf8_lossy(&bytes);
+    for shown in [
+        "(INV-000001)",
+        "(ACME)",
+        "(1 Ledger Way)",
+        "(Consulting, November)",
+        "(1050.00 USD)",
+        "(net 30)",
+    ] {
+        assert!(body.contains(shown), "{shown} missing");
+    }
+    // Served from the bucket as written, to operators and to the billing contact only.
+    let r = admin(&p, &s, Method::Get, &pdf_path, None);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(
+        r.file
+            .as_ref()
+            .map(|f| (f.key.as_str(), f.filename.as_str())),
+        Some((key.as_str(), "INV-000001.pdf"))
+    );
+    let jwt = hs256(&p, "idp|ada", AUDIENCE, 3600);
+    let r = shop_as(
+        &p,
+        &s,
+        &jwt,
+        Method::Get,
+        "/v1/invoices/INV-000001/pdf",
+        None,
+        None,
+    );
+    assert_eq!(r.file.as_ref().map(|f| f.key.as_str()), Some(key.as_str()));
+    let stranger = hs256(&p, "idp|nobody", AUDIENCE, 3600);
+    let r = shop_as(
+        &p,
+        &s,
+        &stranger,
+        Method::Get,
+        "/v1/invoices/INV-000001/pdf",
+        None,
+        None,
+    );
+    assert_eq!(r.status, 403);
+    // Written once: a later change of the company's name does not rewrite it.
+    ok(
+        admin(
+            &p,
+            &s,
+            Method::Patch,
+            &format!("/admin/api/v1/companies/{company}"),
+            Some(json!({ "name": "ACME Renamed" })),
+        ),
+        200,
+    );
+    admin(&p, &s, Method::Get, &pdf_path, None);
+    assert_eq!(p.files.borrow().get(&key).map(|f| f.1.clone()), Some(bytes));
+}

@@ -4,7 +4,7 @@
 
 use crate::admin::{Cx, Reply, author};
 use crate::http::List;
-use crate::http::{Answer, Json, NoBody, NoContent, Problem};
+use crate::http::{Answer, Json, NoBody, NoContent, Problem, Response};
 use lading_core::billing::{
     self, AdjustmentInput, InvoiceDetail, InvoiceFilters, InvoiceInput, InvoicePage,
     issue::VoidInput,
@@ -127,4 +127,12 @@ pub(super) async fn company_balance<P: Platform>(
     Ok(Answer::ok(
         payments::company_balance(cx.p, cx.store_id, cx.param("company_id")).await?,
     ))
+}
+
+pub(super) async fn invoice_document<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Response, Problem> {
+    let file = billing::document::document(cx.p, cx.store_id, cx.param("invoice_id")).await?;
+    Ok(Response::file(file, cx.req.get_header("range")))
 }

@@ -95,6 +95,8 @@ pub async fn issue<P: Platform>(
         ])
         .await?;
     if res.get(2).is_some_and(|r| r.changes == 1) {
+        // The document is written now; if the bucket fails, the first download writes it.
+        let _written_later_if_not = super::document::document(p, store_id, id).await;
         return detail(p, store_id, id).await;
     }
     let current = invoice(p, store_id, id).await?;

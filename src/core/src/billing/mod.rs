@@ -2,9 +2,11 @@
 //! discounts while draft), issued with the next number of the store's gapless sequence
 //! ([`issue`]), voided with a reason (the number stays), deleted only while draft.
 
+pub mod document;
 pub mod issue;
 pub mod overdue;
 pub mod payments;
+pub mod pdf;
 pub mod people;
 
 use crate::AppError;

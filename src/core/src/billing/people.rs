@@ -65,3 +65,20 @@ pub async fn get_for<P: Platform>(
     }
     with_lines(p, invoice).await
 }
+
+/// `GET /v1/invoices/{number}/pdf`: its document.
+///
+/// # Errors
+/// 401; 403; 404 an invoice of another company (or none).
+pub async fn document_for<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    number: &str,
+) -> Result<crate::files::ServedFile, AppError> {
+    let m = billing_member(p, caller).await?;
+    let invoice = by_number(p, &caller.store.id, number).await?;
+    if invoice.company_id.as_deref() != Some(m.company_id()) {
+        return Err(AppError::NotFound("invoice"));
+    }
+    super::document::document(p, &caller.store.id, &invoice.id).await
+}

@@ -1,0 +1,116 @@
+//! An issued invoice's document: rendered once ([`super::pdf`]), kept in the files bucket
+//! under a key naming its number, and served from there ever after. Issuing writes it; a
+//! download finds it, or writes it if the first write did not happen.
+
+use super::pdf::{self, Parties};
+use super::{InvoiceDetail, detail};
+use crate::AppError;
+use crate::db::{Db as _, DbExt as _};
+use crate::domain::InvoiceStatus;
+use crate::files::ServedFile;
+use crate::ports::Platform;
+use crate::stmt;
+use serde::Deserialize;
+
+/// The invoice's PDF, written now if it was not yet.
+///
+/// # Errors
+/// 404; 409 `invoice_not_issued` for a draft; 503 when the bucket refuses the write.
+pub async fn document<P: Platform>(
+    p: &P,
+    store_id: &str,
+    id: &str,
+) -> Result<ServedFile, AppError> {
+    #[derive(Deserialize)]
+    struct Kept {
+        document_key: Option<String>,
+    }
+    let d = detail(p, store_id, id).await?;
+    let number = match (&d.invoice.number, d.invoice.status) {
+        (Some(n), s) if s != InvoiceStatus::Draft => n.clone(),
+        _ => {
+            return Err(AppError::conflict(
+                "invoice_not_issued",
+                "A draft has no document yet: issue it first.",
+            ));
+        }
+    };
+    let filename = format!("{number}.pdf");
+    let kept: Option<Kept> = p
+        .db()
+        .first(stmt!("SELECT document_key FROM invoices WHERE id = ?", id))
+        .await?;
+    if let Some(key) = kept.and_then(|k| k.document_key) {
+        return Ok(ServedFile { key, filename });
+    }
+    let bytes = pdf::render(&d, &parties(p, store_id, &d).await?);
+    let key = format!("invoices/{store_id}/{id}/{filename}");
+    p.put_file(&key, &bytes, "application/pdf")
+        .await
+        .map_err(|e| {
+            AppError::unavailable(
+                "files_unavailable",
+                format!("The invoice's document could not be stored: {e}"),
+            )
+        })?;
+    // The first write wins; the same invoice renders the same document.
+    p.db()
+        .run(stmt!(
+            "UPDATE invoices SET document_key = ? WHERE id = ? AND document_key IS NULL",
+            &key,
+            id
+        ))
+        .await?;
+    Ok(ServedFile { key, filename })
+}
+
+/// The seller (the store) and the buyer with its billing address and contact.
+async fn parties<P: Platform>(
+    p: &P,
+    store_id: &str,
+    d: &InvoiceDetail,
+) -> Result<Parties, AppError> {
+    #[derive(Deserialize)]
+    struct Row {
+        seller: String,
+        contact: Option<String>,
+        name: Option<String>,
+        line1: Option<String>,
+        line2: Option<String>,
+        city: Option<String>,
+        region: Option<String>,
+        postal_code: Option<String>,
+        country: Option<String>,
+    }
+    let i = &d.invoice;
+    let r: Row = p
+        .db()
+        .first(stmt!(
+            "SELECT s.name AS seller, \
+               (SELECT first_name || ' ' || last_name || ' <' || email || '>' FROM contacts WHERE id = i.billing_contact_id) AS contact, \
+               a.name, a.line1, a.line2, a.city, a.region, a.postal_code, a.country \
+             FROM invoices i JOIN stores s ON s.id = i.store_id LEFT JOIN addresses a ON a.id = i.billing_address_id \
+             WHERE i.id = ? AND i.store_id = ?",
+            &i.id,
+            store_id
+        ))
+        .await?
+        .ok_or(AppError::NotFound("invoice"))?;
+    let place = [r.city, r.region, r.postal_code]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let address = [r.name, r.line1, r.line2, Some(place), r.country]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+    Ok(Parties {
+        seller: r.seller,
+        buyer: i.company_name.clone().unwrap_or_default(),
+        buyer_address: address,
+        billed_to: r.contact.map(|c| format!("Attn. {c}")),
+    })
+}
