@@ -788,3 +788,122 @@ fn invoices_are_drafted_issued_and_voided_from_the_pages() {
         0
     );
 }
+
+#[test]
+fn payments_are_recorded_applied_and_undone_from_an_invoices_page() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "PU");
+    let cookie = sign_in(&p, &s.admin);
+    let form = |path: &str, fields: &[(&str, &str)]| {
+        let token = csrf_of(&html(&page(&p, Some(&cookie), "/admin/invoices")));
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        let r = post_form(&p, Some(&cookie), path, &all);
+        assert_eq!(r.status, 303, "{path}: {}", html(&r));
+        r
+    };
+    let company = redirected_id(&form(
+        "/admin/companies",
+        &[("name", "Soylent"), ("payment_terms", "net_30")],
+    ));
+    form(
+        &format!("/admin/companies/{company}/contacts"),
+        &[
+            ("first_name", "S"),
+            ("last_name", "G"),
+            ("email", "s@soylent.test"),
+            ("roles", "billing"),
+            ("primary", "true"),
+        ],
+    );
+    let invoice = redirected_id(&form(
+        "/admin/invoices",
+        &[
+            ("company_id", &company),
+            ("description", "Crackers"),
+            ("quantity", "1"),
+            ("unit_amount", "100"),
+        ],
+    ));
+    let here = format!("/admin/invoices/{invoice}");
+    form(&format!("{here}/issue"), &[]);
+    let r = page(&p, Some(&cookie), &format!("{here}/pdf"));
+    assert_eq!(r.status, 200);
+    assert!(
+        r.file
+            .as_ref()
+            .is_some_and(|f| f.filename == "INV-000001.pdf")
+    );
+    // A partial transfer, then more than the rest: the excess becomes credit.
+    let r = form(
+        &format!("{here}/payments"),
+        &[
+            ("method", "bank_transfer"),
+            ("amount", "30"),
+            ("reference", "SG-1"),
+        ],
+    );
+    assert_eq!(flash(&r, "notice").as_deref(), Some("Payment applied."));
+    let body = html(&page(&p, Some(&cookie), &here));
+    assert!(
+        body.contains("partially paid") && body.contains("70.00 USD") && body.contains("SG-1"),
+        "{body}"
+    );
+    let r = form(
+        &format!("{here}/payments"),
+        &[
+            ("method", "cheque"),
+            ("amount", "90"),
+            ("reference", "CHQ-9"),
+        ],
+    );
+    assert!(flash(&r, "notice").is_some_and(|n| n.contains("credit")));
+    assert_eq!(
+        p.text(&format!(
+            "SELECT status FROM invoices WHERE id = '{invoice}'"
+        )),
+        "paid"
+    );
+    // Undo the cheque's allocation, then apply its credit again from the page.
+    let body = html(&page(&p, Some(&cookie), &here));
+    let undo = p.text(
+        "SELECT a.id FROM invoice_allocations a JOIN billing_payments b ON b.id = a.payment_id WHERE b.reference = 'CHQ-9'",
+    );
+    assert!(body.contains(&format!("/admin/allocations/{undo}/delete")));
+    form(
+        &format!("/admin/allocations/{undo}/delete"),
+        &[("back", &here)],
+    );
+    assert_eq!(
+        p.text(&format!(
+            "SELECT status FROM invoices WHERE id = '{invoice}'"
+        )),
+        "partially_paid"
+    );
+    let body = html(&page(&p, Some(&cookie), &here));
+    let cheque = p.text("SELECT id FROM billing_payments WHERE reference = 'CHQ-9'");
+    assert!(
+        body.contains(&format!("value=\"{cheque}\"")) && body.contains("90.00 USD left"),
+        "{body}"
+    );
+    let r = form(
+        &format!("{here}/allocations"),
+        &[("payment_id", &cheque), ("amount", "70")],
+    );
+    assert_eq!(flash(&r, "error"), None);
+    assert_eq!(
+        p.text(&format!(
+            "SELECT status FROM invoices WHERE id = '{invoice}'"
+        )),
+        "paid"
+    );
+    // Too much for what is owed: refused with the API's words.
+    let r = form(
+        &format!("{here}/allocations"),
+        &[("payment_id", &cheque), ("amount", "5")],
+    );
+    assert!(flash(&r, "error").is_some(), "a paid invoice takes no more");
+    // The company's page: nothing owed, the cheque's 20.00 left as credit.
+    let body = html(&page(&p, Some(&cookie), &format!("/admin/companies/{company}")));
+    assert!(body.contains("20.00 USD paid and not yet applied") && body.contains("CHQ-9"), "{body}");
+}

@@ -7,7 +7,7 @@
 
 use super::sales_pages as pages;
 use super::{Form, Visit, html, idempotency_key, local, minor_units, problem_page, problem_text};
-use super::{redirect, visit, with_flash};
+use super::{redirect, secured, visit, with_flash};
 use crate::admin::{Call, perform_as};
 use crate::http::{Method, Params, Problem, Request, Response, Route, route};
 use crate::sales::Op;
@@ -45,6 +45,10 @@ enum Ui {
     IssueInvoice,
     VoidInvoice,
     DeleteInvoice,
+    InvoicePdf,
+    RecordInvoicePayment,
+    ApplyCredit,
+    Unallocate,
 }
 
 const fn r(method: Method, pattern: &'static str, id: Ui) -> Route<Ui> {
@@ -129,6 +133,22 @@ const ROUTES: &[Route<Ui>] = &[
         Method::Post,
         "/admin/invoices/{id}/delete",
         Ui::DeleteInvoice,
+    ),
+    r(Method::Get, "/admin/invoices/{id}/pdf", Ui::InvoicePdf),
+    r(
+        Method::Post,
+        "/admin/invoices/{id}/payments",
+        Ui::RecordInvoicePayment,
+    ),
+    r(
+        Method::Post,
+        "/admin/invoices/{id}/allocations",
+        Ui::ApplyCredit,
+    ),
+    r(
+        Method::Post,
+        "/admin/allocations/{id}/delete",
+        Ui::Unallocate,
     ),
 ];
 
@@ -229,8 +249,12 @@ async fn page<P: Platform>(
                 Some("50"),
             )
             .await?;
+            let balance = lading_core::billing::payments::company_balance(p, store, id).await?;
+            let payments = lading_core::billing::payments::list(p, store, Some(id)).await?;
             let title = detail.company.name.clone();
             let company = pages::CompanyScreen {
+                balance: &balance,
+                payments: &payments,
                 detail: &detail,
                 agreements: &agreements,
                 drafts: &drafts,
@@ -307,8 +331,21 @@ async fn page<P: Platform>(
                 pages::invoices(&v.page(req, "Invoices", "invoices"), &list, &filters),
             )
         }
+        Ui::InvoicePdf => {
+            let file = lading_core::billing::document::document(p, store, id).await?;
+            secured(Response::file(file, None))
+        }
         Ui::Invoice => {
             let d = lading_core::billing::detail(p, store, id).await?;
+            let credit: Vec<lading_core::billing::payments::PaymentView> =
+                match &d.invoice.company_id {
+                    Some(c) => lading_core::billing::payments::list(p, store, Some(c))
+                        .await?
+                        .into_iter()
+                        .filter(|x| x.unallocated_amount > 0 && x.currency == d.invoice.currency)
+                        .collect(),
+                    None => vec![],
+                };
             let title = d
                 .invoice
                 .number
@@ -316,7 +353,7 @@ async fn page<P: Platform>(
                 .unwrap_or_else(|| "Draft invoice".to_owned());
             html(
                 200,
-                pages::invoice(&v.page(req, &title, "invoices"), &d, &v.op),
+                pages::invoice(&v.page(req, &title, "invoices"), &d, &credit, &v.op),
             )
         }
         _ => return Err(Problem::route_not_found()),
@@ -340,6 +377,9 @@ async fn act<P: Platform>(
 ) -> Result<Response, Problem> {
     let form = Form(&v.form);
     let back = back_of(ui, id, &form);
+    if matches!(ui, Ui::RecordInvoicePayment | Ui::ApplyCredit) {
+        return pay_invoice(p, req, ui, id, &form, v).await;
+    }
     let action = match form_action(p, ui, id, &form, &v.op.store_id).await {
         Ok(a) => a,
         Err(pr) => return Ok(redirect(&with_flash(&back, "error", &problem_text(&pr)))),
@@ -364,6 +404,72 @@ async fn act<P: Platform>(
         )),
         Err(pr) => redirect(&with_flash(&back, "error", &problem_text(&pr))),
     })
+}
+
+/// Money for an invoice from its page: a payment typed in (recorded for the company, then
+/// applied up to the invoice's balance; the rest stays as the company's credit), or the
+/// company's credit from an earlier payment applied.
+async fn pay_invoice<P: Platform>(
+    p: &Audited<'_, P>,
+    req: &Request,
+    ui: Ui,
+    id: &str,
+    form: &Form<'_>,
+    v: &Visit,
+) -> Result<Response, Problem> {
+    let here = format!("/admin/invoices/{id}");
+    let fail = |pr: &Problem| Ok(redirect(&with_flash(&here, "error", &problem_text(pr))));
+    let invoice = lading_core::billing::invoice(p, &v.op.store_id, id).await?;
+    let amount = match minor_units("amount", form.field("amount"), &invoice.currency) {
+        Ok(a) => a,
+        Err(pr) => return fail(&pr),
+    };
+    let payment = if ui == Ui::ApplyCredit {
+        form.field("payment_id").to_owned()
+    } else {
+        let record = Call {
+            op: Op::RecordPayment,
+            id: "",
+            input: json!({
+                "company_id": invoice.company_id, "method": form.field("method"), "amount": amount,
+                "currency": invoice.currency, "reference": optional(form, "reference"),
+                "received_at": optional(form, "received_at"),
+            }),
+        };
+        let key = idempotency_key(form.field("_idem"), &record);
+        match perform_as(p, &v.op.caller(), record, key.as_deref(), &req.request_id).await {
+            Ok(r) => serde_json::from_slice::<Value>(&r.body).unwrap_or_default()["id"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+            Err(pr) => return fail(&pr),
+        }
+    };
+    let apply = Call {
+        op: Op::AllocatePayment,
+        id: &payment,
+        input: json!({ "invoice_id": id, "amount": amount.min(invoice.balance).max(1) }),
+    };
+    let key = idempotency_key(form.field("_idem"), &apply);
+    Ok(
+        match perform_as(p, &v.op.caller(), apply, key.as_deref(), &req.request_id).await {
+            Ok(_) if amount > invoice.balance => redirect(&with_flash(
+                &here,
+                "notice",
+                "Applied up to the balance; the rest is the company's credit.",
+            )),
+            Ok(_) => redirect(&with_flash(&here, "notice", "Payment applied.")),
+            Err(pr) if ui == Ui::RecordInvoicePayment => redirect(&with_flash(
+                &here,
+                "error",
+                &format!(
+                    "Recorded as the company's credit, not applied: {}",
+                    problem_text(&pr)
+                ),
+            )),
+            Err(pr) => return fail(&pr),
+        },
+    )
 }
 
 /// Where an answered form leads: a new company, book or draft opens on its own page; a
@@ -693,6 +799,12 @@ async fn form_action<P: Platform>(
             json!({}),
             "/admin/invoices".into(),
             "Draft deleted.",
+        ),
+        Ui::Unallocate => action(
+            Op::DeleteAllocation,
+            json!({}),
+            local(field("back"), "/admin/invoices"),
+            "Allocation undone: the money is the company's credit again.",
         ),
         _ => return Err(Problem::route_not_found()),
     })

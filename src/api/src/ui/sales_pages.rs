@@ -3,6 +3,7 @@
 use super::pages::{Page, badge, csrf, layout, money};
 use super::session::Operator;
 use lading_core::admin::orders::OrderPage;
+use lading_core::billing::payments::{CompanyBalance, PaymentView};
 use lading_core::billing::{InvoiceDetail, InvoicePage, InvoiceView};
 use lading_core::companies::{CompanyDetail, CompanyPage, addresses::AddressView};
 use lading_core::domain::{ContactRole, Role, format_amount};
@@ -123,6 +124,8 @@ pub struct CompanyScreen<'a> {
     pub drafts: &'a [DraftSummary],
     pub orders: &'a OrderPage,
     pub invoices: &'a InvoicePage,
+    pub balance: &'a CompanyBalance,
+    pub payments: &'a [PaymentView],
     pub variants: &'a [VariantChoice],
 }
 
@@ -137,6 +140,9 @@ pub fn company(pg: &Page<'_>, s: &CompanyScreen<'_>) -> Markup {
                 dt { "External ref" } dd { (c.external_ref.as_deref().unwrap_or("—")) }
                 dt { "Currency" } dd { (c.currency.to_uppercase()) }
                 dt { "Payment terms" } dd { (c.payment_terms) }
+                dt { "Owed" } dd { (money(Some(s.balance.owed), &c.currency)) " on " (s.balance.open_invoices) " open invoice(s)"
+                    @if s.balance.overdue > 0 { ", " span.error { (money(Some(s.balance.overdue), &c.currency)) " overdue" } } }
+                dt { "Credit" } dd { (money(Some(s.balance.credit), &c.currency)) " paid and not yet applied" }
             } }
             h2 { "Contacts" }
             div.scroll { table {
@@ -220,6 +226,17 @@ pub fn company(pg: &Page<'_>, s: &CompanyScreen<'_>) -> Markup {
             } }
             h2 { "Invoices" }
             (invoice_table(&s.invoices.data, false))
+            @if !s.payments.is_empty() {
+                h2 { "Payments received" }
+                div.scroll { table {
+                    thead { tr { th { "Received" } th { "By" } th { "Reference" } th.num { "Amount" } th.num { "Applied" } th.num { "Credit left" } } }
+                    tbody { @for x in s.payments {
+                        tr { td { (day(&x.received_at)) } td { (x.method.replace('_', " ")) } td { (x.reference.as_deref().unwrap_or("")) }
+                             td.num { (money(Some(x.amount), &x.currency)) } td.num { (money(Some(x.allocated_amount), &x.currency)) }
+                             td.num { (money(Some(x.unallocated_amount), &x.currency)) } }
+                    } }
+                } }
+            }
             div.actions {
                 form.card method="post" action="/admin/invoices" {
                     (csrf(keys))
@@ -592,7 +609,7 @@ pub fn invoices(pg: &Page<'_>, list: &InvoicePage, f: &InvoiceQuery<'_>) -> Mark
     )
 }
 
-pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, op: &Operator) -> Markup {
+pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, credit: &[PaymentView], op: &Operator) -> Markup {
     let i = &d.invoice;
     let cur = i.currency.as_str();
     let here = format!("/admin/invoices/{}", i.id);
@@ -614,6 +631,7 @@ pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, op: &Operator) -> Markup {
                     @if let Some(n) = &i.notes { dt { "Notes" } dd { (n) } }
                 }
             }
+            @if !draft { p { a.button.secondary href={ (here) "/pdf" } { "Download PDF" } } }
             h2 { "Lines" }
             div.scroll { table {
                 thead { tr { th { "Description" } th { "Kind" } th.num { "Qty" } th.num { "Unit" } th.num { "Amount" } } }
@@ -621,7 +639,52 @@ pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, op: &Operator) -> Markup {
                     tr { td { (l.description) } td { (l.kind) } td.num { (l.quantity) } td.num { (money(Some(l.unit_amount), cur)) } td.num { (money(Some(l.amount), cur)) } }
                 } }
             } }
+            @if !d.allocations.is_empty() {
+                h2 { "Payments" }
+                div.scroll { table {
+                    thead { tr { th { "Received by" } th { "Reference" } th { "Applied" } th.num { "Amount" } th {} } }
+                    tbody { @for a in &d.allocations {
+                        tr {
+                            td { (a.method.replace('_', " ")) } td { (a.reference.as_deref().unwrap_or("")) } td { (day(&a.created_at)) }
+                            td.num { (money(Some(a.amount), cur)) }
+                            td { @if op.can(Role::Admin) {
+                                form.inline method="post" action={ "/admin/allocations/" (a.id) "/delete" } data-confirm="Undo this payment's allocation? The money stays as the company's credit." {
+                                    (csrf(pg.csrf)) input type="hidden" name="back" value=(here);
+                                    button.secondary type="submit" { "Undo" }
+                                }
+                            } }
+                        }
+                    } }
+                } }
+            }
             div.actions {
+                @if i.status.is_open() && op.can(Role::Admin) {
+                    form.card method="post" action={ (here) "/payments" } {
+                        (csrf(pg.csrf))
+                        h3 { "Record a payment" }
+                        p.hint { "Owed now: " (money(Some(i.balance), cur)) ". More than that stays as the company's credit." }
+                        label for="ip-method" { "Received by" }
+                        select #ip-method name="method" {
+                            option value="bank_transfer" { "Bank transfer" } option value="cheque" { "Cheque" } option value="cash" { "Cash" } option value="other" { "Other" }
+                        }
+                        label for="ip-amount" { "Amount (" (cur.to_uppercase()) ")" } input #ip-amount type="text" inputmode="decimal" name="amount" required;
+                        label for="ip-ref" { "Reference" } input #ip-ref type="text" name="reference";
+                        label for="ip-date" { "Received on (default today)" } input #ip-date type="date" name="received_at";
+                        button type="submit" { "Record and apply" }
+                    }
+                    @if !credit.is_empty() {
+                        form.card method="post" action={ (here) "/allocations" } {
+                            (csrf(pg.csrf))
+                            h3 { "Apply the company's credit" }
+                            label for="ac-payment" { "From" }
+                            select #ac-payment name="payment_id" {
+                                @for x in credit { option value=(x.id) { (x.method.replace('_', " ")) " " (x.reference.as_deref().unwrap_or("")) " — " (money(Some(x.unallocated_amount), cur)) " left" } }
+                            }
+                            label for="ac-amount" { "Amount (" (cur.to_uppercase()) ")" } input #ac-amount type="text" inputmode="decimal" name="amount" required;
+                            button type="submit" { "Apply" }
+                        }
+                    }
+                }
                 @if draft {
                     form.card method="post" action={ (here) "/lines" } {
                         (csrf(pg.csrf))
