@@ -221,7 +221,7 @@ crate::route_table! {
     },
     ListInvoices = Get "/admin/api/v1/invoices" => list_invoices(NoBody) -> Answer<InvoicePage> {
         access: Access::Admin(Role::Support),
-        summary: "Invoices, newest first: filters status, company_id, overdue (true: issued or partially paid and past due); limit, starting_after",
+        summary: "Invoices, newest first: filters status, company_id, overdue (true: issued or partially paid and past due), issued_from, issued_to (dates or RFC 3339); limit, starting_after",
     },
     CreateInvoice = Post "/admin/api/v1/invoices" => create_invoice(Json<InvoiceInput>) -> Answer<InvoiceDetail> {
         access: Access::Admin(Role::Support),

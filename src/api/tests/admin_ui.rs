@@ -904,6 +904,13 @@ fn payments_are_recorded_applied_and_undone_from_an_invoices_page() {
     );
     assert!(flash(&r, "error").is_some(), "a paid invoice takes no more");
     // The company's page: nothing owed, the cheque's 20.00 left as credit.
-    let body = html(&page(&p, Some(&cookie), &format!("/admin/companies/{company}")));
-    assert!(body.contains("20.00 USD paid and not yet applied") && body.contains("CHQ-9"), "{body}");
+    let body = html(&page(
+        &p,
+        Some(&cookie),
+        &format!("/admin/companies/{company}"),
+    ));
+    assert!(
+        body.contains("20.00 USD paid and not yet applied") && body.contains("CHQ-9"),
+        "{body}"
+    );
 }

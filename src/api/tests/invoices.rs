@@ -261,6 +261,24 @@ fn an_issued_invoice_is_voided_with_its_number_never_deleted_and_the_database_ag
         post(&p, &s, &void, json!({ "reason": "again" })).status,
         409
     );
+    let d = ok(
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices/{id}"),
+            None,
+        ),
+        200,
+    );
+    let timeline: Vec<&str> = d["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(timeline, ["invoice.issued", "invoice.voided"]);
+    assert_eq!(d["timeline"][1]["payload"]["reason"], "Billed twice");
     assert_eq!(
         p.count(&format!("SELECT COUNT(*) FROM domain_events WHERE aggregate_id = '{id}' AND type IN ('invoice.issued', 'invoice.voided')")),
         2
@@ -349,6 +367,39 @@ fn overdue_invoices_are_those_open_past_their_due_date() {
         200,
     );
     assert_eq!(one["invoice"]["overdue"], true);
+    let issued_on = one["invoice"]["issued_at"].as_str().unwrap()[..10].to_owned();
+    let on_the_day = |q: &str| {
+        ok(
+            admin(
+                &p,
+                &s,
+                Method::Get,
+                &format!("/admin/api/v1/invoices?{q}"),
+                None,
+            ),
+            200,
+        )["data"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        on_the_day(&format!("issued_from={issued_on}&issued_to={issued_on}")),
+        2,
+        "both issued that day; the draft never was"
+    );
+    assert_eq!(on_the_day("issued_to=2000-01-01"), 0);
+    assert_eq!(
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            "/admin/api/v1/invoices?issued_from=soon",
+            None
+        )
+        .status,
+        422
+    );
     let r = admin(
         &p,
         &s,

@@ -657,6 +657,10 @@ pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, credit: &[PaymentView], op: &Op
                     } }
                 } }
             }
+            @if !d.timeline.is_empty() {
+                h2 { "Timeline" }
+                ol.timeline { @for e in &d.timeline { li { span.mono { (lading_core::time_fmt::rfc3339(e.at.0)) } " " (e.kind) } } }
+            }
             div.actions {
                 @if i.status.is_open() && op.can(Role::Admin) {
                     form.card method="post" action={ (here) "/payments" } {

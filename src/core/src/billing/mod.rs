@@ -102,6 +102,8 @@ pub struct InvoiceDetail {
     pub lines: Vec<InvoiceLineView>,
     /// The payments that paid it, oldest first.
     pub allocations: Vec<payments::AllocationView>,
+    /// What happened to it (issued, payments allocated, overdue, voided), oldest first.
+    pub timeline: Vec<crate::admin::orders::TimelineEntry>,
 }
 
 /// The invoice with this number, or 404.
@@ -168,10 +170,18 @@ async fn with_lines<P: Platform>(p: &P, invoice: InvoiceView) -> Result<InvoiceD
         ))
         .await?;
     let allocations = payments::of_invoice(p, id).await?;
+    let timeline = p
+        .db()
+        .query(stmt!(
+            "SELECT type, payload, created_at FROM domain_events WHERE aggregate_type = 'invoice' AND aggregate_id = ? ORDER BY created_at, id",
+            id
+        ))
+        .await?;
     Ok(InvoiceDetail {
         invoice,
         lines,
         allocations,
+        timeline,
     })
 }
 
@@ -184,6 +194,9 @@ pub struct InvoiceFilters {
     pub overdue: bool,
     /// Leave drafts out (what a company's people see).
     pub issued_only: bool,
+    /// Issued from (inclusive) / to (exclusive), ms.
+    pub issued_from: Option<i64>,
+    pub issued_to: Option<i64>,
 }
 
 impl InvoiceFilters {
@@ -194,6 +207,27 @@ impl InvoiceFilters {
             get(k)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
+        };
+        // A bare day as the upper bound means through the end of that day.
+        let date = |k: &str| {
+            nonempty(k)
+                .map(|v| {
+                    crate::time_fmt::parse_instant_ms(&v)
+                        .map(|t| {
+                            if k == "issued_to" && v.len() == 10 {
+                                t + 86_400_000
+                            } else {
+                                t
+                            }
+                        })
+                        .ok_or_else(|| {
+                            AppError::validation(
+                                k,
+                                "must be a date (YYYY-MM-DD) or an RFC 3339 time",
+                            )
+                        })
+                })
+                .transpose()
         };
         Ok(InvoiceFilters {
             status: nonempty("status")
@@ -213,6 +247,8 @@ impl InvoiceFilters {
                 Some(_) => return Err(AppError::validation("overdue", "must be true or false")),
             },
             issued_only: false,
+            issued_from: date("issued_from")?,
+            issued_to: date("issued_to")?,
         })
     }
 }
@@ -249,6 +285,12 @@ pub fn list_query(
     }
     if f.issued_only {
         s.sql.push_str(" AND i.status <> 'draft'");
+    }
+    if let Some(t) = f.issued_from {
+        s = s.and_when(&stmt!("i.issued_at >= ?", t));
+    }
+    if let Some(t) = f.issued_to {
+        s = s.and_when(&stmt!("i.issued_at < ?", t));
     }
     if let Some(c) = after {
         s = s.and_when(&stmt!(
