@@ -1018,5 +1018,32 @@ fn an_issued_invoice_is_written_once_as_a_pdf_for_operators_and_its_billing_cont
         200,
     );
     admin(&p, &s, Method::Get, &pdf_path, None);
+    assert_eq!(
+        p.files.borrow().get(&key).map(|f| f.1.clone()),
+        Some(bytes.clone())
+    );
+    // Voided: a notice of its own beside it; the issued document stays as it was.
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/invoices/{id}/void"),
+            json!({ "reason": "Billed to the wrong branch" }),
+        ),
+        200,
+    );
+    let void_key = format!("invoices/{}/{id}/INV-000001-void.pdf", s.id);
+    let notice =
+        String::from_utf8_lossy(&p.files.borrow().get(&void_key).expect("the void notice").1)
+            .into_owned();
+    assert!(
+        notice.contains("(VOID INVOICE)") && notice.contains("Billed to the wrong branch"),
+        "{notice}"
+    );
     assert_eq!(p.files.borrow().get(&key).map(|f| f.1.clone()), Some(bytes));
+    let r = admin(&p, &s, Method::Get, &pdf_path, None);
+    assert_eq!(
+        r.file.as_ref().map(|f| f.filename.as_str()),
+        Some("INV-000001-void.pdf")
+    );
 }

@@ -1,6 +1,7 @@
 //! An issued invoice's document: rendered once ([`super::pdf`]), kept in the files bucket
 //! under a key naming its number, and served from there ever after. Issuing writes it; a
-//! download finds it, or writes it if the first write did not happen.
+//! download finds it, or writes it if the first write did not happen. Voiding writes a
+//! second document (the void notice) beside the first, which stays as it was.
 
 use super::pdf::{self, Parties};
 use super::{InvoiceDetail, detail};
@@ -12,7 +13,7 @@ use crate::ports::Platform;
 use crate::stmt;
 use serde::Deserialize;
 
-/// The invoice's PDF, written now if it was not yet.
+/// The invoice's PDF (a void invoice's: its void notice), written now if it was not yet.
 ///
 /// # Errors
 /// 404; 409 `invoice_not_issued` for a draft; 503 when the bucket refuses the write.
@@ -24,6 +25,7 @@ pub async fn document<P: Platform>(
     #[derive(Deserialize)]
     struct Kept {
         document_key: Option<String>,
+        void_document_key: Option<String>,
     }
     let d = detail(p, store_id, id).await?;
     let number = match (&d.invoice.number, d.invoice.status) {
@@ -35,15 +37,33 @@ pub async fn document<P: Platform>(
             ));
         }
     };
-    let filename = format!("{number}.pdf");
+    let void = d
+        .invoice
+        .void_reason
+        .clone()
+        .filter(|_| d.invoice.status == InvoiceStatus::Void);
+    let (filename, column) = match void {
+        Some(_) => (format!("{number}-void.pdf"), "void_document_key"),
+        None => (format!("{number}.pdf"), "document_key"),
+    };
     let kept: Option<Kept> = p
         .db()
-        .first(stmt!("SELECT document_key FROM invoices WHERE id = ?", id))
+        .first(stmt!(
+            "SELECT document_key, void_document_key FROM invoices WHERE id = ?",
+            id
+        ))
         .await?;
-    if let Some(key) = kept.and_then(|k| k.document_key) {
+    let kept = kept.and_then(|k| {
+        if void.is_some() {
+            k.void_document_key
+        } else {
+            k.document_key
+        }
+    });
+    if let Some(key) = kept {
         return Ok(ServedFile { key, filename });
     }
-    let bytes = pdf::render(&d, &parties(p, store_id, &d).await?);
+    let bytes = pdf::render(&d, &parties(p, store_id, &d).await?, void.as_deref());
     let key = format!("invoices/{store_id}/{id}/{filename}");
     p.put_file(&key, &bytes, "application/pdf")
         .await
@@ -56,7 +76,7 @@ pub async fn document<P: Platform>(
     // The first write wins; the same invoice renders the same document.
     p.db()
         .run(stmt!(
-            "UPDATE invoices SET document_key = ? WHERE id = ? AND document_key IS NULL",
+            format!("UPDATE invoices SET {column} = ? WHERE id = ? AND {column} IS NULL"),
             &key,
             id
         ))

@@ -149,6 +149,9 @@ pub async fn void<P: Platform>(
         ])
         .await?;
     if res.first().is_some_and(|r| r.changes == 1) {
+        // The void notice, beside the issued document (a failed write is retried by the
+        // first download).
+        let _written_later_if_not = super::document::document(p, store_id, id).await;
         return detail(p, store_id, id).await;
     }
     let current = invoice(p, store_id, id).await?;

@@ -136,8 +136,8 @@ fn fitted(text: &str, max: f32) -> String {
     out
 }
 
-/// The issued invoice's document.
-pub fn render(d: &InvoiceDetail, parties: &Parties) -> Vec<u8> {
+/// The issued invoice's document; with `void`, the notice that voids it (why, and when).
+pub fn render(d: &InvoiceDetail, parties: &Parties, void: Option<&str>) -> Vec<u8> {
     let i = &d.invoice;
     let cur = i.currency.as_str();
     let number = i.number.as_deref().unwrap_or("DRAFT");
@@ -145,8 +145,33 @@ pub fn render(d: &InvoiceDetail, parties: &Parties) -> Vec<u8> {
     {
         let s = &mut sheets[0];
         s.text(LEFT, s.y, &parties.seller, true, 18.0, false);
-        s.text(RIGHT, s.y, "INVOICE", true, 18.0, true);
+        s.text(
+            RIGHT,
+            s.y,
+            if void.is_some() {
+                "VOID INVOICE"
+            } else {
+                "INVOICE"
+            },
+            true,
+            18.0,
+            true,
+        );
         s.y -= 30.0;
+        if let Some(why) = void {
+            s.text(
+                LEFT,
+                s.y,
+                &fitted(
+                    &format!("This invoice is void: {why}. Nothing is owed on it."),
+                    495.0,
+                ),
+                true,
+                10.0,
+                false,
+            );
+            s.y -= 24.0;
+        }
         for (label, value) in [
             ("Invoice number", number.to_owned()),
             ("Issued", day(i.issued_at.as_deref()).to_owned()),
@@ -211,7 +236,11 @@ pub fn render(d: &InvoiceDetail, parties: &Parties) -> Vec<u8> {
             ("Subtotal", i.subtotal_amount, false),
             ("Tax", i.tax_amount, false),
             ("Total", i.total_amount, true),
-            ("Amount due", i.total_amount, true),
+            (
+                "Amount due",
+                if void.is_some() { 0 } else { i.total_amount },
+                true,
+            ),
         ] {
             s.text(400.0, s.y, label, bold, 10.0, false);
             s.text(RIGHT, s.y, &money(amount, cur), bold, 10.0, true);
@@ -254,7 +283,14 @@ pub fn render(d: &InvoiceDetail, parties: &Parties) -> Vec<u8> {
         .base_font(Name(b"Helvetica-Bold"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
     pdf.document_info(info)
-        .title(TextStr(&format!("Invoice {number}")))
+        .title(TextStr(&format!(
+            "{} {number}",
+            if void.is_some() {
+                "Void invoice"
+            } else {
+                "Invoice"
+            }
+        )))
         .author(TextStr(&parties.seller))
         .creator(TextStr("Lading"));
     for (sheet, (page_id, content_id)) in sheets.into_iter().zip(&pages) {
