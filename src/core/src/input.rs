@@ -70,3 +70,19 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
+
+/// A bound of a query's time window: a date (`YYYY-MM-DD`) or an RFC 3339 time. A bare day
+/// as the upper bound (`until`) means through the end of that day.
+///
+/// # Errors
+/// 422 naming the parameter.
+pub fn query_instant(field: &str, v: &str, until: bool) -> Result<i64, AppError> {
+    let t = crate::time_fmt::parse_instant_ms(v).ok_or_else(|| {
+        AppError::validation(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
+    })?;
+    Ok(if until && v.len() == 10 {
+        t + 86_400_000
+    } else {
+        t
+    })
+}

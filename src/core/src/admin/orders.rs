@@ -12,7 +12,7 @@ use crate::ports::Platform;
 use crate::pricing::Resolution;
 use crate::sql::orders::{self, OrderRow};
 use crate::stmt;
-use crate::time_fmt::{Instant, parse_instant_ms, rfc3339};
+use crate::time_fmt::{Instant, rfc3339};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -45,22 +45,11 @@ impl OrderFilters {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let date = |k: &str| {
+        let date = |k: &str, until| {
             nonempty(k)
-                .map(|v| {
-                    parse_instant_ms(&v).ok_or_else(|| {
-                        AppError::validation(k, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
-                    })
-                })
+                .map(|v| crate::input::query_instant(k, &v, until))
                 .transpose()
         };
-        let mut created_to = date("created_to")?;
-        // A bare day as the upper bound means "through the end of that day".
-        if let (Some(t), Some(raw)) = (created_to.as_mut(), nonempty("created_to"))
-            && raw.len() == 10
-        {
-            *t += 86_400_000;
-        }
         let q = nonempty("q");
         if q.as_ref().is_some_and(|q| q.chars().count() > 254) {
             return Err(AppError::validation("q", "is longer than 254 characters"));
@@ -105,8 +94,8 @@ impl OrderFilters {
                     ));
                 }
             },
-            created_from: date("created_from")?,
-            created_to,
+            created_from: date("created_from", false)?,
+            created_to: date("created_to", true)?,
             q,
         })
     }

@@ -208,25 +208,9 @@ impl InvoiceFilters {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        // A bare day as the upper bound means through the end of that day.
-        let date = |k: &str| {
+        let date = |k: &str, until| {
             nonempty(k)
-                .map(|v| {
-                    crate::time_fmt::parse_instant_ms(&v)
-                        .map(|t| {
-                            if k == "issued_to" && v.len() == 10 {
-                                t + 86_400_000
-                            } else {
-                                t
-                            }
-                        })
-                        .ok_or_else(|| {
-                            AppError::validation(
-                                k,
-                                "must be a date (YYYY-MM-DD) or an RFC 3339 time",
-                            )
-                        })
-                })
+                .map(|v| crate::input::query_instant(k, &v, until))
                 .transpose()
         };
         Ok(InvoiceFilters {
@@ -247,8 +231,8 @@ impl InvoiceFilters {
                 Some(_) => return Err(AppError::validation("overdue", "must be true or false")),
             },
             issued_only: false,
-            issued_from: date("issued_from")?,
-            issued_to: date("issued_to")?,
+            issued_from: date("issued_from", false)?,
+            issued_to: date("issued_to", true)?,
         })
     }
 }
