@@ -172,7 +172,7 @@ impl Stack {
              ADMIN_SESSION_SECRET = \"admin-session-secret-{webhook_secret}\"\n\
              PRINTFUL_API_BASE = \"{simulator}/printful\"\nPRODIGI_API_BASE = \"{simulator}/prodigi/v4.0\"\n\
              GOOTEN_API_BASE = \"{simulator}/gooten\"\nGELATO_API_BASE = \"{simulator}/gelato\"\n\
-             FILES_PUBLIC_BASE = \"{base}/_/r2\"\n\
+             FILES_PUBLIC_BASE = \"{base}/_/r2\"\nPUBLIC_API_BASE = \"{base}\"\n\
              EMAIL_API_BASE = \"{simulator}/brevo\"\nEMAIL_API_KEY = \"xkeysib-local\"\nEMAIL_FROM = \"orders@lading.local\"\n",
             opts.bootstrap_key
         );

@@ -36,6 +36,7 @@ use lading_core::domain::Role;
 use lading_core::orders::drafts::{
     self, DraftInput, DraftSummary, DraftUpdate, DraftView, PriceRights,
 };
+use lading_core::orders::invoice_order::{self, InvoicedOrder};
 use lading_core::orders::send_checkout::{self, SentCheckout};
 use lading_core::ports::Platform;
 use lading_core::pricing::{
@@ -218,6 +219,11 @@ crate::route_table! {
         access: Access::Admin(Role::Support),
         audit: change("order.send_checkout", "order", "order_id"),
         summary: "Send a draft to Stripe Checkout in strict mode (409 checkout_refused naming lines without a synced Price; 409 spending_limit_exceeded): the order becomes pending and the billing contact gets the link",
+    },
+    InvoiceOrder = Post "/admin/api/v1/orders/{order_id}/invoice" => invoice_order(NoBody) -> Answer<InvoicedOrder> {
+        access: Access::Admin(Role::Support),
+        audit: change("order.invoice", "order", "order_id"),
+        summary: "Invoice a company's draft on net terms instead of checkout: the order is placed within the billing contact's spending limit, its invoice issued (the next number, due by the terms), the order routed to fulfilment at once, and the invoice emailed to the billing contact with its pay link; asking again answers the same (409 company_prepaid, invoice_refused, spending_limit_exceeded)",
     },
     ListInvoices = Get "/admin/api/v1/invoices" => list_invoices(NoBody) -> Answer<InvoicePage> {
         access: Access::Admin(Role::Support),
@@ -602,6 +608,19 @@ async fn send_checkout<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<SentChec
     let store = cx.store().await?;
     Ok(Answer::ok(
         send_checkout::send_checkout(cx.p, &store, cx.param("order_id")).await?,
+    ))
+}
+
+async fn invoice_order<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<InvoicedOrder> {
+    let store = cx.store().await?;
+    Ok(Answer::ok(
+        invoice_order::invoice_order(
+            cx.p,
+            &store,
+            &crate::admin::author(cx.caller),
+            cx.param("order_id"),
+        )
+        .await?,
     ))
 }
 

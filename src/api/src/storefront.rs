@@ -8,6 +8,7 @@ use crate::http::{
 use crate::idempotency::Scope;
 use crate::{Health, finish, healthz, with_idempotency};
 use lading_core::auth::{self, StorefrontCaller, sha256_hex};
+use lading_core::billing::pay::{InvoiceCheckout, PayInput};
 use lading_core::billing::{InvoiceDetail, InvoicePage};
 use lading_core::carts::{self, CartView, add_item::AddItem, update_item::UpdateItem};
 use lading_core::catalog::{self, Audience, Page, ProductView};
@@ -129,6 +130,19 @@ crate::route_table! {
         summary: "One of the company's invoices as the PDF it was issued as",
         content_type: "application/pdf",
     },
+    PayInvoice = Post "/v1/invoices/{number}/pay" => pay_invoice(OptionalJson<PayInput>) -> Answer<InvoiceCheckout> {
+        access: Access::Customer,
+        summary: "A company's billing contact pays one of its invoices online: the invoice's Stripe Checkout Session for its balance, or for `amount` (at most the balance); one session at a time, a new amount replaces it",
+    },
+    PayLink = Get "/v1/pay/{token}" => before_auth(NoBody) -> Response {
+        summary: "An invoice's pay link (from its email; the token is the credential): redirects (303) to the invoice's Stripe Checkout Session for its balance, or for `?amount=` in minor units",
+        content_type: "text/plain",
+        statuses: &[303],
+    },
+    PayLinkDocument = Get "/v1/pay/{token}/invoice.pdf" => before_auth(NoBody) -> Response {
+        summary: "The PDF of the invoice a pay link names",
+        content_type: "application/pdf",
+    },
     Download = Get "/v1/downloads/{token}" => before_auth(NoBody) -> Response {
         summary: "The file, streamed (Range supported); the token in the link is the credential",
         content_type: "application/octet-stream",
@@ -176,6 +190,25 @@ async fn dispatch<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem
                     Download::Preparing(preparing) => Response::json(202, &preparing),
                 },
             );
+        }
+        Op::PayLink => {
+            let to = lading_core::billing::pay::by_token(
+                p,
+                params.get("token"),
+                req.query_param("amount"),
+            )
+            .await?;
+            return Ok(
+                Response::raw(303, "text/plain", format!("Pay at {}\n", to.checkout_url))
+                    .with_header("location", &to.checkout_url)
+                    .with_header("cache-control", "no-store"),
+            );
+        }
+        Op::PayLinkDocument => {
+            let (invoice, store) =
+                lading_core::billing::pay::invoice_of_token(p, params.get("token")).await?;
+            let file = lading_core::billing::document::document(p, &store.id, &invoice.id).await?;
+            return Ok(Response::file(file, req.get_header("range")));
         }
         _ => {}
     }
@@ -418,6 +451,16 @@ async fn get_invoice<P: Platform>(
 ) -> Result<Answer<InvoiceDetail>, Problem> {
     Ok(Answer::ok(
         lading_core::billing::people::get_for(cx.p, cx.caller, cx.params.get("number")).await?,
+    ))
+}
+
+async fn pay_invoice<P: Platform>(
+    cx: &Cx<'_, P>,
+    OptionalJson(input): OptionalJson<PayInput>,
+) -> Result<Answer<InvoiceCheckout>, Problem> {
+    Ok(Answer::ok(
+        lading_core::billing::people::pay_for(cx.p, cx.caller, cx.params.get("number"), input)
+            .await?,
     ))
 }
 

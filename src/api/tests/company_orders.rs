@@ -803,3 +803,309 @@ fn company_people_quote_and_read_their_companys_orders_and_never_anothers() {
     assert!(order_numbers(&list(&bob)).is_empty());
     assert_eq!(read(&bob, bobs), 404);
 }
+
+fn invoice_event(id: &str, kind: &str, object: Value) -> Value {
+    json!({ "id": id, "object": "event", "type": kind, "created": 1_790_000_000, "data": { "object": object } })
+}
+
+#[test]
+fn a_net_terms_order_is_invoiced_fulfilled_on_issue_and_paid_online_once() {
+    let sh = shop_with_prices();
+    let (p, s) = (&sh.p, &sh.s);
+    let d = draft(&sh, json!([{ "variant_id": sh.v[0], "quantity": 3 }]));
+    let order_id = id(&d);
+    let path = format!("/admin/api/v1/orders/{order_id}/invoice");
+
+    // Invoiced without any Stripe Price: the order is placed, its invoice issued and it is
+    // routed to fulfilment in one batch; the billing contact gets the invoice by email.
+    let inv = ok(post(p, s, &path, json!({})), 200);
+    assert_eq!(
+        inv["status"], "processing",
+        "fulfilled on issue, not payment"
+    );
+    assert_eq!(inv["billing_contact_email"], "ada@acme.test");
+    let invoice = &inv["invoice"];
+    assert_eq!(invoice["status"], "issued");
+    assert_eq!(invoice["number"], "INV-000001");
+    assert_eq!(invoice["order_id"], order_id.as_str());
+    assert_eq!(invoice["payment_terms"], "net_30");
+    assert_eq!(invoice["total_amount"], inv["total_amount"]);
+    let total = inv["total_amount"].as_i64().unwrap();
+    assert!(total >= 3 * 800, "{inv}");
+    let invoice_id = invoice["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        p.count(&format!("SELECT COUNT(*) FROM fulfillment_orders WHERE order_id = '{order_id}' AND status = 'pending'")),
+        1,
+        "routed on issue"
+    );
+    assert_eq!(
+        p.count(&format!("SELECT COUNT(*) FROM invoice_lines WHERE invoice_id = '{invoice_id}' AND kind = 'item' AND quantity = 3 AND unit_amount = 800")),
+        1,
+        "the invoice mirrors the order's items"
+    );
+    assert!(
+        p.sent_to(&stripe("/v1/checkout/sessions")).is_empty(),
+        "no checkout for an invoiced order"
+    );
+    // Asking again answers the same order and invoice, and writes nothing.
+    let unaudited = || {
+        p.row_counts()
+            .into_iter()
+            .filter(|(t, _)| t != "audit_log")
+            .collect::<Vec<_>>()
+    };
+    let before = unaudited();
+    let again = ok(post(p, s, &path, json!({})), 200);
+    assert_eq!(again["invoice"]["id"], invoice_id.as_str());
+    assert_eq!(unaudited(), before);
+
+    // The email: the invoice, its pay link and its PDF.
+    let emails: Vec<Value> = p
+        .queued
+        .borrow()
+        .iter()
+        .filter(|m| m["kind"] == "email")
+        .cloned()
+        .collect();
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    p.serve(
+        "http://email.test/v3/smtp/email",
+        201,
+        &json!({ "messageId": "<i1@relay>" }),
+    );
+    assert_eq!(run(process(p, &emails[0])), Outcome::Done);
+    let sent = p.sent_to("http://email.test/v3/smtp/email");
+    let body: Value = serde_json::from_slice(sent[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(body["to"][0]["email"], "ada@acme.test");
+    assert_eq!(body["subject"], "Invoice INV-000001 from Store CB");
+    let text_body = body["textContent"].as_str().unwrap();
+    let pay_url = text_body
+        .lines()
+        .find_map(|l| l.strip_prefix("Pay online: "))
+        .expect("a pay link")
+        .to_owned();
+    assert!(
+        pay_url.starts_with("https://api.shop.test/v1/pay/pl1."),
+        "{pay_url}"
+    );
+    assert!(text_body.contains(&format!("PDF: {pay_url}/invoice.pdf")));
+    let path_of = |url: &str| url.trim_start_matches("https://api.shop.test").to_owned();
+
+    // The PDF behind the link is the issued document.
+    let pdf = call(
+        p,
+        "storefront",
+        req(Method::Get, &path_of(&format!("{pay_url}/invoice.pdf"))),
+    );
+    assert_eq!(pdf.status, 200);
+    let key = pdf.file.as_ref().map(|f| f.key.clone()).expect("a file");
+    assert_eq!(
+        key,
+        format!("invoices/{}/{invoice_id}/INV-000001.pdf", s.id)
+    );
+    let (_, bytes) = p
+        .files
+        .borrow()
+        .get(&key)
+        .cloned()
+        .expect("written on issue");
+    assert!(bytes.starts_with(b"%PDF-"));
+    // A forged token finds nothing.
+    let forged = call(
+        p,
+        "storefront",
+        req(Method::Get, &format!("/v1/pay/pl1.{invoice_id}.00")),
+    );
+    assert_eq!(forged.status, 404);
+
+    // A partial bank transfer: partially paid.
+    let transfer = id(&ok(
+        post(
+            p,
+            s,
+            "/admin/api/v1/payments",
+            json!({ "company_id": sh.acme, "method": "bank_transfer", "amount": 1000, "currency": "usd",
+                    "reference": "WIRE-1", "received_at": "2026-09-20" }),
+        ),
+        201,
+    ));
+    ok(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/payments/{transfer}/allocations"),
+            json!({ "invoice_id": invoice_id, "amount": 1000 }),
+        ),
+        201,
+    );
+    let rest = total - 1000;
+
+    // The pay link opens a session for the balance, and answers it again while it stands.
+    p.serve(
+        &stripe("/v1/checkout/sessions"),
+        200,
+        &json!({ "id": "cs_inv1", "object": "checkout.session", "url": "https://checkout.test/cs_inv1" }),
+    );
+    let go = call(p, "storefront", req(Method::Get, &path_of(&pay_url)));
+    assert_eq!(go.status, 303, "{}", String::from_utf8_lossy(&go.body));
+    assert_eq!(
+        go.get_header("location"),
+        Some("https://checkout.test/cs_inv1")
+    );
+    let asked = &p.sent_to(&stripe("/v1/checkout/sessions"))[0];
+    let form = String::from_utf8_lossy(asked.body.as_ref().unwrap()).into_owned();
+    assert!(
+        form.contains(&format!("unit_amount%5D={rest}"))
+            || form.contains(&format!("unit_amount]={rest}")),
+        "{form}"
+    );
+    assert!(
+        form.contains(&format!("metadata%5Binvoice_id%5D={invoice_id}"))
+            || form.contains(&format!("metadata[invoice_id]={invoice_id}")),
+        "{form}"
+    );
+    let again = call(p, "storefront", req(Method::Get, &path_of(&pay_url)));
+    assert_eq!(
+        again.get_header("location"),
+        Some("https://checkout.test/cs_inv1")
+    );
+    assert_eq!(
+        p.sent_to(&stripe("/v1/checkout/sessions")).len(),
+        1,
+        "one session at a time"
+    );
+    // Beyond the balance: refused.
+    let over = call(
+        p,
+        "storefront",
+        req(
+            Method::Get,
+            &format!("{}?amount={}", path_of(&pay_url), rest + 1),
+        ),
+    );
+    assert_eq!(over.status, 422);
+
+    // Paid: the event delivered five times allocates once, and the invoice is paid.
+    let session = json!({ "id": "cs_inv1", "object": "checkout.session", "payment_status": "paid", "payment_intent": "pi_inv1",
+        "amount_total": rest, "currency": "usd",
+        "metadata": { "invoice_id": invoice_id, "invoice_number": "INV-000001", "store_id": s.id } });
+    for _ in 0..5 {
+        let r = webhook(
+            p,
+            &invoice_event(
+                "evt_inv_paid",
+                "checkout.session.completed",
+                session.clone(),
+            ),
+        );
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let paid = ok(
+        admin(
+            p,
+            s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices/{invoice_id}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(paid["invoice"]["status"], "paid");
+    assert_eq!(paid["invoice"]["balance"], 0);
+    assert_eq!(paid["allocations"].as_array().unwrap().len(), 2);
+    assert!(paid["pay_url"].is_null(), "nothing owed, nothing to pay");
+    assert_eq!(
+        p.count("SELECT COUNT(*) FROM billing_payments WHERE method = 'stripe' AND ledger_payment_id = 'pay_pi_inv1'"),
+        1
+    );
+    assert_eq!(
+        p.count(&format!("SELECT COUNT(*) FROM payments WHERE invoice_id = '{invoice_id}' AND order_id IS NULL AND kind = 'capture'")),
+        1,
+        "the ledger records it as the invoice's"
+    );
+    assert_eq!(
+        p.count(&format!("SELECT COUNT(*) FROM invoices WHERE id = '{invoice_id}' AND checkout_session_id IS NULL")),
+        1,
+        "the paid session is closed"
+    );
+
+    // A refund of part of the online payment reopens that much of the balance.
+    let charge = json!({ "id": "ch_inv1", "object": "charge", "payment_intent": "pi_inv1", "amount": rest,
+        "amount_refunded": 500, "currency": "usd", "refunds": { "data": [] } });
+    for _ in 0..2 {
+        let r = webhook(
+            p,
+            &invoice_event("evt_inv_refund", "charge.refunded", charge.clone()),
+        );
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let reopened = ok(
+        admin(
+            p,
+            s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices/{invoice_id}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(reopened["invoice"]["status"], "partially_paid");
+    assert_eq!(reopened["invoice"]["balance"], 500);
+    assert_eq!(
+        p.count(
+            "SELECT refunded_amount FROM billing_payments WHERE ledger_payment_id = 'pay_pi_inv1'"
+        ),
+        500
+    );
+}
+
+#[test]
+fn only_net_terms_companies_are_invoiced_and_within_their_limits() {
+    let sh = shop_with_prices();
+    let (p, s) = (&sh.p, &sh.s);
+    // A prepaid company is sent to checkout instead.
+    ok(
+        admin(
+            p,
+            s,
+            Method::Patch,
+            &format!("/admin/api/v1/companies/{}", sh.acme),
+            Some(json!({ "payment_terms": "prepaid" })),
+        ),
+        200,
+    );
+    let d = draft(&sh, json!([{ "variant_id": sh.v[0], "quantity": 1 }]));
+    let path = format!("/admin/api/v1/orders/{}/invoice", id(&d));
+    let before = p.row_counts();
+    let r = post(p, s, &path, json!({}));
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body_json()["type"], "company_prepaid", "{}", text(&r));
+    assert_eq!(p.row_counts(), before, "nothing written");
+
+    // On net terms, a line without a price refuses the whole invoice.
+    ok(
+        admin(
+            p,
+            s,
+            Method::Patch,
+            &format!("/admin/api/v1/companies/{}", sh.acme),
+            Some(json!({ "payment_terms": "net_15" })),
+        ),
+        200,
+    );
+    let (_, other) = product(p, s, "unpriced", 900);
+    let d = draft(
+        &sh,
+        json!([{ "variant_id": sh.v[0], "quantity": 1 }, { "variant_id": other[0], "quantity": 1 }]),
+    );
+    let before = p.row_counts();
+    let r = post(
+        p,
+        s,
+        &format!("/admin/api/v1/orders/{}/invoice", id(&d)),
+        json!({}),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(r.body_json()["type"], "invoice_refused");
+    assert_eq!(p.row_counts(), before, "nothing written");
+}

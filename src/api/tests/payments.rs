@@ -441,6 +441,20 @@ fn a_completed_session_pays_the_order_once_however_often_and_however_it_arrives(
         p.count("SELECT lifetime_value FROM customers WHERE subject = 'cust-1'"),
         5619
     );
+    // Prepaid: its invoice was issued and paid by the batch that paid it, once.
+    assert_eq!(
+        p.text(&format!("SELECT status || ' ' || number || ' ' || total_amount || ' ' || tax_amount FROM invoices WHERE order_id = '{oid}'")),
+        "paid INV-000001 5619 120"
+    );
+    assert_eq!(
+        p.text(&format!("SELECT group_concat(kind || ':' || amount, ' ') FROM (SELECT kind, amount FROM invoice_lines WHERE invoice_id = (SELECT id FROM invoices WHERE order_id = '{oid}') ORDER BY position)")),
+        "item:5000 shipping:999 discount:-500"
+    );
+    assert_eq!(
+        p.text("SELECT method || ' ' || amount || ' ' || (SELECT SUM(amount) FROM invoice_allocations WHERE payment_id = bp.id) FROM billing_payments bp"),
+        "stripe 5619 5619"
+    );
+    assert_eq!(p.count("SELECT COUNT(*) FROM invoices"), 1);
 
     // The customer sees it; another customer does not.
     let r = shop_as(&p, &store, &jwt, Method::Get, "/v1/orders", None, None);

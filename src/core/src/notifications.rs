@@ -30,16 +30,19 @@ pub enum Kind {
     CheckoutLink,
     /// An invoice past its due date with money owed: a reminder to its billing contact.
     InvoiceOverdue,
+    /// A company's order invoiced on net terms: the invoice, its PDF and pay link.
+    InvoiceIssued,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::OrderConfirmation,
         Kind::FilesReady,
         Kind::Shipped,
         Kind::RefundIssued,
         Kind::CheckoutLink,
         Kind::InvoiceOverdue,
+        Kind::InvoiceIssued,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +52,7 @@ impl Kind {
             Kind::RefundIssued => "refund_issued",
             Kind::CheckoutLink => "checkout_link",
             Kind::InvoiceOverdue => "invoice_overdue",
+            Kind::InvoiceIssued => "invoice_issued",
         }
     }
 }
@@ -74,10 +78,6 @@ pub fn queue_statements(
     now: i64,
 ) -> Vec<Stmt> {
     let id = notification_id(order_id, kind);
-    let message = Message::Email {
-        notification_id: id.clone(),
-        store_id: store_id.to_owned(),
-    };
     let insert = stmt!(
         "INSERT INTO notifications (id, store_id, order_id, kind, recipient, created_at) \
          SELECT ?, ?, ?, ?, (SELECT email FROM orders WHERE id = ?), ?",
@@ -90,20 +90,50 @@ pub fn queue_statements(
     )
     .when(guard)
     .or_nothing();
-    vec![
-        insert,
-        // Written once, with the notification: a repeated change finds both present.
-        stmt!(
-            "INSERT INTO outbox (id, store_id, kind, payload, created_at) \
-             SELECT ?, ?, 'email', ?, ? WHERE EXISTS (SELECT 1 FROM notifications WHERE id = ? AND created_at = ?) ON CONFLICT DO NOTHING",
-            outbox_id(order_id, kind),
-            store_id,
-            serde_json::to_string(&message).unwrap_or_default(),
-            now,
-            &id,
-            now
-        ),
-    ]
+    vec![insert, outbox_statement(store_id, order_id, kind, now)]
+}
+
+/// [`queue_statements`] for an invoice's email, to its billing contact.
+pub fn queue_invoice_statements(
+    store_id: &str,
+    invoice_id: &str,
+    kind: Kind,
+    guard: &Stmt,
+    now: i64,
+) -> Vec<Stmt> {
+    let insert = stmt!(
+        "INSERT INTO notifications (id, store_id, invoice_id, kind, recipient, created_at) \
+         SELECT ?, ?, ?, ?, (SELECT c.email FROM invoices i JOIN contacts c ON c.id = i.billing_contact_id WHERE i.id = ?), ?",
+        notification_id(invoice_id, kind),
+        store_id,
+        invoice_id,
+        kind.as_str(),
+        invoice_id,
+        now
+    )
+    .when(guard)
+    .or_nothing();
+    vec![insert, outbox_statement(store_id, invoice_id, kind, now)]
+}
+
+/// The queue message of a notification, written once, with it: a repeated change finds
+/// both present.
+fn outbox_statement(store_id: &str, owner_id: &str, kind: Kind, now: i64) -> Stmt {
+    let id = notification_id(owner_id, kind);
+    let message = Message::Email {
+        notification_id: id.clone(),
+        store_id: store_id.to_owned(),
+    };
+    stmt!(
+        "INSERT INTO outbox (id, store_id, kind, payload, created_at) \
+         SELECT ?, ?, 'email', ?, ? WHERE EXISTS (SELECT 1 FROM notifications WHERE id = ? AND created_at = ?) ON CONFLICT DO NOTHING",
+        outbox_id(owner_id, kind),
+        store_id,
+        serde_json::to_string(&message).unwrap_or_default(),
+        now,
+        &id,
+        now
+    )
 }
 
 /// The refund email, queued by whatever batch records a succeeded refund.
@@ -443,7 +473,7 @@ async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppEr
                 html! {},
             )
         }
-        Kind::InvoiceOverdue => return Err(AppError::NotFound("invoice")),
+        Kind::InvoiceOverdue | Kind::InvoiceIssued => return Err(AppError::NotFound("invoice")),
         Kind::CheckoutLink => {
             let url = order.checkout_url.clone().unwrap_or_default();
             (
@@ -487,7 +517,8 @@ async fn compose<P: Platform>(p: &P, n: &NotificationRow) -> Result<Email, AppEr
     })
 }
 
-/// An invoice's email: the reminder of an overdue one, with what is owed and how to pay.
+/// An invoice's email: the issued invoice (a company's order on net terms), or the
+/// reminder of an overdue one — what is owed, by when, and the pay link.
 async fn compose_invoice<P: Platform>(
     p: &P,
     n: &NotificationRow,
@@ -502,11 +533,24 @@ async fn compose_invoice<P: Platform>(
         .map_or("", |d| d.get(..10).unwrap_or(d))
         .to_owned();
     let owed = money(i.balance, &i.currency);
-    let subject = format!("Invoice {number} is overdue");
-    let intro = format!(
-        "Invoice {number} of {} was due on {due}; {owed} is still owed. Please pay it, quoting the invoice number, or tell us if you already have.",
-        money(i.total_amount, &i.currency)
-    );
+    let total = money(i.total_amount, &i.currency);
+    let pay = crate::billing::pay::pay_link(p, invoice_id);
+    let pdf = pay.as_ref().map(|link| format!("{link}/invoice.pdf"));
+    let (subject, intro) = if n.kind == Kind::InvoiceIssued {
+        (
+            format!("Invoice {number} from {store_name}"),
+            format!(
+                "Here is invoice {number} for {total}, due on {due}. The PDF is linked below; pay it online, or by bank transfer quoting the invoice number."
+            ),
+        )
+    } else {
+        (
+            format!("Invoice {number} is overdue"),
+            format!(
+                "Invoice {number} of {total} was due on {due}; {owed} is still owed. Please pay it, quoting the invoice number, or tell us if you already have."
+            ),
+        )
+    };
     let page = html! {
         (maud::DOCTYPE)
         html { body style="font-family: sans-serif" {
@@ -515,14 +559,27 @@ async fn compose_invoice<P: Platform>(
             table {
                 tr { td { "Invoice" } td { strong { (number) } } }
                 tr { td { "Due" } td { (due) } }
-                tr { td { "Total" } td { (money(i.total_amount, &i.currency)) } }
+                tr { td { "Total" } td { (total) } }
                 tr { td { "Paid" } td { (money(i.amount_paid, &i.currency)) } }
                 tr { td { "Owed" } td { strong { (owed) } } }
             }
+            @if let Some(url) = &pay {
+                p { a href=(url) { "Pay " (owed) " online" } }
+            }
+            @if let Some(url) = &pdf {
+                p { a href=(url) { "Invoice " (number) " (PDF)" } }
+            }
         } }
     };
+    let mut text = format!("{store_name}\n\n{intro}\n\nInvoice {number}\nOwed: {owed}\n");
+    if let Some(url) = &pay {
+        text.push_str(&format!("Pay online: {url}\n"));
+    }
+    if let Some(url) = &pdf {
+        text.push_str(&format!("PDF: {url}\n"));
+    }
     Ok(Email {
-        text: format!("{store_name}\n\n{intro}\n\nInvoice {number}\nOwed: {owed}\n"),
+        text,
         store_name,
         subject,
         html: page.into_string(),
@@ -532,8 +589,7 @@ async fn compose_invoice<P: Platform>(
 /// Queues the reminder of every open invoice past its due date that has none yet (once per
 /// invoice, ever), to its billing contact, with its `invoice.overdue` event.
 pub fn overdue_reminders(now: i64) -> Vec<Stmt> {
-    const OVERDUE: &str =
-        "FROM invoices i WHERE i.status IN ('issued', 'partially_paid') AND i.due_at < ?";
+    const OVERDUE: &str = "FROM invoices i WHERE i.status IN ('issued', 'partially_paid') AND i.due_at < ? AND i.billing_contact_id IS NOT NULL";
     vec![
         stmt!(
             format!(
@@ -572,7 +628,7 @@ mod tests {
     #[test]
     fn kinds_match_the_schema_and_ids_are_deterministic() {
         let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        let schema = include_str!("../../../migrations/0015_invoice_reminders.sql");
+        let schema = include_str!("../../../migrations/0017_invoice_settlement.sql");
         for n in &names {
             assert!(
                 schema.contains(&format!("'{n}'")),

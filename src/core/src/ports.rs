@@ -63,6 +63,9 @@ pub struct Settings {
     /// Variable `FILES_PUBLIC_BASE`: where the bucket's files are public (providers fetch
     /// print files from it), e.g. `https://files.example.com`.
     pub files_public_base: Option<String>,
+    /// Variable `PUBLIC_API_BASE`: where the storefront API is public, e.g.
+    /// `https://api.shop.example` — invoice emails link their pay page there (none without).
+    pub public_api_base: Option<String>,
     /// Signs the admin web UI's session cookies and CSRF tokens (`ADMIN_SESSION_SECRET`,
     /// 32+ characters); without it the UI's sign-in explains what to set.
     pub admin_session_secret: Option<String>,

@@ -18,7 +18,7 @@ use serde_json::json;
 
 /// A domain event of an invoice, written when `guard` holds (once: its id is the
 /// invoice's and the kind's).
-fn event(
+pub(crate) fn event(
     store_id: &str,
     id: &str,
     kind: &str,
@@ -58,41 +58,9 @@ pub async fn issue<P: Platform>(
         store_id,
         id
     );
-    let issued = stmt!(
-        "EXISTS (SELECT 1 FROM invoices WHERE id = ? AND status = 'issued' AND issued_at = ?)",
-        id,
-        now
-    );
     let res = p
         .db()
-        .batch(vec![
-            stmt!(
-                "INSERT INTO invoice_sequences (store_id) VALUES (?) ON CONFLICT DO NOTHING",
-                store_id
-            ),
-            stmt!(
-                "UPDATE invoice_sequences SET next_number = next_number + 1 WHERE store_id = ?",
-                store_id
-            )
-            .and_when(&issuable),
-            stmt!(
-                "UPDATE invoices SET status = 'issued', \
-                   sequence_number = (SELECT next_number - 1 FROM invoice_sequences WHERE store_id = ?), \
-                   number = (SELECT prefix || printf('%06d', next_number - 1) FROM invoice_sequences WHERE store_id = ?), \
-                   issued_at = ?, \
-                   due_at = ? + CASE WHEN payment_terms GLOB 'net_*' THEN CAST(substr(payment_terms, 5) AS INTEGER) * 86400000 ELSE 0 END, \
-                   updated_at = ? \
-                 WHERE id = ?",
-                store_id,
-                store_id,
-                now,
-                now,
-                now,
-                id
-            )
-            .and_when(&issuable),
-            event(store_id, id, "invoice.issued", &json!({}), now, &issued),
-        ])
+        .batch(issue_statements(store_id, id, &issuable, now))
         .await?;
     if res.get(2).is_some_and(|r| r.changes == 1) {
         // The document is written now; if the bucket fails, the first download writes it.
@@ -105,6 +73,46 @@ pub async fn issue<P: Platform>(
     } else {
         not_draft(&current)
     })
+}
+
+/// The statements that issue a draft when `issuable` holds: the store's counter moves on
+/// and the invoice takes the number it passed, its issue date and due date (from its
+/// payment terms), and its `invoice.issued` event. The third statement changes one row
+/// exactly when it issued the invoice.
+pub(crate) fn issue_statements(store_id: &str, id: &str, issuable: &Stmt, now: i64) -> Vec<Stmt> {
+    let issued = stmt!(
+        "EXISTS (SELECT 1 FROM invoices WHERE id = ? AND status = 'issued' AND issued_at = ?)",
+        id,
+        now
+    );
+    vec![
+        stmt!(
+            "INSERT INTO invoice_sequences (store_id) VALUES (?) ON CONFLICT DO NOTHING",
+            store_id
+        ),
+        stmt!(
+            "UPDATE invoice_sequences SET next_number = next_number + 1 WHERE store_id = ?",
+            store_id
+        )
+        .and_when(issuable),
+        stmt!(
+            "UPDATE invoices SET status = 'issued', \
+               sequence_number = (SELECT next_number - 1 FROM invoice_sequences WHERE store_id = ?), \
+               number = (SELECT prefix || printf('%06d', next_number - 1) FROM invoice_sequences WHERE store_id = ?), \
+               issued_at = ?, \
+               due_at = ? + CASE WHEN payment_terms GLOB 'net_*' THEN CAST(substr(payment_terms, 5) AS INTEGER) * 86400000 ELSE 0 END, \
+               updated_at = ? \
+             WHERE id = ?",
+            store_id,
+            store_id,
+            now,
+            now,
+            now,
+            id
+        )
+        .and_when(issuable),
+        event(store_id, id, "invoice.issued", &serde_json::json!({}), now, &issued),
+    ]
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -4,10 +4,13 @@
 
 pub mod document;
 pub mod issue;
+pub mod order_invoices;
 pub mod overdue;
+pub mod pay;
 pub mod payments;
 pub mod pdf;
 pub mod people;
+pub mod refunds;
 
 use crate::AppError;
 use crate::admin::orders::{Cursor, parse_limit};
@@ -104,6 +107,9 @@ pub struct InvoiceDetail {
     pub allocations: Vec<payments::AllocationView>,
     /// What happened to it (issued, payments allocated, overdue, voided), oldest first.
     pub timeline: Vec<crate::admin::orders::TimelineEntry>,
+    /// Its pay link (the page its email links), while something is owed and the storefront
+    /// API's public address is configured (`PUBLIC_API_BASE`).
+    pub pay_url: Option<String>,
 }
 
 /// The invoice with this number, or 404.
@@ -177,11 +183,15 @@ async fn with_lines<P: Platform>(p: &P, invoice: InvoiceView) -> Result<InvoiceD
             id
         ))
         .await?;
+    let pay_url = (invoice.status.is_open() && invoice.balance > 0)
+        .then(|| pay::pay_link(p, &invoice.id))
+        .flatten();
     Ok(InvoiceDetail {
         invoice,
         lines,
         allocations,
         timeline,
+        pay_url,
     })
 }
 

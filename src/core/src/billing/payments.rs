@@ -487,3 +487,46 @@ pub async fn company_balance<P: Platform>(
         .ok_or(AppError::NotFound("company"))?;
     Ok(b)
 }
+
+/// Statements that allocate as much of a payment as an invoice owes (all of it, or the
+/// balance), once per (payment, invoice): a repeated batch finds the allocation there and
+/// adds nothing. Then the invoice's status and its `invoice.payment_allocated` event.
+pub(crate) fn allocate_what_fits(
+    allocation_id: &str,
+    store_id: &str,
+    payment_id: &str,
+    invoice_id: &str,
+    author: &str,
+    now: i64,
+) -> Vec<Stmt> {
+    const FITS: &str = "min(bp.amount - bp.refunded_amount - (SELECT coalesce(sum(amount), 0) FROM invoice_allocations WHERE payment_id = bp.id), \
+        i.total_amount - (SELECT coalesce(sum(amount), 0) FROM invoice_allocations WHERE invoice_id = i.id))";
+    vec![
+        stmt!(
+            format!(
+                "INSERT INTO invoice_allocations (id, store_id, payment_id, invoice_id, amount, created_by, created_at) \
+                 SELECT ?, ?, bp.id, i.id, {FITS}, ?, ? FROM billing_payments bp JOIN invoices i ON i.id = ? \
+                 WHERE bp.id = ? AND i.status IN ('issued', 'partially_paid') AND i.currency = bp.currency AND {FITS} > 0 \
+                   AND NOT EXISTS (SELECT 1 FROM invoice_allocations WHERE payment_id = bp.id AND invoice_id = i.id)"
+            ),
+            allocation_id,
+            store_id,
+            author,
+            now,
+            invoice_id,
+            payment_id
+        ),
+        follow_allocations(invoice_id, now),
+        stmt!(
+            "INSERT INTO domain_events (id, store_id, aggregate_type, aggregate_id, type, payload, created_at) \
+             SELECT ?, ?, 'invoice', ?, 'invoice.payment_allocated', \
+               json_object('payment_id', payment_id, 'allocation_id', id, 'amount', amount), ? \
+             FROM invoice_allocations WHERE id = ?",
+            format!("evt_{allocation_id}"),
+            store_id,
+            invoice_id,
+            now,
+            allocation_id
+        ),
+    ]
+}

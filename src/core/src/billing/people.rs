@@ -82,3 +82,21 @@ pub async fn document_for<P: Platform>(
     }
     super::document::document(p, &caller.store.id, &invoice.id).await
 }
+
+/// `POST /v1/invoices/{number}/pay`: the invoice's Checkout Session (see [`super::pay`]).
+///
+/// # Errors
+/// 401; 403; 404 an invoice of another company (or none); see [`super::pay::checkout`].
+pub async fn pay_for<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    number: &str,
+    input: super::pay::PayInput,
+) -> Result<super::pay::InvoiceCheckout, AppError> {
+    let m = billing_member(p, caller).await?;
+    let invoice = by_number(p, &caller.store.id, number).await?;
+    if invoice.company_id.as_deref() != Some(m.company_id()) {
+        return Err(AppError::NotFound("invoice"));
+    }
+    super::pay::checkout(p, &caller.store, &invoice, input).await
+}

@@ -5,8 +5,10 @@ pub mod access;
 pub mod cancel_unpaid;
 pub mod checkout;
 pub mod drafts;
+pub mod invoice_order;
 pub mod payment_intent;
 pub mod place;
+pub mod place_draft;
 pub mod send_checkout;
 pub mod shopper;
 

@@ -12,7 +12,7 @@ use crate::inbound::{self, Seen};
 use crate::notifications;
 use crate::orders::checkout::stripe_config;
 use crate::payments::stripe_client;
-use crate::ports::Platform;
+use crate::ports::{Platform, PlatformExt as _};
 use crate::sql::orders::{self, OrderRow, domain_event};
 use crate::stmt;
 use serde::Serialize;
@@ -300,6 +300,30 @@ async fn apply<P: Platform>(
     if !ACTED_ON.contains(&kind) {
         return Ok(Effect::none("recorded; Lading does not act on this type"));
     }
+    // An invoice's pay link (its session and intent carry the invoice, not an order).
+    if let (Some(invoice_id), Some(store_id)) = (
+        obj["metadata"]["invoice_id"].as_str(),
+        obj["metadata"]["store_id"].as_str(),
+    ) {
+        return Ok(invoice_event(p, kind, obj, store_id, invoice_id));
+    }
+    if kind == "charge.refunded" {
+        // What the refund takes back from invoices the payment paid (reopening them).
+        let reopened = crate::billing::refunds::charge_refunded(p, obj).await?;
+        if let Some(order) = &found.order {
+            let mut effect = charge_refunded(p, obj, order);
+            for s in reopened {
+                effect.statements.push(s);
+            }
+            return Ok(effect);
+        }
+        if !reopened.is_empty() {
+            return Ok(Effect::writes(
+                reopened,
+                "refunded: the invoices it paid owe it again",
+            ));
+        }
+    }
     let Some(order) = found.order.clone() else {
         return Ok(Effect::none("ignored: not a Lading order"));
     };
@@ -327,6 +351,45 @@ async fn apply<P: Platform>(
         "payment_intent.canceled" => Ok(ended(p, obj, &order, "payment_canceled", None)),
         "charge.refunded" => Ok(charge_refunded(p, obj, &order)),
         _ => Ok(refund_changed(p, obj, &order)),
+    }
+}
+
+/// An event about an invoice's Checkout Session: paid, it records the payment for the
+/// invoice; expired, the invoice forgets it. Its intent's events change nothing (the
+/// session's carry what is needed).
+fn invoice_event<P: Platform>(
+    p: &P,
+    kind: &str,
+    obj: &Value,
+    store_id: &str,
+    invoice_id: &str,
+) -> Effect {
+    let now = p.now_ms();
+    match kind {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+            match crate::billing::pay::session_paid(
+                store_id,
+                invoice_id,
+                obj,
+                &p.new_id("alloc"),
+                now,
+            ) {
+                Some(batch) => Effect {
+                    otherwise: Some("invoice payment already recorded".into()),
+                    ..Effect::writes(batch, "invoice payment recorded")
+                },
+                None => Effect::none("awaiting payment of the invoice's session"),
+            }
+        }
+        "checkout.session.expired" | "checkout.session.async_payment_failed" => Effect::writes(
+            vec![crate::billing::pay::closed_session(
+                invoice_id,
+                obj["id"].as_str().unwrap_or_default(),
+                now,
+            )],
+            "the invoice's session closed",
+        ),
+        _ => Effect::none("recorded; the invoice's Checkout Session events record its payment"),
     }
 }
 
@@ -790,6 +853,17 @@ fn after_payment<P: Platform>(
         fulfillment::routing_statements(p, order, items, store_default, &paid_by_this);
     statements.push(crate::downloads::create_statements(
         order,
+        &paid_by_this,
+        now,
+    ));
+    // Its invoice, issued and paid by this payment (the same batch: never one without
+    // the other).
+    statements.extend(crate::billing::order_invoices::prepaid_statements(
+        &order.store_id,
+        &order.id,
+        &p.new_id("inv"),
+        &format!("pay_{}", paid.payment_intent),
+        &p.new_id("alloc"),
         &paid_by_this,
         now,
     ));

@@ -89,6 +89,7 @@ impl TestPlatform {
                 order_token_secret: Some("an-order-token-secret-of-32-characters!".into()),
                 admin_session_secret: Some("an-admin-session-secret-of-32-characters".into()),
                 files_public_base: Some("https://files.test".into()),
+                public_api_base: Some("https://api.shop.test".into()),
                 email: Some(lading_core::notifications::EmailConfig {
                     api_base: "http://email.test".into(),
                     api_key: "xkeysib-test".into(),

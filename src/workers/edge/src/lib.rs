@@ -242,6 +242,9 @@ impl EdgePlatform {
                 order_token_secret: var("ORDER_TOKEN_SECRET").filter(|s| s.len() >= 32),
                 admin_session_secret: var("ADMIN_SESSION_SECRET").filter(|s| s.len() >= 32),
                 files_public_base: var("FILES_PUBLIC_BASE").filter(|b| !b.is_empty()),
+                public_api_base: var("PUBLIC_API_BASE")
+                    .map(|b| b.trim_end_matches('/').to_owned())
+                    .filter(|b| !b.is_empty()),
                 email: var("EMAIL_API_KEY")
                     .filter(|k| !k.is_empty())
                     .map(|api_key| lading_core::notifications::EmailConfig {
