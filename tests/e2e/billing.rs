@@ -1,7 +1,9 @@
 //! Billing on the local stack: invoice numbers taken by fifty concurrent issues on local
 //! D1 are gapless and distinct; a void keeps its number and an issued invoice is never
 //! deleted; twenty concurrent allocations of one payment never allocate more than it holds;
-//! the daily cron run twice sends one reminder per overdue invoice.
+//! the daily cron run twice sends one reminder per overdue invoice; a net-terms order is
+//! issued, fulfilled, paid in part by bank transfer and the rest online through its pay
+//! link (the Stripe event delivered five times allocating once), then reopened by a refund.
 
 use crate::support::*;
 use crate::tests::{Test, tests};
@@ -14,6 +16,7 @@ tests!(
     twenty_concurrent_allocations_of_one_payment_allocate_exactly_what_it_holds,
     the_daily_cron_run_twice_sends_one_reminder_per_overdue_invoice,
     an_issued_invoice_is_a_pdf_whose_text_reads_back,
+    a_net_terms_order_is_fulfilled_on_issue_paid_by_transfer_then_online_once_and_reopened_by_a_refund,
 );
 
 /// A company on net 30 with a primary billing contact.
@@ -317,4 +320,197 @@ async fn an_issued_invoice_is_a_pdf_whose_text_reads_back(c: &Ctx<'_>) {
         );
     }
     let _ = std::fs::remove_file(&file);
+}
+
+async fn a_net_terms_order_is_fulfilled_on_issue_paid_by_transfer_then_online_once_and_reopened_by_a_refund(
+    c: &Ctx<'_>,
+) {
+    let s = c.store().await;
+    let (_, v) = c.product(&s, "net-terms-rack", 30_000).await;
+    let company = company(c, &s, "Kramerica").await;
+    let r = c
+        .admin(&s, "POST", &format!("/admin/api/v1/companies/{company}/addresses"))
+        .json(&json!({ "name": "Receiving", "line1": "1 Dock Rd", "city": "Austin", "region": "TX", "postal_code": "73301",
+                       "country": "US", "default_for": ["shipping", "billing"] }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/price-books")
+        .json(&json!({ "name": "Trade", "scope": "global", "active": true }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let book = r.body["id"].as_str().unwrap().to_owned();
+    let r = c
+        .admin(
+            &s,
+            "POST",
+            &format!("/admin/api/v1/price-books/{book}/entries"),
+        )
+        .json(&json!({ "variant_id": v[0], "unit_amount": 25_000 }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/orders")
+        .json(&json!({ "company_id": company, "lines": [{ "variant_id": v[0], "quantity": 2 }] }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let order = r.body["id"].as_str().unwrap().to_owned();
+
+    // Issued: the order is placed, invoiced and sent to its provider at once.
+    let r = c
+        .admin(&s, "POST", &format!("/admin/api/v1/orders/{order}/invoice"))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "processing");
+    let invoice = r.body["invoice"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["invoice"]["status"], "issued");
+    assert_eq!(r.body["invoice"]["number"], "INV-000001");
+    let total = r.body["invoice"]["total_amount"].as_i64().unwrap();
+    assert!(total >= 50_000, "{}", r.text);
+    let submitted = eventually(async || {
+        c.count(
+            "SELECT COUNT(*) FROM fulfillment_orders WHERE order_id = ?1 AND status NOT IN ('pending', 'submitting')",
+            &order,
+        ) == 1
+    })
+    .await;
+    assert!(submitted, "fulfilled on issue: {}", c.order(&order));
+    // The billing contact has the invoice, with its pay link.
+    let mut mail = Vec::new();
+    let emailed = eventually(async || {
+        mail = c.emails("sam@kramerica.test").await;
+        !mail.is_empty()
+    })
+    .await;
+    assert!(emailed, "the invoice is emailed");
+    assert!(
+        mail[0]["subject"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Invoice INV-000001 from E2E store")),
+        "{}",
+        mail[0]
+    );
+
+    // A partial bank transfer.
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/payments")
+        .json(&json!({ "company_id": company, "method": "bank_transfer", "amount": 20_000, "currency": "usd",
+                       "reference": "WIRE-77", "received_at": "2026-09-20" }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let transfer = r.body["id"].as_str().unwrap().to_owned();
+    let r = c
+        .admin(
+            &s,
+            "POST",
+            &format!("/admin/api/v1/payments/{transfer}/allocations"),
+        )
+        .json(&json!({ "invoice_id": invoice, "amount": 20_000 }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let detail_path = format!("/admin/api/v1/invoices/{invoice}");
+    let detail = async || {
+        let r = c.admin(&s, "GET", &detail_path).send().await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body
+    };
+    let d = detail().await;
+    assert_eq!(d["invoice"]["status"], "partially_paid");
+    assert_eq!(d["invoice"]["balance"], total - 20_000);
+
+    // The rest online: the pay link redirects to a Checkout Session for the balance.
+    let pay_url = d["pay_url"].as_str().expect("a pay link").to_owned();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let go = no_redirects.get(&pay_url).send().await.unwrap();
+    assert_eq!(go.status().as_u16(), 303, "{pay_url}");
+    let location = go.headers()["location"].to_str().unwrap().to_owned();
+    let session = location.rsplit('/').next().unwrap().to_owned();
+    assert!(session.starts_with("cs_"), "{location}");
+    let mark = c.stripe_delivery_mark().await;
+    c.pay(&session, json!({ "email": "sam@kramerica.test" }))
+        .await;
+    c.stripe_webhooks_answered(mark, &["checkout.session.completed"], 1)
+        .await;
+    // The same event delivered five more times allocates nothing more.
+    let events = c
+        .client
+        .get(&c.sim("/v1/events?type=checkout.session.completed&limit=100"))
+        .bearer("sk_test_lading")
+        .send()
+        .await;
+    let event = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["data"]["object"]["id"] == session.as_str())
+        .expect("the session's event")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mark = c.stripe_delivery_mark().await;
+    let r = c
+        .client
+        .post(&c.sim(&format!("/__control/stripe/events/{event}/deliver")))
+        .json(&json!({ "times": 5 }))
+        .send()
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    c.stripe_webhooks_answered(mark, &["checkout.session.completed"], 5)
+        .await;
+    let d = detail().await;
+    assert_eq!(d["invoice"]["status"], "paid", "{d}");
+    assert_eq!(d["invoice"]["balance"], 0);
+    assert_eq!(d["allocations"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM billing_payments WHERE method = 'stripe' AND company_id = ?1",
+            &company
+        ),
+        1
+    );
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM invoice_allocations WHERE invoice_id = ?1",
+            &invoice
+        ),
+        2
+    );
+
+    // A refund of part of it (from Stripe's dashboard) reopens that much.
+    let intent = c
+        .stack
+        .d1()
+        .query_row(
+            "SELECT stripe_id FROM payments WHERE invoice_id = ?1 AND kind = 'capture'",
+            [&invoice],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    let mark = c.stripe_delivery_mark().await;
+    let r = c
+        .client
+        .post(&c.sim("/v1/refunds"))
+        .bearer("sk_test_lading")
+        .raw(
+            "application/x-www-form-urlencoded",
+            &format!("payment_intent={intent}&amount=7500"),
+        )
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    c.stripe_webhooks_answered(mark, &["charge.refunded"], 1)
+        .await;
+    let d = detail().await;
+    assert_eq!(d["invoice"]["status"], "partially_paid", "{d}");
+    assert_eq!(d["invoice"]["balance"], 7_500);
 }
