@@ -16,14 +16,15 @@ use crate::http::{
 };
 use crate::{Health, finish, healthz};
 use billing::{
-    add_invoice_line, allocate_payment, company_balance, create_invoice, delete_allocation,
-    delete_invoice, get_invoice, get_payment, invoice_document, issue_invoice, list_invoices,
-    list_payments, record_payment, void_invoice,
+    add_invoice_line, allocate_payment, company_balance, create_credit_note, create_invoice,
+    credit_note_document, delete_allocation, delete_invoice, get_invoice, get_payment,
+    invoice_document, issue_invoice, list_invoices, list_payments, record_payment, void_invoice,
 };
 use lading_core::admin::audit::Audited;
 use lading_core::auth::AdminCaller;
 use lading_core::billing::{
     AdjustmentInput, InvoiceDetail, InvoiceInput, InvoicePage,
+    credit_notes::{CreditNoteInput, CreditNoteView},
     issue::VoidInput,
     payments::{AllocationInput, CompanyBalance, PaymentInput, PaymentView},
 };
@@ -260,6 +261,17 @@ crate::route_table! {
         audit: change("invoice.void", "invoice", "invoice_id"),
         summary: "Void an issued invoice nothing has paid, with a reason; it keeps its number (409 invoice_not_voidable otherwise)",
     },
+    CreateCreditNote = Post "/admin/api/v1/invoices/{invoice_id}/credit-notes" => create_credit_note(Json<CreditNoteInput>) -> Answer<CreditNoteView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("invoice.credit", "invoice", "invoice_id"),
+        summary: "A credit note against an issued invoice: its own number (CN-000001, gapless), a reason, an amount of at most what the invoice owes (409 credit_exceeds_balance, invoice_not_open); the invoice's balance goes down by it for good, and its PDF is written",
+        statuses: &[201],
+    },
+    GetCreditNoteDocument = Get "/admin/api/v1/credit-notes/{credit_note_id}/pdf" => credit_note_document(NoBody) -> Response {
+        access: Access::Admin(Role::Support),
+        summary: "A credit note as the PDF it was written as",
+        content_type: "application/pdf",
+    },
     DeleteInvoice = Delete "/admin/api/v1/invoices/{invoice_id}" => delete_invoice(NoBody) -> NoContent {
         access: Access::Admin(Role::Support),
         audit: change("invoice.delete", "invoice", "invoice_id"),
@@ -289,7 +301,7 @@ crate::route_table! {
     DeleteAllocation = Delete "/admin/api/v1/allocations/{allocation_id}" => delete_allocation(NoBody) -> NoContent {
         access: Access::Admin(Role::Admin),
         audit: change("allocation.delete", "allocation", "allocation_id"),
-        summary: "Undo an allocation: the money goes back to the payment (the company's credit) and the invoice's balance reopens",
+        summary: "Undo an allocation: the money goes back to the payment (the company's credit) and the invoice's balance reopens (409 credit_note_kept: a credit note's allocation stays)",
         statuses: &[204],
     },
     GetCompanyBalance = Get "/admin/api/v1/companies/{company_id}/balance" => company_balance(NoBody) -> Answer<CompanyBalance> {

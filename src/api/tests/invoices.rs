@@ -1047,3 +1047,142 @@ fn an_issued_invoice_is_written_once_as_a_pdf_for_operators_and_its_billing_cont
         Some("INV-000001-void.pdf")
     );
 }
+
+#[test]
+fn credit_notes_reduce_an_issued_invoice_for_good_with_their_own_numbers_and_documents() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "CN");
+    let (company, _) = acme(&p, &s);
+    ok(
+        admin(
+            &p,
+            &s,
+            Method::Patch,
+            &format!("/admin/api/v1/companies/{company}"),
+            Some(json!({ "tax_id": "DE123456789" })),
+        ),
+        200,
+    );
+    let id = invoice_id(&draft(&p, &s, &company, 5000));
+    // A draft takes no credit note.
+    let credit = format!("/admin/api/v1/invoices/{id}/credit-notes");
+    let r = post(&p, &s, &credit, json!({ "amount": 100, "reason": "Early" }));
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(r.body_json()["type"], "invoice_not_open");
+    ok(issue(&p, &s, &id), 200);
+    let invoice_pdf = p
+        .files
+        .borrow()
+        .get(&format!("invoices/{}/{id}/INV-000001.pdf", s.id))
+        .cloned()
+        .expect("written on issue")
+        .1;
+    assert!(
+        String::from_utf8_lossy(&invoice_pdf).contains("(Tax ID: DE123456789)"),
+        "the buyer's tax id is printed"
+    );
+
+    let cn = ok(
+        post(
+            &p,
+            &s,
+            &credit,
+            json!({ "amount": 2500, "reason": "Damaged in transit" }),
+        ),
+        201,
+    );
+    assert_eq!(cn["number"], "CN-000001");
+    assert_eq!(cn["invoice_number"], "INV-000001");
+    let d = ok(
+        admin(&p, &s, Method::Get, &format!("/admin/api/v1/invoices/{id}"), None),
+        200,
+    );
+    assert_eq!(d["invoice"]["status"], "partially_paid");
+    assert_eq!(d["invoice"]["balance"], 7500);
+    assert_eq!(d["credit_notes"][0]["number"], "CN-000001");
+    assert_eq!(d["allocations"][0]["method"], "credit_note");
+
+    // Never more than what is owed; a refusal writes nothing.
+    let before = p.row_counts();
+    let r = post(&p, &s, &credit, json!({ "amount": 7501, "reason": "Too much" }));
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(r.body_json()["type"], "credit_exceeds_balance");
+    for bad in [
+        json!({ "amount": 0, "reason": "Nothing" }),
+        json!({ "amount": 10, "reason": "" }),
+        json!({ "amount": 10 }),
+    ] {
+        assert_eq!(post(&p, &s, &credit, bad.clone()).status, 422, "{bad}");
+    }
+    assert_eq!(p.row_counts(), before);
+
+    // The rest credited: paid, and numbered next without a gap.
+    let second = ok(
+        post(&p, &s, &credit, json!({ "amount": 7500, "reason": "Goodwill" })),
+        201,
+    );
+    assert_eq!(second["number"], "CN-000002");
+    let d = ok(
+        admin(&p, &s, Method::Get, &format!("/admin/api/v1/invoices/{id}"), None),
+        200,
+    );
+    assert_eq!(d["invoice"]["status"], "paid");
+    assert_eq!(d["invoice"]["balance"], 0);
+
+    // Its own document, beside the invoice's.
+    let cn_id = cn["id"].as_str().unwrap();
+    let r = admin(
+        &p,
+        &s,
+        Method::Get,
+        &format!("/admin/api/v1/credit-notes/{cn_id}/pdf"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let key = format!("invoices/{}/{id}/CN-000001.pdf", s.id);
+    assert_eq!(r.file.as_ref().map(|f| f.key.as_str()), Some(key.as_str()));
+    let bytes = p.files.borrow().get(&key).cloned().expect("written").1;
+    let body = String::from_utf8_lossy(&bytes);
+    for shown in [
+        "(CREDIT NOTE)",
+        "(CN-000001)",
+        "(INV-000001)",
+        "(Damaged in transit)",
+        "(25.00 USD)",
+        "(75.00 USD)",
+    ] {
+        assert!(body.contains(shown), "{shown} missing");
+    }
+    assert_eq!(
+        p.files
+            .borrow()
+            .get(&format!("invoices/{}/{id}/INV-000001.pdf", s.id))
+            .cloned()
+            .expect("kept")
+            .1,
+        invoice_pdf,
+        "the invoice's document is never overwritten"
+    );
+
+    // A credit note's allocation stays: the API refuses to undo it, and so does the database.
+    let alloc = d["allocations"][0]["id"].as_str().unwrap();
+    let r = admin(
+        &p,
+        &s,
+        Method::Delete,
+        &format!("/admin/api/v1/allocations/{alloc}"),
+        None,
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(r.body_json()["type"], "credit_note_kept");
+    let err = p
+        .db
+        .conn()
+        .execute_batch(&format!("DELETE FROM invoice_allocations WHERE id = '{alloc}'"))
+        .expect_err("kept");
+    assert!(err.to_string().contains("credit note"), "{err}");
+    assert_eq!(
+        p.count("SELECT credit_next_number FROM invoice_sequences"),
+        3
+    );
+}

@@ -534,8 +534,8 @@ async fn compose_invoice<P: Platform>(
         .to_owned();
     let owed = money(i.balance, &i.currency);
     let total = money(i.total_amount, &i.currency);
-    let pay = crate::billing::pay::pay_link(p, invoice_id);
-    let pdf = pay.as_ref().map(|link| format!("{link}/invoice.pdf"));
+    let pay = crate::billing::pay::pay_link(p, invoice_id).filter(|_| i.balance > 0);
+    let pdf = crate::billing::pay::pay_link(p, invoice_id).map(|link| format!("{link}/invoice.pdf"));
     let (subject, intro) = if n.kind == Kind::InvoiceIssued {
         (
             format!("Invoice {number} from {store_name}"),

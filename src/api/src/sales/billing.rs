@@ -5,6 +5,7 @@
 use crate::admin::{Cx, Reply, author};
 use crate::http::List;
 use crate::http::{Answer, Json, NoBody, NoContent, Problem, Response};
+use lading_core::billing::credit_notes::{self, CreditNoteInput, CreditNoteView};
 use lading_core::billing::{
     self, AdjustmentInput, InvoiceDetail, InvoiceFilters, InvoiceInput, InvoicePage,
     issue::VoidInput,
@@ -134,5 +135,29 @@ pub(super) async fn invoice_document<P: Platform>(
     _: NoBody,
 ) -> Result<Response, Problem> {
     let file = billing::document::document(cx.p, cx.store_id, cx.param("invoice_id")).await?;
+    Ok(Response::file(file, cx.req.get_header("range")))
+}
+
+pub(super) async fn create_credit_note<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<CreditNoteInput>,
+) -> Reply<CreditNoteView> {
+    Ok(Answer::created(
+        credit_notes::create(
+            cx.p,
+            cx.store_id,
+            &author(cx.caller),
+            cx.param("invoice_id"),
+            input,
+        )
+        .await?,
+    ))
+}
+
+pub(super) async fn credit_note_document<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Response, Problem> {
+    let file = credit_notes::document(cx.p, cx.store_id, cx.param("credit_note_id")).await?;
     Ok(Response::file(file, cx.req.get_header("range")))
 }

@@ -85,7 +85,7 @@ pub async fn document<P: Platform>(
 }
 
 /// The seller (the store) and the buyer with its billing address and contact.
-async fn parties<P: Platform>(
+pub(crate) async fn parties<P: Platform>(
     p: &P,
     store_id: &str,
     d: &InvoiceDetail,
@@ -93,6 +93,7 @@ async fn parties<P: Platform>(
     #[derive(Deserialize)]
     struct Row {
         seller: String,
+        tax_id: Option<String>,
         contact: Option<String>,
         name: Option<String>,
         line1: Option<String>,
@@ -106,7 +107,7 @@ async fn parties<P: Platform>(
     let r: Row = p
         .db()
         .first(stmt!(
-            "SELECT s.name AS seller, \
+            "SELECT s.name AS seller, (SELECT tax_id FROM companies WHERE id = i.company_id) AS tax_id, \
                (SELECT first_name || ' ' || last_name || ' <' || email || '>' FROM contacts WHERE id = i.billing_contact_id) AS contact, \
                a.name, a.line1, a.line2, a.city, a.region, a.postal_code, a.country \
              FROM invoices i JOIN stores s ON s.id = i.store_id LEFT JOIN addresses a ON a.id = i.billing_address_id \
@@ -132,5 +133,6 @@ async fn parties<P: Platform>(
         buyer: i.company_name.clone().unwrap_or_default(),
         buyer_address: address,
         billed_to: r.contact.map(|c| format!("Attn. {c}")),
+        buyer_tax_id: r.tax_id,
     })
 }

@@ -58,13 +58,32 @@ pub async fn issue<P: Platform>(
         store_id,
         id
     );
-    let res = p
-        .db()
-        .batch(issue_statements(store_id, id, &issuable, now))
-        .await?;
+    let mut batch = issue_statements(store_id, id, &issuable, now);
+    // Its billing contact gets it by email (with its PDF and pay link).
+    let issued = stmt!(
+        "EXISTS (SELECT 1 FROM invoices WHERE id = ? AND status = 'issued' AND issued_at = ? AND billing_contact_id IS NOT NULL)",
+        id,
+        now
+    );
+    batch.extend(crate::notifications::queue_invoice_statements(
+        store_id,
+        id,
+        crate::notifications::Kind::InvoiceIssued,
+        &issued,
+        now,
+    ));
+    let res = p.db().batch(batch).await?;
     if res.get(2).is_some_and(|r| r.changes == 1) {
         // The document is written now; if the bucket fails, the first download writes it.
         let _written_later_if_not = super::document::document(p, store_id, id).await;
+        let _swept_if_not = crate::fulfillment::dispatch::dispatch(
+            p,
+            &[crate::notifications::outbox_id(
+                id,
+                crate::notifications::Kind::InvoiceIssued,
+            )],
+        )
+        .await;
         return detail(p, store_id, id).await;
     }
     let current = invoice(p, store_id, id).await?;

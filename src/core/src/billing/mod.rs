@@ -2,6 +2,7 @@
 //! discounts while draft), issued with the next number of the store's gapless sequence
 //! ([`issue`]), voided with a reason (the number stays), deleted only while draft.
 
+pub mod credit_notes;
 pub mod document;
 pub mod issue;
 pub mod order_invoices;
@@ -107,6 +108,8 @@ pub struct InvoiceDetail {
     pub allocations: Vec<payments::AllocationView>,
     /// What happened to it (issued, payments allocated, overdue, voided), oldest first.
     pub timeline: Vec<crate::admin::orders::TimelineEntry>,
+    /// The credit notes that reduced it, oldest first.
+    pub credit_notes: Vec<credit_notes::CreditNoteView>,
     /// Its pay link (the page its email links), while something is owed and the storefront
     /// API's public address is configured (`PUBLIC_API_BASE`).
     pub pay_url: Option<String>,
@@ -187,6 +190,7 @@ async fn with_lines<P: Platform>(p: &P, invoice: InvoiceView) -> Result<InvoiceD
         .then(|| pay::pay_link(p, &invoice.id))
         .flatten();
     Ok(InvoiceDetail {
+        credit_notes: credit_notes::of_invoice(p, &invoice.id).await?,
         invoice,
         lines,
         allocations,

@@ -414,16 +414,24 @@ pub async fn unallocate<P: Platform>(
     #[derive(Deserialize)]
     struct Row {
         invoice_id: String,
+        method: String,
     }
     let row: Row = p
         .db()
         .first(stmt!(
-            "SELECT invoice_id FROM invoice_allocations WHERE id = ? AND store_id = ?",
+            "SELECT a.invoice_id, bp.method FROM invoice_allocations a JOIN billing_payments bp ON bp.id = a.payment_id \
+             WHERE a.id = ? AND a.store_id = ?",
             allocation_id,
             store_id
         ))
         .await?
         .ok_or(AppError::NotFound("allocation"))?;
+    if row.method == "credit_note" {
+        return Err(AppError::conflict(
+            "credit_note_kept",
+            "A credit note stays on its invoice; to undo it, add an adjustment on a new invoice.",
+        ));
+    }
     let now = p.now_ms();
     p.db()
         .batch(vec![

@@ -13,6 +13,8 @@ pub struct Parties {
     /// The billing address, one line per entry.
     pub buyer_address: Vec<String>,
     pub billed_to: Option<String>,
+    /// The buyer's tax registration number.
+    pub buyer_tax_id: Option<String>,
 }
 
 const PAGE: (f32, f32) = (595.0, 842.0);
@@ -185,14 +187,7 @@ pub fn render(d: &InvoiceDetail, parties: &Parties, void: Option<&str>) -> Vec<u
         s.y -= 10.0;
         s.text(LEFT, s.y, "Bill to", true, 10.0, false);
         s.y -= 14.0;
-        let mut buyer = vec![parties.buyer.clone()];
-        buyer.extend(parties.billed_to.clone());
-        buyer.extend(parties.buyer_address.iter().cloned());
-        for line in buyer {
-            s.text(LEFT, s.y, &line, false, 10.0, false);
-            s.y -= 13.0;
-        }
-        s.y -= 16.0;
+        bill_to(s, parties);
     }
     let header = |s: &mut Sheet| {
         s.text(LEFT, s.y, "Description", true, 9.0, false);
@@ -247,6 +242,11 @@ pub fn render(d: &InvoiceDetail, parties: &Parties, void: Option<&str>) -> Vec<u
             s.y -= 14.0;
         }
         s.y -= 20.0;
+        if void.is_none() && i.amount_paid > 0 {
+            s.text(400.0, s.y, "Balance", true, 10.0, false);
+            s.text(RIGHT, s.y, &money(i.balance, cur), true, 10.0, true);
+            s.y -= 14.0;
+        }
         s.text(
             LEFT,
             s.y,
@@ -261,6 +261,113 @@ pub fn render(d: &InvoiceDetail, parties: &Parties, void: Option<&str>) -> Vec<u
         }
     }
 
+    let title = format!(
+        "{} {number}",
+        if void.is_some() {
+            "Void invoice"
+        } else {
+            "Invoice"
+        }
+    );
+    assemble(sheets, &title, &parties.seller)
+}
+
+/// The buyer's block: name, contact, address, tax id.
+fn bill_to(s: &mut Sheet, parties: &Parties) {
+    s.text(LEFT, s.y, "Bill to", true, 10.0, false);
+    s.y -= 14.0;
+    let mut buyer = vec![parties.buyer.clone()];
+    buyer.extend(parties.billed_to.clone());
+    buyer.extend(parties.buyer_address.iter().cloned());
+    buyer.extend(
+        parties
+            .buyer_tax_id
+            .as_ref()
+            .map(|t| format!("Tax ID: {t}")),
+    );
+    for line in buyer {
+        s.text(LEFT, s.y, &line, false, 10.0, false);
+        s.y -= 13.0;
+    }
+    s.y -= 16.0;
+}
+
+/// What a credit note says: its number and date, the invoice it reduces, why, how much.
+pub struct CreditNote<'a> {
+    pub number: &'a str,
+    pub issued_at: &'a str,
+    pub invoice_number: &'a str,
+    pub reason: &'a str,
+    pub amount: i64,
+    pub currency: &'a str,
+    /// What the invoice owes once the credit is taken off.
+    pub balance_after: i64,
+}
+
+/// A credit note as a PDF, in the invoice's style.
+pub fn render_credit_note(cn: &CreditNote<'_>, parties: &Parties) -> Vec<u8> {
+    let mut s = Sheet::new();
+    s.text(LEFT, s.y, &parties.seller, true, 18.0, false);
+    s.text(RIGHT, s.y, "CREDIT NOTE", true, 18.0, true);
+    s.y -= 30.0;
+    for (label, value) in [
+        ("Credit note number", cn.number),
+        ("Issued", day(Some(cn.issued_at))),
+        ("Against invoice", cn.invoice_number),
+    ] {
+        s.text(350.0, s.y, label, false, 10.0, false);
+        s.text(RIGHT, s.y, value, true, 10.0, true);
+        s.y -= 14.0;
+    }
+    s.y -= 10.0;
+    bill_to(&mut s, parties);
+    s.text(LEFT, s.y, "Reason", true, 9.0, false);
+    s.text(RIGHT, s.y, "Amount", true, 9.0, true);
+    s.rule(s.y - 5.0);
+    s.y -= 18.0;
+    s.text(LEFT, s.y, &fitted(cn.reason, 380.0), false, 9.0, false);
+    s.text(
+        RIGHT,
+        s.y,
+        &money(-cn.amount, cn.currency),
+        false,
+        9.0,
+        true,
+    );
+    s.y -= 24.0;
+    for (label, amount) in [
+        ("Credited", cn.amount),
+        ("Invoice balance after", cn.balance_after),
+    ] {
+        s.text(360.0, s.y, label, true, 10.0, false);
+        s.text(RIGHT, s.y, &money(amount, cn.currency), true, 10.0, true);
+        s.y -= 14.0;
+    }
+    s.y -= 20.0;
+    s.text(
+        LEFT,
+        s.y,
+        &fitted(
+            &format!(
+                "This credit note reduces what invoice {} owes by {}.",
+                cn.invoice_number,
+                money(cn.amount, cn.currency)
+            ),
+            495.0,
+        ),
+        false,
+        9.0,
+        false,
+    );
+    assemble(
+        vec![s],
+        &format!("Credit note {}", cn.number),
+        &parties.seller,
+    )
+}
+
+/// The sheets as one PDF document with its two standard fonts.
+fn assemble(sheets: Vec<Sheet>, title: &str, author: &str) -> Vec<u8> {
     let mut pdf = Pdf::new();
     let (catalog, tree, regular, bold, info) = (
         Ref::new(1),
@@ -283,15 +390,8 @@ pub fn render(d: &InvoiceDetail, parties: &Parties, void: Option<&str>) -> Vec<u
         .base_font(Name(b"Helvetica-Bold"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
     pdf.document_info(info)
-        .title(TextStr(&format!(
-            "{} {number}",
-            if void.is_some() {
-                "Void invoice"
-            } else {
-                "Invoice"
-            }
-        )))
-        .author(TextStr(&parties.seller))
+        .title(TextStr(title))
+        .author(TextStr(author))
         .creator(TextStr("Lading"));
     for (sheet, (page_id, content_id)) in sheets.into_iter().zip(&pages) {
         let mut page = pdf.page(*page_id);

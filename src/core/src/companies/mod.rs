@@ -24,6 +24,8 @@ pub struct CompanyView {
     pub currency: String,
     /// `prepaid` or `net_N` (days).
     pub payment_terms: String,
+    /// Its VAT or tax registration number, printed on its invoices.
+    pub tax_id: Option<String>,
     pub default_shipping_address_id: Option<String>,
     pub default_billing_address_id: Option<String>,
     #[serde(skip_deserializing)]
@@ -32,7 +34,7 @@ pub struct CompanyView {
     pub created_ms: i64,
 }
 
-const COLUMNS: &str = "id, name, external_ref, lower(currency) AS currency, payment_terms, \
+const COLUMNS: &str = "id, name, external_ref, lower(currency) AS currency, payment_terms, tax_id, \
     default_shipping_address_id, default_billing_address_id, created_at";
 
 fn finish(mut c: CompanyView) -> CompanyView {
@@ -139,6 +141,10 @@ pub struct CompanyInput {
     #[serde(default)]
     #[schemars(regex(pattern = r"^(prepaid|net_[1-9][0-9]{0,2})$"), extend("examples" = ["net_30"]))]
     pub payment_terms: Option<String>,
+    /// Its VAT or tax registration number, printed on its invoices.
+    #[serde(default)]
+    #[schemars(length(max = 50))]
+    pub tax_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
@@ -155,6 +161,10 @@ pub struct CompanyUpdate {
     #[serde(default)]
     #[schemars(regex(pattern = r"^(prepaid|net_[1-9][0-9]{0,2})$"), extend("examples" = ["net_30"]))]
     pub payment_terms: Option<String>,
+    /// Printed on its invoices; `null` clears it.
+    #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schemars(length(max = 50))]
+    pub tax_id: Option<Option<String>>,
     /// An address of this company's book; `null` clears it.
     #[serde(default, deserialize_with = "crate::input::nullable")]
     pub default_shipping_address_id: Option<Option<String>>,
@@ -195,17 +205,19 @@ pub async fn create<P: Platform>(
     let currency = Currency::parse(input.currency.as_deref().unwrap_or(store_currency))
         .map_err(|m| AppError::validation("currency", m))?;
     let payment_terms = terms(input.payment_terms.as_deref().unwrap_or("prepaid"))?;
+    let tax_id = crate::input::optional_line("tax_id", input.tax_id.as_deref(), 50)?;
     let id = p.new_id("co");
     let now = p.now_ms();
     p.db()
         .run(stmt!(
-            "INSERT INTO companies (id, store_id, name, external_ref, currency, payment_terms, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO companies (id, store_id, name, external_ref, currency, payment_terms, tax_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &id,
             store_id,
             name,
             external_ref,
             currency.as_str().to_uppercase(),
             payment_terms,
+            tax_id,
             now,
             now
         ))
@@ -238,6 +250,10 @@ pub async fn update<P: Platform>(
         .map(|r| crate::input::optional_line("external_ref", r.as_deref(), 100))
         .transpose()?;
     let payment_terms = input.payment_terms.as_deref().map(terms).transpose()?;
+    let tax_id = input
+        .tax_id
+        .map(|t| crate::input::optional_line("tax_id", t.as_deref(), 50))
+        .transpose()?;
     let shipping = input
         .default_shipping_address_id
         .unwrap_or(current.default_shipping_address_id);
@@ -245,10 +261,11 @@ pub async fn update<P: Platform>(
         .default_billing_address_id
         .unwrap_or(current.default_billing_address_id);
     let mut update = stmt!(
-        "UPDATE companies SET name = ?, external_ref = ?, payment_terms = ?, default_shipping_address_id = ?, default_billing_address_id = ?, updated_at = ? WHERE id = ?",
+        "UPDATE companies SET name = ?, external_ref = ?, payment_terms = ?, tax_id = ?, default_shipping_address_id = ?, default_billing_address_id = ?, updated_at = ? WHERE id = ?",
         name.unwrap_or(current.name),
         external_ref.unwrap_or(current.external_ref),
         payment_terms.unwrap_or(current.payment_terms),
+        tax_id.unwrap_or(current.tax_id),
         &shipping,
         &billing,
         p.now_ms(),
