@@ -1,6 +1,7 @@
 // The admin web UI in a real browser: Debian's headless Chromium driven by playwright-core.
 // Run by the end-to-end suite (tests/e2e/admin.rs), which prepares the store and checks in
-// D1 what the clicks did. Env: ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT (a
+// D1 what the clicks did (among them a net-terms order invoiced, its PDF opened and a partial
+// payment recorded). Env: ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT (a
 // physical variant sold to a company), ARTIFACTS; CHROMIUM (default /usr/bin/chromium).
 import { chromium } from "playwright-core";
 import { join } from "node:path";
@@ -149,6 +150,44 @@ try {
   await page.locator("td", { hasText: "Initech 2027 agreement" }).locator("span.badge.price_agreement").waitFor();
   await page.locator("dd", { hasText: "Bill Lumbergh <bill@initech.test>" }).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "admin-company-order.png"), fullPage: true });
+
+  step("draft a net-terms order and invoice it: issued and fulfilled at once");
+  await page.click("dd a[href^='/admin/companies/']");
+  await page.waitForURL(/\/admin\/companies\/co_/);
+  await page.selectOption("#dr-variant", B2B_VARIANT);
+  await page.fill("#dr-qty", "2");
+  await Promise.all([page.waitForURL(/\/admin\/draft-orders\//), page.click("form[action$='/draft-orders'] button[type=submit]")]);
+  await Promise.all([page.waitForURL(/\/admin\/invoices\/inv_.*notice=/), page.click("form[action$='/invoice'] button[type=submit]")]);
+  const invoiced = await page.locator("p.notice").innerText();
+  if (!/invoiced as INV-\d{6}/.test(invoiced)) fail(`no invoice number in: ${invoiced}`);
+  await page.locator("section.summary span.badge.issued").waitFor();
+  const money = async (label) => {
+    const text = await page.locator("section.summary dt", { hasText: new RegExp(`^${label}$`) }).locator("xpath=following-sibling::dd[1]").innerText();
+    const m = text.match(/(-?\d+)\.(\d{2}) USD/) || fail(`no amount for ${label}: ${text}`);
+    return Number(m[1]) * 100 + Number(m[2]);
+  };
+  const total = await money("Total");
+  if (total < 5000) fail(`the invoice's total is ${total}`);
+
+  step("open its PDF link");
+  const pdfHref = await page.locator("a", { hasText: "Download PDF" }).getAttribute("href");
+  const pdf = await page.request.get(`${ADMIN_BASE}${pdfHref}`);
+  if (pdf.status() !== 200) fail(`the PDF link answered ${pdf.status()}`);
+  if (!(pdf.headers()["content-type"] || "").startsWith("application/pdf")) fail(`the PDF link is ${pdf.headers()["content-type"]}`);
+  const bytes = await pdf.body();
+  if (bytes.subarray(0, 5).toString() !== "%PDF-") fail("the PDF link does not serve a PDF");
+
+  step("record a partial bank transfer and see the balance");
+  await page.selectOption("#ip-method", "bank_transfer");
+  await page.fill("#ip-amount", "30");
+  await page.fill("#ip-ref", "WIRE-INITECH-1");
+  await Promise.all([page.waitForURL(/notice=/), page.click("form[action$='/payments'] button[type=submit]")]);
+  await page.locator("p.notice", { hasText: "Payment applied" }).waitFor();
+  await page.locator("section.summary span.badge.partially_paid").waitFor();
+  const balance = await money("Balance");
+  if (balance !== total - 3000) fail(`the balance is ${balance}, not ${total - 3000}`);
+  await page.locator("td", { hasText: "WIRE-INITECH-1" }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "admin-invoice.png"), fullPage: true });
 
   step("the order page on a phone");
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });

@@ -490,14 +490,29 @@ async fn an_operator_works_an_order_in_the_admin_ui_in_headless_chromium(c: &Ctx
         ),
         1
     );
-    for action in [
-        "company.create",
-        "contact.create",
-        "address.create",
-        "price_agreement.create",
-        "price_agreement.entry_add",
-        "order.draft",
-        "order.send_checkout",
+    // The net-terms order the pages invoiced: issued, routed, a bank transfer applied to it.
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM invoices i JOIN orders o ON o.id = i.order_id JOIN companies co ON co.id = o.company_id \
+             WHERE co.store_id = ?1 AND co.name = 'Initech' AND i.status = 'partially_paid' AND i.payment_terms = 'net_30' \
+               AND o.financial_status = 'unpaid' AND EXISTS (SELECT 1 FROM fulfillment_orders f WHERE f.order_id = o.id) \
+               AND (SELECT SUM(a.amount) FROM invoice_allocations a JOIN billing_payments bp ON bp.id = a.payment_id \
+                    WHERE a.invoice_id = i.id AND bp.method = 'bank_transfer' AND bp.reference = 'WIRE-INITECH-1') = 3000",
+            &s.id
+        ),
+        1
+    );
+    for (action, times) in [
+        ("company.create", 1),
+        ("contact.create", 1),
+        ("address.create", 1),
+        ("price_agreement.create", 1),
+        ("price_agreement.entry_add", 1),
+        ("order.draft", 2),
+        ("order.send_checkout", 1),
+        ("order.invoice", 1),
+        ("payment.record", 1),
+        ("payment.allocate", 1),
     ] {
         assert_eq!(
             c.count(
@@ -506,7 +521,7 @@ async fn an_operator_works_an_order_in_the_admin_ui_in_headless_chromium(c: &Ctx
                 ),
                 &s.id
             ),
-            1,
+            times,
             "{action} audited"
         );
     }
@@ -517,6 +532,7 @@ async fn an_operator_works_an_order_in_the_admin_ui_in_headless_chromium(c: &Ctx
         "admin-agreement.png",
         "admin-draft.png",
         "admin-company-order.png",
+        "admin-invoice.png",
         "admin-order-phone.png",
     ] {
         let meta =

@@ -1094,7 +1094,13 @@ fn credit_notes_reduce_an_issued_invoice_for_good_with_their_own_numbers_and_doc
     assert_eq!(cn["number"], "CN-000001");
     assert_eq!(cn["invoice_number"], "INV-000001");
     let d = ok(
-        admin(&p, &s, Method::Get, &format!("/admin/api/v1/invoices/{id}"), None),
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices/{id}"),
+            None,
+        ),
         200,
     );
     assert_eq!(d["invoice"]["status"], "partially_paid");
@@ -1104,7 +1110,12 @@ fn credit_notes_reduce_an_issued_invoice_for_good_with_their_own_numbers_and_doc
 
     // Never more than what is owed; a refusal writes nothing.
     let before = p.row_counts();
-    let r = post(&p, &s, &credit, json!({ "amount": 7501, "reason": "Too much" }));
+    let r = post(
+        &p,
+        &s,
+        &credit,
+        json!({ "amount": 7501, "reason": "Too much" }),
+    );
     assert_eq!(r.status, 409, "{}", text(&r));
     assert_eq!(r.body_json()["type"], "credit_exceeds_balance");
     for bad in [
@@ -1118,12 +1129,23 @@ fn credit_notes_reduce_an_issued_invoice_for_good_with_their_own_numbers_and_doc
 
     // The rest credited: paid, and numbered next without a gap.
     let second = ok(
-        post(&p, &s, &credit, json!({ "amount": 7500, "reason": "Goodwill" })),
+        post(
+            &p,
+            &s,
+            &credit,
+            json!({ "amount": 7500, "reason": "Goodwill" }),
+        ),
         201,
     );
     assert_eq!(second["number"], "CN-000002");
     let d = ok(
-        admin(&p, &s, Method::Get, &format!("/admin/api/v1/invoices/{id}"), None),
+        admin(
+            &p,
+            &s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices/{id}"),
+            None,
+        ),
         200,
     );
     assert_eq!(d["invoice"]["status"], "paid");
@@ -1175,11 +1197,12 @@ fn credit_notes_reduce_an_issued_invoice_for_good_with_their_own_numbers_and_doc
     );
     assert_eq!(r.status, 409, "{}", text(&r));
     assert_eq!(r.body_json()["type"], "credit_note_kept");
-    let err = p
-        .db
-        .conn()
-        .execute_batch(&format!("DELETE FROM invoice_allocations WHERE id = '{alloc}'"))
-        .expect_err("kept");
+    let err =
+        p.db.conn()
+            .execute_batch(&format!(
+                "DELETE FROM invoice_allocations WHERE id = '{alloc}'"
+            ))
+            .expect_err("kept");
     assert!(err.to_string().contains("credit note"), "{err}");
     assert_eq!(
         p.count("SELECT credit_next_number FROM invoice_sequences"),

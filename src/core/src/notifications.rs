@@ -535,7 +535,8 @@ async fn compose_invoice<P: Platform>(
     let owed = money(i.balance, &i.currency);
     let total = money(i.total_amount, &i.currency);
     let pay = crate::billing::pay::pay_link(p, invoice_id).filter(|_| i.balance > 0);
-    let pdf = crate::billing::pay::pay_link(p, invoice_id).map(|link| format!("{link}/invoice.pdf"));
+    let pdf =
+        crate::billing::pay::pay_link(p, invoice_id).map(|link| format!("{link}/invoice.pdf"));
     let (subject, intro) = if n.kind == Kind::InvoiceIssued {
         (
             format!("Invoice {number} from {store_name}"),

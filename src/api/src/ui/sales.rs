@@ -38,6 +38,7 @@ enum Ui {
     AddDraftLine,
     RemoveDraftLine,
     SendCheckout,
+    InvoiceOrder,
     Invoices,
     CreateInvoice,
     Invoice,
@@ -49,6 +50,8 @@ enum Ui {
     RecordInvoicePayment,
     ApplyCredit,
     Unallocate,
+    CreditNote,
+    CreditNotePdf,
 }
 
 const fn r(method: Method, pattern: &'static str, id: Ui) -> Route<Ui> {
@@ -118,6 +121,21 @@ const ROUTES: &[Route<Ui>] = &[
         Method::Post,
         "/admin/draft-orders/{id}/send-checkout",
         Ui::SendCheckout,
+    ),
+    r(
+        Method::Post,
+        "/admin/draft-orders/{id}/invoice",
+        Ui::InvoiceOrder,
+    ),
+    r(
+        Method::Post,
+        "/admin/invoices/{id}/credit-notes",
+        Ui::CreditNote,
+    ),
+    r(
+        Method::Get,
+        "/admin/credit-notes/{id}/pdf",
+        Ui::CreditNotePdf,
     ),
     r(Method::Get, "/admin/invoices", Ui::Invoices),
     r(Method::Post, "/admin/invoices", Ui::CreateInvoice),
@@ -302,11 +320,20 @@ async fn page<P: Platform>(
                 .await?
                 .ok_or(AppError::NotFound("store"))?;
             let d = lading_core::orders::drafts::get(p, &store_row, id).await?;
+            let terms = lading_core::companies::company(p, store, &d.company_id)
+                .await?
+                .payment_terms;
             let variants = variants(p, store).await?;
             let title = format!("Draft order for {}", d.company_name);
             html(
                 200,
-                pages::draft(&v.page(req, &title, "companies"), &d, &variants, &v.op),
+                pages::draft(
+                    &v.page(req, &title, "companies"),
+                    &d,
+                    &terms,
+                    &variants,
+                    &v.op,
+                ),
             )
         }
         Ui::Invoices => {
@@ -333,6 +360,10 @@ async fn page<P: Platform>(
         }
         Ui::InvoicePdf => {
             let file = lading_core::billing::document::document(p, store, id).await?;
+            secured(Response::file(file, None))
+        }
+        Ui::CreditNotePdf => {
+            let file = lading_core::billing::credit_notes::document(p, store, id).await?;
             secured(Response::file(file, None))
         }
         Ui::Invoice => {
@@ -397,11 +428,15 @@ async fn act<P: Platform>(
             let (then, done) = after(ui, &action.then, &action.done, &body);
             redirect(&with_flash(&then, "notice", &done))
         }
-        Err(pr) if ui == Ui::SendCheckout && !pr.conflicts.is_empty() => redirect(&with_flash(
-            &back,
-            "error",
-            &refused_lines(p, &v.op.store_id, id, &pr).await,
-        )),
+        Err(pr)
+            if matches!(ui, Ui::SendCheckout | Ui::InvoiceOrder) && !pr.conflicts.is_empty() =>
+        {
+            redirect(&with_flash(
+                &back,
+                "error",
+                &refused_lines(p, &v.op.store_id, id, &pr).await,
+            ))
+        }
         Err(pr) => redirect(&with_flash(&back, "error", &problem_text(&pr))),
     })
 }
@@ -495,6 +530,27 @@ fn after(ui: Ui, then: &str, done: &str, body: &Value) -> (String, String) {
                 body["invoice"]["number"].as_str().unwrap_or("")
             ),
         ),
+        Ui::InvoiceOrder => (
+            format!(
+                "/admin/invoices/{}",
+                body["invoice"]["id"].as_str().unwrap_or("")
+            ),
+            format!(
+                "Order {} is invoiced as {} and on its way to fulfilment; the invoice went to {}.",
+                body["order_number"].as_str().unwrap_or(""),
+                body["invoice"]["number"].as_str().unwrap_or(""),
+                body["billing_contact_email"]
+                    .as_str()
+                    .unwrap_or("the billing contact"),
+            ),
+        ),
+        Ui::CreditNote => (
+            then.into(),
+            format!(
+                "Credit note {} made.",
+                body["number"].as_str().unwrap_or("")
+            ),
+        ),
         Ui::SendCheckout => (
             format!("/admin/orders/{}", body["order_id"].as_str().unwrap_or("")),
             format!(
@@ -546,11 +602,15 @@ fn back_of(ui: Ui, id: &str, form: &Form<'_>) -> String {
         }
         Ui::AddBookEntry => format!("/admin/price-books/{id}"),
         Ui::AddAgreementEntry | Ui::AgreementStatus => format!("/admin/agreements/{id}"),
-        Ui::AddDraftLine | Ui::RemoveDraftLine | Ui::SendCheckout => {
+        Ui::AddDraftLine | Ui::RemoveDraftLine | Ui::SendCheckout | Ui::InvoiceOrder => {
             format!("/admin/draft-orders/{id}")
         }
         Ui::CreateInvoice => local(form.field("back"), "/admin/invoices"),
-        Ui::AddInvoiceLine | Ui::IssueInvoice | Ui::VoidInvoice | Ui::DeleteInvoice => {
+        Ui::AddInvoiceLine
+        | Ui::IssueInvoice
+        | Ui::VoidInvoice
+        | Ui::DeleteInvoice
+        | Ui::CreditNote => {
             format!("/admin/invoices/{id}")
         }
         _ => local(form.field("back"), "/admin/price-books"),
@@ -600,7 +660,8 @@ async fn form_action<P: Platform>(
         Ui::CreateCompany => action(
             Op::CreateCompany,
             json!({ "name": field("name"), "external_ref": optional(form, "external_ref"),
-                    "currency": optional(form, "currency"), "payment_terms": optional(form, "payment_terms") }),
+                    "currency": optional(form, "currency"), "payment_terms": optional(form, "payment_terms"),
+                    "tax_id": optional(form, "tax_id") }),
             String::new(),
             "Company created.",
         ),
@@ -753,6 +814,16 @@ async fn form_action<P: Platform>(
             )
         }
         Ui::SendCheckout => action(Op::SendCheckout, json!({}), String::new(), "Checkout sent."),
+        Ui::InvoiceOrder => action(Op::InvoiceOrder, json!({}), String::new(), "Invoiced."),
+        Ui::CreditNote => {
+            let currency = lading_core::billing::invoice(p, store, id).await?.currency;
+            action(
+                Op::CreateCreditNote,
+                json!({ "amount": minor_units("amount", field("amount"), &currency)?, "reason": field("reason") }),
+                format!("/admin/invoices/{id}"),
+                "Credit note made.",
+            )
+        }
         Ui::CreateInvoice => {
             let company = lading_core::companies::company(p, store, field("company_id")).await?;
             action(

@@ -111,6 +111,8 @@ pub fn companies(pg: &Page<'_>, list: &CompanyPage, q: &str) -> Markup {
                     option value="net_30" { "Net 30" }
                     option value="net_60" { "Net 60" }
                 }
+                label for="co-tax" { "Tax id (optional, printed on invoices)" }
+                input #co-tax type="text" name="tax_id" maxlength="50";
                 button type="submit" { "Create company" }
             }
         },
@@ -140,6 +142,7 @@ pub fn company(pg: &Page<'_>, s: &CompanyScreen<'_>) -> Markup {
                 dt { "External ref" } dd { (c.external_ref.as_deref().unwrap_or("—")) }
                 dt { "Currency" } dd { (c.currency.to_uppercase()) }
                 dt { "Payment terms" } dd { (c.payment_terms) }
+                @if let Some(t) = &c.tax_id { dt { "Tax id" } dd { (t) } }
                 dt { "Owed" } dd { (money(Some(s.balance.owed), &c.currency)) " on " (s.balance.open_invoices) " open invoice(s)"
                     @if s.balance.overdue > 0 { ", " span.error { (money(Some(s.balance.overdue), &c.currency)) " overdue" } } }
                 dt { "Credit" } dd { (money(Some(s.balance.credit), &c.currency)) " paid and not yet applied" }
@@ -491,7 +494,13 @@ fn resolution_cell(r: Option<&Resolution>, currency: &str) -> Markup {
     }
 }
 
-pub fn draft(pg: &Page<'_>, d: &DraftView, variants: &[VariantChoice], op: &Operator) -> Markup {
+pub fn draft(
+    pg: &Page<'_>,
+    d: &DraftView,
+    terms: &str,
+    variants: &[VariantChoice],
+    op: &Operator,
+) -> Markup {
     let here = format!("/admin/draft-orders/{}", d.id);
     let cur = d.currency.as_str();
     layout(
@@ -525,6 +534,13 @@ pub fn draft(pg: &Page<'_>, d: &DraftView, variants: &[VariantChoice], op: &Oper
                     }
                 }
             } }
+            @if terms.starts_with("net_") {
+                form.inline method="post" action={ (here) "/invoice" } data-confirm="Invoice this order on the company's terms? It is placed and fulfilled now; the invoice takes the next number and goes to the billing contact with a pay link." {
+                    (csrf(pg.csrf))
+                    button type="submit" { "Invoice on " (terms.replace('_', " ")) " and fulfil" }
+                }
+                p.hint { "The company pays on " (terms.replace('_', " ")) ": invoicing needs every line priced, not synced to Stripe. Or send it to checkout:" }
+            }
             @if d.strict_ready {
                 form.inline method="post" action={ (here) "/send-checkout" } data-confirm="Send the checkout link to the billing contact? The draft becomes an order awaiting payment." {
                     (csrf(pg.csrf))
@@ -632,6 +648,7 @@ pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, credit: &[PaymentView], op: &Op
                 }
             }
             @if !draft { p { a.button.secondary href={ (here) "/pdf" } { "Download PDF" } } }
+            @if let Some(url) = &d.pay_url { p.hint { "Pay link (in its email): " a href=(url) { (url) } } }
             h2 { "Lines" }
             div.scroll { table {
                 thead { tr { th { "Description" } th { "Kind" } th.num { "Qty" } th.num { "Unit" } th.num { "Amount" } } }
@@ -653,6 +670,18 @@ pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, credit: &[PaymentView], op: &Op
                                     button.secondary type="submit" { "Undo" }
                                 }
                             } }
+                        }
+                    } }
+                } }
+            }
+            @if !d.credit_notes.is_empty() {
+                h2 { "Credit notes" }
+                div.scroll { table {
+                    thead { tr { th { "Number" } th { "Reason" } th { "Made" } th.num { "Amount" } th {} } }
+                    tbody { @for c in &d.credit_notes {
+                        tr {
+                            td { (c.number) } td { (c.reason) } td { (day(&c.created_at)) } td.num { (money(Some(c.amount), cur)) }
+                            td { a href={ "/admin/credit-notes/" (c.id) "/pdf" } { "PDF" } }
                         }
                     } }
                 } }
@@ -687,6 +716,16 @@ pub fn invoice(pg: &Page<'_>, d: &InvoiceDetail, credit: &[PaymentView], op: &Op
                             label for="ac-amount" { "Amount (" (cur.to_uppercase()) ")" } input #ac-amount type="text" inputmode="decimal" name="amount" required;
                             button type="submit" { "Apply" }
                         }
+                    }
+                }
+                @if i.status.is_open() && i.balance > 0 && op.can(Role::Admin) {
+                    form.card method="post" action={ (here) "/credit-notes" } data-confirm="Make a credit note? It reduces what this invoice owes for good." {
+                        (csrf(pg.csrf))
+                        h3 { "Credit note" }
+                        p.hint { "Takes an amount off what the invoice owes (at most " (money(Some(i.balance), cur)) "), with its own number and document." }
+                        label for="cn-amount" { "Amount (" (cur.to_uppercase()) ")" } input #cn-amount type="text" inputmode="decimal" name="amount" required;
+                        label for="cn-reason" { "Reason" } input #cn-reason type="text" name="reason" required;
+                        button type="submit" { "Make credit note" }
                     }
                 }
                 @if draft {
