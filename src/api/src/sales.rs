@@ -17,8 +17,9 @@ use crate::http::{
 use crate::{Health, finish, healthz};
 use billing::{
     add_invoice_line, allocate_payment, company_balance, create_credit_note, create_invoice,
-    credit_note_document, delete_allocation, delete_invoice, get_invoice, get_payment,
-    invoice_document, issue_invoice, list_invoices, list_payments, record_payment, void_invoice,
+    credit_note_document, delete_allocation, delete_invoice, export_invoices, get_invoice,
+    get_payment, invoice_document, issue_invoice, list_invoices, list_payments, record_payment,
+    void_invoice,
 };
 use lading_core::admin::audit::Audited;
 use lading_core::auth::AdminCaller;
@@ -235,6 +236,11 @@ crate::route_table! {
         audit: creation("invoice.create", true),
         summary: "Draft an invoice for a company by hand (lines typed in; billed to its primary billing contact unless another is named); no number until issued",
         statuses: &[201],
+    },
+    ExportInvoices = Get "/admin/api/v1/invoices/export.csv" => export_invoices(NoBody) -> Response {
+        access: Access::Admin(Role::Support),
+        summary: "The invoices the list's filters select (status, company_id, overdue, issued_from, issued_to) as CSV, newest first, streamed page by page",
+        content_type: "text/csv; charset=utf-8",
     },
     GetInvoice = Get "/admin/api/v1/invoices/{invoice_id}" => get_invoice(NoBody) -> Answer<InvoiceDetail> {
         access: Access::Admin(Role::Support),

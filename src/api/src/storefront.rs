@@ -2,13 +2,14 @@
 //! a bearer JWT; guests send `x-cart-token`.
 
 use crate::http::{
-    Access, Answer, Json, Method, NoBody, OptionalJson, Params, Problem, RawBody, Request,
+    Access, Answer, Json, List, Method, NoBody, OptionalJson, Params, Problem, RawBody, Request,
     Response, route,
 };
 use crate::idempotency::Scope;
 use crate::{Health, finish, healthz, with_idempotency};
 use lading_core::auth::{self, StorefrontCaller, sha256_hex};
 use lading_core::billing::pay::{InvoiceCheckout, PayInput};
+use lading_core::billing::payments::PaymentView;
 use lading_core::billing::{InvoiceDetail, InvoicePage};
 use lading_core::carts::{self, CartView, add_item::AddItem, update_item::UpdateItem};
 use lading_core::catalog::{self, Audience, Page, ProductView};
@@ -133,6 +134,10 @@ crate::route_table! {
     PayInvoice = Post "/v1/invoices/{number}/pay" => pay_invoice(OptionalJson<PayInput>) -> Answer<InvoiceCheckout> {
         access: Access::Customer,
         summary: "A company's billing contact pays one of its invoices online: the invoice's Stripe Checkout Session for its balance, or for `amount` (at most the balance); one session at a time, a new amount replaces it",
+    },
+    ListPayments = Get "/v1/payments" => list_payments(NoBody) -> Answer<List<PaymentView>> {
+        access: Access::Customer,
+        summary: "A company's billing contact: the company's payment history (transfers, cheques, online payments, credit notes), newest first, each with the invoices it paid",
     },
     PayLink = Get "/v1/pay/{token}" => before_auth(NoBody) -> Response {
         summary: "An invoice's pay link (from its email; the token is the credential): redirects (303) to the invoice's Stripe Checkout Session for its balance, or for `?amount=` in minor units",
@@ -452,6 +457,14 @@ async fn get_invoice<P: Platform>(
     Ok(Answer::ok(
         lading_core::billing::people::get_for(cx.p, cx.caller, cx.params.get("number")).await?,
     ))
+}
+
+async fn list_payments<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Answer<List<PaymentView>>, Problem> {
+    let data = lading_core::billing::people::payments_for(cx.p, cx.caller).await?;
+    Ok(Answer::ok(List { data }))
 }
 
 async fn pay_invoice<P: Platform>(

@@ -440,6 +440,40 @@ fn overdue_invoices_are_those_open_past_their_due_date() {
         200,
     );
     assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+    // The same selection as CSV: the overdue one, its balance, flagged overdue.
+    let csv = admin(
+        &p,
+        &s,
+        Method::Get,
+        "/admin/api/v1/invoices/export.csv?overdue=true",
+        None,
+    );
+    assert_eq!(csv.status, 200);
+    let csv = text(&run(csv.drain_export(&p.db)).unwrap());
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(
+        rows[0].starts_with("number,status,overdue,company"),
+        "{csv}"
+    );
+    assert!(
+        rows[1].starts_with("INV-000001,issued,true,ACME,")
+            && rows[1].contains(",USD,2.00,0.00,2.00,0.00,2.00,net_30,"),
+        "{csv}"
+    );
+    let all = admin(
+        &p,
+        &s,
+        Method::Get,
+        "/admin/api/v1/invoices/export.csv",
+        None,
+    );
+    let all = text(&run(all.drain_export(&p.db)).unwrap());
+    assert_eq!(
+        all.lines().count(),
+        1 + 3,
+        "every invoice, drafts too: {all}"
+    );
 }
 
 /// Every invoice list query reads through an index.
@@ -837,6 +871,63 @@ fn billing_contacts_read_their_companys_issued_invoices_and_never_anothers() {
     assert_eq!(
         shop(&p, &s, Method::Get, "/v1/invoices", None, None).status,
         401
+    );
+    // The payment history: what the company paid and where it went, not who typed it in.
+    let history = ok(
+        shop_as(&p, &s, &ada_jwt, Method::Get, "/v1/payments", None, None),
+        200,
+    );
+    assert_eq!(history["data"].as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(history["data"][0]["reference"], "R-1");
+    assert_eq!(history["data"][0]["created_by"], "seller");
+    assert_eq!(
+        history["data"][0]["allocations"][0]["invoice_number"],
+        "INV-000001"
+    );
+    let theirs = ok(
+        shop_as(&p, &s, &gia_jwt, Method::Get, "/v1/payments", None, None),
+        200,
+    );
+    assert!(
+        theirs["data"].as_array().unwrap().is_empty(),
+        "ACME's payments are ACME's"
+    );
+    let r = shop_as(&p, &s, &bob_jwt, Method::Get, "/v1/payments", None, None);
+    assert_eq!(r.status, 403);
+    // Paying online from the storefront: the balance, or part of it, never more.
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": "cs_sf1", "url": "https://checkout.test/cs_sf1" }),
+    );
+    let pay = |jwt: &str, body: Value| {
+        shop_as(
+            &p,
+            &s,
+            jwt,
+            Method::Post,
+            "/v1/invoices/INV-000001/pay",
+            None,
+            Some(body),
+        )
+    };
+    let r = pay(&ada_jwt, json!({ "amount": 1501 }));
+    assert_eq!(r.status, 422, "{}", text(&r));
+    let session = ok(pay(&ada_jwt, json!({ "amount": 500 })), 200);
+    assert_eq!(session["amount"], 500);
+    assert_eq!(session["balance"], 1500);
+    assert_eq!(session["checkout_url"], "https://checkout.test/cs_sf1");
+    assert_eq!(
+        pay(&gia_jwt, json!({})).status,
+        404,
+        "another company's invoice"
+    );
+    assert_eq!(pay(&bob_jwt, json!({})).status, 403);
+    assert_eq!(
+        one["pay_url"]
+            .as_str()
+            .map(|u| u.starts_with("https://api.shop.test/v1/pay/")),
+        Some(true)
     );
 }
 

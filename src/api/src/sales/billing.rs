@@ -27,6 +27,19 @@ pub(super) async fn list_invoices<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Rep
     ))
 }
 
+pub(super) async fn export_invoices<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Response, Problem> {
+    let f = InvoiceFilters::from_query(|k| cx.query(k).map(str::to_owned))?;
+    let now = cx.p.now_ms();
+    let day = lading_core::time_fmt::rfc3339(now);
+    Ok(Response::export(
+        lading_core::admin::orders::CsvExport::invoices(cx.store_id, f, now),
+        &format!("invoices-{}.csv", &day[..10]),
+    ))
+}
+
 pub(super) async fn create_invoice<P: Platform>(
     cx: &Cx<'_, P>,
     Json(input): Json<InvoiceInput>,

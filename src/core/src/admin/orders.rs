@@ -325,10 +325,20 @@ pub async fn list<P: Platform>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvExport {
     pub store_id: String,
-    pub filters: OrderFilters,
+    pub rows: ExportRows,
     after: Option<Cursor>,
     started: bool,
     done: bool,
+}
+
+/// What an export lists: orders, or invoices (whose overdue column is as of `now_ms`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportRows {
+    Orders(OrderFilters),
+    Invoices {
+        filters: crate::billing::InvoiceFilters,
+        now_ms: i64,
+    },
 }
 
 pub const CSV_HEADER: &str = "order_number,created_at,paid_at,status,financial_status,email,currency,subtotal,discount,shipping,tax,total,promo_code,order_id,company_id,company_name,price_sources\r\n";
@@ -338,10 +348,18 @@ impl CsvExport {
     pub fn new(store_id: &str, filters: OrderFilters) -> Self {
         CsvExport {
             store_id: store_id.to_owned(),
-            filters,
+            rows: ExportRows::Orders(filters),
             after: None,
             started: false,
             done: false,
+        }
+    }
+
+    /// The store's invoices the filters select, newest first.
+    pub fn invoices(store_id: &str, filters: crate::billing::InvoiceFilters, now_ms: i64) -> Self {
+        CsvExport {
+            rows: ExportRows::Invoices { filters, now_ms },
+            ..CsvExport::new(store_id, OrderFilters::default())
         }
     }
 
@@ -354,6 +372,28 @@ impl CsvExport {
             return Ok(None);
         }
         let mut out = String::new();
+        if let ExportRows::Invoices { filters, now_ms } = &self.rows {
+            if !self.started {
+                self.started = true;
+                out.push_str(crate::billing::CSV_HEADER);
+            }
+            let (lines, last, has_more) = crate::billing::csv_page(
+                db,
+                &self.store_id,
+                filters,
+                self.after.as_ref(),
+                *now_ms,
+                EXPORT_PAGE,
+            )
+            .await?;
+            out.push_str(&lines);
+            self.after = last;
+            self.done = !has_more;
+            return Ok(Some(out.into_bytes()));
+        }
+        let ExportRows::Orders(filters) = &self.rows else {
+            return Ok(None);
+        };
         if !self.started {
             self.started = true;
             out.push_str(CSV_HEADER);
@@ -361,7 +401,7 @@ impl CsvExport {
         let (rows, has_more) = page(
             db,
             &self.store_id,
-            &self.filters,
+            filters,
             self.after.as_ref(),
             EXPORT_PAGE,
         )

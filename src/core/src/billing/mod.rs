@@ -200,7 +200,7 @@ async fn with_lines<P: Platform>(p: &P, invoice: InvoiceView) -> Result<InvoiceD
 }
 
 /// What the invoice list is narrowed by.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvoiceFilters {
     pub status: Option<InvoiceStatus>,
     pub company_id: Option<String>,
@@ -348,6 +348,62 @@ pub async fn list<P: Platform>(
         has_more,
         next_starting_after,
     })
+}
+
+/// The columns of the invoices' CSV export.
+pub const CSV_HEADER: &str = "number,status,overdue,company,company_id,order_id,currency,subtotal,tax,total,paid,balance,payment_terms,issued_at,due_at,void_reason,invoice_id\r\n";
+
+/// One page of the invoices' CSV export: its lines, the cursor after it, whether more
+/// follow.
+///
+/// # Errors
+/// Storage failures.
+pub async fn csv_page(
+    db: &impl crate::db::Db,
+    store_id: &str,
+    f: &InvoiceFilters,
+    after: Option<&Cursor>,
+    now_ms: i64,
+    limit: u32,
+) -> Result<(String, Option<Cursor>, bool), AppError> {
+    use crate::admin::orders::csv_cell;
+    use crate::domain::format_amount;
+    let mut rows: Vec<InvoiceView> = db
+        .query(list_query(store_id, f, after, now_ms, limit + 1))
+        .await?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let mut out = String::new();
+    for v in rows.iter().cloned().map(|v| finish(v, now_ms)) {
+        let cur = v.currency.as_str();
+        let cells = [
+            v.number.clone().unwrap_or_default(),
+            v.status.as_str().to_owned(),
+            v.overdue.to_string(),
+            v.company_name.clone().unwrap_or_default(),
+            v.company_id.clone().unwrap_or_default(),
+            v.order_id.clone().unwrap_or_default(),
+            cur.to_uppercase(),
+            format_amount(v.subtotal_amount, cur),
+            format_amount(v.tax_amount, cur),
+            format_amount(v.total_amount, cur),
+            format_amount(v.amount_paid, cur),
+            format_amount(v.balance, cur),
+            v.payment_terms.clone(),
+            v.issued_at.clone().unwrap_or_default(),
+            v.due_at.clone().unwrap_or_default(),
+            v.void_reason.clone().unwrap_or_default(),
+            v.id.clone(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    let last = rows.last().map(|v| Cursor {
+        created_at: v.created_ms,
+        id: v.id.clone(),
+    });
+    Ok((out, last, has_more))
 }
 
 #[derive(Debug, Deserialize, Clone, schemars::JsonSchema)]

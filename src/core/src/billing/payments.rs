@@ -163,6 +163,35 @@ pub async fn list<P: Platform>(
     Ok(rows.into_iter().map(finish_payment).collect())
 }
 
+/// A company's payments as [`list`] gives them, each with its allocations (one more query
+/// for all of them).
+///
+/// # Errors
+/// Storage failures.
+pub async fn list_with_allocations<P: Platform>(
+    p: &P,
+    store_id: &str,
+    company_id: &str,
+) -> Result<Vec<PaymentView>, AppError> {
+    let mut list = list(p, store_id, Some(company_id)).await?;
+    let rows: Vec<AllocationView> = p
+        .db()
+        .query(stmt!(
+            format!(
+                "SELECT {ALLOCATION_COLUMNS} WHERE bp.company_id = ? AND bp.store_id = ? ORDER BY a.created_at, a.id"
+            ),
+            company_id,
+            store_id
+        ))
+        .await?;
+    for a in rows.into_iter().map(finish_allocation) {
+        if let Some(payment) = list.iter_mut().find(|x| x.id == a.payment_id) {
+            payment.allocations.push(a);
+        }
+    }
+    Ok(list)
+}
+
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ManualMethod {

@@ -100,3 +100,30 @@ pub async fn pay_for<P: Platform>(
     }
     super::pay::checkout(p, &caller.store, &invoice, input).await
 }
+
+/// `GET /v1/payments`: the company's payment history — what it paid (by transfer, cheque,
+/// online) and the credit notes it was given, newest first, each with the invoices it
+/// went to. Who recorded it at the seller is the seller's business: it reads `seller`.
+///
+/// # Errors
+/// 401; 403 anyone but a billing contact.
+pub async fn payments_for<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+) -> Result<Vec<super::payments::PaymentView>, AppError> {
+    let m = billing_member(p, caller).await?;
+    let seller = |by: &mut String| {
+        if by != super::order_invoices::STRIPE_AUTHOR {
+            "seller".clone_into(by);
+        }
+    };
+    let mut list =
+        super::payments::list_with_allocations(p, &caller.store.id, m.company_id()).await?;
+    for payment in &mut list {
+        seller(&mut payment.created_by);
+        for a in &mut payment.allocations {
+            seller(&mut a.created_by);
+        }
+    }
+    Ok(list)
+}
