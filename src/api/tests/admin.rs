@@ -415,13 +415,7 @@ fn each_email_kind_is_sent_once_per_order_even_when_its_message_comes_twice() {
         )),
         2
     );
-    let messages: Vec<Value> = p
-        .queued
-        .borrow()
-        .iter()
-        .filter(|m| m["kind"] == "email")
-        .cloned()
-        .collect();
+    let messages = p.queued_of("email");
     assert_eq!(messages.len(), 2, "{messages:?}");
     p.serve(
         "http://email.test/v3/smtp/email",

@@ -860,13 +860,7 @@ fn a_net_terms_order_is_invoiced_fulfilled_on_issue_and_paid_online_once() {
     assert_eq!(unaudited(), before);
 
     // The email: the invoice, its pay link and its PDF.
-    let emails: Vec<Value> = p
-        .queued
-        .borrow()
-        .iter()
-        .filter(|m| m["kind"] == "email")
-        .cloned()
-        .collect();
+    let emails = p.queued_of("email");
     assert_eq!(emails.len(), 1, "{emails:?}");
     p.serve(
         "http://email.test/v3/smtp/email",

@@ -213,14 +213,7 @@ fn a_paid_order_is_routed_per_provider_in_the_paying_batch_and_queued_once() {
         .collect();
     assert_eq!(queued.len(), 3);
     // Beside them, the confirmation and files-ready emails (one digital item).
-    assert_eq!(
-        p.queued
-            .borrow()
-            .iter()
-            .filter(|m| m["kind"] == "email")
-            .count(),
-        2
-    );
+    assert_eq!(p.queued_of("email").len(), 2);
     // Mapped variant ids and cost estimates travel with the lines.
     assert_eq!(
         p.count("SELECT COUNT(*) FROM fulfillment_order_lines WHERE external_variant_id = '4012'"),

@@ -55,6 +55,19 @@ fn invoice_id(v: &Value) -> String {
     v["invoice"]["id"].as_str().unwrap().to_owned()
 }
 
+fn invoice_detail(p: &TestPlatform, s: &Store, id: &str) -> Value {
+    ok(
+        admin(
+            p,
+            s,
+            Method::Get,
+            &format!("/admin/api/v1/invoices/{id}"),
+            None,
+        ),
+        200,
+    )
+}
+
 fn issue(p: &TestPlatform, s: &Store, id: &str) -> Response {
     post(
         p,
@@ -261,16 +274,7 @@ fn an_issued_invoice_is_voided_with_its_number_never_deleted_and_the_database_ag
         post(&p, &s, &void, json!({ "reason": "again" })).status,
         409
     );
-    let d = ok(
-        admin(
-            &p,
-            &s,
-            Method::Get,
-            &format!("/admin/api/v1/invoices/{id}"),
-            None,
-        ),
-        200,
-    );
+    let d = invoice_detail(&p, &s, &id);
     let timeline: Vec<&str> = d["timeline"]
         .as_array()
         .unwrap()
@@ -985,13 +989,7 @@ fn the_daily_job_reminds_each_overdue_invoice_once() {
         1
     );
     // The queued email, delivered twice, is sent once, saying what is owed.
-    let messages: Vec<Value> = p
-        .queued
-        .borrow()
-        .iter()
-        .filter(|m| m["kind"] == "email")
-        .cloned()
-        .collect();
+    let messages = p.queued_of("email");
     assert_eq!(messages.len(), 1, "{messages:?}");
     p.serve(
         "http://email.test/v3/smtp/email",
@@ -1184,16 +1182,7 @@ fn credit_notes_reduce_an_issued_invoice_for_good_with_their_own_numbers_and_doc
     );
     assert_eq!(cn["number"], "CN-000001");
     assert_eq!(cn["invoice_number"], "INV-000001");
-    let d = ok(
-        admin(
-            &p,
-            &s,
-            Method::Get,
-            &format!("/admin/api/v1/invoices/{id}"),
-            None,
-        ),
-        200,
-    );
+    let d = invoice_detail(&p, &s, &id);
     assert_eq!(d["invoice"]["status"], "partially_paid");
     assert_eq!(d["invoice"]["balance"], 7500);
     assert_eq!(d["credit_notes"][0]["number"], "CN-000001");
@@ -1229,16 +1218,7 @@ fn credit_notes_reduce_an_issued_invoice_for_good_with_their_own_numbers_and_doc
         201,
     );
     assert_eq!(second["number"], "CN-000002");
-    let d = ok(
-        admin(
-            &p,
-            &s,
-            Method::Get,
-            &format!("/admin/api/v1/invoices/{id}"),
-            None,
-        ),
-        200,
-    );
+    let d = invoice_detail(&p, &s, &id);
     assert_eq!(d["invoice"]["status"], "paid");
     assert_eq!(d["invoice"]["balance"], 0);
 

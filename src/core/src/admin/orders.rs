@@ -372,11 +372,14 @@ impl CsvExport {
             return Ok(None);
         }
         let mut out = String::new();
+        if !self.started {
+            self.started = true;
+            out.push_str(match &self.rows {
+                ExportRows::Orders(_) => CSV_HEADER,
+                ExportRows::Invoices { .. } => crate::billing::CSV_HEADER,
+            });
+        }
         if let ExportRows::Invoices { filters, now_ms } = &self.rows {
-            if !self.started {
-                self.started = true;
-                out.push_str(crate::billing::CSV_HEADER);
-            }
             let (lines, last, has_more) = crate::billing::csv_page(
                 db,
                 &self.store_id,
@@ -394,10 +397,6 @@ impl CsvExport {
         let ExportRows::Orders(filters) = &self.rows else {
             return Ok(None);
         };
-        if !self.started {
-            self.started = true;
-            out.push_str(CSV_HEADER);
-        }
         let (rows, has_more) = page(
             db,
             &self.store_id,

@@ -248,20 +248,16 @@ pub async fn document<P: Platform>(
         &parties,
     );
     let key = format!("invoices/{store_id}/{}/{filename}", cn.invoice_id);
-    p.put_file(&key, &bytes, "application/pdf")
-        .await
-        .map_err(|e| {
-            AppError::unavailable(
-                "files_unavailable",
-                format!("The credit note's document could not be stored: {e}"),
-            )
-        })?;
-    p.db()
-        .run(stmt!(
+    super::document::keep(
+        p,
+        &key,
+        &bytes,
+        stmt!(
             "UPDATE billing_payments SET document_key = ? WHERE id = ? AND document_key IS NULL",
             &key,
             id
-        ))
-        .await?;
+        ),
+    )
+    .await?;
     Ok(ServedFile { key, filename })
 }

@@ -65,23 +65,42 @@ pub async fn document<P: Platform>(
     }
     let bytes = pdf::render(&d, &parties(p, store_id, &d).await?, void.as_deref());
     let key = format!("invoices/{store_id}/{id}/{filename}");
-    p.put_file(&key, &bytes, "application/pdf")
+    keep(
+        p,
+        &key,
+        &bytes,
+        stmt!(
+            format!("UPDATE invoices SET {column} = ? WHERE id = ? AND {column} IS NULL"),
+            &key,
+            id
+        ),
+    )
+    .await?;
+    Ok(ServedFile { key, filename })
+}
+
+/// Stores a rendered document under `key`, then runs `remember` (the guarded update that
+/// records the key where it is still unset: the first write wins, and the same record
+/// renders the same document).
+///
+/// # Errors
+/// 503 when the bucket refuses the write; storage failures.
+pub(crate) async fn keep<P: Platform>(
+    p: &P,
+    key: &str,
+    bytes: &[u8],
+    remember: crate::db::Stmt,
+) -> Result<(), AppError> {
+    p.put_file(key, bytes, "application/pdf")
         .await
         .map_err(|e| {
             AppError::unavailable(
                 "files_unavailable",
-                format!("The invoice's document could not be stored: {e}"),
+                format!("The document could not be stored: {e}"),
             )
         })?;
-    // The first write wins; the same invoice renders the same document.
-    p.db()
-        .run(stmt!(
-            format!("UPDATE invoices SET {column} = ? WHERE id = ? AND {column} IS NULL"),
-            &key,
-            id
-        ))
-        .await?;
-    Ok(ServedFile { key, filename })
+    p.db().run(remember).await?;
+    Ok(())
 }
 
 /// The seller (the store) and the buyer with its billing address and contact.

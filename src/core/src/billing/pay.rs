@@ -93,6 +93,17 @@ struct OpenSession {
     checkout_expires_at: Option<i64>,
 }
 
+/// The invoice's open session, as stored.
+async fn open_session<P: Platform>(p: &P, invoice_id: &str) -> Result<OpenSession, AppError> {
+    p.db()
+        .first(stmt!(
+            "SELECT checkout_session_id, checkout_url, checkout_amount, checkout_expires_at FROM invoices WHERE id = ?",
+            invoice_id
+        ))
+        .await?
+        .ok_or(AppError::NotFound("invoice"))
+}
+
 /// A session expiring sooner than this is replaced rather than handed out.
 const MIN_LEFT_MS: i64 = 10 * 60 * 1000;
 
@@ -139,14 +150,7 @@ pub async fn checkout<P: Platform>(
     };
     let cfg = stripe_config(p)?.clone();
     let now = p.now_ms();
-    let open: OpenSession = p
-        .db()
-        .first(stmt!(
-            "SELECT checkout_session_id, checkout_url, checkout_amount, checkout_expires_at FROM invoices WHERE id = ?",
-            &inv.id
-        ))
-        .await?
-        .ok_or(AppError::NotFound("invoice"))?;
+    let open = open_session(p, &inv.id).await?;
     if let (Some(session), Some(url), Some(a), Some(exp)) = (
         &open.checkout_session_id,
         &open.checkout_url,
@@ -215,15 +219,7 @@ pub async fn checkout<P: Platform>(
             answer(inv, amount, session_id, url, expires_ms),
         )
     } else {
-        let current: OpenSession = p
-            .db()
-            .first(stmt!(
-                "SELECT checkout_session_id, checkout_url, checkout_amount, checkout_expires_at FROM invoices WHERE id = ?",
-                &inv.id
-            ))
-            .await?
-            .ok_or(AppError::NotFound("invoice"))?;
-        match current {
+        match open_session(p, &inv.id).await? {
             OpenSession {
                 checkout_session_id: Some(s),
                 checkout_url: Some(u),

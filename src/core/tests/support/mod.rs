@@ -181,6 +181,16 @@ impl TestPlatform {
     pub fn exec(&self, sql: &str) {
         self.db.conn().execute_batch(sql).unwrap();
     }
+
+    /// The queue messages of one kind (`email`, `fulfil`, …) sent so far.
+    pub fn queued_of(&self, kind: &str) -> Vec<Value> {
+        self.queued
+            .borrow()
+            .iter()
+            .filter(|m| m["kind"] == kind)
+            .cloned()
+            .collect()
+    }
 }
 
 impl Platform for TestPlatform {
