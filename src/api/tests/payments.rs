@@ -455,6 +455,25 @@ fn a_completed_session_pays_the_order_once_however_often_and_however_it_arrives(
         "stripe 5619 5619"
     );
     assert_eq!(p.count("SELECT COUNT(*) FROM invoices"), 1);
+    // Refunded in part at Stripe: the money goes back and nothing is owed again — a credit
+    // note takes the refunded part off the invoice in the same batch, once.
+    let charge = json!({ "id": "ch_pd", "object": "charge", "payment_intent": "pi_pd", "amount": 5619,
+        "amount_refunded": 1000, "currency": "usd", "refunds": { "data": [] } });
+    for _ in 0..2 {
+        let r = deliver(
+            &p,
+            &event("evt_pd_refund", "charge.refunded", charge.clone()),
+        );
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    assert_eq!(
+        p.text(&format!("SELECT status || ' ' || (total_amount - (SELECT SUM(amount) FROM invoice_allocations WHERE invoice_id = i.id)) FROM invoices i WHERE order_id = '{oid}'")),
+        "paid 0"
+    );
+    assert_eq!(
+        p.text("SELECT group_concat(method || ':' || amount || ':' || refunded_amount || ':' || coalesce(number, '-'), ' ') FROM (SELECT * FROM billing_payments ORDER BY created_at, id)"),
+        "stripe:5619:1000:- credit_note:1000:0:CN-000001"
+    );
 
     // The customer sees it; another customer does not.
     let r = shop_as(&p, &store, &jwt, Method::Get, "/v1/orders", None, None);

@@ -96,6 +96,73 @@ pub async fn credit_note<P: Platform>(
         .ok_or(AppError::NotFound("credit note"))
 }
 
+/// The statements that make credit note `id` of `amount` against an invoice, when the
+/// invoice is open and owes at least that much: the next credit note number, the credit
+/// (its third statement changes one row exactly when it was made), its allocation, the
+/// invoice's status, its `invoice.credited` event.
+pub(crate) fn statements(
+    store_id: &str,
+    id: &str,
+    invoice_id: &str,
+    amount: i64,
+    reason: &str,
+    author: &str,
+    now: i64,
+) -> Vec<crate::db::Stmt> {
+    let fits = stmt!(
+        "EXISTS (SELECT 1 FROM invoices i WHERE i.id = ? AND i.store_id = ? AND i.status IN ('issued', 'partially_paid') \
+           AND ? <= i.total_amount - (SELECT coalesce(sum(amount), 0) FROM invoice_allocations WHERE invoice_id = i.id))",
+        invoice_id,
+        store_id,
+        amount
+    );
+    const NUMBER: &str = "q.credit_prefix || printf('%06d', q.credit_next_number - 1)";
+    vec![
+            stmt!(
+                "INSERT INTO invoice_sequences (store_id) VALUES (?) ON CONFLICT DO NOTHING",
+                store_id
+            ),
+            stmt!(
+                "UPDATE invoice_sequences SET credit_next_number = credit_next_number + 1 WHERE store_id = ?",
+                store_id
+            )
+            .and_when(&fits),
+            stmt!(
+                format!(
+                    "INSERT INTO billing_payments (id, store_id, company_id, customer_id, method, amount, currency, reference, received_at, \
+                       number, credited_invoice_id, reason, created_by, created_at) \
+                     SELECT ?, i.store_id, i.company_id, i.customer_id, 'credit_note', ?, i.currency, {NUMBER}, ?, {NUMBER}, i.id, ?, ?, ? \
+                     FROM invoices i JOIN invoice_sequences q ON q.store_id = i.store_id WHERE i.id = ?"
+                ),
+                id,
+                amount,
+                now,
+                reason,
+                author,
+                now,
+                invoice_id
+            )
+            .and_when(&fits),
+            stmt!(
+                "INSERT INTO invoice_allocations (id, store_id, payment_id, invoice_id, amount, created_by, created_at) \
+                 SELECT ?, store_id, id, credited_invoice_id, amount, created_by, ? FROM billing_payments WHERE id = ?",
+                format!("alloc_{id}"),
+                now,
+                id
+            ),
+            follow_allocations(invoice_id, now),
+            stmt!(
+                "INSERT INTO domain_events (id, store_id, aggregate_type, aggregate_id, type, payload, created_at) \
+                 SELECT ?, store_id, 'invoice', credited_invoice_id, 'invoice.credited', \
+                   json_object('credit_note_id', id, 'number', number, 'amount', amount, 'reason', reason), ? \
+                 FROM billing_payments WHERE id = ?",
+                format!("evt_{id}"),
+                now,
+                id
+            ),
+    ]
+}
+
 /// `POST /admin/api/v1/invoices/{invoice_id}/credit-notes`: the next credit note number,
 /// the credit and its allocation to the invoice, in one guarded batch; then its PDF.
 ///
@@ -119,60 +186,17 @@ pub async fn create<P: Platform>(
     let current = invoice(p, store_id, invoice_id).await?;
     let now = p.now_ms();
     let id = p.new_id("cn");
-    let fits = stmt!(
-        "EXISTS (SELECT 1 FROM invoices i WHERE i.id = ? AND i.store_id = ? AND i.status IN ('issued', 'partially_paid') \
-           AND ? <= i.total_amount - (SELECT coalesce(sum(amount), 0) FROM invoice_allocations WHERE invoice_id = i.id))",
-        invoice_id,
-        store_id,
-        input.amount
-    );
-    const NUMBER: &str = "q.credit_prefix || printf('%06d', q.credit_next_number - 1)";
     let res = p
         .db()
-        .batch(vec![
-            stmt!(
-                "INSERT INTO invoice_sequences (store_id) VALUES (?) ON CONFLICT DO NOTHING",
-                store_id
-            ),
-            stmt!(
-                "UPDATE invoice_sequences SET credit_next_number = credit_next_number + 1 WHERE store_id = ?",
-                store_id
-            )
-            .and_when(&fits),
-            stmt!(
-                format!(
-                    "INSERT INTO billing_payments (id, store_id, company_id, customer_id, method, amount, currency, reference, received_at, \
-                       number, credited_invoice_id, reason, created_by, created_at) \
-                     SELECT ?, i.store_id, i.company_id, i.customer_id, 'credit_note', ?, i.currency, {NUMBER}, ?, {NUMBER}, i.id, ?, ?, ? \
-                     FROM invoices i JOIN invoice_sequences q ON q.store_id = i.store_id WHERE i.id = ?"
-                ),
-                &id,
-                input.amount,
-                now,
-                &reason,
-                author,
-                now,
-                invoice_id
-            )
-            .and_when(&fits),
-            stmt!(
-                "INSERT INTO invoice_allocations (id, store_id, payment_id, invoice_id, amount, created_by, created_at) \
-                 SELECT ?, store_id, id, credited_invoice_id, amount, created_by, ? FROM billing_payments WHERE id = ?",
-                format!("alloc_{id}"),
-                now,
-                &id
-            ),
-            follow_allocations(invoice_id, now),
-            stmt!(
-                "INSERT INTO domain_events (id, store_id, aggregate_type, aggregate_id, type, payload, created_at) \
-                 SELECT ?, store_id, 'invoice', credited_invoice_id, 'invoice.credited', \
-                   json_object('credit_note_id', id, 'number', number, 'amount', amount, 'reason', reason), ? \
-                 FROM billing_payments WHERE id = ?",
-                format!("evt_{id}"),
-                now,
-                &id
-            ),
-        ])
+        .batch(statements(
+            store_id,
+            &id,
+            invoice_id,
+            input.amount,
+            &reason,
+            author,
+            now,
+        ))
         .await?;
     if res.get(2).is_some_and(|r| r.changes == 1) {
         // Written now; if the bucket fails, the first download writes it.

@@ -4,11 +4,15 @@
 //! what the payment no longer holds comes off its allocations, newest first, reopening
 //! those invoices (`paid` → `partially_paid` or `issued`). The batch is guarded by the
 //! refunded amount it read, so a repeat (or a copy racing it) changes nothing.
+//!
+//! A prepaid order's payment is different: its refund gives back money for goods that did
+//! not go (a cancellation, a return), so nothing is owed again — the same batch makes a
+//! credit note for what it took off the order's invoice, whose balance stays at zero.
 
 use super::payments::follow_allocations;
 use crate::AppError;
 use crate::db::{DbExt as _, Stmt};
-use crate::ports::Platform;
+use crate::ports::{Platform, PlatformExt as _};
 use crate::stmt;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,6 +23,8 @@ struct Paid {
     store_id: String,
     amount: i64,
     refunded_amount: i64,
+    /// The prepaid order it paid (none for an invoice's own payment).
+    order_number: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,7 +49,9 @@ pub async fn charge_refunded<P: Platform>(p: &P, charge: &Value) -> Result<Vec<S
     let Some(paid) = p
         .db()
         .first::<Paid>(stmt!(
-            "SELECT id, store_id, amount, refunded_amount FROM billing_payments WHERE ledger_payment_id = ?",
+            "SELECT bp.id, bp.store_id, bp.amount, bp.refunded_amount, \
+               (SELECT o.order_number FROM payments lp JOIN orders o ON o.id = lp.order_id WHERE lp.id = bp.ledger_payment_id) AS order_number \
+             FROM billing_payments bp WHERE bp.ledger_payment_id = ?",
             format!("pay_{intent}")
         ))
         .await?
@@ -64,10 +72,23 @@ pub async fn charge_refunded<P: Platform>(p: &P, charge: &Value) -> Result<Vec<S
             &paid.id
         ))
         .await?;
-    Ok(statements(&paid, &allocations, refunded, p.now_ms()))
+    let credit_note_ids: Vec<String> = allocations.iter().map(|_| p.new_id("cn")).collect();
+    Ok(statements(
+        &paid,
+        &allocations,
+        refunded,
+        &credit_note_ids,
+        p.now_ms(),
+    ))
 }
 
-fn statements(paid: &Paid, allocations: &[Allocation], refunded: i64, now: i64) -> Vec<Stmt> {
+fn statements(
+    paid: &Paid,
+    allocations: &[Allocation],
+    refunded: i64,
+    credit_note_ids: &[String],
+    now: i64,
+) -> Vec<Stmt> {
     let allocated: i64 = allocations.iter().map(|a| a.amount).sum();
     let unallocated = paid.amount - paid.refunded_amount - allocated;
     let mut to_take = (refunded - paid.refunded_amount - unallocated).max(0);
@@ -113,8 +134,19 @@ fn statements(paid: &Paid, allocations: &[Allocation], refunded: i64, now: i64) 
         &paid.id,
         refunded
     );
-    for (invoice_id, amount) in reopened {
+    for ((invoice_id, amount), cn) in reopened.into_iter().zip(credit_note_ids) {
         out.push(follow_allocations(&invoice_id, now));
+        if let Some(order) = &paid.order_number {
+            out.extend(super::credit_notes::statements(
+                &paid.store_id,
+                cn,
+                &invoice_id,
+                amount,
+                &format!("Refunded at Stripe: order {order}"),
+                super::order_invoices::STRIPE_AUTHOR,
+                now,
+            ));
+        }
         out.push(
             stmt!(
                 "INSERT INTO domain_events (id, store_id, aggregate_type, aggregate_id, type, payload, created_at) \
