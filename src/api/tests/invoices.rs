@@ -1280,3 +1280,108 @@ fn credit_notes_reduce_an_issued_invoice_for_good_with_their_own_numbers_and_doc
         3
     );
 }
+
+#[test]
+fn a_pay_link_pays_what_is_owed_and_stops_when_the_invoice_is_void() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "PL");
+    let (company, _) = acme(&p, &s);
+    let id = invoice_id(&draft(&p, &s, &company, 2500));
+    assert!(
+        invoice_detail(&p, &s, &id)["pay_url"].is_null(),
+        "a draft has no pay link"
+    );
+    ok(issue(&p, &s, &id), 200);
+    let pay_url = invoice_detail(&p, &s, &id)["pay_url"]
+        .as_str()
+        .expect("a pay link once issued")
+        .to_owned();
+    let path = pay_url
+        .trim_start_matches("https://api.shop.test")
+        .to_owned();
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": "cs_pl1", "url": "https://checkout.test/cs_pl1" }),
+    );
+    let r = call(&p, "storefront", req(Method::Get, &path));
+    assert_eq!(r.status, 303, "{}", text(&r));
+    assert_eq!(
+        r.get_header("location"),
+        Some("https://checkout.test/cs_pl1")
+    );
+    // Part of it: a new session replaces the first, which is expired at Stripe.
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": "cs_pl2", "url": "https://checkout.test/cs_pl2" }),
+    );
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions/cs_pl1/expire",
+        200,
+        &json!({ "id": "cs_pl1", "status": "expired" }),
+    );
+    let r = call(
+        &p,
+        "storefront",
+        req(Method::Get, &format!("{path}?amount=1000")),
+    );
+    assert_eq!(
+        r.get_header("location"),
+        Some("https://checkout.test/cs_pl2")
+    );
+    assert_eq!(
+        p.sent_to("http://stripe.test/v1/checkout/sessions/cs_pl1/expire")
+            .len(),
+        1
+    );
+    assert_eq!(
+        p.text(&format!(
+            "SELECT checkout_session_id || ' ' || checkout_amount FROM invoices WHERE id = '{id}'"
+        )),
+        "cs_pl2 1000"
+    );
+    for bad in ["?amount=0", "?amount=5001", "?amount=ten"] {
+        let r = call(&p, "storefront", req(Method::Get, &format!("{path}{bad}")));
+        assert_eq!(r.status, 422, "{bad}: {}", text(&r));
+    }
+
+    // Voided: its session is closed and the link pays nothing more.
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions/cs_pl2/expire",
+        200,
+        &json!({ "id": "cs_pl2", "status": "expired" }),
+    );
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/invoices/{id}/void"),
+            json!({ "reason": "Sent to the wrong company" }),
+        ),
+        200,
+    );
+    assert_eq!(
+        p.sent_to("http://stripe.test/v1/checkout/sessions/cs_pl2/expire")
+            .len(),
+        1
+    );
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM invoices WHERE id = '{id}' AND checkout_session_id IS NULL"
+        )),
+        1
+    );
+    let r = call(&p, "storefront", req(Method::Get, &path));
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(r.body_json()["type"], "invoice_not_payable");
+    // A token for another invoice id, signed with another secret, finds nothing.
+    let forged =
+        lading_core::billing::pay::sign_pay_token("another-secret-of-32-characters!!", &id);
+    let r = call(
+        &p,
+        "storefront",
+        req(Method::Get, &format!("/v1/pay/{forged}")),
+    );
+    assert_eq!(r.status, 404);
+}

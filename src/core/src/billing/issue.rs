@@ -154,6 +154,7 @@ pub async fn void<P: Platform>(
     input: VoidInput,
 ) -> Result<InvoiceDetail, AppError> {
     let reason = crate::input::line("reason", &input.reason, 1, 500)?;
+    let open_session = super::pay::open_session_id(p, id).await?;
     let now = p.now_ms();
     let voided = stmt!(
         "EXISTS (SELECT 1 FROM invoices WHERE id = ? AND status = 'void' AND voided_at = ?)",
@@ -176,6 +177,11 @@ pub async fn void<P: Platform>(
         ])
         .await?;
     if res.first().is_some_and(|r| r.changes == 1) {
+        // Its pay link's session can no longer pay it (if someone still does, the money
+        // stays as the company's credit).
+        if let Some(session) = open_session {
+            super::pay::close(p, id, &session).await;
+        }
         // The void notice, beside the issued document (a failed write is retried by the
         // first download).
         let _written_later_if_not = super::document::document(p, store_id, id).await;

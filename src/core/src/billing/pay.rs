@@ -104,6 +104,35 @@ async fn open_session<P: Platform>(p: &P, invoice_id: &str) -> Result<OpenSessio
         .ok_or(AppError::NotFound("invoice"))
 }
 
+/// The invoice's open session id, if it has one.
+///
+/// # Errors
+/// 404; storage failures.
+pub(crate) async fn open_session_id<P: Platform>(
+    p: &P,
+    invoice_id: &str,
+) -> Result<Option<String>, AppError> {
+    Ok(open_session(p, invoice_id).await?.checkout_session_id)
+}
+
+/// Closes the invoice's session: forgotten by the invoice, expired at Stripe (best effort).
+pub(crate) async fn close<P: Platform>(p: &P, invoice_id: &str, session_id: &str) {
+    let _ = p
+        .db()
+        .run(closed_session(invoice_id, session_id, p.now_ms()))
+        .await;
+    if let Ok(cfg) = stripe_config(p) {
+        let _ = stripe_client::post(
+            p,
+            cfg,
+            &format!("/v1/checkout/sessions/{session_id}/expire"),
+            &json!({}),
+            &format!("expire:{session_id}"),
+        )
+        .await;
+    }
+}
+
 /// A session expiring sooner than this is replaced rather than handed out.
 const MIN_LEFT_MS: i64 = 10 * 60 * 1000;
 
@@ -237,14 +266,7 @@ pub async fn checkout<P: Platform>(
     if let Some(stale) = stale {
         // Best effort: a stale session someone still pays is allocated up to the balance,
         // and what is left stays on the company as a credit.
-        let _ = stripe_client::post(
-            p,
-            &cfg,
-            &format!("/v1/checkout/sessions/{stale}/expire"),
-            &json!({}),
-            &format!("expire:{stale}"),
-        )
-        .await;
+        close(p, &inv.id, &stale).await;
     }
     Ok(answered)
 }
