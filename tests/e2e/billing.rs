@@ -17,6 +17,7 @@ tests!(
     the_daily_cron_run_twice_sends_one_reminder_per_overdue_invoice,
     an_issued_invoice_is_a_pdf_whose_text_reads_back,
     a_net_terms_order_is_fulfilled_on_issue_paid_by_transfer_then_online_once_and_reopened_by_a_refund,
+    eight_net_terms_orders_invoiced_twice_each_at_once_make_eight_invoices_numbered_one_to_eight,
 );
 
 /// A company on net 30 with a primary billing contact.
@@ -326,32 +327,7 @@ async fn a_net_terms_order_is_fulfilled_on_issue_paid_by_transfer_then_online_on
     c: &Ctx<'_>,
 ) {
     let s = c.store().await;
-    let (_, v) = c.product(&s, "net-terms-rack", 30_000).await;
-    let company = company(c, &s, "Kramerica").await;
-    let r = c
-        .admin(&s, "POST", &format!("/admin/api/v1/companies/{company}/addresses"))
-        .json(&json!({ "name": "Receiving", "line1": "1 Dock Rd", "city": "Austin", "region": "TX", "postal_code": "73301",
-                       "country": "US", "default_for": ["shipping", "billing"] }))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let r = c
-        .admin(&s, "POST", "/admin/api/v1/price-books")
-        .json(&json!({ "name": "Trade", "scope": "global", "active": true }))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let book = r.body["id"].as_str().unwrap().to_owned();
-    let r = c
-        .admin(
-            &s,
-            "POST",
-            &format!("/admin/api/v1/price-books/{book}/entries"),
-        )
-        .json(&json!({ "variant_id": v[0], "unit_amount": 25_000 }))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    let (company, v) = net_terms_company(c, &s, "Kramerica").await;
     let r = c
         .admin(&s, "POST", "/admin/api/v1/orders")
         .json(&json!({ "company_id": company, "lines": [{ "variant_id": v[0], "quantity": 2 }] }))
@@ -513,4 +489,102 @@ async fn a_net_terms_order_is_fulfilled_on_issue_paid_by_transfer_then_online_on
     let d = detail().await;
     assert_eq!(d["invoice"]["status"], "partially_paid", "{d}");
     assert_eq!(d["invoice"]["balance"], 7_500);
+}
+
+/// A company on net 30 (with a billing contact and a default address) and a product its
+/// global price book sells at 250.00: the company and the product's variants.
+async fn net_terms_company(c: &Ctx<'_>, s: &Store, name: &str) -> (String, Vec<String>) {
+    let (_, v) = c
+        .product(s, &format!("{}-rack", name.to_lowercase()), 30_000)
+        .await;
+    let company = company(c, s, name).await;
+    let r = c
+        .admin(s, "POST", &format!("/admin/api/v1/companies/{company}/addresses"))
+        .json(&json!({ "name": "Receiving", "line1": "1 Dock Rd", "city": "Austin", "region": "TX", "postal_code": "73301",
+                       "country": "US", "default_for": ["shipping", "billing"] }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = c
+        .admin(s, "POST", "/admin/api/v1/price-books")
+        .json(&json!({ "name": "Trade", "scope": "global", "active": true }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let book = r.body["id"].as_str().unwrap().to_owned();
+    let r = c
+        .admin(
+            s,
+            "POST",
+            &format!("/admin/api/v1/price-books/{book}/entries"),
+        )
+        .json(&json!({ "variant_id": v[0], "unit_amount": 25_000 }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    (company, v)
+}
+
+async fn eight_net_terms_orders_invoiced_twice_each_at_once_make_eight_invoices_numbered_one_to_eight(
+    c: &Ctx<'_>,
+) {
+    let s = c.store().await;
+    let (company, v) = net_terms_company(c, &s, "Pendant").await;
+    let mut drafts = Vec::new();
+    for _ in 0..8 {
+        let r = c
+            .admin(&s, "POST", "/admin/api/v1/orders")
+            .json(
+                &json!({ "company_id": company, "lines": [{ "variant_id": v[0], "quantity": 1 }] }),
+            )
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        drafts.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let answers = join_all(drafts.iter().chain(drafts.iter()).map(|d| {
+        let path = format!("/admin/api/v1/orders/{d}/invoice");
+        let call = c.admin(&s, "POST", &path);
+        async move { (d.clone(), call.send().await) }
+    }))
+    .await;
+    let mut by_draft = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (d, r) in &answers {
+        assert_eq!(r.status, 200, "{}", r.text);
+        by_draft
+            .entry(d.clone())
+            .or_default()
+            .push(r.body["invoice"]["number"].as_str().unwrap().to_owned());
+    }
+    let mut numbers: Vec<String> = by_draft
+        .values()
+        .map(|n| {
+            assert_eq!(n[0], n[1], "both requests answer the same invoice");
+            n[0].clone()
+        })
+        .collect();
+    numbers.sort();
+    let expected: Vec<String> = (1..=8).map(|n| format!("INV-{n:06}")).collect();
+    assert_eq!(numbers, expected, "one number each, no gap, no duplicate");
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM invoices WHERE company_id = ?1",
+            &company
+        ),
+        8
+    );
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM orders WHERE company_id = ?1 AND status = 'processing'",
+            &company
+        ),
+        8
+    );
+    assert_eq!(
+        c.count(
+            "SELECT next_number FROM invoice_sequences WHERE store_id = ?1",
+            &s.id
+        ),
+        9
+    );
 }

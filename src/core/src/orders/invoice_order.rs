@@ -61,15 +61,24 @@ pub async fn invoice_order<P: Platform>(
                 invoice_id: &invoice_id,
                 author,
             };
-            let placed = place_draft::place(p, store, d, lines, &how).await?;
-            if !placed.outbox.is_empty() {
-                // The PDF first, so the email can link it; a failed write is retried by the
-                // first download, and unsent messages by the scheduler's sweep.
-                let _written_later_if_not =
-                    billing::document::document(p, &store.id, &invoice_id).await;
-                let _swept_if_not = crate::fulfillment::dispatch::dispatch(p, &placed.outbox).await;
+            match place_draft::place(p, store, d, lines, &how).await {
+                Ok(placed) => {
+                    if !placed.outbox.is_empty() {
+                        // The PDF first, so the email can link it; a failed write is retried
+                        // by the first download, and unsent messages by the scheduler's sweep.
+                        let _written_later_if_not =
+                            billing::document::document(p, &store.id, &invoice_id).await;
+                        let _swept_if_not =
+                            crate::fulfillment::dispatch::dispatch(p, &placed.outbox).await;
+                    }
+                    placed.order
+                }
+                // A concurrent request invoiced it first: answer that.
+                Err(e) => match order_sql::order_by_id(p.db(), id).await? {
+                    Some(o) if o.store_id == store.id => o,
+                    _ => return Err(e),
+                },
             }
-            placed.order
         }
     };
     let invoice_id: Option<String> = p
