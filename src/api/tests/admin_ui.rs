@@ -765,6 +765,20 @@ fn invoices_are_drafted_issued_and_voided_from_the_pages() {
         .contains(&here)
     );
     assert!(!html(&page(&p, Some(&cookie), "/admin/invoices?overdue=true")).contains(&here));
+    // The list's CSV, with its filters, for a signed-in operator only.
+    let list = html(&page(&p, Some(&cookie), "/admin/invoices?status=void"));
+    assert!(
+        list.contains("/admin/invoices/export.csv?status=void"),
+        "{list}"
+    );
+    let csv = page(&p, Some(&cookie), "/admin/invoices/export.csv?status=void");
+    assert_eq!(csv.status, 200);
+    let csv = html(&run(csv.drain_export(&p.db)).unwrap());
+    assert!(csv.starts_with("number,status,overdue,"), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("INV-000001,void,false"), "{csv}");
+    let anonymous = page(&p, None, "/admin/invoices/export.csv");
+    assert!(anonymous.export.is_none() && anonymous.status != 200);
     // A draft is deleted from its page.
     let r = form(
         "/admin/invoices",
@@ -912,5 +926,47 @@ fn payments_are_recorded_applied_and_undone_from_an_invoices_page() {
     assert!(
         body.contains("20.00 USD paid and not yet applied") && body.contains("CHQ-9"),
         "{body}"
+    );
+    // A credit note from another invoice's page: its number, its PDF, what is owed after.
+    let second = redirected_id(&form(
+        "/admin/invoices",
+        &[
+            ("company_id", &company),
+            ("description", "Biscuits"),
+            ("quantity", "1"),
+            ("unit_amount", "40"),
+        ],
+    ));
+    let there = format!("/admin/invoices/{second}");
+    form(&format!("{there}/issue"), &[]);
+    let r = form(
+        &format!("{there}/credit-notes"),
+        &[("amount", "15"), ("reason", "Broken biscuits")],
+    );
+    assert_eq!(
+        flash(&r, "notice").as_deref(),
+        Some("Credit note CN-000001 made.")
+    );
+    let body = html(&page(&p, Some(&cookie), &there));
+    let cn = p.text("SELECT id FROM billing_payments WHERE method = 'credit_note'");
+    assert!(
+        body.contains("Broken biscuits")
+            && body.contains(&format!("/admin/credit-notes/{cn}/pdf"))
+            && body.contains("25.00 USD"),
+        "{body}"
+    );
+    let r = page(&p, Some(&cookie), &format!("/admin/credit-notes/{cn}/pdf"));
+    assert!(
+        r.file
+            .as_ref()
+            .is_some_and(|f| f.filename == "CN-000001.pdf")
+    );
+    let r = form(
+        &format!("{there}/credit-notes"),
+        &[("amount", "30"), ("reason", "Too much")],
+    );
+    assert!(
+        flash(&r, "error").is_some_and(|e| e.contains("cannot take off more")),
+        "refused with the API's words"
     );
 }

@@ -40,6 +40,7 @@ enum Ui {
     SendCheckout,
     InvoiceOrder,
     Invoices,
+    InvoicesCsv,
     CreateInvoice,
     Invoice,
     AddInvoiceLine,
@@ -138,6 +139,7 @@ const ROUTES: &[Route<Ui>] = &[
         Ui::CreditNotePdf,
     ),
     r(Method::Get, "/admin/invoices", Ui::Invoices),
+    r(Method::Get, "/admin/invoices/export.csv", Ui::InvoicesCsv),
     r(Method::Post, "/admin/invoices", Ui::CreateInvoice),
     r(Method::Get, "/admin/invoices/{id}", Ui::Invoice),
     r(
@@ -357,6 +359,17 @@ async fn page<P: Platform>(
                 200,
                 pages::invoices(&v.page(req, "Invoices", "invoices"), &list, &filters),
             )
+        }
+        Ui::InvoicesCsv => {
+            let f = lading_core::billing::InvoiceFilters::from_query(|k| {
+                req.query_param(k).map(str::to_owned)
+            })?;
+            let now = p.now_ms();
+            let day = lading_core::time_fmt::rfc3339(now);
+            secured(Response::export(
+                lading_core::admin::orders::CsvExport::invoices(store, f, now),
+                &format!("invoices-{}.csv", &day[..10]),
+            ))
         }
         Ui::InvoicePdf => {
             let file = lading_core::billing::document::document(p, store, id).await?;

@@ -620,6 +620,9 @@ pub fn invoices(pg: &Page<'_>, list: &InvoicePage, f: &InvoiceQuery<'_>) -> Mark
             @if let Some(next) = &list.next_starting_after {
                 p { a.button.secondary href={ "/admin/invoices?status=" (f.status) "&overdue=" (f.overdue) "&company_id=" (f.company_id) "&starting_after=" (next) } { "Older invoices →" } }
             }
+            p {
+                a.button.secondary href={ "/admin/invoices/export.csv?status=" (f.status) "&overdue=" (f.overdue) "&company_id=" (f.company_id) } { "Download CSV" }
+            }
             p.hint { "A company's page drafts an invoice by hand." }
         },
     )
