@@ -135,6 +135,11 @@ crate::route_table! {
         access: Access::Customer,
         summary: "A company's billing contact pays one of its invoices online: the invoice's Stripe Checkout Session for its balance, or for `amount` (at most the balance); one session at a time, a new amount replaces it",
     },
+    GetCreditNoteDocument = Get "/v1/credit-notes/{number}/pdf" => credit_note_document(NoBody) -> Response {
+        access: Access::Customer,
+        summary: "A company's billing contact: one of its credit notes (CN-000001) as its PDF",
+        content_type: "application/pdf",
+    },
     ListPayments = Get "/v1/payments" => list_payments(NoBody) -> Answer<List<PaymentView>> {
         access: Access::Customer,
         summary: "A company's billing contact: the company's payment history (transfers, cheques, online payments, credit notes), newest first, each with the invoices it paid",
@@ -475,6 +480,16 @@ async fn pay_invoice<P: Platform>(
         lading_core::billing::people::pay_for(cx.p, cx.caller, cx.params.get("number"), input)
             .await?,
     ))
+}
+
+async fn credit_note_document<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Response, Problem> {
+    let file = lading_core::billing::people::credit_note_document_for(
+        cx.p,
+        cx.caller,
+        cx.params.get("number"),
+    )
+    .await?;
+    Ok(Response::file(file, cx.req.get_header("range")))
 }
 
 async fn invoice_document<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Response, Problem> {

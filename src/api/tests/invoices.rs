@@ -933,6 +933,37 @@ fn billing_contacts_read_their_companys_issued_invoices_and_never_anothers() {
             .map(|u| u.starts_with("https://api.shop.test/v1/pay/")),
         Some(true)
     );
+    // Its credit notes, as documents, for its billing contacts only.
+    let invoice = one["invoice"]["id"].as_str().unwrap();
+    ok(
+        post(
+            &p,
+            &s,
+            &format!("/admin/api/v1/invoices/{invoice}/credit-notes"),
+            json!({ "amount": 100, "reason": "Late delivery" }),
+        ),
+        201,
+    );
+    let cn = |jwt: &str| {
+        shop_as(
+            &p,
+            &s,
+            jwt,
+            Method::Get,
+            "/v1/credit-notes/CN-000001/pdf",
+            None,
+            None,
+        )
+    };
+    let r = cn(&ada_jwt);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert!(
+        r.file
+            .as_ref()
+            .is_some_and(|f| f.filename == "CN-000001.pdf")
+    );
+    assert_eq!(cn(&gia_jwt).status, 404);
+    assert_eq!(cn(&bob_jwt).status, 403);
 }
 
 #[test]

@@ -127,3 +127,31 @@ pub async fn payments_for<P: Platform>(
     }
     Ok(list)
 }
+
+/// `GET /v1/credit-notes/{number}/pdf`: a credit note of the company, as its document.
+///
+/// # Errors
+/// 401; 403; 404 another company's (or none).
+pub async fn credit_note_document_for<P: Platform>(
+    p: &P,
+    caller: &StorefrontCaller,
+    number: &str,
+) -> Result<crate::files::ServedFile, AppError> {
+    use crate::db::DbExt as _;
+    #[derive(serde::Deserialize)]
+    struct Found {
+        id: String,
+    }
+    let m = billing_member(p, caller).await?;
+    let found: Found = p
+        .db()
+        .first(crate::stmt!(
+            "SELECT id FROM billing_payments WHERE store_id = ? AND number = ? AND company_id = ? AND method = 'credit_note'",
+            &caller.store.id,
+            number,
+            m.company_id()
+        ))
+        .await?
+        .ok_or(AppError::NotFound("credit note"))?;
+    super::credit_notes::document(p, &caller.store.id, &found.id).await
+}
