@@ -238,14 +238,21 @@ async fn the_daily_cron_run_twice_sends_one_reminder_per_overdue_invoice(c: &Ctx
     c.cron("0 7 * * *").await;
     c.cron("0 7 * * *").await;
     let to = "sam@kramerica.test";
+    let subject = format!("Invoice {number} is overdue");
+    let reminders = async || {
+        c.emails(to)
+            .await
+            .into_iter()
+            .filter(|m| m["subject"] == subject.as_str())
+            .collect::<Vec<_>>()
+    };
     assert!(
-        eventually(async || !c.emails(to).await.is_empty()).await,
+        eventually(async || !reminders().await.is_empty()).await,
         "the reminder reached the email API"
     );
     c.rows_at_rest().await;
-    let sent = c.emails(to).await;
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    assert_eq!(sent[0]["subject"], format!("Invoice {number} is overdue"));
+    let sent = reminders().await;
+    assert_eq!(sent.len(), 1, "one reminder: {sent:?}");
     assert_eq!(
         c.count("SELECT COUNT(*) FROM notifications WHERE invoice_id = ?1 AND kind = 'invoice_overdue' AND status = 'sent'", &invoice),
         1
@@ -327,7 +334,7 @@ async fn a_net_terms_order_is_fulfilled_on_issue_paid_by_transfer_then_online_on
     c: &Ctx<'_>,
 ) {
     let s = c.store().await;
-    let (company, v) = net_terms_company(c, &s, "Kramerica").await;
+    let (company, v) = net_terms_company(c, &s, "Monks").await;
     let r = c
         .admin(&s, "POST", "/admin/api/v1/orders")
         .json(&json!({ "company_id": company, "lines": [{ "variant_id": v[0], "quantity": 2 }] }))
@@ -359,7 +366,7 @@ async fn a_net_terms_order_is_fulfilled_on_issue_paid_by_transfer_then_online_on
     // The billing contact has the invoice, with its pay link.
     let mut mail = Vec::new();
     let emailed = eventually(async || {
-        mail = c.emails("sam@kramerica.test").await;
+        mail = c.emails("sam@monks.test").await;
         !mail.is_empty()
     })
     .await;
@@ -413,8 +420,7 @@ async fn a_net_terms_order_is_fulfilled_on_issue_paid_by_transfer_then_online_on
     let session = location.rsplit('/').next().unwrap().to_owned();
     assert!(session.starts_with("cs_"), "{location}");
     let mark = c.stripe_delivery_mark().await;
-    c.pay(&session, json!({ "email": "sam@kramerica.test" }))
-        .await;
+    c.pay(&session, json!({ "email": "sam@monks.test" })).await;
     c.stripe_webhooks_answered(mark, &["checkout.session.completed"], 1)
         .await;
     // The same event delivered five more times allocates nothing more.
