@@ -1045,6 +1045,20 @@ fn a_net_terms_order_is_invoiced_fulfilled_on_issue_and_paid_online_once() {
     );
     assert_eq!(reopened["invoice"]["status"], "partially_paid");
     assert_eq!(reopened["invoice"]["balance"], 500);
+    // The order's page names its invoice and what is owed.
+    let order = ok(
+        admin(
+            p,
+            s,
+            Method::Get,
+            &format!("/admin/api/v1/orders/{order_id}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(order["invoice"]["number"], "INV-000001");
+    assert_eq!(order["invoice"]["balance"], 500);
+    assert_eq!(order["order"]["status"], "processing");
     assert_eq!(
         p.count(
             "SELECT refunded_amount FROM billing_payments WHERE ledger_payment_id = 'pay_pi_inv1'"

@@ -260,6 +260,9 @@ pub fn order(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
                         dt { "Company" } dd { a href={ "/admin/companies/" (opt(c, "id")) } { (opt(c, "name")) } " · " (opt(c, "payment_terms")) }
                         dt { "Billed to" } dd { (opt(c, "billing_contact_name")) " <" (opt(c, "billing_contact_email")) ">" br; (opt(c, "billing_address")) }
                     }
+                    @if let Some(i) = d["invoice"].as_object().map(|_| &d["invoice"]) {
+                        dt { "Invoice" } dd { a href={ "/admin/invoices/" (opt(i, "id")) } { (opt(i, "number")) } " " (badge(opt(i, "status"))) " · owed " (money(i["balance"].as_i64(), cur)) }
+                    }
                     @if let Some(u) = d["stripe"]["payment"].as_str() { dt { "Stripe" } dd { a href=(u) rel="noreferrer" target="_blank" { "Payment in the Stripe dashboard" } } }
                 }
             }

@@ -578,6 +578,12 @@ pub async fn detail<P: Platform>(
                 &o.company_id,
                 store_id
             ),
+            stmt!(
+                "SELECT i.id, i.number, i.status, i.total_amount, \
+                   i.total_amount - (SELECT coalesce(sum(amount), 0) FROM invoice_allocations WHERE invoice_id = i.id) AS balance \
+                 FROM invoices i WHERE i.order_id = ?",
+                order_id
+            ),
         ])
         .await?;
     let mut res = res.into_iter().map(|r| r.rows);
@@ -631,8 +637,10 @@ pub async fn detail<P: Platform>(
         })
         .collect();
     let company = decode_all(next())?.into_iter().next();
+    let invoice = decode_all(next())?.into_iter().next();
     Ok(OrderDetail {
         company,
+        invoice,
         item_prices,
         stripe: stripe_links(p, &o),
         order: crate::orders::view_of(&o, items),
@@ -668,6 +676,8 @@ pub struct OrderDetail {
     pub customer: Option<CustomerSummary>,
     /// The company it was sold to (none for a shopper's order).
     pub company: Option<OrderCompany>,
+    /// Its invoice (a company's order, or a signed-in shopper's once paid).
+    pub invoice: Option<OrderInvoice>,
     /// Where each item's price came from, as it was priced (the items' order).
     pub item_prices: Vec<ItemPrice>,
     pub money: Money,
@@ -683,6 +693,17 @@ pub struct OrderDetail {
     pub notifications: Vec<NotificationLine>,
     /// What happened to the order, oldest first.
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// An order's invoice, as its page names it.
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct OrderInvoice {
+    pub id: String,
+    pub number: Option<String>,
+    pub status: crate::domain::InvoiceStatus,
+    pub total_amount: i64,
+    /// What is still owed on it.
+    pub balance: i64,
 }
 
 #[derive(Debug, Deserialize)]
