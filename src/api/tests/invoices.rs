@@ -1406,6 +1406,20 @@ fn a_pay_link_pays_what_is_owed_and_stops_when_the_invoice_is_void() {
     let r = call(&p, "storefront", req(Method::Get, &path));
     assert_eq!(r.status, 409, "{}", text(&r));
     assert_eq!(r.body_json()["type"], "invoice_not_payable");
+    // Its signed document link still serves its void notice, without signing in.
+    let d = invoice_detail(&p, &s, &id);
+    assert!(d["pay_url"].is_null());
+    let doc = d["document_url"].as_str().expect("a signed document link");
+    assert_eq!(doc, format!("{pay_url}/invoice.pdf"));
+    let r = call(
+        &p,
+        "storefront",
+        req(Method::Get, doc.trim_start_matches("https://api.shop.test")),
+    );
+    assert_eq!(
+        r.file.as_ref().map(|f| f.filename.as_str()),
+        Some("INV-000001-void.pdf")
+    );
     // A token for another invoice id, signed with another secret, finds nothing.
     let forged =
         lading_core::billing::pay::sign_pay_token("another-secret-of-32-characters!!", &id);

@@ -113,6 +113,9 @@ pub struct InvoiceDetail {
     /// Its pay link (the page its email links), while something is owed and the storefront
     /// API's public address is configured (`PUBLIC_API_BASE`).
     pub pay_url: Option<String>,
+    /// A signed link to its PDF that works without signing in (to hand to the buyer or an
+    /// accountant), once issued and where `PUBLIC_API_BASE` is configured.
+    pub document_url: Option<String>,
 }
 
 /// The invoice with this number, or 404.
@@ -186,9 +189,13 @@ async fn with_lines<P: Platform>(p: &P, invoice: InvoiceView) -> Result<InvoiceD
             id
         ))
         .await?;
-    let pay_url = (invoice.status.is_open() && invoice.balance > 0)
+    let link = (invoice.status != InvoiceStatus::Draft)
         .then(|| pay::pay_link(p, &invoice.id))
         .flatten();
+    let pay_url = link
+        .clone()
+        .filter(|_| invoice.status.is_open() && invoice.balance > 0);
+    let document_url = link.map(|l| format!("{l}/invoice.pdf"));
     Ok(InvoiceDetail {
         credit_notes: credit_notes::of_invoice(p, &invoice.id).await?,
         invoice,
@@ -196,6 +203,7 @@ async fn with_lines<P: Platform>(p: &P, invoice: InvoiceView) -> Result<InvoiceD
         allocations,
         timeline,
         pay_url,
+        document_url,
     })
 }
 
