@@ -50,6 +50,21 @@ async fn draft(c: &Ctx<'_>, s: &Store, company: &str, description: &str, amount:
     r.body["invoice"]["id"].as_str().unwrap().to_owned()
 }
 
+/// Issues a draft invoice; its number.
+async fn issue(c: &Ctx<'_>, s: &Store, invoice: &str) -> String {
+    let r = c
+        .admin(
+            s,
+            "POST",
+            &format!("/admin/api/v1/invoices/{invoice}/issue"),
+        )
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["invoice"]["number"].as_str().unwrap().to_owned()
+}
+
 async fn twenty_concurrent_allocations_of_one_payment_allocate_exactly_what_it_holds(c: &Ctx<'_>) {
     let s = c.store().await;
     let company = company(c, &s, "Vandelay").await;
@@ -57,12 +72,7 @@ async fn twenty_concurrent_allocations_of_one_payment_allocate_exactly_what_it_h
     let mut invoices = Vec::new();
     for amount in [150_000, 100_000, 50_000] {
         let id = draft(c, &s, &company, "Imports", amount).await;
-        let r = c
-            .admin(&s, "POST", &format!("/admin/api/v1/invoices/{id}/issue"))
-            .json(&json!({}))
-            .send()
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        issue(c, &s, &id).await;
         invoices.push(id);
     }
     let r = c
@@ -216,17 +226,7 @@ async fn the_daily_cron_run_twice_sends_one_reminder_per_overdue_invoice(c: &Ctx
     let s = c.store().await;
     let company = company(c, &s, "Kramerica").await;
     let invoice = draft(c, &s, &company, "Oil tanker bladders", 12_345).await;
-    let r = c
-        .admin(
-            &s,
-            "POST",
-            &format!("/admin/api/v1/invoices/{invoice}/issue"),
-        )
-        .json(&json!({}))
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let number = r.body["invoice"]["number"].as_str().unwrap().to_owned();
+    let number = issue(c, &s, &invoice).await;
     // Thirty days pass (the due date is moved back in D1; nothing else is touched).
     c.stack
         .d1()
@@ -274,17 +274,7 @@ async fn an_issued_invoice_is_a_pdf_whose_text_reads_back(c: &Ctx<'_>) {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let invoice = draft(c, &s, &company, "Latex sales — Q4 (Vandelay)", 98_765).await;
-    let r = c
-        .admin(
-            &s,
-            "POST",
-            &format!("/admin/api/v1/invoices/{invoice}/issue"),
-        )
-        .json(&json!({}))
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let number = r.body["invoice"]["number"].as_str().unwrap().to_owned();
+    let number = issue(c, &s, &invoice).await;
     // Through the admin Worker (forwarded to the sales Worker, streamed from local R2).
     let r = c
         .client

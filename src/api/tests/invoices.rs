@@ -37,6 +37,24 @@ fn acme(p: &TestPlatform, s: &Store) -> (String, String) {
     (company, contact)
 }
 
+/// Another company (prepaid), with the contact `contact` describes.
+fn globex(p: &TestPlatform, s: &Store, contact: Value) -> String {
+    let globex = id(&ok(
+        post(p, s, "/admin/api/v1/companies", json!({ "name": "Globex" })),
+        201,
+    ));
+    ok(
+        post(
+            p,
+            s,
+            &format!("/admin/api/v1/companies/{globex}/contacts"),
+            contact,
+        ),
+        201,
+    );
+    globex
+}
+
 fn draft(p: &TestPlatform, s: &Store, company: &str, amount: i64) -> Value {
     ok(
         post(
@@ -647,24 +665,11 @@ fn payments_are_allocated_never_beyond_what_they_hold_or_invoices_owe() {
 
     // Not open, another company's, another currency, or by a support key: refused.
     let draft_id = invoice_id(&draft(&p, &s, &company, 10));
-    let globex = id(&ok(
-        post(
-            &p,
-            &s,
-            "/admin/api/v1/companies",
-            json!({ "name": "Globex" }),
-        ),
-        201,
-    ));
-    ok(
-        post(
-            &p,
-            &s,
-            &format!("/admin/api/v1/companies/{globex}/contacts"),
-            json!({ "first_name": "G", "last_name": "X", "email": "g@globex.test",
+    let globex = globex(
+        &p,
+        &s,
+        json!({ "first_name": "G", "last_name": "X", "email": "g@globex.test",
                     "roles": ["billing"], "primary_roles": ["billing"] }),
-        ),
-        201,
     );
     let theirs = invoice_id(&draft(&p, &s, &globex, 10));
     ok(issue(&p, &s, &theirs), 200);
@@ -774,25 +779,12 @@ fn billing_contacts_read_their_companys_issued_invoices_and_never_anothers() {
         201,
     );
     let bob_jwt = hs256(&p, "idp|bob", AUDIENCE, 3600);
-    let globex = id(&ok(
-        post(
-            &p,
-            &s,
-            "/admin/api/v1/companies",
-            json!({ "name": "Globex" }),
-        ),
-        201,
-    ));
-    ok(
-        post(
-            &p,
-            &s,
-            &format!("/admin/api/v1/companies/{globex}/contacts"),
-            json!({
+    let globex = globex(
+        &p,
+        &s,
+        json!({
             "first_name": "Gia", "last_name": "G", "email": "gia@globex.test", "roles": ["billing"], "primary_roles": ["billing"],
             "customer_subject": "idp|gia" }),
-        ),
-        201,
     );
     let gia_jwt = hs256(&p, "idp|gia", AUDIENCE, 3600);
     let ours = invoice_id(&draft(&p, &s, &acme, 1000));
