@@ -13,7 +13,7 @@ cargo build --locked -p lading-simulator 2>&1 | grep -v "Compiling" || true
 
 echo
 printf '%-12s %12s %12s %s\n' worker "wasm raw" "wasm gzip" "budget 500 KB gzip (aim 300 KB)"
-for w in storefront admin sales webhooks fulfillment scheduler; do
+for w in storefront admin sales operations webhooks fulfillment scheduler; do
   f="src/workers/$w/build/index_bg.wasm"
   raw=$(stat -c %s "$f")
   gz=$(gzip -9 -c "$f" | wc -c)

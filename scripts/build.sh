@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 workers=("$@")
-[ ${#workers[@]} -gt 0 ] || workers=(storefront admin sales webhooks fulfillment scheduler)
+[ ${#workers[@]} -gt 0 ] || workers=(storefront admin sales operations webhooks fulfillment scheduler)
 for w in "${workers[@]}"; do
   echo "==> building the $w Worker"
   (cd "src/workers/$w" && worker-build --release 2>&1 | grep -vE '^\s*(Compiling|Checking)' || exit 1)

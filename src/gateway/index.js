@@ -1,7 +1,7 @@
 // Local-stack gateway (development and tests only; never deployed).
 //
 // `wrangler dev` with several configs exposes only the first Worker on a port; this one
-// forwards to the six Lading Workers through service bindings, so each Worker gets a base
+// forwards to the seven Lading Workers through service bindings, so each Worker gets a base
 // URL on one port:
 //
 //   /_/<worker>/<path>           -> <worker> sees /<path>   (storefront, admin, webhooks,
@@ -15,6 +15,7 @@ const WORKERS = {
   storefront: "STOREFRONT",
   admin: "ADMIN",
   sales: "SALES",
+  operations: "OPERATIONS",
   webhooks: "WEBHOOKS",
   fulfillment: "FULFILLMENT",
   scheduler: "SCHEDULER",

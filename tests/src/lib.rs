@@ -17,10 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const WORKERS: [&str; 6] = [
+pub const WORKERS: [&str; 7] = [
     "storefront",
     "admin",
     "sales",
+    "operations",
     "webhooks",
     "fulfillment",
     "scheduler",
@@ -78,6 +79,10 @@ pub const STRIPE_SECRET_KEY: &str = "sk_test_lading_local";
 /// The secret the simulated providers put in their webhook URLs (Printful, Gelato) or sign
 /// with (Prodigi); stores on a local stack set it as each provider's `webhook_secret`.
 pub const PROVIDER_WEBHOOK_SECRET: &str = "provider-webhook-secret-local";
+
+/// What the simulated couriers sign their events with (`Lading-Courier-Signature`); the
+/// Workers on a local stack have it as `COURIER_WEBHOOK_SECRET`.
+pub const COURIER_WEBHOOK_SECRET: &str = "courier-webhook-secret-local";
 
 /// A store's provider accounts on a local stack (the simulator accepts any key).
 pub fn local_provider_settings() -> serde_json::Value {
@@ -156,6 +161,11 @@ impl Stack {
                 .args(["--stripe-webhook-secret", &webhook_secret])
                 .args(["--provider-webhook-base", &format!("{base}/webhooks")])
                 .args(["--provider-webhook-secret", PROVIDER_WEBHOOK_SECRET])
+                .args([
+                    "--courier-webhook-base",
+                    &format!("{base}/webhooks/couriers"),
+                ])
+                .args(["--courier-webhook-secret", COURIER_WEBHOOK_SECRET])
                 .stdout(sim_log.try_clone().expect("log"))
                 .stderr(sim_log)
                 .process_group(0)
@@ -173,6 +183,7 @@ impl Stack {
              PRINTFUL_API_BASE = \"{simulator}/printful\"\nPRODIGI_API_BASE = \"{simulator}/prodigi/v4.0\"\n\
              GOOTEN_API_BASE = \"{simulator}/gooten\"\nGELATO_API_BASE = \"{simulator}/gelato\"\n\
              FILES_PUBLIC_BASE = \"{base}/_/r2\"\nPUBLIC_API_BASE = \"{base}\"\n\
+             COURIER_WEBHOOK_SECRET = \"{COURIER_WEBHOOK_SECRET}\"\nCOURIER_API_BASE = \"{simulator}/couriers\"\n\
              EMAIL_API_BASE = \"{simulator}/brevo\"\nEMAIL_API_KEY = \"xkeysib-local\"\nEMAIL_FROM = \"orders@lading.local\"\n",
             opts.bootstrap_key
         );

@@ -305,6 +305,10 @@ async fn dispatch<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Resp
             crate::sales::ROUTES,
             &req.path,
         ));
+        allowed.extend(crate::http::allowed_methods(
+            crate::operations::ROUTES,
+            &req.path,
+        ));
         allowed.dedup();
         if allowed.is_empty() {
             Problem::route_not_found()

@@ -594,6 +594,8 @@ pub enum Access {
     StripeSignature,
     /// A provider's shared secret (URL or signature header).
     ProviderSecret,
+    /// A courier adapter's `Lading-Courier-Signature` over the raw body.
+    CourierSignature,
     /// The platform's bootstrap key only.
     Bootstrap,
     /// An admin key with at least this role.

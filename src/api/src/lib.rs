@@ -11,7 +11,8 @@
 //!   once), problem+json errors.
 //! - [`storefront`], [`admin`], [`webhooks`]: the three APIs, each a route table and the
 //!   handlers behind it; [`sales`] is the admin API's sales operations (companies, prices,
-//!   draft orders), run by a Worker of their own; [`ui`] is the admin web UI.
+//!   draft orders, invoices) and [`operations`] its operations side (parcels, couriers),
+//!   each run by a Worker of its own; [`ui`] is the admin web UI.
 //! - [`idempotency`]: `Idempotency-Key` claims (leases), replays and their sealed answers.
 //! - [`stripe_webhook`]: Stripe's signed events, verified before the core ingests them.
 //! - `openapi` (feature `openapi`, and tests): the documents, generated from the route
@@ -25,6 +26,7 @@ pub mod http;
 pub mod idempotency;
 #[cfg(any(test, feature = "openapi"))]
 pub mod openapi;
+pub mod operations;
 pub mod sales;
 pub mod storefront;
 pub mod stripe_webhook;

@@ -26,6 +26,7 @@ fn security(access: Access) -> Value {
         }
         Access::StripeSignature => json!([{ "stripeSignature": [] }]),
         Access::ProviderSecret => json!([{ "providerSecret": [] }]),
+        Access::CourierSignature => json!([{ "courierSignature": [] }]),
         Access::Bootstrap | Access::Admin(_) => json!([{ "adminKey": [] }]),
     }
 }
@@ -49,7 +50,11 @@ fn operation<R: Copy>(
     if r.method == Method::Post
         && !matches!(
             r.access,
-            Access::Public | Access::StripeSignature | Access::ProviderSecret | Access::Signed
+            Access::Public
+                | Access::StripeSignature
+                | Access::ProviderSecret
+                | Access::CourierSignature
+                | Access::Signed
         )
     {
         params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false,
@@ -202,6 +207,7 @@ pub fn document<R: Copy + PartialEq>(
                 "orderToken": { "type": "apiKey", "in": "header", "name": "x-order-token" },
                 "stripeSignature": { "type": "apiKey", "in": "header", "name": "Stripe-Signature" },
                 "providerSecret": { "type": "apiKey", "in": "query", "name": "secret" },
+                "courierSignature": { "type": "apiKey", "in": "header", "name": "Lading-Courier-Signature" },
                 "customerJwt": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
                 "adminKey": { "type": "http", "scheme": "bearer", "description": "An admin key, or the bootstrap key (stores; with x-store-id, superadmin of that store)." }
             }
@@ -217,8 +223,8 @@ fn refs(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The admin document with the sales operations in it (one API to operators; two
-/// Workers behind it): paths by method, and component schemas, which must agree where
+/// The admin document with the sales (or operations) routes in it (one API to operators;
+/// three Workers behind it): paths by method, and component schemas, which must agree where
 /// both name one.
 fn merged(mut admin: Value, sales: &Value) -> Value {
     for (path, ops) in sales["paths"].as_object().into_iter().flatten() {
@@ -273,8 +279,15 @@ pub fn documents() -> [(&'static str, String); 3] {
         (
             "admin",
             text(merged(
-                document("admin", crate::admin::ROUTES, crate::admin::schemas),
-                &document("admin", crate::sales::ROUTES, crate::sales::schemas),
+                merged(
+                    document("admin", crate::admin::ROUTES, crate::admin::schemas),
+                    &document("admin", crate::sales::ROUTES, crate::sales::schemas),
+                ),
+                &document(
+                    "admin",
+                    crate::operations::ROUTES,
+                    crate::operations::schemas,
+                ),
             )),
         ),
         (
@@ -318,7 +331,10 @@ mod tests {
         let sales = crate::sales::ROUTES
             .iter()
             .map(|r| (r.method, r.pattern, r.audit));
-        for (method, pattern, audit) in admin.chain(sales) {
+        let operations = crate::operations::ROUTES
+            .iter()
+            .map(|r| (r.method, r.pattern, r.audit));
+        for (method, pattern, audit) in admin.chain(sales).chain(operations) {
             // A quote is a read sent as a POST (a hundred lines do not fit a query).
             let reads =
                 matches!(method, Method::Get | Method::Head) || pattern.ends_with("/pricing/quote");

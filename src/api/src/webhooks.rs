@@ -8,6 +8,7 @@ use lading_core::fulfillment::events::Applied;
 use lading_core::fulfillment::webhooks;
 use lading_core::payments::events::Outcome;
 use lading_core::ports::Platform;
+use lading_core::shipments::courier_events::{self, CourierOutcome};
 
 /// This API's OpenAPI document (generated; see `crate::openapi`).
 pub const DOCUMENT: &str = crate::served_document!("webhooks");
@@ -39,6 +40,26 @@ crate::route_table! {
         access: Access::ProviderSecret,
         summary: "Gelato order_status_updated events; authenticated by ?secret=",
     },
+    Courier = Post "/webhooks/couriers/{code}" => courier(NoBody) -> Answer<CourierOutcome> {
+        access: Access::CourierSignature,
+        summary: "A courier's parcel event (id, tracking_number, status in_transit|out_for_delivery|delivered|exception, occurred_at, location), signed Lading-Courier-Signature: t=<unix>,v1=<hex HMAC-SHA256 of t.body> with COURIER_WEBHOOK_SECRET (300 s tolerance); each event applied once, parcels move forward only",
+    },
+}
+
+async fn courier<P: Platform>(
+    cx: &Cx<'_, P>,
+    _: NoBody,
+) -> Result<Answer<CourierOutcome>, Problem> {
+    let req = cx.req;
+    Ok(Answer::ok(
+        courier_events::receive(
+            cx.p,
+            req.path.rsplit('/').next().unwrap_or_default(),
+            &req.body,
+            req.get_header(courier_events::SIGNATURE_HEADER),
+        )
+        .await?,
+    ))
 }
 
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {

@@ -12,7 +12,7 @@ use serde::Serialize;
 /// Hourly: abandoned carts, expired idempotency keys, orders unpaid for 48 h.
 pub const HOURLY: &str = "0 * * * *";
 /// Every five minutes: Stripe events missed by webhooks, stuck fulfillment and unsent
-/// outbox rows, Gooten polling.
+/// outbox rows, Gooten and polled couriers.
 pub const FIVE_MINUTES: &str = "*/5 * * * *";
 /// Daily at 07:00 UTC: reminders of overdue invoices.
 pub const DAILY: &str = "0 7 * * *";
@@ -82,6 +82,10 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
         ));
         out.push(report("recover_stuck_fulfillment", recover_stuck(p).await));
         out.push(report("poll_gooten", poll_gooten(p).await));
+        out.push(report(
+            "poll_couriers",
+            crate::shipments::poll::poll_couriers(p).await,
+        ));
         out.push(report(
             "send_pending_refunds",
             crate::payments::refunds::sweep(p).await,

@@ -32,7 +32,8 @@
 //!   [`notifications`] (emails once per order and kind, rendered with maud), [`admin`]
 //!   (the operators' order search and export, notes, tracking, users, promo codes, audit
 //!   log), [`companies`] (companies as customers: contacts with roles, address books),
-//!   [`pricing`] (price books, agreements, the resolver, quotes, Stripe price sync).
+//!   [`pricing`] (price books, agreements, the resolver, quotes, Stripe price sync),
+//!   [`shipments`] (parcels built by operators, couriers and their events).
 //! - [`inbound`]: every provider's event recorded once.
 //! - [`queue`]: the queue's message kinds and what processing each one gives.
 //! - [`jobs`]: scheduled work by cron expression.
@@ -64,6 +65,7 @@ pub mod payments;
 pub mod ports;
 pub mod pricing;
 pub mod queue;
+pub mod shipments;
 pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -55,6 +55,12 @@ pub struct Settings {
     pub stripe: Option<StripeConfig>,
     /// Secrets `STRIPE_WEBHOOK_SECRET` and, while rotating, `STRIPE_WEBHOOK_SECRET_PREVIOUS`.
     pub stripe_webhook_secrets: Vec<String>,
+    /// Secrets `COURIER_WEBHOOK_SECRET` and, while rotating, `COURIER_WEBHOOK_SECRET_PREVIOUS`:
+    /// what couriers' adapters sign their events with (`Lading-Courier-Signature`).
+    pub courier_webhook_secrets: Vec<String>,
+    /// Variable `COURIER_API_BASE`: the couriers' tracking APIs for those the scheduler
+    /// polls (`{base}/{code}/tracking/{number}`; the simulator locally).
+    pub courier_api_base: Option<String>,
     /// Secret `ORDER_TOKEN_SECRET`: signs guests' order-access tokens.
     pub order_token_secret: Option<String>,
     /// Variables `PRINTFUL_API_BASE`, `PRODIGI_API_BASE`, `GOOTEN_API_BASE`,

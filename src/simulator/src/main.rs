@@ -10,11 +10,15 @@
 //! - [`providers`]: Printful, Prodigi, Gooten and Gelato with their idempotency rules, a
 //!   control to advance an order (which sends that provider's webhook, signed its way).
 //!
+//! - [`couriers`]: USPS, DHL, Chit Chats and Canada Post: a tracking API, and a control to
+//!   advance a parcel that sends the courier's signed event (drop, duplicate, delay and
+//!   forged-signature controls).
 //! - [`email`]: a Brevo-style transactional email API that captures what is sent.
 //!
 //! Usage: `lading-simulator [--port N]` (default 8790; 0 picks a free port). The first line
 //! on stdout is `listening on http://127.0.0.1:<port>`.
 
+mod couriers;
 mod email;
 mod harness;
 mod idp;
@@ -30,6 +34,8 @@ async fn main() {
     let mut webhook_secret = None;
     let mut provider_base = None;
     let mut provider_secret = None;
+    let mut courier_base = None;
+    let mut courier_secret = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -43,6 +49,8 @@ async fn main() {
             "--stripe-webhook-secret" => webhook_secret = args.next(),
             "--provider-webhook-base" => provider_base = args.next(),
             "--provider-webhook-secret" => provider_secret = args.next(),
+            "--courier-webhook-base" => courier_base = args.next(),
+            "--courier-webhook-secret" => courier_secret = args.next(),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -58,6 +66,9 @@ async fn main() {
             .merge(email::router(email::Email::default()))
             .merge(providers::router(providers::Providers::new(
                 provider_base.zip(provider_secret),
+            )))
+            .merge(couriers::router(couriers::Couriers::new(
+                courier_base.zip(courier_secret),
             ))),
         harness::State::default(),
     );
@@ -76,7 +87,8 @@ fn usage(problem: &str) -> ! {
     }
     eprintln!(
         "usage: lading-simulator [--port N] [--stripe-webhook-url URL --stripe-webhook-secret whsec_...]\n\
-         \x20                      [--provider-webhook-base URL --provider-webhook-secret S]"
+         \x20                      [--provider-webhook-base URL --provider-webhook-secret S]\n\
+         \x20                      [--courier-webhook-base URL --courier-webhook-secret S]"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

@@ -24,6 +24,10 @@ pub fn call(p: &TestPlatform, api: &str, req: Request) -> Response {
             "admin" if lading_api::sales::serves(req.method, &req.path) => {
                 lading_api::sales::handle(p, req).await
             }
+            // And the operations side to the operations Worker.
+            "admin" if lading_api::operations::serves(req.method, &req.path) => {
+                lading_api::operations::handle(p, req).await
+            }
             "admin" => lading_api::admin::handle(p, req).await,
             "webhooks" => lading_api::webhooks::handle(p, req).await,
             _ => lading_api::storefront::handle(p, req).await,

@@ -252,11 +252,11 @@ impl Checked {
 }
 
 /// The insert of a checked address into a company's book (fails on the unique index when
-/// the book has the same place).
+/// the book has the same place); an `INSERT … SELECT`, so a guard can follow (`when`).
 pub fn insert(id: &str, store_id: &str, company_id: &str, a: &Checked, now: i64) -> Stmt {
     stmt!(
         "INSERT INTO addresses (id, store_id, company_id, label, name, line1, line2, city, region, postal_code, country, phone, \
-         dedupe_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         dedupe_key, created_at, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?",
         id,
         store_id,
         company_id,

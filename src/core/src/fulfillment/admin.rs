@@ -33,7 +33,7 @@ pub struct FulfillmentOrderView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shipments: Option<Vec<Value>>,
+    pub shipments: Option<Vec<crate::shipments::ShipmentView>>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -188,12 +188,6 @@ pub async fn get<P: Platform>(
                  FROM fulfillment_order_lines l JOIN order_items oi ON oi.id = l.order_item_id WHERE l.fulfillment_order_id = ? ORDER BY l.rowid",
                 id
             ),
-            stmt!(
-                "SELECT s.id, s.external_id, s.carrier, s.service, s.tracking_number, s.tracking_url, s.status, \
-                    (SELECT json_group_array(json_object('line_id', sl.fulfillment_order_line_id, 'quantity', sl.quantity)) FROM shipment_lines sl WHERE sl.shipment_id = s.id) AS lines \
-                 FROM shipments s WHERE s.fulfillment_order_id = ? ORDER BY s.created_at, s.id",
-                id
-            ),
         ])
         .await?;
     let mut v = view(row);
@@ -204,22 +198,7 @@ pub async fn get<P: Platform>(
             .map(|r| Value::Object(r.clone()))
             .collect(),
     );
-    v.shipments = Some(
-        res[1]
-            .rows
-            .iter()
-            .map(|r| {
-                let mut o = Value::Object(r.clone());
-                if let Some(l) = o["lines"]
-                    .as_str()
-                    .and_then(|l| serde_json::from_str::<Value>(l).ok())
-                {
-                    o["lines"] = l;
-                }
-                o
-            })
-            .collect(),
-    );
+    v.shipments = Some(crate::shipments::of_fulfillment_order(p, id).await?);
     Ok(v)
 }
 

@@ -68,21 +68,20 @@ fn part(fo: &FulfillmentOrderRow, reason: Option<&str>) -> Part {
 /// still `cancel_requested` while a provider has not answered, else back to processing
 /// (then refined from the fulfillment orders).
 fn settle(order_id: &str, now: i64) -> Vec<Stmt> {
-    vec![
-        stmt!(
-            "UPDATE orders SET status = CASE \
+    let mut out = vec![stmt!(
+        "UPDATE orders SET status = CASE \
                 WHEN NOT EXISTS (SELECT 1 FROM fulfillment_orders WHERE order_id = orders.id AND status <> 'cancelled') THEN 'cancelled' \
                 WHEN EXISTS (SELECT 1 FROM fulfillment_orders WHERE order_id = orders.id AND status = 'cancel_requested') THEN 'cancel_requested' \
                 ELSE 'processing' END, \
               cancelled_at = CASE WHEN NOT EXISTS (SELECT 1 FROM fulfillment_orders WHERE order_id = orders.id AND status <> 'cancelled') THEN ? ELSE cancelled_at END, \
               updated_at = ? \
              WHERE id = ? AND status = 'cancel_requested'",
-            now,
-            now,
-            order_id
-        ),
-        derive_order_status(order_id, now),
-    ]
+        now,
+        now,
+        order_id
+    )];
+    out.extend(derive_order_status(order_id, now));
+    out
 }
 
 /// Refund reservations for what this step cancelled: everything left when the order ended

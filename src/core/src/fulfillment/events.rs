@@ -322,7 +322,7 @@ fn statements(fo: &FulfillmentOrderRow, u: &ProviderUpdate, now: i64) -> Vec<Stm
             &fo.id
         ));
     }
-    out.push(derive_order_status(&fo.order_id, now));
+    out.extend(derive_order_status(&fo.order_id, now));
     if !u.shipments.is_empty() {
         out.extend(crate::notifications::shipped(
             &fo.store_id,

@@ -123,6 +123,13 @@ pub fn routing_statements<P: Platform>(
     let now = p.now_ms();
     let mut statements = Vec::new();
     let mut outbox = Vec::new();
+    // A company's order ships from the seller's warehouse unless a variant names its own
+    // provider: operators build its parcels (seed 001 §2.4).
+    let store_default = if order.company_id.is_some() {
+        Some(ProviderCode::Warehouse)
+    } else {
+        store_default
+    };
     for Group {
         provider,
         lines,
@@ -181,22 +188,25 @@ pub fn routing_statements<P: Platform>(
 
 /// The order's status derived from all of its fulfillment orders: delivered when
 /// all are, shipped when all have shipped, partially shipped when some parcel left,
-/// processing once any is at a provider. Only moves forward from paid/processing.
-pub fn derive_order_status(order_id: &str, now: i64) -> Stmt {
-    stmt!(
-        "UPDATE orders SET status = ( \
+/// processing once any is at a provider. Only moves forward from paid/processing, one
+/// step per update: the update runs three times (paid → processing → shipped → delivered
+/// is the longest path one change can open), each step one the transition table allows.
+pub fn derive_order_status(order_id: &str, now: i64) -> Vec<Stmt> {
+    let step = stmt!(
+        "UPDATE orders SET status = COALESCE(( \
             SELECT CASE \
-              WHEN SUM(status IN ('delivered')) = COUNT(*) THEN 'delivered' \
-              WHEN SUM(status IN ('shipped', 'delivered')) = COUNT(*) THEN 'shipped' \
-              WHEN SUM(status IN ('shipped', 'delivered', 'partially_shipped')) > 0 THEN 'partially_shipped' \
-              WHEN SUM(status NOT IN ('pending', 'submitting', 'failed')) > 0 THEN 'processing' \
+              WHEN orders.status = 'shipped' AND SUM(status = 'delivered') = COUNT(*) THEN 'delivered' \
+              WHEN orders.status IN ('processing', 'partially_shipped') AND SUM(status IN ('shipped', 'delivered')) = COUNT(*) THEN 'shipped' \
+              WHEN orders.status = 'processing' AND SUM(status IN ('shipped', 'delivered', 'partially_shipped')) > 0 THEN 'partially_shipped' \
+              WHEN orders.status = 'paid' AND SUM(status NOT IN ('pending', 'submitting', 'failed')) > 0 THEN 'processing' \
               ELSE orders.status END \
-            FROM fulfillment_orders WHERE order_id = orders.id AND status NOT IN ('cancelled')), updated_at = ? \
+            FROM fulfillment_orders WHERE order_id = orders.id AND status NOT IN ('cancelled')), orders.status), updated_at = ? \
          WHERE id = ? AND status IN ('paid', 'processing', 'partially_shipped', 'shipped') \
            AND EXISTS (SELECT 1 FROM fulfillment_orders WHERE order_id = orders.id AND status NOT IN ('cancelled'))",
         now,
         order_id
-    )
+    );
+    vec![step.clone(), step.clone(), step]
 }
 
 /// One of the store's fulfillment orders, or 404.

@@ -96,25 +96,25 @@ async fn accepted<P: Platform>(
     found: bool,
 ) -> Result<Outcome, AppError> {
     let now = p.now_ms();
-    p.db()
-        .batch(vec![
-            stmt!(
-                "UPDATE fulfillment_orders SET status = 'submitted', external_id = COALESCE(?, external_id), cost_actual = COALESCE(?, cost_actual), \
+    let mut batch = vec![
+        stmt!(
+            "UPDATE fulfillment_orders SET status = 'submitted', external_id = COALESCE(?, external_id), cost_actual = COALESCE(?, cost_actual), \
                     submitted_at = ?, lease_until = NULL, error = NULL, updated_at = ? WHERE id = ? AND status = 'submitting'",
-                &external_id,
-                cost,
-                now,
-                now,
-                &fo.id
-            ),
-            // A provider webhook may have outrun this record: keep its id all the same.
-            stmt!(
-                "UPDATE fulfillment_orders SET external_id = COALESCE(external_id, ?), lease_until = NULL WHERE id = ?",
-                &external_id,
-                &fo.id
-            ),
-            derive_order_status(&fo.order_id, now),
-            domain_event(
+            &external_id,
+            cost,
+            now,
+            now,
+            &fo.id
+        ),
+        // A provider webhook may have outrun this record: keep its id all the same.
+        stmt!(
+            "UPDATE fulfillment_orders SET external_id = COALESCE(external_id, ?), lease_until = NULL WHERE id = ?",
+            &external_id,
+            &fo.id
+        ),
+    ];
+    batch.extend(derive_order_status(&fo.order_id, now));
+    batch.push(domain_event(
                 &format!("fulfillment.submitted:{}", fo.id),
                 &fo.store_id,
                 &fo.order_id,
@@ -122,9 +122,8 @@ async fn accepted<P: Platform>(
                 &json!({ "fulfillment_order_id": fo.id, "provider": fo.provider, "external_id": external_id, "found_by_reference": found }),
                 now,
                 stmt!("EXISTS (SELECT 1 FROM fulfillment_orders WHERE id = ? AND status = 'submitted')", &fo.id),
-            ),
-        ])
-        .await?;
+    ));
+    p.db().batch(batch).await?;
     Ok(Outcome::Done)
 }
 

@@ -29,7 +29,8 @@ pub struct CreatedStore {
     pub admin_key: NewAdminKey,
 }
 
-/// Creates a store with a publishable key and a first superadmin key, in one batch.
+/// Creates a store with a publishable key, a first superadmin key and the seeded couriers,
+/// in one batch.
 ///
 /// # Errors
 /// 422 for invalid fields.
@@ -64,13 +65,13 @@ pub async fn create_store<P: Platform>(
     };
     let publishable_key = p.new_token("pk_", 16);
     let (key, key_stmt) = new_admin_key(p, &store.id, Role::Superadmin, "first superadmin")?;
-    p.db()
-        .batch(vec![
-            stores::insert_store(&store),
-            stores::insert_publishable_key(&publishable_key, &store.id, now),
-            key_stmt,
-        ])
-        .await?;
+    let mut batch = vec![
+        stores::insert_store(&store),
+        stores::insert_publishable_key(&publishable_key, &store.id, now),
+        key_stmt,
+    ];
+    batch.extend(crate::shipments::couriers::seed_statements(&store.id, now));
+    p.db().batch(batch).await?;
     Ok(CreatedStore {
         store: store_view(store, vec![publishable_key.clone()]),
         publishable_key,

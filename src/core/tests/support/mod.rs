@@ -21,6 +21,8 @@ pub const AUDIENCE: &str = "lading-storefront";
 pub const STRIPE_BASE: &str = "http://stripe.test";
 pub const WEBHOOK_SECRET: &str = "whsec_current_secret_for_tests";
 pub const OLD_WEBHOOK_SECRET: &str = "whsec_previous_secret_for_tests";
+pub const COURIER_SECRET: &str = "courier-secret-for-tests";
+pub const COURIER_API: &str = "http://couriers.test";
 
 #[derive(Default)]
 pub struct FakeHttp {
@@ -86,6 +88,8 @@ impl TestPlatform {
                     secret_key: "sk_test_lading".into(),
                 }),
                 stripe_webhook_secrets: vec![WEBHOOK_SECRET.into(), OLD_WEBHOOK_SECRET.into()],
+                courier_webhook_secrets: vec![COURIER_SECRET.into()],
+                courier_api_base: Some(COURIER_API.into()),
                 order_token_secret: Some("an-order-token-secret-of-32-characters!".into()),
                 admin_session_secret: Some("an-admin-session-secret-of-32-characters".into()),
                 files_public_base: Some("https://files.test".into()),

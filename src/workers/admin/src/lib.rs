@@ -3,7 +3,8 @@
 //! The admin Worker: the admin JSON API under `/admin/api/v1` (its CSV export streamed
 //! from D1, signed customer-file links served from R2) and the web UI under `/admin`.
 //! All behaviour lives in `lading_api::admin` and `lading_api::ui`; the sales operations
-//! (`lading_api::sales`) are forwarded to the sales Worker.
+//! (`lading_api::sales`) are forwarded to the sales Worker, the operations side
+//! (`lading_api::operations`) to the operations Worker.
 
 use worker::{Context, Env, Request, Response, Result, event};
 
@@ -14,6 +15,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let method = lading_api::http::Method::parse(&req.inner().method());
     if method.is_some_and(|m| lading_api::sales::serves(m, &req.path())) {
         return env.service("SALES")?.fetch_request(req).await;
+    }
+    // So do the operations side's (parcels, couriers), in the operations Worker.
+    if method.is_some_and(|m| lading_api::operations::serves(m, &req.path())) {
+        return env.service("OPERATIONS")?.fetch_request(req).await;
     }
     lading_edge::serve("admin", req, &env, async |p, r| {
         lading_api::admin::handle(p, r).await

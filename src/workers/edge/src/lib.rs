@@ -239,6 +239,17 @@ impl EdgePlatform {
                     .filter_map(var)
                     .filter(|s| !s.is_empty())
                     .collect(),
+                courier_webhook_secrets: [
+                    "COURIER_WEBHOOK_SECRET",
+                    "COURIER_WEBHOOK_SECRET_PREVIOUS",
+                ]
+                .into_iter()
+                .filter_map(var)
+                .filter(|s| !s.is_empty())
+                .collect(),
+                courier_api_base: var("COURIER_API_BASE")
+                    .map(|b| b.trim_end_matches('/').to_owned())
+                    .filter(|b| !b.is_empty()),
                 order_token_secret: var("ORDER_TOKEN_SECRET").filter(|s| s.len() >= 32),
                 admin_session_secret: var("ADMIN_SESSION_SECRET").filter(|s| s.len() >= 32),
                 files_public_base: var("FILES_PUBLIC_BASE").filter(|b| !b.is_empty()),

@@ -1,0 +1,621 @@
+//! Parcels built by operators, on real SQLite: quantities never above what a line has
+//! left, destinations from the company's book or typed in, statuses forward only with the
+//! fulfillment order and the order following, couriers' signed events applied once and
+//! forward only, polled couriers. (Concurrent builders are proven on local D1: the
+//! end-to-end suite.)
+
+mod support;
+
+use lading_api::http::{Method, Response};
+use lading_core::jobs;
+use lading_core::payments::stripe_signature;
+use lading_core::ports::Platform as _;
+use lading_core::queue::{Outcome, process};
+use serde_json::{Value, json};
+use support::*;
+
+struct Shipping {
+    store: Store,
+    order_id: String,
+    fo: String,
+    /// Order item ids: 20 anchors, 2 brackets.
+    items: [String; 2],
+    company: String,
+}
+
+/// A company's paid order of 20 anchors and 2 brackets, shipped from the warehouse, its
+/// fulfillment order handed to the operators.
+fn setup(p: &TestPlatform) -> Shipping {
+    let store = create_store(p, "SH");
+    let r = admin(
+        p,
+        &store,
+        Method::Post,
+        "/admin/api/v1/products",
+        Some(
+            json!({ "title": "Anchors", "slug": "anchors", "status": "active", "variants": [
+            { "sku": "ANC-1", "kind": "physical", "price_amount": 500 },
+            { "sku": "BRK-1", "kind": "physical", "price_amount": 900 } ] }),
+        ),
+    );
+    let variants: Vec<String> = ok(r, 201)["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    let company = id(&ok(
+        admin(
+            p,
+            &store,
+            Method::Post,
+            "/admin/api/v1/companies",
+            Some(json!({ "name": "Harbour Works", "currency": "usd", "payment_terms": "prepaid" })),
+        ),
+        201,
+    ));
+    let t = shop(p, &store, Method::Post, "/v1/carts", None, None).body_json()["cart_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (v, q) in [(&variants[0], 20), (&variants[1], 2)] {
+        let r = shop(
+            p,
+            &store,
+            Method::Post,
+            "/v1/carts/current/items",
+            Some(&t),
+            Some(json!({ "variant_id": v, "quantity": q })),
+        );
+        assert_eq!(r.status, 200, "{}", text(&r));
+    }
+    p.serve(
+        "http://stripe.test/v1/checkout/sessions",
+        200,
+        &json!({ "id": "cs_sh", "url": "https://checkout.test/cs_sh" }),
+    );
+    let r = shop(
+        p,
+        &store,
+        Method::Post,
+        "/v1/checkout/sessions",
+        Some(&t),
+        Some(json!({ "email": "buyer@harbour.test" })),
+    );
+    let o = ok(r, 201)["order"].clone();
+    let order_id = id(&o);
+    // The company's order (placed by support in the sales flow; here the row says so).
+    p.exec(&format!(
+        "UPDATE orders SET company_id = '{company}' WHERE id = '{order_id}'"
+    ));
+    complete_checkout(p, &store, &o, "buyer@harbour.test", "sh", "usd", None);
+    let fo = p.text(&format!(
+        "SELECT id FROM fulfillment_orders WHERE order_id = '{order_id}'"
+    ));
+    assert_eq!(
+        p.text(&format!(
+            "SELECT provider FROM fulfillment_orders WHERE id = '{fo}'"
+        )),
+        "warehouse",
+        "a company's order ships from the warehouse by default"
+    );
+    let outcome = run(process(
+        p,
+        &json!({ "kind": "fulfil", "fulfillment_order_id": fo, "provider": "warehouse", "store_id": store.id }),
+    ));
+    assert_eq!(outcome, Outcome::Done);
+    let item = |sku: &str| {
+        p.text(&format!(
+            "SELECT id FROM order_items WHERE order_id = '{order_id}' AND sku = '{sku}'"
+        ))
+    };
+    Shipping {
+        items: [item("ANC-1"), item("BRK-1")],
+        store,
+        order_id,
+        fo,
+        company,
+    }
+}
+
+fn build(p: &TestPlatform, s: &Shipping, body: Value) -> Response {
+    admin(
+        p,
+        &s.store,
+        Method::Post,
+        &format!("/admin/api/v1/fulfillment-orders/{}/shipments", s.fo),
+        Some(body),
+    )
+}
+
+fn set_status(p: &TestPlatform, s: &Shipping, shipment: &str, status: &str) -> Response {
+    admin(
+        p,
+        &s.store,
+        Method::Post,
+        &format!("/admin/api/v1/shipments/{shipment}/status"),
+        Some(json!({ "status": status })),
+    )
+}
+
+fn status_of(p: &TestPlatform, table: &str, id: &str) -> String {
+    p.text(&format!("SELECT status FROM {table} WHERE id = '{id}'"))
+}
+
+fn remaining(p: &TestPlatform, item: &str) -> i64 {
+    p.count(&format!(
+        "SELECT remaining_quantity FROM fulfillment_order_lines WHERE order_item_id = '{item}'"
+    ))
+}
+
+fn courier_event(p: &TestPlatform, courier: &str, event: &Value, secret: &str) -> Response {
+    let body = serde_json::to_vec(event).unwrap();
+    let t = p.now_ms() / 1000;
+    let mut r = req(Method::Post, &format!("/webhooks/couriers/{courier}")).header(
+        "lading-courier-signature",
+        &format!("t={t},v1={}", stripe_signature::sign(secret, t, &body)),
+    );
+    r.body = body;
+    call(p, "webhooks", r)
+}
+
+fn problem_type(r: Response) -> String {
+    r.body_json()["type"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn parcels_never_take_more_than_a_line_has_left_and_give_it_back_when_cancelled() {
+    let p = TestPlatform::new();
+    let s = setup(&p);
+    let typed = json!({ "name": "Dock 4", "line1": "1 Pier Rd", "city": "Halifax", "region": "NS", "postal_code": "B3H 1A1", "country": "ca" });
+    let mut built = Vec::new();
+    for n in 0..7 {
+        let r = build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[0], "quantity": 3 }], "address": typed }),
+        );
+        if n < 6 {
+            built.push(id(&ok(r, 201)));
+        } else {
+            assert_eq!(r.status, 409, "{}", text(&r));
+            assert_eq!(problem_type(r), "quantity_exceeds_remaining");
+        }
+    }
+    assert_eq!(remaining(&p, &s.items[0]), 2);
+    // Cancelling a draft gives its units back; a parcel that left cannot be cancelled.
+    let c = ok(set_status(&p, &s, &built[0], "cancelled"), 200);
+    assert_eq!(c["status"], "cancelled");
+    assert!(c["cancelled_at"].is_string());
+    assert_eq!(remaining(&p, &s.items[0]), 5);
+    let again = set_status(&p, &s, &built[0], "ready");
+    assert_eq!(again.status, 409, "{}", text(&again));
+    // Bad input changes nothing.
+    let before = p.row_counts();
+    for (body, status, field) in [
+        (
+            json!({ "lines": [{ "order_item_id": s.items[0], "quantity": 0 }] }),
+            422,
+            "lines[0].quantity",
+        ),
+        (
+            json!({ "lines": [{ "order_item_id": "oi_nope", "quantity": 1 }] }),
+            422,
+            "lines[0].order_item_id",
+        ),
+        (
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 1 }, { "order_item_id": s.items[1], "quantity": 1 }] }),
+            422,
+            "lines[1].order_item_id",
+        ),
+        (
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 1 }], "courier": "pigeon" }),
+            422,
+            "courier",
+        ),
+        (
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 1 }], "tracking_number": "1Z" }),
+            422,
+            "courier",
+        ),
+        (
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 1 }], "address_id": "adr_elsewhere" }),
+            422,
+            "address_id",
+        ),
+        (
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 3 }] }),
+            409,
+            "",
+        ),
+    ] {
+        let r = build(&p, &s, body.clone());
+        assert_eq!(r.status, status, "{body}: {}", text(&r));
+        if !field.is_empty() {
+            assert_eq!(r.body_json()["errors"][0]["field"], field, "{}", text(&r));
+        }
+    }
+    assert_eq!(p.row_counts(), before, "refusals wrote nothing");
+}
+
+#[test]
+fn three_parcels_to_two_addresses_move_the_order_through_partially_shipped_to_delivered() {
+    let p = TestPlatform::new();
+    let s = setup(&p);
+    // The company's book has the yard; the dock is typed in and saved on request.
+    let yard = id(&ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Post,
+            &format!("/admin/api/v1/companies/{}/addresses", s.company),
+            Some(
+                json!({ "label": "Yard", "name": "Receiving", "line1": "9 Yard Way", "city": "Portland", "region": "ME", "postal_code": "04101", "country": "US" }),
+            ),
+        ),
+        201,
+    ));
+    let a = ok(
+        build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[0], "quantity": 10 }], "address_id": yard, "courier": "usps", "tracking_number": "9400 1000" }),
+        ),
+        201,
+    );
+    assert_eq!(a["destination"]["city"], "Portland");
+    assert_eq!(
+        a["tracking_url"],
+        "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400%201000"
+    );
+    assert_eq!(a["carrier"], "USPS");
+    let dock = json!({ "name": "Dock 4", "line1": "1 Pier Rd", "city": "Halifax", "region": "NS", "country": "CA" });
+    let b = ok(
+        build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[0], "quantity": 10 }], "address": dock, "save_address": true, "courier": "dhl", "tracking_number": "DHL-1" }),
+        ),
+        201,
+    );
+    let saved = b["address_id"]
+        .as_str()
+        .expect("saved to the book")
+        .to_owned();
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM addresses WHERE company_id = '{}' AND id = '{saved}'",
+            s.company
+        )),
+        1
+    );
+    // The same place typed again is the book's own copy, not a second entry.
+    let c = ok(
+        build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 2 }], "address": dock, "save_address": true }),
+        ),
+        201,
+    );
+    assert_eq!(c["address_id"], saved.as_str());
+    let (a, b, c) = (id(&a), id(&b), id(&c));
+    assert_eq!(status_of(&p, "fulfillment_orders", &s.fo), "submitted");
+
+    // Forward only, and a parcel leaves with its courier and tracking number.
+    let r = set_status(&p, &s, &a, "delivered");
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(problem_type(r), "shipment_transition_refused");
+    let r = set_status(&p, &s, &c, "in_transit");
+    assert_eq!(r.status, 422, "{}", text(&r));
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Patch,
+        &format!("/admin/api/v1/shipments/{c}"),
+        Some(json!({ "courier": "canada_post", "tracking_number": "CP77" })),
+    );
+    assert_eq!(ok(r, 200)["tracking_number"], "CP77");
+
+    assert_eq!(ok(set_status(&p, &s, &a, "ready"), 200)["status"], "ready");
+    assert_eq!(
+        ok(set_status(&p, &s, &a, "in_transit"), 200)["status"],
+        "in_transit"
+    );
+    assert_eq!(
+        status_of(&p, "fulfillment_orders", &s.fo),
+        "partially_shipped"
+    );
+    assert_eq!(status_of(&p, "orders", &s.order_id), "partially_shipped");
+    let shipped_emails = |p: &TestPlatform| {
+        p.queued_of("email")
+            .iter()
+            .filter(|m| m.to_string().contains("_shipped"))
+            .count()
+    };
+    assert_eq!(shipped_emails(&p), 1, "the shipped email, once");
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Patch,
+        &format!("/admin/api/v1/shipments/{a}"),
+        Some(json!({ "tracking_number": "9400 2000" })),
+    );
+    assert_eq!(
+        r.status,
+        409,
+        "a parcel that left is not edited: {}",
+        text(&r)
+    );
+
+    set_status(&p, &s, &b, "in_transit");
+    set_status(&p, &s, &c, "in_transit");
+    assert_eq!(status_of(&p, "fulfillment_orders", &s.fo), "shipped");
+    assert_eq!(status_of(&p, "orders", &s.order_id), "shipped");
+    for shp in [&a, &b] {
+        ok(set_status(&p, &s, shp, "delivered"), 200);
+    }
+    assert_eq!(status_of(&p, "fulfillment_orders", &s.fo), "shipped");
+    ok(set_status(&p, &s, &c, "delivered"), 200);
+    assert_eq!(status_of(&p, "fulfillment_orders", &s.fo), "delivered");
+    assert_eq!(status_of(&p, "orders", &s.order_id), "delivered");
+    assert_eq!(shipped_emails(&p), 1, "still one shipped email");
+    let fo = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!("/admin/api/v1/fulfillment-orders/{}", s.fo),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(fo["shipments"].as_array().unwrap().len(), 3);
+    assert_eq!(fo["shipments"][2]["lines"][0]["sku"], "BRK-1");
+    for kind in [
+        "shipment.drafted",
+        "shipment.ready",
+        "shipment.in_transit",
+        "shipment.delivered",
+    ] {
+        assert_eq!(
+            p.count(&format!(
+                "SELECT COUNT(*) FROM domain_events WHERE aggregate_type = 'shipment' AND aggregate_id = '{a}' AND type = '{kind}'"
+            )),
+            1,
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn courier_events_are_authenticated_applied_once_and_never_move_a_parcel_back() {
+    let p = TestPlatform::new();
+    let s = setup(&p);
+    let shp = id(&ok(
+        build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[0], "quantity": 20 }, { "order_item_id": s.items[1], "quantity": 2 }],
+                    "address": { "name": "Dock", "line1": "1 Pier Rd", "city": "Halifax", "country": "CA" },
+                    "courier": "dhl", "tracking_number": "JD0001" }),
+        ),
+        201,
+    ));
+    ok(set_status(&p, &s, &shp, "ready"), 200);
+    let event = |id: &str, status: &str, at: &str| json!({ "id": id, "tracking_number": "JD0001", "status": status, "occurred_at": at, "location": "Leipzig" });
+    // Forged, unsigned, stale: 401 and nothing written.
+    let before = p.row_counts();
+    let forged = courier_event(
+        &p,
+        "dhl",
+        &event("e1", "delivered", "2026-09-21T10:00:00Z"),
+        "not-the-secret",
+    );
+    assert_eq!(forged.status, 401, "{}", text(&forged));
+    assert_eq!(problem_type(forged), "invalid_signature");
+    let mut unsigned = req(Method::Post, "/webhooks/couriers/dhl");
+    unsigned.body = serde_json::to_vec(&event("e1", "delivered", "2026-09-21T10:00:00Z")).unwrap();
+    assert_eq!(call(&p, "webhooks", unsigned).status, 401);
+    let body = serde_json::to_vec(&event("e1", "delivered", "2026-09-21T10:00:00Z")).unwrap();
+    let old = p.now_ms() / 1000 - 301;
+    let mut stale = req(Method::Post, "/webhooks/couriers/dhl").header(
+        "lading-courier-signature",
+        &format!(
+            "t={old},v1={}",
+            stripe_signature::sign(COURIER_SECRET, old, &body)
+        ),
+    );
+    stale.body = body;
+    assert_eq!(call(&p, "webhooks", stale).status, 401);
+    assert_eq!(p.row_counts(), before, "rejections write nothing");
+    // Another courier's number, and a body that is not an event.
+    let r = courier_event(
+        &p,
+        "usps",
+        &event("e1", "delivered", "2026-09-21T10:00:00Z"),
+        COURIER_SECRET,
+    );
+    assert_eq!(r.status, 404, "{}", text(&r));
+    let r = courier_event(
+        &p,
+        "dhl",
+        &json!({ "id": "e9", "status": "lost" }),
+        COURIER_SECRET,
+    );
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert_eq!(p.row_counts(), before);
+
+    // In transit, then delivered; then the in-transit event again, and an older one late.
+    let r = courier_event(
+        &p,
+        "dhl",
+        &event("e1", "in_transit", "2026-09-21T10:00:00Z"),
+        COURIER_SECRET,
+    );
+    assert_eq!(ok(r, 200)["duplicate"], false);
+    assert_eq!(status_of(&p, "shipments", &shp), "in_transit");
+    assert_eq!(status_of(&p, "fulfillment_orders", &s.fo), "shipped");
+    ok(
+        courier_event(
+            &p,
+            "dhl",
+            &event("e2", "out_for_delivery", "2026-09-22T08:00:00Z"),
+            COURIER_SECRET,
+        ),
+        200,
+    );
+    ok(
+        courier_event(
+            &p,
+            "dhl",
+            &event("e3", "delivered", "2026-09-22T15:00:00Z"),
+            COURIER_SECRET,
+        ),
+        200,
+    );
+    assert_eq!(status_of(&p, "shipments", &shp), "delivered");
+    assert_eq!(status_of(&p, "orders", &s.order_id), "delivered");
+    let dup = courier_event(
+        &p,
+        "dhl",
+        &event("e1", "in_transit", "2026-09-21T10:00:00Z"),
+        COURIER_SECRET,
+    );
+    assert_eq!(ok(dup, 200)["duplicate"], true);
+    ok(
+        courier_event(
+            &p,
+            "dhl",
+            &event("e0", "in_transit", "2026-09-20T10:00:00Z"),
+            COURIER_SECRET,
+        ),
+        200,
+    );
+    let v = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!("/admin/api/v1/shipments/{shp}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(v["status"], "delivered");
+    assert_eq!(v["tracking_status"], "delivered");
+    assert_eq!(v["tracking_event_at"], "2026-09-22T15:00:00Z");
+    // The same id with other content is refused.
+    let r = courier_event(
+        &p,
+        "dhl",
+        &event("e3", "exception", "2026-09-22T15:00:00Z"),
+        COURIER_SECRET,
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM domain_events WHERE aggregate_id = '{shp}' AND type LIKE 'courier.%'"
+        )),
+        4
+    );
+}
+
+#[test]
+fn polled_couriers_are_asked_by_the_scheduler() {
+    let p = TestPlatform::new();
+    let s = setup(&p);
+    let shp = id(&ok(
+        build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 2 }],
+                    "address": { "name": "Dock", "line1": "1 Pier Rd", "city": "Halifax", "country": "CA" },
+                    "courier": "chitchats", "tracking_number": "CC 42" }),
+        ),
+        201,
+    ));
+    p.serve(
+        &format!("{COURIER_API}/chitchats/tracking/CC%2042"),
+        200,
+        &json!({ "events": [
+            { "id": "cc1", "tracking_number": "CC 42", "status": "in_transit", "occurred_at": "2026-09-21T10:00:00Z" },
+            { "id": "cc2", "tracking_number": "CC 42", "status": "delivered", "occurred_at": "2026-09-22T10:00:00Z", "location": "Halifax" } ] }),
+    );
+    let reports = run(jobs::run_cron(&p, jobs::FIVE_MINUTES));
+    let polled = reports.iter().find(|r| r.job == "poll_couriers").unwrap();
+    assert_eq!((polled.changed, polled.error.as_deref()), (2, None));
+    assert_eq!(status_of(&p, "shipments", &shp), "delivered");
+    // Asked again: the same events, applied once.
+    let reports = run(jobs::run_cron(&p, jobs::FIVE_MINUTES));
+    assert_eq!(
+        reports
+            .iter()
+            .find(|r| r.job == "poll_couriers")
+            .unwrap()
+            .changed,
+        0
+    );
+    // A delivered parcel is not asked about any more.
+    let asked = p.sent_to(&format!("{COURIER_API}/")).len();
+    run(jobs::run_cron(&p, jobs::FIVE_MINUTES));
+    assert_eq!(p.sent_to(&format!("{COURIER_API}/")).len(), asked);
+}
+
+#[test]
+fn couriers_are_seeded_per_store_and_edited_by_admins() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "CO");
+    let list = ok(
+        admin(&p, &s, Method::Get, "/admin/api/v1/couriers", None),
+        200,
+    );
+    let codes: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["canada_post", "chitchats", "dhl", "usps"]);
+    assert_eq!(list["data"][1]["tracking_adapter"], "poll");
+    assert_eq!(list["data"][2]["webhook_path"], "/webhooks/couriers/dhl");
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        "/admin/api/v1/couriers",
+        Some(
+            json!({ "code": "purolator", "name": "Purolator", "tracking_url_template": "https://www.purolator.com/track/{number}", "tracking_adapter": "none" }),
+        ),
+    );
+    assert_eq!(ok(r, 201)["code"], "purolator");
+    let r = admin(
+        &p,
+        &s,
+        Method::Post,
+        "/admin/api/v1/couriers",
+        Some(
+            json!({ "code": "purolator", "name": "P", "tracking_url_template": "https://p.example/{number}", "tracking_adapter": "none" }),
+        ),
+    );
+    assert_eq!(problem_type(r), "courier_exists");
+    let r = admin(
+        &p,
+        &s,
+        Method::Patch,
+        "/admin/api/v1/couriers/purolator",
+        Some(json!({ "tracking_url_template": "https://www.purolator.com/track" })),
+    );
+    assert_eq!(r.status, 422, "{}", text(&r));
+    let r = admin(
+        &p,
+        &s,
+        Method::Patch,
+        "/admin/api/v1/couriers/dhl",
+        Some(json!({ "active": false })),
+    );
+    assert_eq!(ok(r, 200)["active"], false);
+}
