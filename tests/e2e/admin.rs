@@ -90,11 +90,12 @@ async fn every_admin_route_answers_each_role_with_its_result_or_403(c: &Ctx<'_>)
             }
         }
     }
-    // The admin Worker's routes and the sales operations it forwards.
+    // The admin Worker's routes and the sales and operations routes it forwards.
     let routes = lading_api::admin::ROUTES
         .iter()
         .map(|r| r.pattern)
         .chain(lading_api::sales::ROUTES.iter().map(|r| r.pattern))
+        .chain(lading_api::operations::ROUTES.iter().map(|r| r.pattern))
         .filter(|p| p.starts_with("/admin/"))
         .count();
     assert_eq!(checked, routes * 3, "every route, every role");

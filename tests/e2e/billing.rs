@@ -493,6 +493,17 @@ async fn net_terms_company(c: &Ctx<'_>, s: &Store, name: &str) -> (String, Vec<S
     let (_, v) = c
         .product(s, &format!("{}-rack", name.to_lowercase()), 30_000)
         .await;
+    (net_terms_company_buying(c, s, name, &v[0]).await, v)
+}
+
+/// A company on net 30 (with a billing contact and a default shipping and billing address)
+/// and a global price book that sells it `variant` at 250.00.
+pub(crate) async fn net_terms_company_buying(
+    c: &Ctx<'_>,
+    s: &Store,
+    name: &str,
+    variant: &str,
+) -> String {
     let company = company(c, s, name).await;
     let r = c
         .admin(s, "POST", &format!("/admin/api/v1/companies/{company}/addresses"))
@@ -514,11 +525,11 @@ async fn net_terms_company(c: &Ctx<'_>, s: &Store, name: &str) -> (String, Vec<S
             "POST",
             &format!("/admin/api/v1/price-books/{book}/entries"),
         )
-        .json(&json!({ "variant_id": v[0], "unit_amount": 25_000 }))
+        .json(&json!({ "variant_id": variant, "unit_amount": 25_000 }))
         .send()
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    (company, v)
+    company
 }
 
 async fn eight_net_terms_orders_invoiced_twice_each_at_once_make_eight_invoices_numbered_one_to_eight(

@@ -1,4 +1,4 @@
-//! End-to-end tests: the six Workers under `wrangler dev` with real local D1, the
+//! End-to-end tests: the seven Workers under `wrangler dev` with real local D1, the
 //! provider simulator, driven over HTTP on loopback. One stack serves every test but the
 //! crash test (which kills its runtime, on a stack of its own); each test creates its own
 //! store (tenant), so tests do not see each other's data.
@@ -12,6 +12,7 @@ mod b2b;
 mod billing;
 mod crash;
 mod fulfillment;
+mod operations;
 mod payments;
 mod support;
 mod tests;
@@ -35,6 +36,7 @@ fn main() {
         .chain(admin::ALL)
         .chain(b2b::ALL)
         .chain(billing::ALL)
+        .chain(operations::ALL)
         .filter(wanted)
         .collect();
     // The crash test kills and restarts the runtime, and times the recovery: it gets a
@@ -53,7 +55,7 @@ fn main() {
         if tests.is_empty() {
             continue;
         }
-        eprintln!("starting a local stack (simulator + 6 Workers under wrangler dev)...");
+        eprintln!("starting a local stack (simulator + 7 Workers under wrangler dev)...");
         let started = Instant::now();
         let stack = lading_e2e::Stack::start(lading_e2e::Options::ephemeral(name));
         eprintln!(

@@ -666,12 +666,13 @@ async fn every_admin_route_refuses_a_missing_or_wrong_key(c: &Ctx<'_>) {
             }
         }
     }
-    // Every admin route of the route tables (the sales operations forwarded too), three
+    // Every admin route of the route tables (the sales and operations routes forwarded too), three
     // ways each.
     let routes = lading_api::admin::ROUTES
         .iter()
         .map(|r| r.pattern)
         .chain(lading_api::sales::ROUTES.iter().map(|r| r.pattern))
+        .chain(lading_api::operations::ROUTES.iter().map(|r| r.pattern))
         .filter(|p| p.starts_with("/admin/"))
         .count();
     assert!(routes > 40, "{routes} admin routes");

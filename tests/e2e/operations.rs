@@ -1,0 +1,366 @@
+//! Operations on the local stack: ten concurrent parcels of three units from a line of
+//! twenty make exactly six on local D1; a company's order shipped in three parcels to two
+//! addresses follows the simulated couriers — signed webhooks (a forged one refused, a
+//! duplicate and a late one changing nothing) and a polled courier — through partially
+//! shipped and shipped to delivered.
+
+use crate::billing::net_terms_company_buying;
+use crate::support::*;
+use crate::tests::{Test, tests};
+use futures::FutureExt;
+use futures::future::join_all;
+use lading_e2e::client::Reply;
+use serde_json::{Value, json};
+
+tests!(
+    ten_concurrent_parcels_of_three_from_twenty_units_make_exactly_six,
+    three_parcels_to_two_addresses_follow_the_simulated_couriers_to_delivered,
+);
+
+/// A company's invoiced order of `quantity` warehouse-shipped units, handed to the
+/// operators: (order id, fulfillment order id, order item id).
+async fn warehouse_order(
+    c: &Ctx<'_>,
+    s: &Store,
+    name: &str,
+    quantity: i64,
+) -> (String, String, String) {
+    let slug = format!("{}-crate", name.to_lowercase());
+    let (_, v) = c
+        .create_product(
+            s,
+            json!({ "title": format!("Crate {name}"), "slug": slug, "status": "active",
+                    "variants": [{ "sku": format!("{slug}-1"), "kind": "physical", "price_amount": 30_000 }] }),
+        )
+        .await;
+    let company = net_terms_company_buying(c, s, name, &v[0]).await;
+    let r = c
+        .admin(s, "POST", "/admin/api/v1/orders")
+        .json(&json!({ "company_id": company, "lines": [{ "variant_id": v[0], "quantity": quantity }] }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let order = r.body["id"].as_str().unwrap().to_owned();
+    let item = r.body["lines"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let r = c
+        .admin(s, "POST", &format!("/admin/api/v1/orders/{order}/invoice"))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let submitted = eventually(async || {
+        c.count(
+            "SELECT COUNT(*) FROM fulfillment_orders WHERE order_id = ?1 AND provider = 'warehouse' AND status = 'submitted'",
+            &order,
+        ) == 1
+    })
+    .await;
+    assert!(submitted, "handed to the warehouse: {}", c.order(&order));
+    let d1 = c.stack.d1();
+    let fo: String = d1
+        .query_row(
+            "SELECT id FROM fulfillment_orders WHERE order_id = ?1",
+            [&order],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let item = if item.is_empty() {
+        d1.query_row(
+            "SELECT id FROM order_items WHERE order_id = ?1",
+            [&order],
+            |r| r.get(0),
+        )
+        .unwrap()
+    } else {
+        item
+    };
+    (order, fo, item)
+}
+
+async fn build(c: &Ctx<'_>, s: &Store, fo: &str, body: Value) -> Reply {
+    c.admin(
+        s,
+        "POST",
+        &format!("/admin/api/v1/fulfillment-orders/{fo}/shipments"),
+    )
+    .json(&body)
+    .send()
+    .await
+}
+
+async fn ten_concurrent_parcels_of_three_from_twenty_units_make_exactly_six(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let (_, fo, item) = warehouse_order(c, &s, "Tenfold", 20).await;
+    let body = json!({ "lines": [{ "order_item_id": item, "quantity": 3 }] });
+    let answers = join_all((0..10).map(|_| build(c, &s, &fo, body.clone()))).await;
+    let made = answers.iter().filter(|r| r.status == 201).count();
+    assert_eq!(
+        made,
+        6,
+        "{:?}",
+        answers
+            .iter()
+            .map(|r| (r.status, &r.text))
+            .collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 201) {
+        assert_problem(r, 409, "quantity_exceeds_remaining");
+    }
+    assert_eq!(
+        c.count(
+            "SELECT SUM(sl.quantity) FROM shipment_lines sl JOIN shipments s ON s.id = sl.shipment_id WHERE s.fulfillment_order_id = ?1",
+            &fo
+        ),
+        18
+    );
+    assert_eq!(
+        c.count(
+            "SELECT remaining_quantity FROM fulfillment_order_lines WHERE fulfillment_order_id = ?1",
+            &fo
+        ),
+        2
+    );
+}
+
+/// The parcel's status on local D1, once it is `status` (or what it is after 20 s).
+async fn parcel_becomes(c: &Ctx<'_>, s: &Store, id: &str, status: &str) -> Value {
+    let mut last = Value::Null;
+    eventually(async || {
+        last = c
+            .admin(s, "GET", &format!("/admin/api/v1/shipments/{id}"))
+            .send()
+            .await
+            .body;
+        last["status"] == status
+    })
+    .await;
+    last
+}
+
+/// What the simulated courier does next with a parcel (and its webhook, if it sends one).
+async fn advance(c: &Ctx<'_>, courier: &str, number: &str, body: Value) -> Value {
+    let r = c
+        .client
+        .post(&c.sim(&format!(
+            "/__control/couriers/{courier}/parcels/{number}/advance"
+        )))
+        .json(&body)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["event"].clone()
+}
+
+async fn courier_deliveries(c: &Ctx<'_>) -> Vec<Value> {
+    let r = c
+        .client
+        .get(&c.sim("/__control/couriers/deliveries"))
+        .send()
+        .await;
+    r.body["data"].as_array().cloned().unwrap_or_default()
+}
+
+async fn three_parcels_to_two_addresses_follow_the_simulated_couriers_to_delivered(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let (order, fo, item) = warehouse_order(c, &s, "Parcelry", 20).await;
+    let dock = json!({ "name": "Dock 4", "line1": "1 Pier Rd", "city": "Halifax", "region": "NS", "country": "CA" });
+    // Two parcels to the company's default address, one to a dock typed in and saved.
+    let mut parcels = Vec::new();
+    for (qty, courier, number, to) in [
+        (8, "usps", "9400E2E0001", None),
+        (8, "dhl", "JDE2E0002", None),
+        (4, "chitchats", "CCE2E0003", Some(&dock)),
+    ] {
+        let mut body = json!({ "lines": [{ "order_item_id": item, "quantity": qty }], "courier": courier, "tracking_number": number });
+        if let Some(a) = to {
+            body["address"] = a.clone();
+            body["save_address"] = json!(true);
+        }
+        let r = build(c, &s, &fo, body).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        parcels.push((r.body["id"].as_str().unwrap().to_owned(), courier, number));
+    }
+    let cities: Vec<String> = c
+        .admin(
+            &s,
+            "GET",
+            &format!("/admin/api/v1/fulfillment-orders/{fo}/shipments"),
+        )
+        .send()
+        .await
+        .body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["destination"]["city"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(cities, ["Austin", "Austin", "Halifax"]);
+
+    // A forged webhook is refused and moves nothing.
+    c.client
+        .post(&c.sim("/__control/couriers/delivery"))
+        .json(&json!({ "fail_next": 1 }))
+        .send()
+        .await;
+    advance(
+        c,
+        "usps",
+        "9400E2E0001",
+        json!({ "status": "in_transit", "location": "Chicago" }),
+    )
+    .await;
+    let refused = eventually(async || {
+        courier_deliveries(c)
+            .await
+            .iter()
+            .any(|d| d["forged"] == true && d["status"] == 401)
+    })
+    .await;
+    assert!(refused, "{:?}", courier_deliveries(c).await);
+    let untouched = c
+        .admin(
+            &s,
+            "GET",
+            &format!("/admin/api/v1/shipments/{}", parcels[0].0),
+        )
+        .send()
+        .await;
+    assert_eq!(untouched.body["status"], "draft", "{}", untouched.text);
+
+    // The same news, signed: the first parcel leaves (sent twice: applied once).
+    c.client
+        .post(&c.sim("/__control/couriers/delivery"))
+        .json(&json!({ "duplicate": 1 }))
+        .send()
+        .await;
+    let first = advance(
+        c,
+        "usps",
+        "9400E2E0001",
+        json!({ "status": "in_transit", "location": "Chicago" }),
+    )
+    .await;
+    assert_eq!(
+        parcel_becomes(c, &s, &parcels[0].0, "in_transit").await["status"],
+        "in_transit"
+    );
+    c.client
+        .post(&c.sim("/__control/couriers/delivery"))
+        .json(&json!({}))
+        .send()
+        .await;
+    let partial = eventually(async || {
+        c.count(
+            "SELECT COUNT(*) FROM fulfillment_orders WHERE id = ?1 AND status = 'partially_shipped'",
+            &fo,
+        ) == 1
+    })
+    .await;
+    assert!(partial, "{}", c.order(&order));
+    assert_eq!(c.order(&order)["status"], "partially_shipped");
+
+    // The others leave: DHL by webhook, Chit Chats found by the scheduler's poll.
+    advance(c, "dhl", "JDE2E0002", json!({ "status": "in_transit" })).await;
+    assert_eq!(
+        parcel_becomes(c, &s, &parcels[1].0, "in_transit").await["status"],
+        "in_transit"
+    );
+    let polled = advance(
+        c,
+        "chitchats",
+        "CCE2E0003",
+        json!({ "status": "in_transit" }),
+    )
+    .await;
+    assert_eq!(polled["tracking_number"], "CCE2E0003");
+    c.cron("*/5 * * * *").await;
+    assert_eq!(
+        parcel_becomes(c, &s, &parcels[2].0, "in_transit").await["status"],
+        "in_transit"
+    );
+    assert_eq!(c.order(&order)["status"], "shipped");
+
+    // Delivered, each; then the first parcel's old in-transit news arrives again, late.
+    advance(
+        c,
+        "usps",
+        "9400E2E0001",
+        json!({ "status": "out_for_delivery" }),
+    )
+    .await;
+    advance(
+        c,
+        "usps",
+        "9400E2E0001",
+        json!({ "status": "delivered", "location": "Austin" }),
+    )
+    .await;
+    advance(c, "dhl", "JDE2E0002", json!({ "status": "delivered" })).await;
+    for (id, _, _) in &parcels[..2] {
+        assert_eq!(
+            parcel_becomes(c, &s, id, "delivered").await["status"],
+            "delivered"
+        );
+    }
+    let r = c
+        .client
+        .post(&c.sim(&format!(
+            "/__control/couriers/usps/events/{}/deliver",
+            first["id"].as_str().unwrap()
+        )))
+        .json(&json!({ "times": 2 }))
+        .send()
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    advance(
+        c,
+        "chitchats",
+        "CCE2E0003",
+        json!({ "status": "delivered" }),
+    )
+    .await;
+    c.cron("*/5 * * * *").await;
+    assert_eq!(
+        parcel_becomes(c, &s, &parcels[2].0, "delivered").await["status"],
+        "delivered"
+    );
+    let late = eventually(async || {
+        courier_deliveries(c)
+            .await
+            .iter()
+            .filter(|d| d["event"] == first["id"] && d["status"] == 200)
+            .count()
+            >= 4
+    })
+    .await;
+    assert!(late, "{:?}", courier_deliveries(c).await);
+    let p0 = parcel_becomes(c, &s, &parcels[0].0, "delivered").await;
+    assert_eq!(
+        (p0["status"].as_str(), p0["tracking_status"].as_str()),
+        (Some("delivered"), Some("delivered"))
+    );
+    assert_eq!(p0["tracking_location"], "Austin");
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM fulfillment_orders WHERE id = ?1 AND status = 'delivered'",
+            &fo
+        ),
+        1
+    );
+    assert_eq!(c.order(&order)["status"], "delivered");
+    // Each courier event once on the parcel's timeline, whatever was sent twice.
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM domain_events WHERE aggregate_id = ?1 AND type LIKE 'courier.%'",
+            &parcels[0].0
+        ),
+        3
+    );
+}
