@@ -1,6 +1,6 @@
 //! The admin API's operations side under `/admin/api/v1` (seed 001 §2.4, §4, §5): parcels
-//! built by operators for fulfillment orders run in house, and the couriers that carry
-//! them.
+//! built by operators for fulfillment orders run in house, the couriers that carry them,
+//! automation after delivery, outbound webhooks, and operator tasks.
 //!
 //! They run in a Worker of their own (`operations`): the admin Worker forwards the
 //! requests this table matches ([`serves`]) through a service binding, so each Worker
@@ -15,7 +15,16 @@ use crate::http::{
 };
 use crate::{Health, finish, healthz};
 use lading_core::admin::audit::Audited;
+use lading_core::automation::{
+    scenarios::{self, ScenarioInput, ScenarioUpdate, ScenarioView},
+    steps::{self, FallbackInput, StepInput, StepUpdate, StepView},
+};
 use lading_core::domain::Role;
+use lading_core::operator_tasks::{self, TaskView};
+use lading_core::outbound::{
+    deliveries::{self, DeliveryView},
+    endpoints::{self, EndpointInput, EndpointUpdate, EndpointView},
+};
 use lading_core::ports::Platform;
 use lading_core::shipments::{
     self, ShipmentView,
@@ -70,6 +79,87 @@ crate::route_table! {
         access: Access::Admin(Role::Support),
         audit: change("shipment.status", "shipment", "shipment_id"),
         summary: "Move a parcel forward: ready, in_transit (needs its courier and tracking number), delivered, or cancelled before it leaves (its units go back to the lines); 409 shipment_transition_refused",
+    },
+    ListAutomationScenarios = Get "/admin/api/v1/automation-scenarios" => list_scenarios(NoBody) -> Answer<List<ScenarioView>> {
+        access: Access::Admin(Role::Support),
+        summary: "The store's automation scenarios: endpoint, retry policy (max attempts, delay, timeout), secret masked",
+    },
+    CreateAutomationScenario = Post "/admin/api/v1/automation-scenarios" => create_scenario(Json<ScenarioInput>) -> Answer<ScenarioView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("automation_scenario.create", false),
+        summary: "Add a scenario (first_time_install, replacement, return, …): the endpoint its steps call and its retry policy; the answer shows its whsec_ signing secret once",
+        statuses: &[201],
+    },
+    UpdateAutomationScenario = Patch "/admin/api/v1/automation-scenarios/{code}" => update_scenario(Json<ScenarioUpdate>) -> Answer<ScenarioView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("automation_scenario.update", "automation_scenario", "code"),
+        summary: "Change a scenario's name, endpoint, retry policy, or deactivate it",
+    },
+    ListAutomationSteps = Get "/admin/api/v1/shipments/{shipment_id}/automation-steps" => list_steps(NoBody) -> Answer<List<StepView>> {
+        access: Access::Admin(Role::Support),
+        summary: "A parcel's automation steps with their status, attempts and last error",
+    },
+    CreateAutomationStep = Post "/admin/api/v1/shipments/{shipment_id}/automation-steps" => create_step(Json<StepInput>) -> Answer<StepView> {
+        access: Access::Admin(Role::Support),
+        audit: creation("automation_step.create", true),
+        summary: "Add a step to one of a parcel's lines (before it is delivered): scenario and JSON payload; it runs once the parcel is delivered",
+        statuses: &[201],
+    },
+    UpdateAutomationStep = Patch "/admin/api/v1/automation-steps/{step_id}" => update_step(Json<StepUpdate>) -> Answer<StepView> {
+        access: Access::Admin(Role::Support),
+        audit: change("automation_step.update", "automation_step", "step_id"),
+        summary: "Change the payload of a step that has not run (409 step_not_editable)",
+    },
+    RetryAutomationStep = Post "/admin/api/v1/automation-steps/{step_id}/retry" => retry_step(NoBody) -> Answer<StepView> {
+        access: Access::Admin(Role::Support),
+        audit: change("automation_step.retry", "automation_step", "step_id"),
+        summary: "Run a failed step again with its scenario's attempts anew (through the queue); resolves its operator task",
+    },
+    FallbackAutomationStep = Post "/admin/api/v1/automation-steps/{step_id}/fallback" => fallback_step(Json<FallbackInput>) -> Answer<StepView> {
+        access: Access::Admin(Role::Support),
+        audit: change("automation_step.fallback", "automation_step", "step_id"),
+        summary: "Record that a pending or failed step was done by hand, with a note; resolves its operator task",
+    },
+    ListWebhookEndpoints = Get "/admin/api/v1/webhook-endpoints" => list_endpoints(NoBody) -> Answer<List<EndpointView>> {
+        access: Access::Admin(Role::Admin),
+        summary: "The store's webhook subscriptions: URL, event types, status (disabled with a reason after repeated failures), secret masked",
+    },
+    CreateWebhookEndpoint = Post "/admin/api/v1/webhook-endpoints" => create_endpoint(Json<EndpointInput>) -> Answer<EndpointView> {
+        access: Access::Admin(Role::Admin),
+        audit: creation("webhook_endpoint.create", false),
+        summary: "Subscribe a URL to domain events (order.paid, fulfillment.submitted, shipment.delivered, invoice.issued, refund.succeeded, … or *); deliveries are signed as Standard Webhooks with the whsec_ secret this answer shows once",
+        statuses: &[201],
+    },
+    GetWebhookEndpoint = Get "/admin/api/v1/webhook-endpoints/{endpoint_id}" => get_endpoint(NoBody) -> Answer<EndpointView> {
+        access: Access::Admin(Role::Admin),
+        summary: "One webhook endpoint",
+    },
+    UpdateWebhookEndpoint = Patch "/admin/api/v1/webhook-endpoints/{endpoint_id}" => update_endpoint(Json<EndpointUpdate>) -> Answer<EndpointView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("webhook_endpoint.update", "webhook_endpoint", "endpoint_id"),
+        summary: "Change an endpoint's URL, description or event types; enabled: true enables a disabled one again (what came due is sent), false pauses it",
+    },
+    ListWebhookDeliveries = Get "/admin/api/v1/webhook-endpoints/{endpoint_id}/deliveries" => list_deliveries(NoBody) -> Answer<List<DeliveryView>> {
+        access: Access::Admin(Role::Admin),
+        summary: "An endpoint's deliveries, newest first (status = pending, sending, succeeded, failed), each with its attempts",
+    },
+    GetWebhookDelivery = Get "/admin/api/v1/webhook-deliveries/{delivery_id}" => get_delivery(NoBody) -> Answer<DeliveryView> {
+        access: Access::Admin(Role::Admin),
+        summary: "One delivery: the body as sent and every attempt with its answer",
+    },
+    ResendWebhookDelivery = Post "/admin/api/v1/webhook-deliveries/{delivery_id}/resend" => resend_delivery(NoBody) -> Answer<DeliveryView> {
+        access: Access::Admin(Role::Admin),
+        audit: change("webhook_delivery.resend", "webhook_delivery", "delivery_id"),
+        summary: "Send a failed or delivered message again (same webhook-id, one more attempt) through the queue; 409 delivery_in_progress",
+    },
+    ListOperatorTasks = Get "/admin/api/v1/operator-tasks" => list_tasks(NoBody) -> Answer<List<TaskView>> {
+        access: Access::Admin(Role::Support),
+        summary: "Work for a person (status = open, the default, or resolved): automation steps that failed, webhook endpoints disabled",
+    },
+    ResolveOperatorTask = Post "/admin/api/v1/operator-tasks/{task_id}/resolve" => resolve_task(NoBody) -> Answer<TaskView> {
+        access: Access::Admin(Role::Support),
+        audit: change("operator_task.resolve", "operator_task", "task_id"),
+        summary: "Mark a task done",
     },
 }
 
@@ -179,5 +269,145 @@ async fn set_shipment_status<P: Platform>(
             input,
         )
         .await?,
+    ))
+}
+
+async fn list_scenarios<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<ScenarioView>> {
+    Ok(Answer::ok(List {
+        data: scenarios::list(cx.p, cx.store_id).await?,
+    }))
+}
+
+async fn create_scenario<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<ScenarioInput>,
+) -> Reply<ScenarioView> {
+    Ok(Answer::created(
+        scenarios::create(cx.p, cx.store_id, input).await?,
+    ))
+}
+
+async fn update_scenario<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<ScenarioUpdate>,
+) -> Reply<ScenarioView> {
+    Ok(Answer::ok(
+        scenarios::update(cx.p, cx.store_id, cx.param("code"), input).await?,
+    ))
+}
+
+async fn list_steps<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<StepView>> {
+    Ok(Answer::ok(List {
+        data: steps::list(cx.p, cx.store_id, cx.param("shipment_id")).await?,
+    }))
+}
+
+async fn create_step<P: Platform>(cx: &Cx<'_, P>, Json(input): Json<StepInput>) -> Reply<StepView> {
+    Ok(Answer::created(
+        steps::create(cx.p, cx.store_id, cx.param("shipment_id"), input).await?,
+    ))
+}
+
+async fn update_step<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<StepUpdate>,
+) -> Reply<StepView> {
+    Ok(Answer::ok(
+        steps::update(cx.p, cx.store_id, cx.param("step_id"), input).await?,
+    ))
+}
+
+async fn retry_step<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<StepView> {
+    Ok(Answer::ok(
+        steps::retry(cx.p, cx.store_id, cx.param("step_id"), &author(cx.caller)).await?,
+    ))
+}
+
+async fn fallback_step<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<FallbackInput>,
+) -> Reply<StepView> {
+    Ok(Answer::ok(
+        steps::fallback(
+            cx.p,
+            cx.store_id,
+            cx.param("step_id"),
+            &author(cx.caller),
+            input,
+        )
+        .await?,
+    ))
+}
+
+async fn list_endpoints<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<EndpointView>> {
+    Ok(Answer::ok(List {
+        data: endpoints::list(cx.p, cx.store_id).await?,
+    }))
+}
+
+async fn create_endpoint<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<EndpointInput>,
+) -> Reply<EndpointView> {
+    Ok(Answer::created(
+        endpoints::create(cx.p, cx.store_id, input).await?,
+    ))
+}
+
+async fn get_endpoint<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<EndpointView> {
+    Ok(Answer::ok(
+        endpoints::get(cx.p, cx.store_id, cx.param("endpoint_id")).await?,
+    ))
+}
+
+async fn update_endpoint<P: Platform>(
+    cx: &Cx<'_, P>,
+    Json(input): Json<EndpointUpdate>,
+) -> Reply<EndpointView> {
+    Ok(Answer::ok(
+        endpoints::update(
+            cx.p,
+            cx.store_id,
+            cx.param("endpoint_id"),
+            &author(cx.caller),
+            input,
+        )
+        .await?,
+    ))
+}
+
+async fn list_deliveries<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<DeliveryView>> {
+    Ok(Answer::ok(List {
+        data: deliveries::list(
+            cx.p,
+            cx.store_id,
+            cx.param("endpoint_id"),
+            cx.query("status"),
+        )
+        .await?,
+    }))
+}
+
+async fn get_delivery<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<DeliveryView> {
+    Ok(Answer::ok(
+        deliveries::get(cx.p, cx.store_id, cx.param("delivery_id")).await?,
+    ))
+}
+
+async fn resend_delivery<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<DeliveryView> {
+    Ok(Answer::ok(
+        deliveries::resend(cx.p, cx.store_id, cx.param("delivery_id")).await?,
+    ))
+}
+
+async fn list_tasks<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<TaskView>> {
+    Ok(Answer::ok(List {
+        data: operator_tasks::list(cx.p, cx.store_id, cx.query("status")).await?,
+    }))
+}
+
+async fn resolve_task<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<TaskView> {
+    Ok(Answer::ok(
+        operator_tasks::resolve(cx.p, cx.store_id, cx.param("task_id"), &author(cx.caller)).await?,
     ))
 }

@@ -619,3 +619,477 @@ fn couriers_are_seeded_per_store_and_edited_by_admins() {
     );
     assert_eq!(ok(r, 200)["active"], false);
 }
+
+/// The message's header value.
+fn header<'a>(r: &'a lading_core::ports::OutboundRequest, name: &str) -> &'a str {
+    r.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Whether a request carries a Standard Webhooks signature made with `secret`.
+fn signed_with(r: &lading_core::ports::OutboundRequest, secret: &str) -> bool {
+    lading_core::outbound::signing::verify(
+        secret,
+        header(r, "webhook-id"),
+        header(r, "webhook-timestamp").parse().unwrap_or(0),
+        r.body.as_deref().unwrap_or_default(),
+        header(r, "webhook-signature"),
+    )
+}
+
+fn scenario(p: &TestPlatform, s: &Shipping, code: &str, attempts: i64) -> String {
+    let r = admin(
+        p,
+        &s.store,
+        Method::Post,
+        "/admin/api/v1/automation-scenarios",
+        Some(
+            json!({ "code": code, "name": code.replace('_', " "), "endpoint_url": format!("http://legacy.test/{code}"),
+                     "max_attempts": attempts, "retry_delay_seconds": 5, "timeout_ms": 2000 }),
+        ),
+    );
+    let v = ok(r, 201);
+    assert!(v["secret"].as_str().unwrap().starts_with("whsec_"));
+    v["secret"].as_str().unwrap().to_owned()
+}
+
+/// Runs a queue message as the consumer would, again after each delay it asks for (the
+/// clock moved by that much), until it is done; the outcomes.
+fn drain(p: &TestPlatform, message: &Value) -> Vec<Outcome> {
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let o = run(process(p, message));
+        seen.push(o.clone());
+        match o {
+            Outcome::RetryAfter { seconds, .. } => p.advance_ms(i64::from(seconds) * 1000),
+            _ => break,
+        }
+    }
+    seen
+}
+
+fn deliver_parcel(p: &TestPlatform, s: &Shipping, shp: &str) {
+    ok(set_status(p, s, shp, "in_transit"), 200);
+    ok(set_status(p, s, shp, "delivered"), 200);
+}
+
+#[test]
+fn automation_steps_run_once_after_delivery_retry_by_their_policy_then_need_a_person() {
+    let p = TestPlatform::new();
+    let s = setup(&p);
+    let install = scenario(&p, &s, "first_time_install", 3);
+    scenario(&p, &s, "replacement", 2);
+    let r = build(
+        &p,
+        &s,
+        json!({ "lines": [
+            { "order_item_id": s.items[0], "quantity": 20, "automation_steps": [{ "scenario": "first_time_install", "payload": { "sensor": "S-1" } }] },
+            { "order_item_id": s.items[1], "quantity": 2, "automation_steps": [{ "scenario": "replacement" }] } ],
+            "address": { "name": "Dock", "line1": "1 Pier Rd", "city": "Halifax", "country": "CA" },
+            "courier": "dhl", "tracking_number": "JD-AUTO" }),
+    );
+    let shp = id(&ok(r, 201));
+    let bad = build(
+        &p,
+        &s,
+        json!({ "lines": [{ "order_item_id": s.items[0], "quantity": 1, "automation_steps": [{ "scenario": "teleport" }] }] }),
+    );
+    assert_eq!(
+        bad.body_json()["errors"][0]["field"],
+        "lines[0].automation_steps[0].scenario"
+    );
+    let steps = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!("/admin/api/v1/shipments/{shp}/automation-steps"),
+            None,
+        ),
+        200,
+    );
+    let (install_step, replace_step) = (id(&steps["data"][0]), id(&steps["data"][1]));
+    assert_eq!(steps["data"][0]["payload"]["sensor"], "S-1");
+    assert!(
+        steps["data"][0]["due_at"].is_null(),
+        "not due before delivery"
+    );
+
+    // Delivered, and the courier says so twice: each step comes due once.
+    ok(set_status(&p, &s, &shp, "in_transit"), 200);
+    let delivered = json!({ "id": "dl1", "tracking_number": "JD-AUTO", "status": "delivered", "occurred_at": "2026-09-22T15:00:00Z" });
+    ok(courier_event(&p, "dhl", &delivered, COURIER_SECRET), 200);
+    p.exec("DELETE FROM inbound_events WHERE event_id = 'dl1'");
+    ok(courier_event(&p, "dhl", &delivered, COURIER_SECRET), 200);
+    let messages = p.queued_of("automation");
+    assert_eq!(messages.len(), 2, "{messages:?}");
+
+    // The endpoint fails twice, then takes it: three calls, never four.
+    let url = "http://legacy.test/first_time_install";
+    p.serve(url, 500, &json!({ "error": "busy" }));
+    let first = run(process(&p, &messages[0]));
+    assert!(
+        matches!(first, Outcome::RetryAfter { seconds: 5, .. }),
+        "{first:?}"
+    );
+    assert_eq!(
+        run(process(&p, &messages[0])),
+        Outcome::RetryAfter {
+            seconds: 5,
+            reason: Some("not due yet".into())
+        }
+    );
+    p.advance_ms(5000);
+    p.serve(url, 503, &json!({}));
+    assert!(matches!(
+        run(process(&p, &messages[0])),
+        Outcome::RetryAfter { .. }
+    ));
+    p.advance_ms(5000);
+    p.serve(url, 200, &json!({ "ok": true }));
+    assert_eq!(run(process(&p, &messages[0])), Outcome::Done);
+    assert!(matches!(
+        run(process(&p, &messages[0])),
+        Outcome::Dropped { .. }
+    ));
+    let calls = p.sent_to(url);
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls
+            .iter()
+            .all(|c| header(c, "webhook-id") == install_step && signed_with(c, &install))
+    );
+    let body: Value = serde_json::from_slice(calls[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (
+            body["data"]["payload"]["sensor"].as_str(),
+            body["data"]["line"]["sku"].as_str()
+        ),
+        (Some("S-1"), Some("ANC-1"))
+    );
+    let step = |id: &str| {
+        ok(
+            admin(
+                &p,
+                &s.store,
+                Method::Get,
+                &format!("/admin/api/v1/shipments/{shp}/automation-steps"),
+                None,
+            ),
+            200,
+        )["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            step(&install_step)["status"].as_str(),
+            step(&install_step)["attempts"].as_i64()
+        ),
+        (Some("succeeded"), Some(3))
+    );
+
+    // Always failing: failed after its two attempts, an event and a task for a person.
+    p.serve("http://legacy.test/replacement", 500, &json!({}));
+    let outcomes = drain(&p, &messages[1]);
+    assert_eq!(outcomes.last(), Some(&Outcome::Done));
+    assert_eq!(p.sent_to("http://legacy.test/replacement").len(), 2);
+    assert_eq!(step(&replace_step)["status"], "failed");
+    assert_eq!(
+        p.count(&format!("SELECT COUNT(*) FROM domain_events WHERE type = 'automation.step_failed' AND payload LIKE '%{replace_step}%'")),
+        1
+    );
+    let tasks = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            "/admin/api/v1/operator-tasks",
+            None,
+        ),
+        200,
+    );
+    assert_eq!(tasks["data"][0]["subject_id"], replace_step.as_str());
+    assert_eq!(tasks["data"][0]["kind"], "automation_step_failed");
+
+    // An operator retries it; the task is resolved and the step runs again.
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Post,
+        &format!("/admin/api/v1/automation-steps/{replace_step}/retry"),
+        None,
+    );
+    assert_eq!(ok(r, 200)["status"], "pending");
+    assert_eq!(
+        ok(
+            admin(
+                &p,
+                &s.store,
+                Method::Get,
+                "/admin/api/v1/operator-tasks",
+                None
+            ),
+            200
+        )["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    p.serve("http://legacy.test/replacement", 200, &json!({}));
+    let again = p.queued_of("automation");
+    assert_eq!(
+        drain(&p, again.last().unwrap()).last(),
+        Some(&Outcome::Done)
+    );
+    assert_eq!(step(&replace_step)["status"], "succeeded");
+    // Done by hand is only for open steps.
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Post,
+        &format!("/admin/api/v1/automation-steps/{replace_step}/fallback"),
+        Some(json!({ "note": "called them" })),
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert_eq!(problem_type(r), "step_not_open");
+}
+
+#[test]
+fn webhook_subscribers_get_signed_events_retried_with_backoff_and_a_failing_endpoint_is_disabled() {
+    let p = TestPlatform::new();
+    let s = setup(&p);
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Patch,
+        "/admin/api/v1/store",
+        Some(json!({ "settings": { "operations_email": "ops@harbour.test" } })),
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let bad = admin(
+        &p,
+        &s.store,
+        Method::Post,
+        "/admin/api/v1/webhook-endpoints",
+        Some(json!({ "url": "ftp://x", "event_types": ["order.paid"] })),
+    );
+    assert_eq!(bad.status, 422);
+    let e = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Post,
+            "/admin/api/v1/webhook-endpoints",
+            Some(
+                json!({ "url": "http://erp.test/hooks", "event_types": ["shipment.delivered", "shipment.drafted"] }),
+            ),
+        ),
+        201,
+    );
+    let (endpoint, secret) = (id(&e), e["secret"].as_str().unwrap().to_owned());
+    let listed = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            "/admin/api/v1/webhook-endpoints",
+            None,
+        ),
+        200,
+    );
+    assert_ne!(listed["data"][0]["secret"], secret.as_str(), "shown once");
+
+    // A delivered parcel: its event goes to the subscriber, signed.
+    p.serve("http://erp.test/hooks", 200, &json!({}));
+    let shp = id(&ok(
+        build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 1 }],
+            "address": { "name": "Dock", "line1": "1 Pier Rd", "city": "Halifax", "country": "CA" }, "courier": "usps", "tracking_number": "WH-1" }),
+        ),
+        201,
+    ));
+    deliver_parcel(&p, &s, &shp);
+    let messages = p.queued_of("webhook");
+    assert_eq!(
+        messages.len(),
+        1,
+        "the delivered parcel's event, dispatched at once: {messages:?}"
+    );
+    assert_eq!(run(process(&p, &messages[0])), Outcome::Done);
+    let sent = p.sent_to("http://erp.test/hooks");
+    assert_eq!(sent.len(), 1);
+    assert!(signed_with(&sent[0], &secret));
+    let body: Value = serde_json::from_slice(sent[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["type"], "shipment.delivered");
+    assert_eq!(body["data"]["aggregate_id"], shp.as_str());
+    // Run again: nothing is sent twice.
+    assert_eq!(run(process(&p, &messages[0])), Outcome::Done);
+    assert_eq!(p.sent_to("http://erp.test/hooks").len(), 1);
+    // The drafted event waits for the sweep (no request dispatched it).
+    let drafted = p.text(&format!(
+        "SELECT id FROM domain_events WHERE type = 'shipment.drafted' AND aggregate_id = '{shp}'"
+    ));
+    assert_eq!(
+        p.count(&format!(
+            "SELECT COUNT(*) FROM outbox WHERE id = 'webhook:{drafted}' AND sent_at IS NULL"
+        )),
+        1
+    );
+
+    // Down: each event is retried with backoff, then fails for good; five in a row
+    // disable the endpoint, with a task and an email to the store.
+    p.serve("http://erp.test/hooks", 500, &json!({}));
+    p.serve(
+        "http://email.test/v3/smtp/email",
+        201,
+        &json!({ "messageId": "<m1>" }),
+    );
+    let mut events = Vec::new();
+    for n in 0..5 {
+        let r = build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[0], "quantity": 1 }],
+            "address": { "name": "Dock", "line1": "1 Pier Rd", "city": "Halifax", "country": "CA" } }),
+        );
+        let parcel = id(&ok(r, 201));
+        let ev = p.text(&format!("SELECT id FROM domain_events WHERE type = 'shipment.drafted' AND aggregate_id = '{parcel}'"));
+        let out = drain(
+            &p,
+            &json!({ "kind": "webhook", "event_id": ev, "store_id": s.store.id }),
+        );
+        let waits: Vec<u32> = out
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::RetryAfter { seconds, .. } => Some(*seconds),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(waits, [2, 10, 60, 300, 1800, 7200, 21600], "delivery {n}");
+        events.push(ev);
+    }
+    let e = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!("/admin/api/v1/webhook-endpoints/{endpoint}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(e["status"], "disabled");
+    assert!(
+        e["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("5 deliveries in a row failed"),
+        "{e}"
+    );
+    let mail = p.sent_to("http://email.test/v3/smtp/email");
+    assert_eq!(mail.len(), 1);
+    assert!(String::from_utf8_lossy(mail[0].body.as_deref().unwrap()).contains("ops@harbour.test"));
+    let tasks = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            "/admin/api/v1/operator-tasks",
+            None,
+        ),
+        200,
+    );
+    assert_eq!(tasks["data"][0]["kind"], "webhook_endpoint_disabled");
+    let deliveries = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!("/admin/api/v1/webhook-endpoints/{endpoint}/deliveries?status=failed"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(deliveries["data"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        deliveries["data"][0]["attempt_log"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+
+    // Back up: enabled again (the task resolved), a failed delivery is re-sent, once more.
+    p.serve("http://erp.test/hooks", 200, &json!({}));
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Patch,
+        &format!("/admin/api/v1/webhook-endpoints/{endpoint}"),
+        Some(json!({ "enabled": true })),
+    );
+    assert_eq!(ok(r, 200)["consecutive_failures"], 0);
+    assert_eq!(
+        ok(
+            admin(
+                &p,
+                &s.store,
+                Method::Get,
+                "/admin/api/v1/operator-tasks",
+                None
+            ),
+            200
+        )["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let failed = id(&deliveries["data"][0]);
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Post,
+        &format!("/admin/api/v1/webhook-deliveries/{failed}/resend"),
+        None,
+    );
+    assert_eq!(ok(r, 200)["status"], "pending");
+    let resent = p.queued_of("webhook");
+    assert_eq!(run(process(&p, resent.last().unwrap())), Outcome::Done);
+    let d = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!("/admin/api/v1/webhook-deliveries/{failed}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_i64()),
+        (Some("succeeded"), Some(9))
+    );
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Post,
+        &format!("/admin/api/v1/webhook-deliveries/{failed}/resend"),
+        None,
+    );
+    assert_eq!(
+        ok(r, 200)["status"],
+        "pending",
+        "a delivered message can be sent again too"
+    );
+}

@@ -87,6 +87,14 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
             crate::shipments::poll::poll_couriers(p).await,
         ));
         out.push(report(
+            "send_due_webhooks",
+            crate::outbound::deliveries::sweep(p).await,
+        ));
+        out.push(report(
+            "run_due_automation",
+            crate::automation::run::sweep(p).await,
+        ));
+        out.push(report(
             "send_pending_refunds",
             crate::payments::refunds::sweep(p).await,
         ));

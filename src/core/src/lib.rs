@@ -45,6 +45,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod automation;
 pub mod billing;
 pub mod carts;
 pub mod catalog;
@@ -60,7 +61,9 @@ pub mod inbound;
 pub mod input;
 pub mod jobs;
 pub mod notifications;
+pub mod operator_tasks;
 pub mod orders;
+pub mod outbound;
 pub mod payments;
 pub mod ports;
 pub mod pricing;

@@ -199,6 +199,7 @@ async fn sent_before<P: Platform>(
             ("accept".into(), "application/json".into()),
         ],
         body: None,
+        timeout_ms: None,
     };
     let r = p.http().send(req).await?;
     if !(200..300).contains(&r.status) {
@@ -327,6 +328,7 @@ async fn send<P: Platform>(p: &P, id: &str) -> Result<Outcome, AppError> {
             ("accept".into(), "application/json".into()),
         ],
         body: Some(body.to_string().into_bytes()),
+        timeout_ms: None,
     };
     match p.http().send(req).await {
         Ok(r) if (200..300).contains(&r.status) => {
@@ -637,5 +639,50 @@ mod tests {
             );
         }
         assert_eq!(outbox_id("ord_1", Kind::Shipped), "email:ntf_ord_1_shipped");
+    }
+}
+
+/// Sends one operational email (not tied to an order or invoice: an endpoint disabled, …)
+/// now, through the email API. Best effort: callers keep their own record.
+///
+/// # Errors
+/// The email API's refusal, or no answer; `Ok` without `EMAIL_API_KEY` (nothing to send with).
+pub async fn send_operational<P: Platform>(
+    p: &P,
+    store_name: &str,
+    to: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), String> {
+    let Some(cfg) = p.settings().email.clone() else {
+        return Ok(());
+    };
+    let html = maud::html! { @for line in text.lines() { p { (line) } } }.into_string();
+    let body = json!({
+        "sender": { "name": store_name, "email": cfg.sender_email },
+        "to": [{ "email": to }],
+        "subject": subject,
+        "htmlContent": html,
+        "textContent": text,
+        "tags": ["operations"],
+    });
+    let r = p
+        .http()
+        .send(OutboundRequest {
+            method: "POST",
+            url: format!("{}/v3/smtp/email", cfg.api_base.trim_end_matches('/')),
+            headers: vec![
+                ("api-key".into(), cfg.api_key.clone()),
+                ("content-type".into(), "application/json".into()),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: Some(body.to_string().into_bytes()),
+            timeout_ms: None,
+        })
+        .await?;
+    if (200..300).contains(&r.status) {
+        Ok(())
+    } else {
+        Err(format!("email API answered {}", r.status))
     }
 }

@@ -11,6 +11,8 @@ pub struct OutboundRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// A shorter limit than [`OUTBOUND_TIMEOUT_MS`] (an automation scenario's own).
+    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]

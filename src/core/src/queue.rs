@@ -29,6 +29,10 @@ pub enum Message {
         price_entry_id: String,
         store_id: String,
     },
+    /// Deliver one domain event to the store's subscribed webhook endpoints.
+    Webhook { event_id: String, store_id: String },
+    /// Run one automation step that came due (its parcel was delivered).
+    Automation { step_id: String, store_id: String },
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
@@ -70,6 +74,12 @@ pub async fn process<P: Platform>(p: &P, body: &serde_json::Value) -> Outcome {
         }) => crate::notifications::process(p, &notification_id).await,
         Ok(Message::SyncPrice { price_entry_id, .. }) => {
             crate::pricing::sync::process(p, &price_entry_id).await
+        }
+        Ok(Message::Webhook { event_id, .. }) => {
+            crate::outbound::deliveries::process(p, &event_id).await
+        }
+        Ok(Message::Automation { step_id, .. }) => {
+            crate::automation::run::process(p, &step_id).await
         }
     }
 }

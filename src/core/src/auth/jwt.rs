@@ -237,6 +237,7 @@ async fn find_jwk<P: Platform>(
             url: url.to_owned(),
             headers: vec![("accept".into(), "application/json".into())],
             body: None,
+            timeout_ms: None,
         })
         .await
         .map_err(|e| AppError::Upstream(format!("JWKS fetch failed: {e}")))?;

@@ -7,6 +7,7 @@ mod catalog;
 mod company;
 mod ids;
 mod money;
+mod operations;
 mod order;
 mod pricing;
 mod roles;
@@ -22,6 +23,7 @@ pub use money::{
     Currency, Money, currency_schema, exponent_of, format_amount, optional_currency_schema,
     parse_amount,
 };
+pub use operations::AutomationStepStatus;
 pub use order::{FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, ShipmentStatus};
 pub use pricing::{AgreementStatus, BookScope, PriceSource, SyncStatus, Tiered, pick};
 pub use roles::Role;

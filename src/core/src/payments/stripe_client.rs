@@ -109,6 +109,7 @@ pub async fn post<P: Platform>(
                 ("idempotency-key".into(), idempotency_key.to_owned()),
             ],
             body: Some(encode_form(params).into_bytes()),
+            timeout_ms: None,
         },
     )
     .await
@@ -130,6 +131,7 @@ pub async fn get<P: Platform>(
             url: format!("{}{path_and_query}", cfg.api_base.trim_end_matches('/')),
             headers: vec![("authorization".into(), format!("Bearer {}", cfg.secret_key))],
             body: None,
+            timeout_ms: None,
         },
     )
     .await

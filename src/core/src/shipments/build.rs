@@ -46,6 +46,21 @@ pub struct ShipmentLineInput {
     pub order_item_id: String,
     #[schemars(range(min = 1, max = 9999))]
     pub quantity: i64,
+    /// What happens after this line is delivered (each runs once the parcel is).
+    #[serde(default)]
+    #[schemars(length(max = 10))]
+    pub automation_steps: Vec<InlineStep>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineStep {
+    /// One of the store's active scenarios (`GET /admin/api/v1/automation-scenarios`).
+    #[schemars(length(min = 2, max = 40))]
+    pub scenario: String,
+    /// Sent to the scenario's endpoint as it is (a JSON object, at most 8 KB).
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
 }
 
 /// Only a draft or ready parcel is edited; its lines are fixed once built (cancel it and
@@ -325,6 +340,39 @@ pub async fn create<P: Platform>(
         }
         lines.push((line_id, l.quantity));
     }
+    let mut steps = Vec::new();
+    for (i, l) in input.lines.iter().enumerate() {
+        if l.automation_steps.len() > 10 {
+            return Err(AppError::validation(
+                format!("lines[{i}].automation_steps"),
+                "at most 10 steps a line",
+            ));
+        }
+        for (j, st) in l.automation_steps.iter().enumerate() {
+            let field = format!("lines[{i}].automation_steps[{j}]");
+            let (scenario, max_attempts) = crate::automation::steps::usable_scenario(
+                p,
+                store_id,
+                &format!("{field}.scenario"),
+                &st.scenario,
+            )
+            .await?;
+            let payload =
+                crate::automation::steps::checked_payload(st.payload.clone()).map_err(|_| {
+                    AppError::validation(
+                        format!("{field}.payload"),
+                        "must be a JSON object of at most 8 KB",
+                    )
+                })?;
+            steps.push(crate::automation::steps::NewStep {
+                id: p.new_id("step"),
+                line: lines[i].0.clone(),
+                scenario,
+                payload,
+                max_attempts,
+            });
+        }
+    }
     let known: Vec<serde_json::Value> = p
         .db()
         .query(stmt!(
@@ -427,6 +475,9 @@ pub async fn create<P: Platform>(
             .when(&built),
         );
     }
+    batch.extend(crate::automation::steps::insert_statements(
+        store_id, &id, &steps, &built, now,
+    ));
     if let Some(a) = &place.address_id {
         batch.push(
             stmt!("UPDATE addresses SET last_used_at = ? WHERE id = ?", now, a).and_when(&built),

@@ -187,17 +187,20 @@ pub async fn apply<P: Platform>(
     let now = p.now_ms();
     for s in &parcels {
         let mut batch = tracking_statements(s, courier, e, occurred, now);
+        let mut events = vec![format!("courier:{courier}:{}:{}", e.id, s.id)];
         if let Some(to) = e.status.parcel_status()
             && super::status::path(s.status, to).is_some()
         {
-            batch.extend(advance_statements(
+            let (moves, moved) = advance_statements(
                 s,
                 to,
                 &json!({ "by": provider, "event_id": e.id, "location": e.location }),
                 now,
-            ));
+            );
+            batch.extend(moves);
+            events.extend(moved);
         }
-        run_and_dispatch(p, &s.order_id, batch, now).await?;
+        run_and_dispatch(p, s, batch, &events, now).await?;
     }
     p.db()
         .run(inbound::mark_processed(&provider, &e.id, now))

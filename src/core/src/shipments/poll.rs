@@ -77,6 +77,7 @@ pub async fn poll_couriers<P: Platform>(p: &P) -> Result<u64, AppError> {
                 url,
                 headers: vec![("accept".into(), "application/json".into())],
                 body: None,
+                timeout_ms: None,
             })
             .await
         else {

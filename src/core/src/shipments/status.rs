@@ -64,14 +64,17 @@ fn stamp(to: ShipmentStatus) -> Option<&'static str> {
 
 /// What moves a parcel from the status it had when read to `to`, one guarded step at a
 /// time, with a timeline entry per status reached (`shipment.<status>`, once per parcel),
-/// the fulfillment order's and order's statuses, and the shipped email once it leaves.
+/// the fulfillment order's and order's statuses, the shipped email once it leaves, and its
+/// automation steps due once it is delivered. Returns the statements and the ids of the
+/// timeline entries they may write (whose webhooks the caller sends).
 pub(crate) fn advance_statements(
     s: &ShipmentRow,
     to: ShipmentStatus,
     detail: &Value,
     now: i64,
-) -> Vec<Stmt> {
+) -> (Vec<Stmt>, Vec<String>) {
     let mut out = Vec::new();
+    let mut events = Vec::new();
     for (from, step) in path(s.status, to).unwrap_or_default() {
         let col = stamp(step).unwrap_or("updated_at");
         out.push(stmt!(
@@ -89,6 +92,7 @@ pub(crate) fn advance_statements(
         if let (Some(p), Some(d)) = (payload.as_object_mut(), detail.as_object()) {
             p.extend(d.clone());
         }
+        events.push(format!("shipment.{}:{}", step.as_str(), s.id));
         out.push(shipment_event(
             &format!("shipment.{}:{}", step.as_str(), s.id),
             &s.store_id,
@@ -108,25 +112,38 @@ pub(crate) fn advance_statements(
     if matches!(to, ShipmentStatus::InTransit | ShipmentStatus::Delivered) {
         out.extend(crate::notifications::shipped(&s.store_id, &s.order_id, now));
     }
-    out
+    if to == ShipmentStatus::Delivered {
+        out.extend(crate::automation::run::due_statements(&s.id, now));
+    }
+    (out, events)
 }
 
-/// Runs a batch that may queue the shipped email, then sends what it queued (a failure
-/// leaves the row to the scheduler's sweep).
+/// Runs a batch that moves a parcel, then sends what it queued: the shipped email, the
+/// webhooks of the timeline entries `events` it wrote, and (delivered) the automation steps
+/// that came due. A failure leaves them to the scheduler's sweeps.
 pub(crate) async fn run_and_dispatch<P: Platform>(
     p: &P,
-    order_id: &str,
+    s: &ShipmentRow,
     mut batch: Vec<Stmt>,
+    events: &[String],
     now: i64,
 ) -> Result<(), AppError> {
-    let outbox = vec![crate::notifications::outbox_id(
-        order_id,
+    let mut outbox = vec![crate::notifications::outbox_id(
+        &s.order_id,
         crate::notifications::Kind::Shipped,
     )];
+    outbox.extend(
+        events
+            .iter()
+            .map(|e| crate::outbound::deliveries::outbox_id(e)),
+    );
     let claims_from = batch.len();
     batch.extend(crate::fulfillment::dispatch::claim(&outbox, now));
     let res = p.db().batch(batch).await?;
     let _ = crate::fulfillment::dispatch::send_claimed(p, &outbox, &res[claims_from..]).await;
+    if events.iter().any(|e| e.starts_with("shipment.delivered:")) {
+        let _ = crate::automation::run::dispatch_due(p, &s.id).await;
+    }
     Ok(())
 }
 
@@ -168,8 +185,8 @@ pub async fn set<P: Platform>(
         ));
     }
     let now = p.now_ms();
-    let batch = advance_statements(&cur, to, &json!({ "by": author, "note": note }), now);
-    run_and_dispatch(p, &cur.order_id, batch, now).await?;
+    let (batch, events) = advance_statements(&cur, to, &json!({ "by": author, "note": note }), now);
+    run_and_dispatch(p, &cur, batch, &events, now).await?;
     let after = super::get(p, store_id, id).await?;
     if after.status != to {
         return Err(AppError::conflict(

@@ -26,6 +26,15 @@ pub struct StoreSettings {
     pub ship_to_countries: Vec<String>,
     /// Each provider's credentials and options. Secrets are shown as `********`.
     pub providers: ProviderSettings,
+    /// Where operational news goes by email (a webhook endpoint disabled, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 254), extend("examples" = ["ops@shop.example"]))]
+    pub operations_email: Option<String>,
+    /// A chat webhook (Slack-style `{"text": …}` JSON) that receives alerts: automation
+    /// failures or a queue backlog past their thresholds, at most once per condition an hour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://\S+$"), length(max = 500))]
+    pub alert_webhook_url: Option<String>,
 }
 
 /// Per-store provider accounts. A provider without settings cannot be submitted to (its

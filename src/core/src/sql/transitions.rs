@@ -7,8 +7,8 @@
 //! tests, and a statement that moves a state along an unlisted edge fails when it runs.
 
 use crate::domain::{
-    AgreementStatus, CartStatus, FinancialStatus, FulfillmentStatus, InvoiceStatus, OrderStatus,
-    ShipmentStatus, StateMachine,
+    AgreementStatus, AutomationStepStatus, CartStatus, FinancialStatus, FulfillmentStatus,
+    InvoiceStatus, OrderStatus, ShipmentStatus, StateMachine,
 };
 
 /// A state machine kept in one column of one table.
@@ -54,6 +54,11 @@ pub const MACHINES: &[StoredMachine] = &[
         table: "invoices",
         column: "status",
         edges: InvoiceStatus::edges,
+    },
+    StoredMachine {
+        table: "automation_steps",
+        column: "status",
+        edges: AutomationStepStatus::edges,
     },
 ];
 

@@ -45,6 +45,12 @@ pub fn store_view(s: StoreRow, publishable_keys: Vec<String>) -> StoreView {
 /// The first invalid field.
 pub fn check_settings(s: &StoreSettings) -> Result<(), crate::AppError> {
     use crate::AppError;
+    if let Some(e) = &s.operations_email {
+        crate::input::email("settings.operations_email", e)?;
+    }
+    if let Some(u) = &s.alert_webhook_url {
+        crate::outbound::call::check_url("settings.alert_webhook_url", u)?;
+    }
     if let Some(i) = &s.identity {
         if i.issuer.is_empty() || i.audience.is_empty() {
             return Err(AppError::validation(

@@ -180,14 +180,17 @@ impl HttpClient for FetchHttp {
                 body,
             })
         };
-        let timeout = worker::Delay::from(std::time::Duration::from_millis(OUTBOUND_TIMEOUT_MS));
+        let limit = req
+            .timeout_ms
+            .unwrap_or(OUTBOUND_TIMEOUT_MS)
+            .min(OUTBOUND_TIMEOUT_MS);
+        let timeout = worker::Delay::from(std::time::Duration::from_millis(limit));
         futures_util::pin_mut!(call);
         match futures_util::future::select(call, timeout).await {
             futures_util::future::Either::Left((result, _)) => result,
-            futures_util::future::Either::Right(_) => Err(format!(
-                "no answer from {} within {OUTBOUND_TIMEOUT_MS} ms",
-                req.url
-            )),
+            futures_util::future::Either::Right(_) => {
+                Err(format!("no answer from {} within {limit} ms", req.url))
+            }
         }
     }
 }

@@ -253,6 +253,7 @@ pub(crate) async fn call<P: Platform>(
             url: url.clone(),
             headers,
             body: body.map(|b| b.to_string().into_bytes()),
+            timeout_ms: None,
         })
         .await
         .map_err(|e| ProviderError::Retry {
