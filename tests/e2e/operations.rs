@@ -2,7 +2,10 @@
 //! twenty make exactly six on local D1; a company's order shipped in three parcels to two
 //! addresses follows the simulated couriers — signed webhooks (a forged one refused, a
 //! duplicate and a late one changing nothing) and a polled courier — through partially
-//! shipped and shipped to delivered.
+//! shipped and shipped to delivered; automation steps run once after a delivery reported
+//! twice, retried by their policy (three calls, never four) or escalated; webhook
+//! subscribers verify every message with the `standardwebhooks` npm package and catch up
+//! after an outage.
 
 use crate::billing::net_terms_company_buying;
 use crate::support::*;
@@ -15,6 +18,8 @@ use serde_json::{Value, json};
 tests!(
     ten_concurrent_parcels_of_three_from_twenty_units_make_exactly_six,
     three_parcels_to_two_addresses_follow_the_simulated_couriers_to_delivered,
+    automation_runs_once_after_a_twice_reported_delivery_retries_then_escalates,
+    webhook_subscribers_verify_with_standardwebhooks_and_catch_up_after_an_outage,
 );
 
 /// A company's invoiced order of `quantity` warehouse-shipped units, handed to the
@@ -363,4 +368,236 @@ async fn three_parcels_to_two_addresses_follow_the_simulated_couriers_to_deliver
         ),
         3
     );
+}
+
+/// What the simulated receiver `/hooks/{name}` was sent: each call's headers, body and answer.
+async fn received(c: &Ctx<'_>, name: &str) -> Vec<Value> {
+    let r = c
+        .client
+        .get(&c.sim(&format!("/__control/requests?path_prefix=/hooks/{name}")))
+        .send()
+        .await;
+    r.body["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// Verifies each message with the `standardwebhooks` npm package (and that one byte
+/// changed is refused): (verified, refused).
+fn standard_webhooks_verify(secret: &str, messages: &[Value]) -> (usize, usize) {
+    let script = "const { Webhook } = require('standardwebhooks'); const wh = new Webhook(process.env.SECRET); \
+        let ok = 0, refused = 0; \
+        for (const m of JSON.parse(process.env.MESSAGES)) { \
+          const h = Object.fromEntries(m.headers); wh.verify(m.body, h); ok++; \
+          const i = m.body.length - 2; \
+          const altered = m.body.slice(0, i) + (m.body[i] === ' ' ? '\\n' : ' ') + m.body.slice(i + 1); \
+          try { wh.verify(altered, h); } catch (e) { refused++; } } \
+        process.stdout.write(ok + ' ' + refused);";
+    let out = std::process::Command::new(lading_e2e::root().join("node_modules/.bin/node"))
+        .args(["-e", script])
+        .env("SECRET", secret)
+        .env("MESSAGES", Value::Array(messages.to_vec()).to_string())
+        .current_dir(lading_e2e::root())
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut n = text.split(' ').map(|x| x.parse::<usize>().unwrap());
+    (n.next().unwrap(), n.next().unwrap())
+}
+
+/// A scenario whose endpoint is the simulator's receiver `name`: its secret.
+async fn scenario(c: &Ctx<'_>, s: &Store, code: &str, name: &str, attempts: i64) -> String {
+    let r = c
+        .admin(s, "POST", "/admin/api/v1/automation-scenarios")
+        .json(
+            &json!({ "code": code, "name": code, "endpoint_url": c.sim(&format!("/hooks/{name}")),
+                       "max_attempts": attempts, "retry_delay_seconds": 1, "timeout_ms": 5000 }),
+        )
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["secret"].as_str().unwrap().to_owned()
+}
+
+async fn automation_runs_once_after_a_twice_reported_delivery_retries_then_escalates(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let tag = &s.id[s.id.len() - 8..];
+    let (install, returns) = (format!("install-{tag}"), format!("return-{tag}"));
+    let secret = scenario(c, &s, "first_time_install", &install, 3).await;
+    scenario(c, &s, "return", &returns, 2).await;
+    // The install endpoint fails twice, then works; the returns endpoint never does.
+    c.fault(&json!({ "path_prefix": format!("/hooks/{install}"), "status": 500, "times": 2 }))
+        .await;
+    c.fault(&json!({ "path_prefix": format!("/hooks/{returns}"), "status": 503, "times": 0 }))
+        .await;
+    let (_, fo, item) = warehouse_order(c, &s, "Automata", 2).await;
+    let number = format!("9400AUTO{tag}");
+    let r = build(
+        c,
+        &s,
+        &fo,
+        json!({ "lines": [{ "order_item_id": item, "quantity": 2, "automation_steps": [
+                    { "scenario": "first_time_install", "payload": { "sensor": "SN-77" } }, { "scenario": "return" } ] }],
+                "courier": "usps", "tracking_number": number }),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let parcel = r.body["id"].as_str().unwrap().to_owned();
+    advance(c, "usps", &number, json!({ "status": "in_transit" })).await;
+    assert_eq!(
+        parcel_becomes(c, &s, &parcel, "in_transit").await["status"],
+        "in_transit"
+    );
+    // The delivery is reported twice.
+    c.client
+        .post(&c.sim("/__control/couriers/delivery"))
+        .json(&json!({ "duplicate": 1 }))
+        .send()
+        .await;
+    advance(c, "usps", &number, json!({ "status": "delivered" })).await;
+    c.client
+        .post(&c.sim("/__control/couriers/delivery"))
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(
+        parcel_becomes(c, &s, &parcel, "delivered").await["status"],
+        "delivered"
+    );
+
+    let steps_path = format!("/admin/api/v1/shipments/{parcel}/automation-steps");
+    let mut steps = Value::Null;
+    let settled = eventually(async || {
+        steps = c.admin(&s, "GET", &steps_path).send().await.body;
+        steps["data"][0]["status"] == "succeeded" && steps["data"][1]["status"] == "failed"
+    })
+    .await;
+    assert!(settled, "{steps}");
+    assert_eq!(steps["data"][0]["attempts"], 3);
+    assert_eq!(steps["data"][1]["attempts"], 2);
+    let calls = received(c, &install).await;
+    let answers: Vec<&str> = calls
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(answers, ["500", "500", "200"], "three calls, never four");
+    assert_eq!(received(c, &returns).await.len(), 2);
+    // Signed the same way as webhooks: standardwebhooks verifies each call.
+    assert_eq!(standard_webhooks_verify(&secret, &calls), (3, 3));
+    let ids: Vec<&str> = calls
+        .iter()
+        .filter_map(|r| {
+            r["headers"]
+                .as_array()?
+                .iter()
+                .find(|h| h[0] == "webhook-id")?[1]
+                .as_str()
+        })
+        .collect();
+    assert!(
+        ids.len() == 3 && ids.iter().all(|i| *i == ids[0]),
+        "one webhook-id for every attempt: {ids:?}"
+    );
+    // The failed one is an event and a task for a person.
+    let tasks = c
+        .admin(&s, "GET", "/admin/api/v1/operator-tasks")
+        .send()
+        .await;
+    assert_eq!(
+        tasks.body["data"][0]["kind"], "automation_step_failed",
+        "{}",
+        tasks.text
+    );
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM domain_events WHERE aggregate_id = ?1 AND type = 'automation.step_failed'",
+            &parcel
+        ),
+        1
+    );
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM domain_events WHERE aggregate_id = ?1 AND type = 'automation.step_queued'",
+            &parcel
+        ),
+        2,
+        "each step came due once"
+    );
+}
+
+async fn webhook_subscribers_verify_with_standardwebhooks_and_catch_up_after_an_outage(
+    c: &Ctx<'_>,
+) {
+    let s = c.store().await;
+    let tag = &s.id[s.id.len() - 8..];
+    let name = format!("subscriber-{tag}");
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/webhook-endpoints")
+        .json(&json!({ "url": c.sim(&format!("/hooks/{name}")), "event_types": ["shipment.in_transit", "shipment.delivered"] }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let (endpoint, secret) = (
+        r.body["id"].as_str().unwrap().to_owned(),
+        r.body["secret"].as_str().unwrap().to_owned(),
+    );
+    let (_, fo, item) = warehouse_order(c, &s, "Subscribed", 1).await;
+    // The subscriber is down for the first two attempts of each message.
+    c.fault(&json!({ "path_prefix": format!("/hooks/{name}"), "status": 503, "times": 4 }))
+        .await;
+    let r = build(
+        c,
+        &s,
+        &fo,
+        json!({ "lines": [{ "order_item_id": item, "quantity": 1 }], "courier": "dhl", "tracking_number": format!("JDSUB{tag}") }),
+    )
+    .await;
+    let parcel = r.body["id"].as_str().unwrap().to_owned();
+    for status in ["in_transit", "delivered"] {
+        let r = c
+            .admin(
+                &s,
+                "POST",
+                &format!("/admin/api/v1/shipments/{parcel}/status"),
+            )
+            .json(&json!({ "status": status }))
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let deliveries_path =
+        format!("/admin/api/v1/webhook-endpoints/{endpoint}/deliveries?status=succeeded");
+    let mut delivered = Value::Null;
+    let caught_up = eventually(async || {
+        delivered = c.admin(&s, "GET", &deliveries_path).send().await.body;
+        delivered["data"].as_array().is_some_and(|d| d.len() == 2)
+    })
+    .await;
+    assert!(caught_up, "{delivered}");
+    for d in delivered["data"].as_array().unwrap() {
+        assert_eq!(d["attempts"], 3, "{d}");
+    }
+    let calls = received(c, &name).await;
+    let ok: Vec<Value> = calls
+        .into_iter()
+        .filter(|r| r["outcome"] == "200")
+        .collect();
+    let types: Vec<String> = ok
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(r["body"].as_str().unwrap()).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        types.contains(&"shipment.in_transit".to_owned())
+            && types.contains(&"shipment.delivered".to_owned()),
+        "{types:?}"
+    );
+    assert_eq!(standard_webhooks_verify(&secret, &ok), (2, 2));
 }

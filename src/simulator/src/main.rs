@@ -14,6 +14,8 @@
 //!   advance a parcel that sends the courier's signed event (drop, duplicate, delay and
 //!   forged-signature controls).
 //! - [`email`]: a Brevo-style transactional email API that captures what is sent.
+//! - [`receivers`]: the seller's own systems (webhook subscribers, automation endpoints)
+//!   under `/hooks/{name}`, logged and faulted by the harness.
 //!
 //! Usage: `lading-simulator [--port N]` (default 8790; 0 picks a free port). The first line
 //! on stdout is `listening on http://127.0.0.1:<port>`.
@@ -23,6 +25,7 @@ mod email;
 mod harness;
 mod idp;
 mod providers;
+mod receivers;
 mod stripe;
 
 use std::net::SocketAddr;
@@ -69,7 +72,8 @@ async fn main() {
             )))
             .merge(couriers::router(couriers::Couriers::new(
                 courier_base.zip(courier_secret),
-            ))),
+            )))
+            .merge(receivers::router()),
         harness::State::default(),
     );
     println!("listening on http://{addr}");
