@@ -165,3 +165,31 @@ CREATE TABLE operator_tasks (
 );
 CREATE INDEX operator_tasks_open ON operator_tasks(store_id, status, created_at);
 CREATE UNIQUE INDEX operator_tasks_one_open ON operator_tasks(kind, subject_id) WHERE status = 'open';
+
+-- A key that only reads the metrics (`GET /admin/api/v1/metrics`): role `metrics`, below
+-- support. The table is rebuilt to take the role (nothing references it).
+CREATE TABLE admin_keys_rebuilt (
+    id            TEXT PRIMARY KEY,
+    store_id      TEXT NOT NULL REFERENCES stores(id),
+    key_hash      TEXT NOT NULL UNIQUE,
+    key_prefix    TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('metrics', 'support', 'admin', 'superadmin')),
+    label         TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    revoked_at    INTEGER
+);
+INSERT INTO admin_keys_rebuilt (id, store_id, key_hash, key_prefix, role, label, created_at, revoked_at)
+    SELECT id, store_id, key_hash, key_prefix, role, label, created_at, revoked_at FROM admin_keys;
+DROP TABLE admin_keys;
+ALTER TABLE admin_keys_rebuilt RENAME TO admin_keys;
+CREATE INDEX admin_keys_store ON admin_keys(store_id, id);
+
+-- Alerts sent to a store's chat webhook: at most one per condition an hour.
+CREATE TABLE alerts (
+    id          TEXT PRIMARY KEY,          -- <store>:<condition>:<hour>
+    store_id    TEXT NOT NULL REFERENCES stores(id),
+    condition   TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('sent', 'failed')),
+    created_at  INTEGER NOT NULL
+);

@@ -43,9 +43,6 @@ use lading_core::stores::{
     update_store::{self, UpdateStore},
 };
 
-/// This API's OpenAPI document (generated; see `crate::openapi`).
-pub const DOCUMENT: &str = crate::served_document!("admin");
-
 crate::route_table! {
     /// Every operation of this API, one per route.
     pub enum Op;
@@ -53,9 +50,6 @@ crate::route_table! {
     async fn run(Cx);
     Healthz = Get "/healthz" => before_auth(NoBody) -> Answer<Health> {
         summary: "Liveness and D1 check",
-    },
-    OpenApi = Get "/openapi.json" => before_auth(NoBody) -> Response {
-        summary: "This document",
     },
     CreateStore = Post "/admin/api/v1/stores" => create_store(Json<CreateStore>) -> Answer<CreatedStore> {
         access: Access::Bootstrap,
@@ -318,7 +312,6 @@ async fn dispatch<P: Platform>(p: &Audited<'_, P>, req: &Request) -> Result<Resp
     })?;
     match route.id {
         Op::Healthz => return Ok(healthz(p, "admin").await),
-        Op::OpenApi => return Ok(Response::raw(200, "application/json", DOCUMENT)),
         Op::OpenCustomerFile => {
             let file = admin::files::open(
                 p,

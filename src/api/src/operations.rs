@@ -20,6 +20,7 @@ use lading_core::automation::{
     steps::{self, FallbackInput, StepInput, StepUpdate, StepView},
 };
 use lading_core::domain::Role;
+use lading_core::job_runs::{self, JobRunPage};
 use lading_core::operator_tasks::{self, TaskView};
 use lading_core::outbound::{
     deliveries::{self, DeliveryView},
@@ -32,6 +33,11 @@ use lading_core::shipments::{
     couriers::{self, CourierInput, CourierUpdate, CourierView},
     status::ShipmentStatusInput,
 };
+use lading_core::timelines::{self, Timeline};
+
+/// The admin API's OpenAPI document (generated; see `crate::openapi`), served here for the
+/// admin Worker (which forwards `/openapi.json`): it is big, and this Worker has the room.
+pub const DOCUMENT: &str = crate::served_document!("admin");
 
 crate::route_table! {
     /// Every operations route, one per route.
@@ -40,6 +46,9 @@ crate::route_table! {
     async fn run(Cx);
     Healthz = Get "/healthz" => before_auth(NoBody) -> Answer<Health> {
         summary: "Liveness and D1 check",
+    },
+    OpenApi = Get "/openapi.json" => before_auth(NoBody) -> Response {
+        summary: "This document",
     },
     ListCouriers = Get "/admin/api/v1/couriers" => list_couriers(NoBody) -> Answer<List<CourierView>> {
         access: Access::Admin(Role::Support),
@@ -161,6 +170,23 @@ crate::route_table! {
         audit: change("operator_task.resolve", "operator_task", "task_id"),
         summary: "Mark a task done",
     },
+    ListJobRuns = Get "/admin/api/v1/job-runs" => list_job_runs(NoBody) -> Answer<JobRunPage> {
+        access: Access::Admin(Role::Support),
+        summary: "Queue messages and cron job runs, newest first (queue = lading-fulfillment or cron; status = queued, active, completed, failed, delayed; entity_id; limit, starting_after), with per-queue counts and average waiting and processing times",
+    },
+    GetOrderTimeline = Get "/admin/api/v1/orders/{order_id}/timeline" => order_timeline(NoBody) -> Answer<Timeline> {
+        access: Access::Admin(Role::Support),
+        summary: "An order's timeline: its events, its parcels' and invoices' events (courier updates, automation results), its emails and the webhook deliveries of those events, oldest first",
+    },
+    GetMetrics = Get "/admin/api/v1/metrics" => metrics(NoBody) -> Response {
+        access: Access::Admin(Role::Metrics),
+        summary: "The store's numbers in the Prometheus text format (orders paid, fulfillment lead time, parcel delivery time, automation outcomes, queue backlog and age, job runs, webhook deliveries); any admin key, or a key with the metrics role",
+        content_type: "text/plain",
+    },
+    GetShipmentTimeline = Get "/admin/api/v1/shipments/{shipment_id}/timeline" => shipment_timeline(NoBody) -> Answer<Timeline> {
+        access: Access::Admin(Role::Support),
+        summary: "A parcel's timeline: built, moved, what its courier said, its automation steps, and the webhook deliveries of those events",
+    },
 }
 
 impl Operations for Op {
@@ -180,6 +206,7 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     let result = match route(ROUTES, req.method, &req.path) {
         Err(e) => Err(e),
         Ok((r, _)) if r.id == Op::Healthz => Ok(healthz(p, "operations").await),
+        Ok((r, _)) if r.id == Op::OpenApi => Ok(Response::raw(200, "application/json", DOCUMENT)),
         Ok((r, params)) => crate::admin::authorized(p, &req, r, &params).await,
     };
     finish(&req, result).with_header("cache-control", "no-store")
@@ -409,5 +436,41 @@ async fn list_tasks<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<List<TaskVi
 async fn resolve_task<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<TaskView> {
     Ok(Answer::ok(
         operator_tasks::resolve(cx.p, cx.store_id, cx.param("task_id"), &author(cx.caller)).await?,
+    ))
+}
+
+async fn list_job_runs<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<JobRunPage> {
+    Ok(Answer::ok(
+        job_runs::list(
+            cx.p,
+            cx.store_id,
+            cx.query("queue"),
+            cx.query("status"),
+            cx.query("entity_id"),
+            cx.query("starting_after"),
+            cx.query("limit"),
+        )
+        .await?,
+    ))
+}
+
+async fn order_timeline<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<Timeline> {
+    Ok(Answer::ok(
+        timelines::of_order(cx.p, cx.store_id, cx.param("order_id")).await?,
+    ))
+}
+
+async fn shipment_timeline<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Reply<Timeline> {
+    Ok(Answer::ok(
+        timelines::of_shipment(cx.p, cx.store_id, cx.param("shipment_id")).await?,
+    ))
+}
+
+async fn metrics<P: Platform>(cx: &Cx<'_, P>, _: NoBody) -> Result<Response, Problem> {
+    let text = lading_core::metrics::render_store(cx.p, cx.store_id).await?;
+    Ok(Response::raw(
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        text,
     ))
 }

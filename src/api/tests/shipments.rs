@@ -1093,3 +1093,272 @@ fn webhook_subscribers_get_signed_events_retried_with_backoff_and_a_failing_endp
         "a delivered message can be sent again too"
     );
 }
+
+#[test]
+fn job_runs_timelines_and_metrics_tell_operators_what_happened() {
+    let p = TestPlatform::new();
+    let s = setup(&p);
+    scenario(&p, &s, "first_time_install", 2);
+    let shp = id(&ok(
+        build(
+            &p,
+            &s,
+            json!({ "lines": [{ "order_item_id": s.items[1], "quantity": 2, "automation_steps": [{ "scenario": "first_time_install" }] }],
+            "address": { "name": "Dock", "line1": "1 Pier Rd", "city": "Halifax", "country": "CA" }, "courier": "usps", "tracking_number": "TL-1" }),
+        ),
+        201,
+    ));
+    ok(set_status(&p, &s, &shp, "in_transit"), 200);
+    p.advance_ms(60_000);
+    ok(
+        courier_event(
+            &p,
+            "usps",
+            &json!({ "id": "tl-d", "tracking_number": "TL-1", "status": "delivered", "occurred_at": "2026-09-22T15:00:00Z" }),
+            COURIER_SECRET,
+        ),
+        200,
+    );
+
+    // Each message is a job run: one row across its retries.
+    let step = p.queued_of("automation").remove(0);
+    p.serve("http://legacy.test/first_time_install", 500, &json!({}));
+    let first = run(lading_core::queue::process_recorded(
+        &p,
+        "m-auto",
+        Some(p.now_ms() - 1500),
+        &step,
+    ));
+    assert!(matches!(first, Outcome::RetryAfter { .. }));
+    let runs = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            "/admin/api/v1/job-runs?queue=lading-fulfillment",
+            None,
+        ),
+        200,
+    );
+    let r0 = &runs["data"][0];
+    assert_eq!(
+        (
+            r0["kind"].as_str(),
+            r0["status"].as_str(),
+            r0["attempt"].as_i64()
+        ),
+        (Some("automation"), Some("delayed"), Some(1))
+    );
+    assert_eq!(r0["wait_ms"], 1500);
+    assert!(
+        r0["next_retry_at"].is_string()
+            && r0["last_error"].as_str().unwrap().contains("answered 500"),
+        "{r0}"
+    );
+    p.advance_ms(5_000);
+    p.serve("http://legacy.test/first_time_install", 200, &json!({}));
+    assert_eq!(
+        run(lading_core::queue::process_recorded(
+            &p, "m-auto", None, &step
+        )),
+        Outcome::Done
+    );
+    let runs = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!(
+                "/admin/api/v1/job-runs?entity_id={}",
+                step["step_id"].as_str().unwrap()
+            ),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(runs["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            runs["data"][0]["status"].as_str(),
+            runs["data"][0]["attempt"].as_i64()
+        ),
+        (Some("completed"), Some(2))
+    );
+    // Cron runs too, each job its own row.
+    run(jobs::run_cron(&p, jobs::FIVE_MINUTES));
+    let crons = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            "/admin/api/v1/job-runs?queue=cron&limit=200",
+            None,
+        ),
+        200,
+    );
+    let kinds: Vec<&str> = crons["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    for job in [
+        "poll_couriers",
+        "send_due_webhooks",
+        "run_due_automation",
+        "send_alerts",
+    ] {
+        assert!(kinds.contains(&job), "{kinds:?}");
+    }
+    assert!(
+        crons["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["queue"] == "cron" && q["status"] == "completed")
+    );
+    let bad = admin(
+        &p,
+        &s.store,
+        Method::Get,
+        "/admin/api/v1/job-runs?status=stuck",
+        None,
+    );
+    assert_eq!(bad.status, 422);
+
+    // The order's timeline: payment, the parcel's life, the courier, automation, emails.
+    let t = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!("/admin/api/v1/orders/{}/timeline", s.order_id),
+            None,
+        ),
+        200,
+    );
+    let types: Vec<&str> = t["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "order.paid",
+        "shipment.drafted",
+        "shipment.in_transit",
+        "courier.delivered",
+        "shipment.delivered",
+        "automation.step_queued",
+        "automation.step_succeeded",
+        "email.order_confirmation",
+        "email.shipped",
+    ] {
+        assert!(types.contains(&kind), "{kind} in {types:?}");
+    }
+    let at: Vec<&str> = t["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["at"].as_str().unwrap())
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] <= w[1]), "oldest first: {at:?}");
+    let t = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Get,
+            &format!("/admin/api/v1/shipments/{shp}/timeline"),
+            None,
+        ),
+        200,
+    );
+    let sources: Vec<&str> = t["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        sources.contains(&"courier")
+            && sources.contains(&"automation")
+            && !sources.contains(&"email"),
+        "{sources:?}"
+    );
+
+    // Metrics: the numbers are the rows, readable with a metrics key that reads nothing else.
+    let key = ok(
+        admin(
+            &p,
+            &s.store,
+            Method::Post,
+            "/admin/api/v1/admin-keys",
+            Some(json!({ "role": "metrics", "label": "prometheus" })),
+        ),
+        201,
+    )["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scrape = |key: &str, path: &str| {
+        call(
+            &p,
+            "admin",
+            req(Method::Get, path).header("authorization", &format!("Bearer {key}")),
+        )
+    };
+    let m = scrape(&key, "/admin/api/v1/metrics");
+    assert_eq!(m.status, 200, "{}", text(&m));
+    assert_eq!(
+        m.get_header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert_eq!(scrape(&key, "/admin/api/v1/orders").status, 403);
+    let body = text(&m);
+    let value = |line: &str| -> f64 {
+        body.lines()
+            .find_map(|l| l.strip_prefix(line).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{line} in\n{body}"))
+    };
+    assert_eq!(value("lading_orders_paid_total "), 1.0);
+    assert_eq!(
+        value("lading_shipments{status=\"delivered\"} "),
+        p.count("SELECT COUNT(*) FROM shipments WHERE status = 'delivered'") as f64
+    );
+    assert_eq!(value("lading_automation_steps{status=\"succeeded\"} "), 1.0);
+    assert_eq!(value("lading_automation_success_ratio "), 1.0);
+    assert_eq!(value("lading_shipment_delivery_time_seconds_count "), 1.0);
+    assert_eq!(value("lading_shipment_delivery_time_seconds_sum "), 60.0);
+    assert_eq!(value("lading_fulfillment_lead_time_seconds_count "), 1.0);
+
+    // Alerts: three failed steps in an hour post once to the chat webhook, not again that hour.
+    let r = admin(
+        &p,
+        &s.store,
+        Method::Patch,
+        "/admin/api/v1/store",
+        Some(json!({ "settings": { "alert_webhook_url": "http://chat.test/hook" } })),
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    p.serve("http://chat.test/hook", 200, &json!({ "ok": true }));
+    let line = p.text(&format!(
+        "SELECT id FROM fulfillment_order_lines WHERE order_item_id = '{}'",
+        s.items[1]
+    ));
+    for n in 0..3 {
+        p.exec(&format!(
+            "INSERT INTO automation_steps (id, store_id, shipment_id, fulfillment_order_line_id, scenario, status, max_attempts, created_at, updated_at) \
+             VALUES ('step_f{n}', '{}', '{shp}', '{line}', 'first_time_install', 'failed', 2, {1}, {1})",
+            s.store.id,
+            p.now_ms()
+        ));
+    }
+    run(jobs::run_cron(&p, jobs::FIVE_MINUTES));
+    run(jobs::run_cron(&p, jobs::FIVE_MINUTES));
+    let alerts = p.sent_to("http://chat.test/hook");
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        String::from_utf8_lossy(alerts[0].body.as_deref().unwrap())
+            .contains("3 automation step(s) failed")
+    );
+}

@@ -9,7 +9,8 @@ use crate::payments::reconcile::reconcile_stripe;
 use crate::ports::Platform;
 use serde::Serialize;
 
-/// Hourly: abandoned carts, expired idempotency keys, orders unpaid for 48 h.
+/// Hourly: abandoned carts, expired idempotency keys, orders unpaid for 48 h, completed job
+/// runs older than a week.
 pub const HOURLY: &str = "0 * * * *";
 /// Every five minutes: Stripe events missed by webhooks, stuck fulfillment and unsent
 /// outbox rows, Gooten and polled couriers.
@@ -45,6 +46,23 @@ fn report(job: &'static str, r: Result<u64, AppError>) -> JobReport {
 
 /// Runs the jobs of one cron trigger; one failing job does not stop the others.
 pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
+    let started_at = p.now_ms();
+    let out = run_jobs(p, cron).await;
+    // Each job is a job run; a failure to record them never fails the trigger.
+    use crate::db::Db as _;
+    let _ = p
+        .db()
+        .batch(crate::job_runs::cron_ran(
+            cron,
+            &out,
+            started_at,
+            p.now_ms(),
+        ))
+        .await;
+    out
+}
+
+async fn run_jobs<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
     let mut out = Vec::new();
     if cron == HOURLY {
         out.push(report("abandon_idle_carts", abandon_idle_carts(p).await));
@@ -58,6 +76,7 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
             "cancel_unpaid_orders",
             cancel_unpaid_orders(p).await,
         ));
+        out.push(report("prune_job_runs", crate::job_runs::prune(p).await));
     }
     if !SCHEDULES.contains(&cron) {
         // A trigger the deploy added without code for it: loud, not a silent no-op.
@@ -94,6 +113,7 @@ pub async fn run_cron<P: Platform>(p: &P, cron: &str) -> Vec<JobReport> {
             "run_due_automation",
             crate::automation::run::sweep(p).await,
         ));
+        out.push(report("send_alerts", crate::metrics::alert(p).await));
         out.push(report(
             "send_pending_refunds",
             crate::payments::refunds::sweep(p).await,

@@ -59,7 +59,9 @@ pub mod files;
 pub mod fulfillment;
 pub mod inbound;
 pub mod input;
+pub mod job_runs;
 pub mod jobs;
+pub mod metrics;
 pub mod notifications;
 pub mod operator_tasks;
 pub mod orders;
@@ -74,5 +76,6 @@ pub mod sql;
 pub mod sqlite;
 pub mod stores;
 pub mod time_fmt;
+pub mod timelines;
 
 pub use error::AppError;

@@ -55,6 +55,33 @@ pub enum Outcome {
     },
 }
 
+/// Handles one queue message and records it as a job run (started, then how it went; a
+/// retry of the same message is the same run, one attempt more). A failure to record
+/// never stops the work.
+pub async fn process_recorded<P: Platform>(
+    p: &P,
+    message_id: &str,
+    enqueued_at: Option<i64>,
+    body: &serde_json::Value,
+) -> Outcome {
+    use crate::db::Db as _;
+    let _ = p
+        .db()
+        .run(crate::job_runs::started(
+            message_id,
+            body,
+            enqueued_at,
+            p.now_ms(),
+        ))
+        .await;
+    let outcome = process(p, body).await;
+    let _ = p
+        .db()
+        .run(crate::job_runs::finished(message_id, &outcome, p.now_ms()))
+        .await;
+    outcome
+}
+
 /// Handles one queue message.
 pub async fn process<P: Platform>(p: &P, body: &serde_json::Value) -> Outcome {
     match Message::deserialize(body) {

@@ -1,14 +1,16 @@
 crate::string_enum!(
-    /// Admin roles, each including the rights of the ones before it.
-    Role { Support = "support", Admin = "admin", Superadmin = "superadmin" }
+    /// Admin roles, each including the rights of the ones before it. A `metrics` key only
+    /// reads the metrics (a scraper's key).
+    Role { Metrics = "metrics", Support = "support", Admin = "admin", Superadmin = "superadmin" }
 );
 
 impl Role {
     fn rank(self) -> u8 {
         match self {
-            Role::Support => 0,
-            Role::Admin => 1,
-            Role::Superadmin => 2,
+            Role::Metrics => 0,
+            Role::Support => 1,
+            Role::Admin => 2,
+            Role::Superadmin => 3,
         }
     }
     /// Whether this role has at least the rights of `needed`.
@@ -26,5 +28,7 @@ mod tests {
         assert!(Role::Admin.allows(Role::Support));
         assert!(!Role::Support.allows(Role::Admin));
         assert!(!Role::Admin.allows(Role::Superadmin));
+        assert!(Role::Support.allows(Role::Metrics));
+        assert!(!Role::Metrics.allows(Role::Support));
     }
 }

@@ -5,7 +5,7 @@
 //! ack, a delayed retry, or (given up) a copy on the dead-letter queue; unknown kinds are
 //! acked and logged.
 
-use lading_core::queue::{Outcome, process};
+use lading_core::queue::{Outcome, process_recorded};
 use worker::{
     Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response, Result,
     event,
@@ -58,7 +58,8 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
         }
     };
     for message in messages {
-        let outcome = process(&p, message.body()).await;
+        let sent_at = message.timestamp().as_millis() as i64;
+        let outcome = process_recorded(&p, &message.id(), Some(sent_at), message.body()).await;
         // The body (kind and ids, no secrets) ties this line to the producer's `enqueued`.
         let fields = serde_json::json!({ "queue": batch.queue(), "message_id": message.id(), "body": message.body(), "outcome": &outcome, "d1": p.take_d1_cost() });
         lading_edge::log("info", "fulfillment", None, "message", fields);
