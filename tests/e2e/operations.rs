@@ -20,6 +20,8 @@ tests!(
     three_parcels_to_two_addresses_follow_the_simulated_couriers_to_delivered,
     automation_runs_once_after_a_twice_reported_delivery_retries_then_escalates,
     webhook_subscribers_verify_with_standardwebhooks_and_catch_up_after_an_outage,
+    metrics_parse_as_prometheus_text_and_match_the_rows_in_d1,
+    an_operator_ships_in_two_parcels_and_follows_them_in_headless_chromium,
 );
 
 /// A company's invoiced order of `quantity` warehouse-shipped units, handed to the
@@ -600,4 +602,174 @@ async fn webhook_subscribers_verify_with_standardwebhooks_and_catch_up_after_an_
         "{types:?}"
     );
     assert_eq!(standard_webhooks_verify(&secret, &ok), (2, 2));
+}
+
+async fn metrics_parse_as_prometheus_text_and_match_the_rows_in_d1(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let (_, fo, item) = warehouse_order(c, &s, "Metered", 3).await;
+    for (n, status) in [(1, "delivered"), (1, "in_transit"), (1, "draft")] {
+        let r = build(
+            c,
+            &s,
+            &fo,
+            json!({ "lines": [{ "order_item_id": item, "quantity": n }], "courier": "usps", "tracking_number": format!("MET{status}{}", &s.id[s.id.len() - 6..]) }),
+        )
+        .await;
+        let parcel = r.body["id"].as_str().unwrap().to_owned();
+        let path = format!("/admin/api/v1/shipments/{parcel}/status");
+        for to in ["in_transit", "delivered"] {
+            if status == "draft" || (status == "in_transit" && to == "delivered") {
+                break;
+            }
+            let r = c
+                .admin(&s, "POST", &path)
+                .json(&json!({ "status": to }))
+                .send()
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+    }
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/admin-keys")
+        .json(&json!({ "role": "metrics", "label": "prometheus" }))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let key = r.body["key"].as_str().unwrap().to_owned();
+    let scrape = c
+        .client
+        .get(&c.adm("/admin/api/v1/metrics"))
+        .bearer(&key)
+        .send()
+        .await;
+    assert_eq!(scrape.status, 200, "{}", scrape.text);
+    assert!(
+        scrape
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/plain; version=0.0.4"))
+    );
+    let parsed = prometheus_parse::Scrape::parse(scrape.text.lines().map(|l| Ok(l.to_owned())))
+        .expect("Prometheus text");
+    let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
+        parsed
+            .samples
+            .iter()
+            .find(|x| x.metric == name && label.is_none_or(|(k, v)| x.labels.get(k) == Some(v)))
+            .map(|x| match x.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or(0.0)
+    };
+    let d1 = |sql: &str| c.count(sql, &s.id) as f64;
+    for status in ["draft", "in_transit", "delivered"] {
+        assert_eq!(
+            value("lading_shipments", Some(("status", status))),
+            d1(&format!(
+                "SELECT COUNT(*) FROM shipments WHERE store_id = ?1 AND status = '{status}'"
+            )),
+            "{status}"
+        );
+    }
+    assert_eq!(
+        value("lading_orders_paid_total", None),
+        d1(
+            "SELECT COUNT(*) FROM orders WHERE store_id = ?1 AND status <> 'draft' AND financial_status <> 'unpaid'"
+        )
+    );
+    assert_eq!(
+        value("lading_orders", Some(("status", "partially_shipped"))),
+        d1("SELECT COUNT(*) FROM orders WHERE store_id = ?1 AND status = 'partially_shipped'")
+    );
+    assert_eq!(
+        value("lading_orders", Some(("status", "partially_shipped"))),
+        1.0
+    );
+    let delivered = parsed
+        .samples
+        .iter()
+        .find(|x| x.metric == "lading_shipment_delivery_time_seconds")
+        .expect("the delivery time summary");
+    match &delivered.value {
+        prometheus_parse::Value::Summary(_) | prometheus_parse::Value::Untyped(_) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        scrape
+            .text
+            .contains("lading_shipment_delivery_time_seconds_count 1\n"),
+        "{}",
+        scrape.text
+    );
+    // The key reads nothing else.
+    let r = c
+        .client
+        .get(&c.adm("/admin/api/v1/orders"))
+        .bearer(&key)
+        .send()
+        .await;
+    assert_problem(&r, 403, "forbidden");
+}
+
+async fn an_operator_ships_in_two_parcels_and_follows_them_in_headless_chromium(c: &Ctx<'_>) {
+    let s = c.store().await;
+    let tag = s.id[s.id.len() - 6..].to_uppercase();
+    let receiver = format!("ui-install-{tag}");
+    scenario(c, &s, "first_time_install", &receiver, 3).await;
+    // The seller's system is down for the first call: the step is retried.
+    c.fault(&json!({ "path_prefix": format!("/hooks/{receiver}"), "status": 500, "times": 1 }))
+        .await;
+    let (_, fo, _) = warehouse_order(c, &s, "Browsed", 3).await;
+    let r = c
+        .admin(&s, "POST", "/admin/api/v1/admin-keys")
+        .json(&json!({ "role": "support", "label": "warehouse" }))
+        .send()
+        .await;
+    let key = r.body["key"].as_str().unwrap().to_owned();
+    let artifacts = lading_e2e::root().join("target/artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let out = tokio::process::Command::new(lading_e2e::root().join("node_modules/.bin/node"))
+        .arg(lading_e2e::root().join("tests/browser/operations-ui.mjs"))
+        .env("ADMIN_BASE", &c.stack.base)
+        .env("SIM_BASE", c.sim(""))
+        .env("ADMIN_KEY", &key)
+        .env("FO_ID", &fo)
+        .env("TAG", &tag)
+        .env("ARTIFACTS", &artifacts)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs the browser script");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "browser script failed:\n{log}");
+    print!(
+        "{}",
+        log.lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    );
+    // What the clicks did.
+    assert_eq!(
+        c.count(
+            "SELECT COUNT(*) FROM shipments WHERE fulfillment_order_id = ?1",
+            &fo
+        ),
+        2
+    );
+    assert_eq!(
+        c.count("SELECT COUNT(DISTINCT json_extract(destination, '$.city')) FROM shipments WHERE fulfillment_order_id = ?1", &fo),
+        2,
+        "two addresses"
+    );
+    assert_eq!(
+        c.count("SELECT COUNT(*) FROM automation_steps WHERE store_id = ?1 AND status = 'succeeded' AND attempts = 2", &s.id),
+        1
+    );
+    assert_eq!(c.count("SELECT COUNT(*) FROM fulfillment_orders WHERE id = ?1 AND status = 'partially_shipped'", &fo), 1);
 }

@@ -199,10 +199,15 @@ impl Operations for Op {
 /// Whether this table answers the request (the admin Worker forwards it here).
 pub fn serves(method: Method, path: &str) -> bool {
     route(ROUTES, method, path).is_ok_and(|(r, _)| r.id != Op::Healthz)
+        || crate::ui::operations::serves(method, path)
 }
 
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     let p = &Audited::new(p);
+    if crate::ui::is_ui_path(&req.path) {
+        let r = crate::ui::operations::handle(p, &req).await;
+        return finish(&req, Ok(r));
+    }
     let result = match route(ROUTES, req.method, &req.path) {
         Err(e) => Err(e),
         Ok((r, _)) if r.id == Op::Healthz => Ok(healthz(p, "operations").await),

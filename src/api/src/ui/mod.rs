@@ -4,6 +4,8 @@
 //! and a CSRF token on every form. Every change goes through the admin API's own operation
 //! ([`crate::admin::perform_as`]): the same roles, idempotency and audit log.
 
+pub mod operations;
+mod operations_pages;
 pub mod pages;
 pub mod sales;
 mod sales_pages;

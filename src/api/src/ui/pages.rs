@@ -46,10 +46,11 @@ pub fn layout(pg: &Page<'_>, body: Markup) -> Markup {
                                                         ("products", "/admin/products", "Products"), ("promo", "/admin/promo-codes", "Promo codes"),
                                                         ("users", "/admin/users", "Users"),
                                                         ("companies", "/admin/companies", "Companies"), ("prices", "/admin/price-books", "Price books"),
-                                                        ("invoices", "/admin/invoices", "Invoices")] {
+                                                        ("invoices", "/admin/invoices", "Invoices"), ("operations", "/admin/operations", "Operations")] {
                                 a href=(href) class=@if pg.nav == id { "current" } { (label) }
                             }
                             @if op.can(Role::Admin) {
+                                a href="/admin/webhooks" class=@if pg.nav == "webhooks" { "current" } { "Webhooks" }
                                 a href="/admin/audit-log" class=@if pg.nav == "audit" { "current" } { "Audit log" }
                             }
                             @if op.can(Role::Superadmin) {
@@ -278,7 +279,8 @@ pub fn order(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
             h2 { "Fulfillment" }
             @for f in d["fulfillment_orders"].as_array().into_iter().flatten() {
                 div.card.fo {
-                    p { strong { (opt(f, "provider")) } " " (badge(opt(f, "status"))) " " span.mono { (opt(f, "id")) } }
+                    p { strong { (opt(f, "provider")) } " " (badge(opt(f, "status"))) " " span.mono { (opt(f, "id")) }
+                        " · " a href={ "/admin/fulfillment-orders/" (opt(f, "id")) } { "Lines and parcels" } }
                     @if let Some(e) = f["error"].as_str() { p.error { (e) } }
                     @if opt(f, "status") == "failed" && op.can(Role::Admin) {
                         form method="post" action={ "/admin/fulfillment-orders/" (opt(f, "id")) "/retry" } {
@@ -372,6 +374,7 @@ pub fn order(pg: &Page<'_>, d: &Value, op: &Operator) -> Markup {
                 li { (opt(n, "kind").replace('_', " ")) " " (badge(opt(n, "status"))) @if let Some(e) = n["error"].as_str() { " — " (e) } }
             } }
             h2 { "Timeline" }
+            p { a href={ "/admin/orders/" (id) "/timeline" } { "The whole timeline: parcels, couriers, automation, emails, webhooks →" } }
             ol.timeline { @for e in d["timeline"].as_array().into_iter().flatten() {
                 li { span.mono { (opt(e, "at")) } " " (opt(e, "type")) }
             } }

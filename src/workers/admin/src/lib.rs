@@ -16,7 +16,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     if method.is_some_and(|m| lading_api::sales::serves(m, &req.path())) {
         return env.service("SALES")?.fetch_request(req).await;
     }
-    // So do the operations side's (parcels, couriers), in the operations Worker.
+    // So do the operations side's (parcels, couriers, automation, webhooks, job runs,
+    // timelines, metrics; its pages and the admin OpenAPI document), in the operations Worker.
     if method.is_some_and(|m| lading_api::operations::serves(m, &req.path())) {
         return env.service("OPERATIONS")?.fetch_request(req).await;
     }
