@@ -123,7 +123,15 @@ async fn accepted<P: Platform>(
                 now,
                 stmt!("EXISTS (SELECT 1 FROM fulfillment_orders WHERE id = ? AND status = 'submitted')", &fo.id),
     ));
-    p.db().batch(batch).await?;
+    // Subscribers hear `fulfillment.submitted` at once (when some endpoint wants it).
+    let webhook = [crate::outbound::deliveries::outbox_id(&format!(
+        "fulfillment.submitted:{}",
+        fo.id
+    ))];
+    let claims_from = batch.len();
+    batch.extend(super::dispatch::claim(&webhook, now));
+    let res = p.db().batch(batch).await?;
+    let _ = super::dispatch::send_claimed(p, &webhook, &res[claims_from..]).await;
     Ok(Outcome::Done)
 }
 

@@ -729,9 +729,12 @@ fn settle<P: Platform>(
     }
     let mut statements = payment_statements(order, paid, capture, now);
     let mut follow_ups = Vec::new();
+    // Subscribers hear `order.paid` at once (when some endpoint wants it).
+    let webhook = crate::outbound::deliveries::outbox_id(&format!("order.paid:{}", order.id));
     if let Some((items, store_default)) = routing {
-        let (after, outbox) = after_payment(p, order, paid, &items, store_default);
+        let (after, mut outbox) = after_payment(p, order, paid, &items, store_default);
         statements.extend(after);
+        outbox.push(webhook);
         follow_ups.push(FollowUp::Dispatch(outbox));
     }
     Effect {
@@ -1019,7 +1022,25 @@ fn refund_row(order: &OrderRow, r: &Value, now: i64) -> Vec<Stmt> {
         now,
         now
     ));
+    // Once per Stripe refund, when it succeeded (subscribers hear `refund.succeeded`).
+    out.push(domain_event(
+        &refund_succeeded_event(id),
+        &order.store_id,
+        &order.id,
+        "refund.succeeded",
+        &json!({ "stripe_refund_id": id, "amount": amount, "currency": order.currency, "reason": r["reason"] }),
+        now,
+        stmt!(
+            "EXISTS (SELECT 1 FROM payments WHERE kind = 'refund' AND stripe_id = ? AND status = 'succeeded')",
+            id
+        ),
+    ));
     out
+}
+
+/// The id of a Stripe refund's `refund.succeeded` event.
+fn refund_succeeded_event(stripe_refund_id: &str) -> String {
+    format!("refund.succeeded:{stripe_refund_id}")
 }
 
 fn refund_changed<P: Platform>(p: &P, r: &Value, order: &OrderRow) -> Effect {
@@ -1030,11 +1051,14 @@ fn refund_changed<P: Platform>(p: &P, r: &Value, order: &OrderRow) -> Effect {
     }
     statements.push(super::refunds::financial_status(&order.id, now));
     statements.extend(notifications::refund_issued(order, now));
+    let webhook = crate::outbound::deliveries::outbox_id(&refund_succeeded_event(
+        r["id"].as_str().unwrap_or_default(),
+    ));
     Effect {
-        follow_ups: vec![FollowUp::Dispatch(vec![notifications::outbox_id(
-            &order.id,
-            notifications::Kind::RefundIssued,
-        )])],
+        follow_ups: vec![FollowUp::Dispatch(vec![
+            notifications::outbox_id(&order.id, notifications::Kind::RefundIssued),
+            webhook,
+        ])],
         ..Effect::writes(
             statements,
             format!(
