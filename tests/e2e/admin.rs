@@ -28,6 +28,7 @@ async fn key_with_role(c: &Ctx<'_>, s: &Store, role: &str) -> String {
 
 fn rank(role: &str) -> u8 {
     match role {
+        "metrics" => 0,
         "support" => 1,
         "admin" => 2,
         "superadmin" => 3,

@@ -547,8 +547,8 @@ async fn webhook_subscribers_verify_with_standardwebhooks_and_catch_up_after_an_
         r.body["secret"].as_str().unwrap().to_owned(),
     );
     let (_, fo, item) = warehouse_order(c, &s, "Subscribed", 1).await;
-    // The subscriber is down for the first two attempts of each message.
-    c.fault(&json!({ "path_prefix": format!("/hooks/{name}"), "status": 503, "times": 4 }))
+    // The subscriber is down when both messages are first sent (503), then back.
+    c.fault(&json!({ "path_prefix": format!("/hooks/{name}"), "status": 503, "times": 2 }))
         .await;
     let r = build(
         c,
@@ -580,7 +580,8 @@ async fn webhook_subscribers_verify_with_standardwebhooks_and_catch_up_after_an_
     .await;
     assert!(caught_up, "{delivered}");
     for d in delivered["data"].as_array().unwrap() {
-        assert_eq!(d["attempts"], 3, "{d}");
+        assert_eq!(d["attempts"], 2, "{d}");
+        assert_eq!(d["attempt_log"][0]["status_code"], 503, "{d}");
     }
     let calls = received(c, &name).await;
     let ok: Vec<Value> = calls
@@ -687,15 +688,13 @@ async fn metrics_parse_as_prometheus_text_and_match_the_rows_in_d1(c: &Ctx<'_>) 
         value("lading_orders", Some(("status", "partially_shipped"))),
         1.0
     );
-    let delivered = parsed
-        .samples
-        .iter()
-        .find(|x| x.metric == "lading_shipment_delivery_time_seconds")
-        .expect("the delivery time summary");
-    match &delivered.value {
-        prometheus_parse::Value::Summary(_) | prometheus_parse::Value::Untyped(_) => {}
-        other => panic!("{other:?}"),
-    }
+    assert!(
+        parsed
+            .docs
+            .contains_key("lading_shipment_delivery_time_seconds"),
+        "{:?}",
+        parsed.docs.keys()
+    );
     assert!(
         scrape
             .text
