@@ -3,42 +3,17 @@
 // D1 what the clicks did (among them a net-terms order invoiced, its PDF opened and a partial
 // payment recorded). Env: ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT (a
 // physical variant sold to a company), ARTIFACTS; CHROMIUM (default /usr/bin/chromium).
-import { chromium } from "playwright-core";
 import { join } from "node:path";
+import { env, fail, launch, reloadUntil, step, watchedPage } from "./lib.mjs";
 
-const { ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT, ARTIFACTS } = process.env;
-for (const [k, v] of Object.entries({ ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT, ARTIFACTS })) {
-  if (!v) throw new Error(`${k} is not set`);
-}
-const step = (m) => console.log(`browser: ${m}`);
-const fail = (m) => { throw new Error(m); };
+const { ADMIN_BASE, ADMIN_KEY, ORDER_EMAIL, ORDER_ID, B2B_VARIANT, ARTIFACTS } =
+  env("ADMIN_BASE", "ADMIN_KEY", "ORDER_EMAIL", "ORDER_ID", "B2B_VARIANT", "ARTIFACTS");
 
-// Reloads the page until `locator` shows (something the Workers do in the background: a
-// price synced through the queue, a payment's webhook), or fails after `ms`.
-async function reloadUntil(page, locator, what, ms = 45000) {
-  const deadline = Date.now() + ms;
-  while (!(await locator.count())) {
-    if (Date.now() > deadline) fail(`${what}: not seen within ${ms / 1000} s`);
-    await page.waitForTimeout(500);
-    await page.reload();
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  // As root in a sandboxed machine with no network beyond loopback.
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 const violations = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20000);
+  const { context, page } = await watchedPage(browser, violations);
   page.on("dialog", (d) => d.accept()); // the confirm() of app.js before a refund
-  page.on("console", (m) => { if (/Content.Security.Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
-  page.on("pageerror", (e) => violations.push(String(e)));
 
   step("sign in");
   await page.goto(`${ADMIN_BASE}/admin/login`);

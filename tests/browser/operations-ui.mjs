@@ -5,38 +5,16 @@
 // retry. Run by the end-to-end suite (tests/e2e/operations.rs), which prepares the order and
 // checks in D1 what the clicks did. Env: ADMIN_BASE, SIM_BASE, ADMIN_KEY, FO_ID, TAG,
 // ARTIFACTS; CHROMIUM (default /usr/bin/chromium).
-import { chromium } from "playwright-core";
 import { join } from "node:path";
+import { env, fail, launch, reloadUntil, step, watchedPage } from "./lib.mjs";
 
-const { ADMIN_BASE, SIM_BASE, ADMIN_KEY, FO_ID, TAG, ARTIFACTS } = process.env;
-for (const [k, v] of Object.entries({ ADMIN_BASE, SIM_BASE, ADMIN_KEY, FO_ID, TAG, ARTIFACTS })) {
-  if (!v) throw new Error(`${k} is not set`);
-}
-const step = (m) => console.log(`browser: ${m}`);
-const fail = (m) => { throw new Error(m); };
+const { ADMIN_BASE, SIM_BASE, ADMIN_KEY, FO_ID, TAG, ARTIFACTS } =
+  env("ADMIN_BASE", "SIM_BASE", "ADMIN_KEY", "FO_ID", "TAG", "ARTIFACTS");
 
-async function reloadUntil(page, locator, what, ms = 30000) {
-  const deadline = Date.now() + ms;
-  while (!(await locator.count())) {
-    if (Date.now() > deadline) fail(`${what}: not seen within ${ms / 1000} s`);
-    await page.waitForTimeout(500);
-    await page.reload();
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 const violations = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20000);
-  page.on("console", (m) => { if (/Content.Security.Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
-  page.on("pageerror", (e) => violations.push(String(e)));
+  const { page } = await watchedPage(browser, violations);
 
   step("sign in");
   await page.goto(`${ADMIN_BASE}/admin/login`);

@@ -48,6 +48,26 @@ pub fn optional_paragraph(
         .map(|t| t.filter(|t| !t.is_empty()))
 }
 
+/// A code people and URLs name a thing by (`canada_post`, `first_time_install`): 2 to
+/// `max` lowercase letters, digits or `_`, trimmed.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn code(field: &str, v: &str, max: usize) -> Result<String, AppError> {
+    let c = v.trim();
+    if (2..=max).contains(&c.len())
+        && c.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(c.to_owned())
+    } else {
+        Err(AppError::validation(
+            field,
+            format!("must be 2-{max} lowercase letters, digits or _"),
+        ))
+    }
+}
+
 /// An email address, lowercased.
 ///
 /// # Errors

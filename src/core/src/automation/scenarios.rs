@@ -119,21 +119,6 @@ fn in_range(field: &str, v: i64, lo: i64, hi: i64) -> Result<i64, AppError> {
     }
 }
 
-fn code(v: &str) -> Result<String, AppError> {
-    let c = v.trim();
-    if (2..=40).contains(&c.len())
-        && c.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        Ok(c.to_owned())
-    } else {
-        Err(AppError::validation(
-            "code",
-            "must be 2-40 lowercase letters, digits or _",
-        ))
-    }
-}
-
 pub(crate) async fn row<P: Platform>(
     p: &P,
     store_id: &str,
@@ -172,7 +157,7 @@ pub async fn create<P: Platform>(
     store_id: &str,
     input: ScenarioInput,
 ) -> Result<ScenarioView, AppError> {
-    let code = code(&input.code)?;
+    let code = crate::input::code("code", &input.code, 40)?;
     let name = crate::input::line("name", &input.name, 1, 100)?;
     let url = check_url("endpoint_url", &input.endpoint_url)?;
     let attempts = in_range("max_attempts", input.max_attempts.unwrap_or(3), 1, 20)?;

@@ -195,21 +195,6 @@ fn template(field: &str, v: &str) -> Result<String, AppError> {
     Ok(t)
 }
 
-fn code(v: &str) -> Result<String, AppError> {
-    let c = v.trim();
-    if (2..=30).contains(&c.len())
-        && c.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        Ok(c.to_owned())
-    } else {
-        Err(AppError::validation(
-            "code",
-            "must be 2-30 lowercase letters, digits or _",
-        ))
-    }
-}
-
 /// `POST /admin/api/v1/couriers`.
 ///
 /// # Errors
@@ -219,7 +204,7 @@ pub async fn create<P: Platform>(
     store_id: &str,
     input: CourierInput,
 ) -> Result<CourierView, AppError> {
-    let code = code(&input.code)?;
+    let code = crate::input::code("code", &input.code, 30)?;
     let name = crate::input::line("name", &input.name, 1, 60)?;
     let t = template("tracking_url_template", &input.tracking_url_template)?;
     let now = p.now_ms();
@@ -299,6 +284,7 @@ mod tests {
 
     #[test]
     fn codes_are_lowercase_words() {
+        let code = |v| crate::input::code("code", v, 30);
         assert!(code("canada_post").is_ok());
         assert!(code("DHL").is_err());
         assert!(code("a").is_err());
