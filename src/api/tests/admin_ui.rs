@@ -970,3 +970,49 @@ fn payments_are_recorded_applied_and_undone_from_an_invoices_page() {
         "refused with the API's words"
     );
 }
+
+#[test]
+fn a_metrics_key_reads_the_metrics_and_never_the_pages() {
+    let p = TestPlatform::new();
+    let s = create_store(&p, "MK");
+    let new_key = |role: &str| {
+        let r = admin(
+            &p,
+            &s,
+            Method::Post,
+            "/admin/api/v1/admin-keys",
+            Some(json!({ "role": role, "label": role })),
+        );
+        assert_eq!(r.status, 201, "{}", html(&r));
+        let b = r.body_json();
+        (
+            b["id"].as_str().unwrap().to_owned(),
+            b["key"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (_, metrics) = new_key("metrics");
+    let r = post_form(&p, None, "/admin/login", &[("key", &metrics)]);
+    assert_eq!(r.status, 403, "{}", html(&r));
+    assert!(header(&r, "set-cookie").is_none(), "no session");
+    assert!(html(&r).contains("metrics key only reads"));
+    // A support key signed in, then re-roled to metrics, is signed out.
+    let (id, support) = new_key("support");
+    let cookie = sign_in(&p, &support);
+    assert_eq!(page(&p, Some(&cookie), "/admin/orders").status, 200);
+    let r = admin(
+        &p,
+        &s,
+        Method::Patch,
+        &format!("/admin/api/v1/admin-keys/{id}"),
+        Some(json!({ "role": "metrics" })),
+    );
+    assert_eq!(r.status, 200, "{}", html(&r));
+    let r = page(&p, Some(&cookie), "/admin/orders");
+    assert_eq!(r.status, 303);
+    assert_eq!(header(&r, "location"), Some("/admin/login"));
+    // Support reads operations, but not the webhook endpoints (the admin role's).
+    let (_, support2) = new_key("support");
+    let cookie = sign_in(&p, &support2);
+    assert_eq!(page(&p, Some(&cookie), "/admin/operations").status, 200);
+    assert_eq!(page(&p, Some(&cookie), "/admin/webhooks").status, 403);
+}

@@ -570,6 +570,16 @@ async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, Problem> {
         store_id: None,
     };
     let caller = match lading_core::auth::admin_caller(p, presented).await {
+        Ok(lading_core::auth::AdminCaller::Key { role, .. })
+            if !role.allows(lading_core::domain::Role::Support) =>
+        {
+            return Ok(html(
+                403,
+                pages::login(Some(
+                    "A metrics key only reads /admin/api/v1/metrics; sign in with a support, admin or superadmin key.",
+                )),
+            ));
+        }
         Ok(lading_core::auth::AdminCaller::Key { key_id, .. }) => key_id,
         Ok(lading_core::auth::AdminCaller::Bootstrap { .. }) => {
             return Ok(html(

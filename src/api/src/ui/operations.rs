@@ -121,6 +121,12 @@ async fn page<P: Platform>(
 ) -> Result<Response, Problem> {
     let store = v.op.store_id.as_str();
     let id = params.get("id");
+    // Webhook endpoints are the admin role's, as in the API.
+    if matches!(ui, Ui::Webhooks | Ui::Webhook) && !v.op.can(lading_core::domain::Role::Admin) {
+        return Err(Problem::from(lading_core::AppError::Forbidden(
+            "Webhook endpoints need the admin role.".into(),
+        )));
+    }
     Ok(match ui {
         Ui::FulfillmentOrder => {
             let fo = lading_core::fulfillment::admin::get(p, store, id).await?;

@@ -120,13 +120,16 @@ pub async fn operator<P: Platform>(p: &P, req: &Request) -> Result<Option<Operat
             &s.k
         ))
         .await?;
-    Ok(row.map(|r| Operator {
-        key_id: r.id,
-        label: r.label,
-        store_id: r.store_id,
-        role: r.role,
-        session: s,
-    }))
+    // A key re-roled to `metrics` after signing in signs out: the pages are for operators.
+    Ok(row
+        .filter(|r| r.role.allows(lading_core::domain::Role::Support))
+        .map(|r| Operator {
+            key_id: r.id,
+            label: r.label,
+            store_id: r.store_id,
+            role: r.role,
+            session: s,
+        }))
 }
 
 /// A form's CSRF token is the session's, and the request came from this origin.
