@@ -1015,4 +1015,28 @@ fn a_metrics_key_reads_the_metrics_and_never_the_pages() {
     let cookie = sign_in(&p, &support2);
     assert_eq!(page(&p, Some(&cookie), "/admin/operations").status, 200);
     assert_eq!(page(&p, Some(&cookie), "/admin/webhooks").status, 403);
+    // An admin adds an endpoint: its secret is on the answer's page, never in a URL.
+    let (_, admin_key) = new_key("admin");
+    let cookie = sign_in(&p, &admin_key);
+    let form = html(&page(&p, Some(&cookie), "/admin/webhooks"));
+    let r = post_form(
+        &p,
+        Some(&cookie),
+        "/admin/webhooks",
+        &[
+            ("_csrf", &csrf_of(&form)),
+            ("_idem", &idem_of(&form)),
+            ("url", "https://erp.example.com/hooks"),
+            ("event_types", "order.paid, shipment.delivered"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", html(&r));
+    assert!(header(&r, "location").is_none());
+    let secret = p.text("SELECT secret FROM webhook_endpoints");
+    assert!(html(&r).contains(&secret), "shown once");
+    assert!(!html(&page(&p, Some(&cookie), "/admin/webhooks")).contains(&secret));
+    assert_eq!(
+        p.text("SELECT event_types FROM webhook_endpoints"),
+        r#"["order.paid","shipment.delivered"]"#
+    );
 }

@@ -325,18 +325,18 @@ async fn act<P: Platform>(
     let key = idempotency_key(form.field("_idem"), &call);
     let answer = perform_as(p, &v.op.caller(), call, key.as_deref(), &req.request_id).await;
     Ok(match answer {
-        Ok(r) => {
-            let body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
-            let done = match ui {
-                // The secret is shown once: here, on the page the form leads to.
-                Ui::CreateWebhook => format!(
-                    "Endpoint added. Its signing secret (shown once): {}",
-                    body["secret"].as_str().unwrap_or("")
-                ),
-                _ => done.to_owned(),
-            };
-            redirect(&with_flash(&then, "notice", &done))
+        // The secret is shown once, on this answer's page (never in a URL).
+        Ok(r) if ui == Ui::CreateWebhook => {
+            let created: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            let list = lading_core::outbound::endpoints::list(p, &v.op.store_id).await?;
+            let mut pg = v.page(req, "Webhooks", "webhooks");
+            pg.notice = Some("Endpoint added. Copy its signing secret now: it is shown once.");
+            html(
+                200,
+                pages::webhooks_created(&pg, &list, created["secret"].as_str().unwrap_or("")),
+            )
         }
+        Ok(_) => redirect(&with_flash(&then, "notice", done)),
         Err(pr) => redirect(&with_flash(&back, "error", &problem_text(&pr))),
     })
 }

@@ -332,9 +332,17 @@ pub fn operations(pg: &Page<'_>, runs: &JobRunPage, tasks: &[TaskView], req: &Re
 }
 
 pub fn webhooks(pg: &Page<'_>, list: &[EndpointView]) -> Markup {
+    webhooks_created(pg, list, "")
+}
+
+/// The endpoints, with the secret of the one just added (shown this once).
+pub fn webhooks_created(pg: &Page<'_>, list: &[EndpointView], secret: &str) -> Markup {
     layout(
         pg,
         html! {
+            @if !secret.is_empty() {
+                p.card { "Signing secret: " code #new-secret { (secret) } }
+            }
             div.scroll { table {
                 thead { tr { th { "URL" } th { "Events" } th { "Status" } th { "Secret" } } }
                 tbody {
