@@ -26,10 +26,8 @@ use axum::extract::{Path, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -265,13 +263,9 @@ async fn list_deliveries(AxState(s): AxState<Couriers>) -> Response {
     )
 }
 
-/// The `Lading-Courier-Signature` header for a body.
-pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(format!("{t}.").as_bytes());
-    mac.update(body);
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
+/// The `Lading-Courier-Signature` header for a body: the same `t=<unix>,v1=<hex HMAC>` over
+/// `"{t}.{body}"` as Stripe's (`shared/PROVIDERS.md`).
+pub use crate::stripe::signature_header;
 
 /// Posts an event as the courier's adapter would, in the background: `times` copies (or
 /// 1 + the configured duplicates) unless a drop is pending; non-2xx answers are retried a
